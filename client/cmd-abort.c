@@ -1,0 +1,222 @@
+/* abort: stop session trees and report, per tree, whether the stop was
+ * verified. Also what bare "ocstop" runs. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "text.h"
+
+/* The reply is owed as soon as the daemon's wait ends; this covers the
+ * daemon's own work and a loaded machine. */
+#define ABORT_MARGIN_MS 5000
+
+/* One entry of results, checked. Strings are borrowed from the reply. */
+struct abort_result {
+	const char *session;
+	size_t session_len;
+	bool stopped;
+	uint32_t children;
+	bool has_ms;
+	int64_t ms;
+	const char *reason; /* NULL when absent */
+	size_t reason_len;
+};
+
+static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv);
+static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc,
+    char **argv, const char *dir);
+static int abort_parse(const msgpack_object *m, struct abort_result *res);
+static bool abort_failed(const struct client_opts *o, const struct abort_result *res);
+static int abort_print(const struct client_opts *o, const struct abort_result *res);
+static int abort_print_all(const struct client_opts *o, const struct abort_result *res,
+    uint32_t n);
+
+const struct cmd_entry cmd_abort_entry = {
+	.name = "abort",
+	.min_args = 0,
+	.max_args = -1,
+	.abort_options = true,
+	.exec = cmd_abort_exec,
+};
+
+/* params: [{session | sessions | directory | all, wait?, timeout_ms?}] */
+static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc,
+    char **argv, const char *dir)
+{
+	int i, n;
+
+	n = (argc > 0) + (dir != NULL) + o->all + o->no_wait + (o->timeout_ms > 0);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, (size_t)n);
+	if (argc == 1) {
+		proto_pack_kv_str(pk, "session", argv[0]);
+	} else if (argc > 1) {
+		proto_pack_cstr(pk, "sessions");
+		msgpack_pack_array(pk, (size_t)argc);
+		for (i = 0; i < argc; i++)
+			proto_pack_cstr(pk, argv[i]);
+	}
+	if (dir != NULL)
+		proto_pack_kv_str(pk, "directory", dir);
+	if (o->all)
+		proto_pack_kv_bool(pk, "all", true);
+	if (o->no_wait)
+		proto_pack_kv_bool(pk, "wait", false);
+	if (o->timeout_ms > 0)
+		proto_pack_kv_int(pk, "timeout_ms", o->timeout_ms);
+}
+
+/* results[i]: {session, stopped, children?, ms?, reason?} */
+static int abort_parse(const msgpack_object *m, struct abort_result *res)
+{
+	const msgpack_object_array *children = NULL;
+	uint32_t i;
+	int st;
+
+	memset(res, 0, sizeof *res);
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return client_malformed("a result is not a map");
+	if (proto_map_str(m, "session", &res->session, &res->session_len) != PROTO_OK)
+		return client_malformed("a result has no session");
+	if (proto_map_bool(m, "stopped", &res->stopped) != PROTO_OK)
+		return client_malformed("result stopped is missing or not a bool");
+	if (proto_map_array(m, "children", &children) == PROTO_ERR)
+		return client_malformed("result children is not an array");
+	for (i = 0; children != NULL && i < children->size; i++) {
+		if (children->ptr[i].type != MSGPACK_OBJECT_STR)
+			return client_malformed("a result child is not a session id");
+	}
+	res->children = children != NULL ? children->size : 0;
+	if ((st = proto_map_int(m, "ms", &res->ms)) == PROTO_ERR)
+		return client_malformed("result ms is not an integer");
+	res->has_ms = st == PROTO_OK;
+	if (proto_map_str(m, "reason", &res->reason, &res->reason_len) == PROTO_ERR)
+		return client_malformed("result reason is not a string");
+	return EXIT_DONE;
+}
+
+/* Not stopped, and not merely pending because we asked not to wait. */
+static bool abort_failed(const struct client_opts *o, const struct abort_result *res)
+{
+	if (res->stopped)
+		return false;
+	return !(o->no_wait && res->reason != NULL && res->reason_len == 7 &&
+	    memcmp(res->reason, "pending", 7) == 0);
+}
+
+/* One line per tree:
+ *   stopped ses_abc (2 children) in 23 ms (verified)
+ *   NOT stopped ses_abc: reason
+ *   abort sent to ses_abc (2 children)      (--no-wait) */
+static int abort_print(const struct client_opts *o, const struct abort_result *res)
+{
+	char *session, *reason = NULL, children[32] = "", ms[32] = "";
+
+	if ((session = text_safe(res->session, res->session_len)) == NULL ||
+	    (res->reason != NULL &&
+	    (reason = text_safe(res->reason, res->reason_len)) == NULL)) {
+		free(session);
+		return client_oom();
+	}
+	if (res->children > 0)
+		snprintf(children, sizeof children, " (%" PRIu32 " %s)", res->children,
+		    res->children == 1 ? "child" : "children");
+	if (res->has_ms)
+		snprintf(ms, sizeof ms, " in %" PRId64 " ms", res->ms);
+	if (res->stopped)
+		printf("stopped %s%s%s (verified)\n", session, children, ms);
+	else if (!abort_failed(o, res))
+		printf("abort sent to %s%s\n", session, children);
+	else
+		printf("NOT stopped %s%s: %s\n", session, children,
+		    reason != NULL ? reason : "not verified");
+	free(session);
+	free(reason);
+	return EXIT_DONE;
+}
+
+static int abort_print_all(const struct client_opts *o, const struct abort_result *res,
+    uint32_t n)
+{
+	uint32_t i;
+	int rc = EXIT_DONE;
+
+	if (n == 0)
+		puts("nothing to stop");
+	for (i = 0; i < n && rc == EXIT_DONE; i++)
+		rc = abort_print(o, &res[i]);
+	return rc;
+}
+
+static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
+{
+	const msgpack_object *r;
+	const msgpack_object_array *results;
+	struct abort_result *res = NULL;
+	struct conn *c;
+	char *dir = NULL, *cause;
+	int64_t wait, deadline;
+	bool failed = false;
+	uint32_t i;
+	int rc = EXIT_DONE, st;
+
+	if (o->all && (argc > 0 || o->dir != NULL)) {
+		fputs("ocstop: --all goes alone, without SESSION or --dir\n", stderr);
+		return EXIT_FAIL;
+	}
+	if (argc > 0 && o->dir != NULL) {
+		fputs("ocstop: give SESSION or --dir, not both\n", stderr);
+		return EXIT_FAIL;
+	}
+	/* OpenCode reports a session's directory resolved; so must we. */
+	if (o->dir != NULL || (argc == 0 && !o->all)) {
+		if ((dir = realpath(o->dir != NULL ? o->dir : ".", NULL)) == NULL) {
+			fprintf(stderr, "ocstop: %s: %s\n", o->dir != NULL ? o->dir : ".",
+			    strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
+
+	/* Without --timeout the daemon's configured wait applies, which we do
+	 * not know, only its bound. */
+	wait = o->no_wait ? 0 : o->timeout_ms > 0 ? o->timeout_ms : ABORT_TIMEOUT_MAX_MS;
+	deadline = conn_deadline(wait + ABORT_MARGIN_MS);
+	if ((c = client_connect(o, deadline)) == NULL) {
+		free(dir);
+		return EXIT_FAIL;
+	}
+	abort_pack(o, conn_request(c, PROTO_M_ABORT), argc, argv, dir);
+	if ((st = conn_call(c, deadline, &r, &cause)) != CONN_OK) {
+		rc = client_fail(st, cause);
+		goto out;
+	}
+
+	/* Check every result before printing any. */
+	if (proto_map_array(r, "results", &results) != PROTO_OK) {
+		rc = client_malformed("abort result has no results array");
+		goto out;
+	}
+	if (results->size > 0 &&
+	    (res = calloc(results->size, sizeof *res)) == NULL) {
+		rc = client_oom();
+		goto out;
+	}
+	for (i = 0; i < results->size; i++) {
+		if ((rc = abort_parse(&results->ptr[i], &res[i])) != EXIT_DONE)
+			goto out;
+		failed |= abort_failed(o, &res[i]);
+	}
+
+	if (!o->quiet)
+		rc = o->json ? client_print_json(r) : abort_print_all(o, res, results->size);
+	if (rc == EXIT_DONE && failed)
+		rc = EXIT_NOT_STOPPED;
+out:
+	free(res);
+	free(dir);
+	conn_free(c);
+	return rc;
+}

@@ -1,0 +1,198 @@
+/* status: the OpenCode servers and sessions the daemon knows, and its
+ * counters. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "text.h"
+
+static int cmd_status_exec(const struct client_opts *o, int argc, char **argv);
+static int status_cell(struct table *t, const msgpack_object *m, const char *what,
+    const char *key, bool required);
+static int status_servers(const msgpack_object *r, struct table *t);
+static int status_sessions(const msgpack_object *r, struct table *t);
+static int status_counters(const msgpack_object *r, const msgpack_object **out);
+static void status_print_counters(const msgpack_object *m);
+static int status_print(const msgpack_object *r);
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.min_args = 0,
+	.max_args = 0,
+	.exec = cmd_status_exec,
+};
+
+/* Adds m[key], a string, as the next cell; "-" when optional and absent. */
+static int status_cell(struct table *t, const msgpack_object *m, const char *what,
+    const char *key, bool required)
+{
+	const char *s = NULL;
+	size_t len = 0;
+	int st;
+
+	st = proto_map_str(m, key, &s, &len);
+	if (st == PROTO_ERR || (st == PROTO_AGAIN && required))
+		return client_malformed("%s %s is missing or not a string", what, key);
+	if (table_add(t, s, len) == -1)
+		return client_oom();
+	return EXIT_DONE;
+}
+
+/* servers: [{url, connected, version, last_error, transport}] */
+static int status_servers(const msgpack_object *r, struct table *t)
+{
+	const msgpack_object_array *a;
+	const msgpack_object *m;
+	const char *state;
+	bool connected;
+	uint32_t i;
+	int rc;
+
+	if (proto_map_array(r, "servers", &a) != PROTO_OK)
+		return client_malformed("status has no servers array");
+	for (i = 0; i < a->size; i++) {
+		m = &a->ptr[i];
+		if (m->type != MSGPACK_OBJECT_MAP)
+			return client_malformed("a server is not a map");
+		if (proto_map_bool(m, "connected", &connected) != PROTO_OK)
+			return client_malformed("server connected is missing or not a bool");
+		state = connected ? "connected" : "disconnected";
+		if ((rc = status_cell(t, m, "server", "url", true)) != EXIT_DONE ||
+		    (rc = status_cell(t, m, "server", "transport", false)) != EXIT_DONE)
+			return rc;
+		if (table_add(t, state, strlen(state)) == -1)
+			return client_oom();
+		if ((rc = status_cell(t, m, "server", "version", false)) != EXIT_DONE ||
+		    (rc = status_cell(t, m, "server", "last_error", false)) != EXIT_DONE)
+			return rc;
+	}
+	return EXIT_DONE;
+}
+
+/* sessions: [{id, server, directory, parent, status, title}] */
+static int status_sessions(const msgpack_object *r, struct table *t)
+{
+	static const char *const keys[] = { "status", "parent", "directory", "title" };
+	const msgpack_object_array *a;
+	const msgpack_object *m;
+	uint32_t i;
+	size_t k;
+	int rc;
+
+	if (proto_map_array(r, "sessions", &a) != PROTO_OK)
+		return client_malformed("status has no sessions array");
+	for (i = 0; i < a->size; i++) {
+		m = &a->ptr[i];
+		if (m->type != MSGPACK_OBJECT_MAP)
+			return client_malformed("a session is not a map");
+		if ((rc = status_cell(t, m, "session", "id", true)) != EXIT_DONE)
+			return rc;
+		for (k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+			if ((rc = status_cell(t, m, "session", keys[k], false)) != EXIT_DONE)
+				return rc;
+		}
+	}
+	return EXIT_DONE;
+}
+
+/* counters: {name: count, ...}; *out stays NULL when there are none. */
+static int status_counters(const msgpack_object *r, const msgpack_object **out)
+{
+	const msgpack_object *m = proto_map_get(r, "counters");
+	const msgpack_object_kv *kv;
+	uint32_t i;
+
+	if (m == NULL || m->type == MSGPACK_OBJECT_NIL)
+		return EXIT_DONE;
+	if (m->type != MSGPACK_OBJECT_MAP)
+		return client_malformed("counters is not a map");
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			return client_malformed("a counter is not a name and a count");
+	}
+	*out = m;
+	return EXIT_DONE;
+}
+
+/* In the daemon's order, so that new counters show without a client
+ * change. */
+static void status_print_counters(const msgpack_object *m)
+{
+	const msgpack_object_kv *kv;
+	char *name;
+	uint32_t i;
+
+	if (m->via.map.size == 0)
+		return;
+	putchar('\n');
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		name = text_safe(kv->key.via.str.ptr, kv->key.via.str.size);
+		printf("%s%s %" PRIu64, i == 0 ? "" : ", ", name != NULL ? name : "?",
+		    kv->val.via.u64);
+		free(name);
+	}
+	putchar('\n');
+}
+
+/* Checks the whole reply before printing, so a bad one prints nothing. */
+static int status_print(const msgpack_object *r)
+{
+	static const char *const server_cols[] = {
+		"SERVER", "TRANSPORT", "STATE", "VERSION", "LAST ERROR", NULL,
+	};
+	static const char *const session_cols[] = {
+		"SESSION", "STATUS", "PARENT", "DIRECTORY", "TITLE", NULL,
+	};
+	const msgpack_object *counters = NULL;
+	struct table *servers, *sessions;
+	int rc;
+
+	servers = table_new(server_cols);
+	sessions = table_new(session_cols);
+	if (servers == NULL || sessions == NULL) {
+		rc = client_oom();
+		goto out;
+	}
+	if ((rc = status_servers(r, servers)) != EXIT_DONE ||
+	    (rc = status_sessions(r, sessions)) != EXIT_DONE ||
+	    (rc = status_counters(r, &counters)) != EXIT_DONE)
+		goto out;
+	if (table_rows(servers) > 0)
+		table_print(servers, stdout);
+	else
+		puts("no OpenCode servers");
+	putchar('\n');
+	if (table_rows(sessions) > 0)
+		table_print(sessions, stdout);
+	else
+		puts("no sessions");
+	if (counters != NULL)
+		status_print_counters(counters);
+out:
+	table_free(servers);
+	table_free(sessions);
+	return rc;
+}
+
+static int cmd_status_exec(const struct client_opts *o, int argc, char **argv)
+{
+	const msgpack_object *r;
+	struct conn *c;
+	int64_t deadline = conn_deadline(CLIENT_TIMEOUT_MS);
+	int rc = EXIT_DONE;
+
+	(void)argc;
+	(void)argv;
+	if ((c = client_connect(o, deadline)) == NULL)
+		return EXIT_FAIL;
+	if ((r = client_call_simple(c, PROTO_M_STATUS, deadline, &rc)) != NULL &&
+	    !o->quiet)
+		rc = o->json ? client_print_json(r) : status_print(r);
+	conn_free(c);
+	return rc;
+}

@@ -1,0 +1,203 @@
+/* ocstop: tell ocstopd to stop OpenCode sessions, or ask it what runs. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+static const char usage_text[] =
+	"Usage: ocstop [-s SOCKET] [-j] [-q] [COMMAND [ARGS]]\n"
+	"\n"
+	"Commands:\n"
+	"  abort [SESSION...] [--dir DIR | --all] [--no-wait] [--timeout MS]\n"
+	"             Stop sessions and wait until the stop is verified. With no\n"
+	"             SESSION, --dir or --all: those in the current directory.\n"
+	"  status     List the OpenCode servers and sessions the daemon knows.\n"
+	"  monitor    Print events as they come, one per line, until interrupted.\n"
+	"  ping       Check that the daemon answers.\n"
+	"With no COMMAND, ocstop stops what runs in the current directory.\n"
+	"\n"
+	"Options:\n"
+	"  -s, --socket=PATH  the daemon's socket (default: $OCSTOP_SOCKET, else\n"
+	"                     $XDG_RUNTIME_DIR/ocstop/ocstop.sock, else\n"
+	"                     /tmp/ocstop-$UID/ocstop.sock)\n"
+	"  -j, --json         print replies as JSON, one object per line\n"
+	"  -q, --quiet        print nothing but errors\n"
+	"      --dir=DIR      abort sessions whose directory is DIR or inside it\n"
+	"      --all          abort every running session\n"
+	"      --no-wait      return once the aborts are sent\n"
+	"      --timeout=MS   how long the daemon waits for the stop to show\n"
+	"  -h, --help         show this help\n"
+	"  -V, --version      show the version\n"
+	"\n"
+	"Exit status: 0 done (also when nothing was running), 1 usage error or\n"
+	"the daemon cannot be reached, 2 the daemon returned an error, 3 a stop\n"
+	"was not verified in time.\n";
+
+/* Exact names only: a prefix a script relies on could turn ambiguous when
+ * a command is added. Keep alphabetized. */
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_abort_entry,
+	&cmd_monitor_entry,
+	&cmd_ping_entry,
+	&cmd_status_entry,
+	NULL,
+};
+
+enum {
+	OPT_DIR = 256,
+	OPT_ALL,
+	OPT_NO_WAIT,
+	OPT_TIMEOUT,
+};
+
+static const struct option long_options[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int parse_timeout(const char *s, int64_t *ms);
+static const struct cmd_entry *cmd_find(const char *name);
+
+/* Says what is wrong and where help is; returns EXIT_FAIL. */
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		fputs("ocstop: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fputs("Try 'ocstop --help' for more information.\n", stderr);
+	return EXIT_FAIL;
+}
+
+/* Whole milliseconds the daemon accepts; -1 otherwise, which is better
+ * said here than as the daemon's bad_request. */
+static int parse_timeout(const char *s, int64_t *ms)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < ABORT_TIMEOUT_MIN_MS ||
+	    v > ABORT_TIMEOUT_MAX_MS)
+		return -1;
+	*ms = v;
+	return 0;
+}
+
+/* The command named exactly name, or NULL. */
+static const struct cmd_entry *cmd_find(const char *name)
+{
+	const struct cmd_entry *const *e;
+
+	for (e = cmd_table; *e != NULL; e++) {
+		if (strcmp((*e)->name, name) == 0)
+			return *e;
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct client_opts o = { 0 };
+	const struct cmd_entry *cmd;
+	char path[PATH_MAX];
+	bool abort_opts = false;
+	int ch, rc;
+
+	/* Titles and directories are shown at their display width. */
+	setlocale(LC_CTYPE, "");
+
+	/* Options may come before or after the command, as GNU tools allow. */
+	while ((ch = getopt_long(argc, argv, "s:jqhV", long_options, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			o.socket = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_DONE;
+		case 'V':
+			printf("ocstop %s (protocol %d)\n", OCSTOP_VERSION, PROTO_VERSION);
+			return EXIT_DONE;
+		case OPT_DIR:
+			o.dir = optarg;
+			abort_opts = true;
+			break;
+		case OPT_ALL:
+			o.all = true;
+			abort_opts = true;
+			break;
+		case OPT_NO_WAIT:
+			o.no_wait = true;
+			abort_opts = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &o.timeout_ms) == -1)
+				return usage_error("--timeout wants milliseconds, %d to %d",
+				    ABORT_TIMEOUT_MIN_MS, ABORT_TIMEOUT_MAX_MS);
+			abort_opts = true;
+			break;
+		default:
+			return usage_error(NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	/* Bare "ocstop" is what an editor key or a second terminal wants. */
+	cmd = &cmd_abort_entry;
+	if (argc > 0) {
+		if ((cmd = cmd_find(argv[0])) == NULL)
+			return usage_error("unknown command '%s'", argv[0]);
+		argc--;
+		argv++;
+	}
+	if (abort_opts && !cmd->abort_options)
+		return usage_error("--dir, --all, --no-wait and --timeout go with abort");
+	if (argc < cmd->min_args || (cmd->max_args >= 0 && argc > cmd->max_args))
+		return usage_error("wrong number of arguments for %s", cmd->name);
+
+	if (o.socket == NULL) {
+		if (conn_default_path(path, sizeof path) == -1) {
+			fputs("ocstop: socket path too long; use -s\n", stderr);
+			return EXIT_FAIL;
+		}
+		o.socket = path;
+	}
+
+	rc = cmd->exec(&o, argc, argv);
+	/* Output lost to a full disk or closed pipe is a failure too. */
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "ocstop: stdout: %s\n", strerror(errno));
+		if (rc == EXIT_DONE)
+			rc = EXIT_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,275 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+#include "rpc.h"
+#include "session.h"
+#include "stop.h"
+#include "util.h"
+
+/* Bound on trees one request may stop. */
+#define ABORT_MAX_TREES 64
+
+/* One tree's outcome, copied out of the stop when it ends. */
+struct tree_result {
+	char *session;
+	bool stopped;
+	char **children;
+	size_t n_children;
+	int64_t ms;
+	char *reason;
+	bool done;
+};
+
+/* One abort request waiting for all the stops it started. */
+struct batch {
+	struct rpc_call call;
+	size_t n, pending;
+	struct tree_result results[ABORT_MAX_TREES];
+};
+
+struct selection {
+	struct session *roots[ABORT_MAX_TREES];
+	size_t n;
+	bool truncated;
+};
+
+static void select_root(struct daemon *d, struct selection *sel, struct session *s)
+{
+	struct session *root = session_table_root(d->sessions, s);
+	size_t i;
+
+	if (!session_table_tree_running(d->sessions, root))
+		return;
+	for (i = 0; i < sel->n; i++)
+		if (sel->roots[i] == root)
+			return;
+	if (sel->n >= ABORT_MAX_TREES) {
+		sel->truncated = true;
+		return;
+	}
+	sel->roots[sel->n++] = root;
+}
+
+static void select_id(struct daemon *d, struct selection *sel, const msgpack_object *o)
+{
+	char *id = proto_strdup(o);
+	struct session *s;
+
+	if (id == NULL)
+		return;
+	s = session_table_find_any(d->sessions, id);
+	if (s != NULL)
+		select_root(d, sel, s);
+	else
+		log_debug("abort: %s is not a known session", id);
+	free(id);
+}
+
+static void select_where(struct daemon *d, struct selection *sel, const char *dir, bool all)
+{
+	struct session *s;
+
+	for (s = session_table_first(d->sessions); s != NULL; s = s->next) {
+		if (!session_status_running(s->status))
+			continue;
+		/* The session's directory contains the caller's: `ocstop` run in a
+		 * project's subfolder stops that project's sessions. */
+		if (all || (s->directory != NULL && path_within(dir, s->directory)))
+			select_root(d, sel, s);
+	}
+}
+
+static void result_copy(struct tree_result *r, const struct stop_result *res)
+{
+	size_t i;
+
+	r->session = strdup(res->session);
+	r->stopped = res->stopped;
+	r->ms = res->ms;
+	r->reason = res->reason != NULL ? strdup(res->reason) : NULL;
+	r->children = calloc(res->n_children ? res->n_children : 1, sizeof(char *));
+	r->n_children = 0;
+	for (i = 0; r->children != NULL && i < res->n_children; i++)
+		if ((r->children[r->n_children] = strdup(res->children[i])) != NULL)
+			r->n_children++;
+	r->done = true;
+}
+
+static void result_clear(struct tree_result *r)
+{
+	size_t i;
+
+	free(r->session);
+	free(r->reason);
+	for (i = 0; i < r->n_children; i++)
+		free(r->children[i]);
+	free(r->children);
+}
+
+static void pack_results(const struct rpc_call *call, struct tree_result *results, size_t n)
+{
+	msgpack_packer *pk = rpc_reply_begin(call);
+	size_t i, j;
+
+	if (pk == NULL)
+		return;
+	msgpack_pack_map(pk, 1);
+	proto_pack_cstr(pk, "results");
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		struct tree_result *r = &results[i];
+
+		msgpack_pack_map(pk, r->reason != NULL ? 5 : 4);
+		proto_pack_kv_str(pk, "session", r->session);
+		proto_pack_kv_bool(pk, "stopped", r->stopped);
+		proto_pack_cstr(pk, "children");
+		msgpack_pack_array(pk, (uint32_t)r->n_children);
+		for (j = 0; j < r->n_children; j++)
+			proto_pack_cstr(pk, r->children[j]);
+		proto_pack_kv_int(pk, "ms", r->ms);
+		if (r->reason != NULL)
+			proto_pack_kv_str(pk, "reason", r->reason);
+	}
+	rpc_reply_end(call);
+}
+
+static void batch_free(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		result_clear(&b->results[i]);
+	free(b);
+}
+
+/* A stop's callback argument: its batch and its slot there. */
+struct batch_slot {
+	struct batch *b;
+	size_t index;
+};
+
+static void batch_stop_done(struct daemon *d, const struct stop_result *res, void *arg)
+{
+	struct batch_slot *slot = arg;
+	struct batch *b = slot->b;
+
+	(void)d;
+	result_copy(&b->results[slot->index], res);
+	free(slot);
+	if (--b->pending == 0) {
+		pack_results(&b->call, b->results, b->n);
+		batch_free(b);
+	}
+}
+
+static int parse_selection(struct daemon *d, const msgpack_object *opts, struct selection *sel,
+    const char **msg)
+{
+	const msgpack_object *one = proto_map_get(opts, "session");
+	const msgpack_object_array *many = NULL;
+	const char *dir = NULL;
+	size_t dir_len = 0, i;
+	bool all = false;
+	char *dir_copy;
+
+	if (proto_map_array(opts, "sessions", &many) == PROTO_ERR ||
+	    proto_map_str(opts, "directory", &dir, &dir_len) == PROTO_ERR ||
+	    proto_map_bool(opts, "all", &all) == PROTO_ERR ||
+	    (one != NULL && one->type != MSGPACK_OBJECT_STR && one->type != MSGPACK_OBJECT_NIL)) {
+		*msg = "session, directory: strings; sessions: array of strings; all: bool";
+		return PROTO_EBADREQ;
+	}
+	if ((one == NULL || one->type == MSGPACK_OBJECT_NIL) && many == NULL && dir == NULL && !all) {
+		*msg = "say what to abort: session, sessions, directory or all";
+		return PROTO_EBADREQ;
+	}
+	if (one != NULL && one->type == MSGPACK_OBJECT_STR)
+		select_id(d, sel, one);
+	for (i = 0; many != NULL && i < many->size; i++) {
+		if (many->ptr[i].type != MSGPACK_OBJECT_STR) {
+			*msg = "sessions must be an array of strings";
+			return PROTO_EBADREQ;
+		}
+		select_id(d, sel, &many->ptr[i]);
+	}
+	if (dir != NULL || all) {
+		dir_copy = dir != NULL ? strndup(dir, dir_len) : NULL;
+		if (dir != NULL && (dir_copy == NULL || dir_copy[0] != '/')) {
+			free(dir_copy);
+			*msg = "directory must be an absolute path";
+			return PROTO_EBADREQ;
+		}
+		select_where(d, sel, dir_copy, all);
+		free(dir_copy);
+	}
+	return 0;
+}
+
+/* Stop session trees and, unless wait is false, answer once each is proven
+ * stopped or given up on. */
+static int method_abort(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
+{
+	struct daemon *d = call->d;
+	struct selection sel = { .n = 0 };
+	struct batch_slot *slot;
+	struct batch *b;
+	struct stop *st;
+	struct stop_result pending;
+	int64_t timeout_ms = d->config->stop_timeout_ms;
+	bool wait = true;
+	size_t i;
+	int rc;
+
+	if (proto_map_bool(opts, "wait", &wait) == PROTO_ERR ||
+	    proto_map_int(opts, "timeout_ms", &timeout_ms) == PROTO_ERR ||
+	    timeout_ms < 100 || timeout_ms > 60000) {
+		*msg = "wait must be a bool and timeout_ms 100..60000";
+		return PROTO_EBADREQ;
+	}
+	if ((rc = parse_selection(d, opts, &sel, msg)) != 0)
+		return rc;
+	if (sel.truncated)
+		log_warnx("abort: more than %d trees selected; stopping the first %d", ABORT_MAX_TREES,
+		    ABORT_MAX_TREES);
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		*msg = "out of memory";
+		return PROTO_EINTERNAL;
+	}
+	b->call = *call;
+	b->pending = 1; /* held until every stop is started */
+	for (i = 0; i < sel.n; i++) {
+		slot = wait ? malloc(sizeof(*slot)) : NULL;
+		if (wait && slot == NULL)
+			break;
+		if (slot != NULL) {
+			slot->b = b;
+			slot->index = b->n;
+		}
+		st = stop_start(d, sel.roots[i], "rpc", timeout_ms, wait ? batch_stop_done : NULL, slot);
+		if (st == NULL) {
+			free(slot);
+			break;
+		}
+		if (wait) {
+			b->pending++;
+		} else {
+			stop_pending_result(st, &pending);
+			result_copy(&b->results[b->n], &pending);
+		}
+		b->n++;
+	}
+	if (i < sel.n)
+		log_warnx("abort: out of memory after starting %zu of %zu stops", i, sel.n);
+	if (--b->pending == 0) {
+		pack_results(call, b->results, b->n);
+		batch_free(b);
+	}
+	return 0;
+}
+
+const struct method_entry method_abort_entry = { .name = PROTO_M_ABORT, .exec = method_abort };

@@ -1,0 +1,80 @@
+/* Packing the msgpack-rpc envelope and small option maps. */
+#include <string.h>
+
+#include "proto.h"
+
+void
+proto_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	size_t len;
+
+	if (s == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	len = strlen(s);
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+void
+proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, PROTO_REQUEST);
+	msgpack_pack_uint32(pk, msgid);
+	proto_pack_cstr(pk, method);
+}
+
+void
+proto_pack_notify_header(msgpack_packer *pk, const char *method)
+{
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_uint8(pk, PROTO_NOTIFY);
+	proto_pack_cstr(pk, method);
+}
+
+void
+proto_pack_result_header(msgpack_packer *pk, uint32_t msgid)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, PROTO_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	msgpack_pack_nil(pk);
+}
+
+void
+proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message)
+{
+	msgpack_pack_array(pk, 4);
+	msgpack_pack_uint8(pk, PROTO_RESPONSE);
+	msgpack_pack_uint32(pk, msgid);
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_int(pk, code);
+	proto_pack_cstr(pk, message);
+	msgpack_pack_nil(pk);
+}
+
+void
+proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
+{
+	proto_pack_cstr(pk, key);
+	proto_pack_cstr(pk, value);
+}
+
+void
+proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
+{
+	proto_pack_cstr(pk, key);
+	msgpack_pack_int64(pk, value);
+}
+
+void
+proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value)
+{
+	proto_pack_cstr(pk, key);
+	if (value)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}

@@ -1,0 +1,130 @@
+/* Typed access to params and option maps; nothing here trusts a type. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+const msgpack_object *
+proto_params_map(const msgpack_object *params, const char **err)
+{
+	const msgpack_object *o;
+
+	if (params == NULL || params->type != MSGPACK_OBJECT_ARRAY ||
+	    params->via.array.size > 1)
+		goto bad;
+	if (params->via.array.size == 0)
+		return NULL;
+	o = &params->via.array.ptr[0];
+	/* Some clients send [nil] for "no options". */
+	if (o->type == MSGPACK_OBJECT_NIL)
+		return NULL;
+	if (o->type == MSGPACK_OBJECT_MAP)
+		return o;
+bad:
+	*err = "params must be [] or [map]";
+	return NULL;
+}
+
+bool
+proto_str_eq(const msgpack_object *o, const char *s)
+{
+	size_t len = strlen(s);
+
+	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == len &&
+	       memcmp(o->via.str.ptr, s, len) == 0;
+}
+
+const msgpack_object *
+proto_map_get(const msgpack_object *map, const char *key)
+{
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object_kv *kv = &map->via.map.ptr[i];
+
+		if (proto_str_eq(&kv->key, key))
+			return &kv->val;
+	}
+	return NULL;
+}
+
+/* The value of key unless it is absent or nil, which mean "not given". */
+static const msgpack_object *
+given(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *v = proto_map_get(map, key);
+
+	return v != NULL && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
+}
+
+int
+proto_map_str(const msgpack_object *map, const char *key, const char **s, size_t *len)
+{
+	const msgpack_object *v = given(map, key);
+
+	if (v == NULL)
+		return PROTO_AGAIN;
+	if (v->type != MSGPACK_OBJECT_STR)
+		return PROTO_ERR;
+	*s = v->via.str.ptr;
+	*len = v->via.str.size;
+	return PROTO_OK;
+}
+
+int
+proto_map_bool(const msgpack_object *map, const char *key, bool *out)
+{
+	const msgpack_object *v = given(map, key);
+
+	if (v == NULL)
+		return PROTO_AGAIN;
+	if (v->type != MSGPACK_OBJECT_BOOLEAN)
+		return PROTO_ERR;
+	*out = v->via.boolean;
+	return PROTO_OK;
+}
+
+int
+proto_map_int(const msgpack_object *map, const char *key, int64_t *out)
+{
+	const msgpack_object *v = given(map, key);
+
+	if (v == NULL)
+		return PROTO_AGAIN;
+	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		*out = v->via.i64;
+	else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
+		*out = (int64_t)v->via.u64;
+	else
+		return PROTO_ERR;
+	return PROTO_OK;
+}
+
+int
+proto_map_array(const msgpack_object *map, const char *key, const msgpack_object_array **out)
+{
+	const msgpack_object *v = given(map, key);
+
+	if (v == NULL)
+		return PROTO_AGAIN;
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return PROTO_ERR;
+	*out = &v->via.array;
+	return PROTO_OK;
+}
+
+char *
+proto_strdup(const msgpack_object *o)
+{
+	char *s;
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+		return NULL;
+	s = malloc(o->via.str.size + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, o->via.str.ptr, o->via.str.size);
+	s[o->via.str.size] = '\0';
+	return s;
+}

@@ -1,0 +1,139 @@
+/*
+ * ocstop wire protocol: msgpack-rpc framing as Neovim specifies it.
+ *
+ *   request       [0, msgid, method, params]
+ *   response      [1, msgid, error, result]
+ *   notification  [2, method, params]
+ *
+ * params is an array holding at most one map of options; results are maps;
+ * errors are [code, message]. This module does no I/O: bytes go in through
+ * proto_reader_feed() and messages are packed into a caller's msgpack_packer.
+ */
+#ifndef OCSTOP_PROTO_H
+#define OCSTOP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+/* Bump when a method's meaning changes incompatibly. */
+#define PROTO_VERSION 1
+
+/* Hard limits on what a peer may send. A frame over PROTO_MAX_FRAME is fatal
+ * for the connection; the others make a frame invalid. */
+#define PROTO_MAX_FRAME (1u << 20)
+#define PROTO_MAX_DEPTH 32
+#define PROTO_MAX_METHOD 64
+
+/* Method names: a contract with clients; later releases only add to it. */
+#define PROTO_M_PING "ping"
+#define PROTO_M_STATUS "status"
+#define PROTO_M_ABORT "abort"
+#define PROTO_M_SUBSCRIBE "subscribe"
+#define PROTO_M_MESSAGE "message"
+#define PROTO_M_REGISTER "register"
+/* Daemon to subscribers. */
+#define PROTO_N_EVENT "event"
+/* Relay: shim to daemon (notification) and daemon to shim (requests). */
+#define PROTO_N_OPENCODE_EVENT "opencode.event"
+#define PROTO_M_OPENCODE_ABORT "opencode.abort"
+#define PROTO_M_OPENCODE_SESSIONS "opencode.sessions"
+
+/* Error codes carried in a response's [code, message]. */
+enum proto_errcode {
+	PROTO_EBADREQ = 1,      /* malformed message or bad params */
+	PROTO_EMETHOD = 2,      /* unknown method */
+	PROTO_ENOTFOUND = 3,    /* no such session or server */
+	PROTO_EUNREACHABLE = 4, /* OpenCode could not be reached */
+	PROTO_ETIMEOUT = 5,     /* the operation did not finish in time */
+	PROTO_EINTERNAL = 6,    /* out of memory or a broken invariant */
+};
+
+/* Stable lowercase name of an error code ("bad_request", ...). */
+const char *proto_errcode_name(int code);
+
+enum proto_status {
+	PROTO_ERR = -1,    /* the stream is broken; sticky; close the peer */
+	PROTO_OK = 0,
+	PROTO_AGAIN = 1,   /* need more bytes */
+	PROTO_INVALID = 2, /* one frame was well-formed msgpack but not a valid
+	                    * message; it is consumed and the stream goes on */
+};
+
+enum proto_kind {
+	PROTO_REQUEST = 0,
+	PROTO_RESPONSE = 1,
+	PROTO_NOTIFY = 2,
+};
+
+/* One decoded message. Every pointer is borrowed from the reader and valid
+ * until the next proto_reader_next() or proto_reader_free(). */
+struct proto_msg {
+	enum proto_kind kind;
+	bool has_msgid;               /* set for PROTO_INVALID when recoverable */
+	uint32_t msgid;               /* request, response */
+	const char *method;           /* request, notify; not NUL-terminated */
+	size_t method_len;
+	const msgpack_object *params; /* request, notify: always an array */
+	const msgpack_object *error;  /* response: nil or [code, message] */
+	const msgpack_object *result; /* response */
+};
+
+struct proto_reader;
+
+/* Caller frees with proto_reader_free(). NULL on allocation failure.
+ * max_frame 0 means PROTO_MAX_FRAME. */
+struct proto_reader *proto_reader_new(size_t max_frame);
+void proto_reader_free(struct proto_reader *r);
+
+/* Append bytes from the stream. PROTO_ERR when out of memory, on bytes that
+ * are not msgpack, or when the frame being assembled exceeds a limit (its
+ * size, its nesting, or a declared length that cannot fit). */
+int proto_reader_feed(struct proto_reader *r, const void *buf, size_t len);
+
+/* Next complete message: PROTO_OK, PROTO_AGAIN, PROTO_INVALID (msg->kind and
+ * msg->msgid filled where known) or PROTO_ERR. */
+int proto_reader_next(struct proto_reader *r, struct proto_msg *msg);
+
+/* Why the last call failed; borrowed, valid until the next call. */
+const char *proto_reader_error(const struct proto_reader *r);
+
+/* Packing. Headers pack the envelope; the caller then packs exactly one
+ * object: the params array (request, notify) or the result (response). */
+void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method);
+void proto_pack_notify_header(msgpack_packer *pk, const char *method);
+void proto_pack_result_header(msgpack_packer *pk, uint32_t msgid);
+/* A complete error response: [1, msgid, [code, message], nil]. */
+void proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message);
+
+/* Small helpers for maps of options and results. A NULL string packs nil. */
+void proto_pack_cstr(msgpack_packer *pk, const char *s);
+void proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value);
+void proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value);
+void proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value);
+
+/* Typed accessors. params must be an array with zero elements or one map.
+ * Returns the map, or NULL when there are no options; sets *err and returns
+ * NULL on a wrong shape. */
+const msgpack_object *proto_params_map(const msgpack_object *params, const char **err);
+
+/* Value of key in map, or NULL when map is NULL or the key is absent. */
+const msgpack_object *proto_map_get(const msgpack_object *map, const char *key);
+
+/* Each returns PROTO_OK, PROTO_AGAIN when the key is absent or nil (the
+ * output is left alone), or PROTO_ERR on a wrong type. */
+int proto_map_str(const msgpack_object *map, const char *key, const char **s, size_t *len);
+int proto_map_bool(const msgpack_object *map, const char *key, bool *v);
+int proto_map_int(const msgpack_object *map, const char *key, int64_t *v);
+int proto_map_array(const msgpack_object *map, const char *key, const msgpack_object_array **v);
+
+/* NUL-terminated copy of a str object; caller frees with free(). NULL when
+ * o is not a str, contains a NUL byte, or memory runs out. */
+char *proto_strdup(const msgpack_object *o);
+
+/* True when o is a str equal to s. */
+bool proto_str_eq(const msgpack_object *o, const char *s);
+
+#endif

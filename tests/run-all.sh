@@ -1,0 +1,137 @@
+#!/bin/bash
+# tests/run-all.sh — THE test command: install deps, build with meson, run every test (unit +
+# integration), and print as the last line "N passed, N failed" (per TAP case). Exit non-zero on any
+# failure.
+#
+# Counting (from build/meson-logs/testlog.txt as written by meson 1.0.1):
+#   * every "ok N ..." line of a test's stdout is a pass, every "not ok N ..." a failure;
+#     "# SKIP" and "# TODO" cases are counted in neither;
+#   * a test listed under "Summary of Failures" (FAIL, ERROR, TIMEOUT, UNEXPECTEDPASS: crash, timeout,
+#     bail out, plan mismatch, non-zero exit) that has no "not ok" line counts as one more failure;
+#   * a test without any TAP case line counts as one pass or one failure from its meson result
+#     (SKIP counts as nothing).
+# Environment: OCSTOP_BUILDDIR (default <src>/build); OCSTOP_TEST_ARGS: extra `meson test` args
+# (e.g. "--suite unit"); OCSTOP_SKIP_SETUP=1 skips tests/setup.sh.
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${OCSTOP_BUILDDIR:-$SRC/build}
+cd "$SRC" || exit 1
+
+fail_early() {
+  echo "run-all.sh: $*" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+if [ "${OCSTOP_SKIP_SETUP:-0}" != 1 ]; then
+  "$SRC/tests/setup.sh" || fail_early "tests/setup.sh failed"
+fi
+
+if [ -f "$BUILD/meson-private/coredata.dat" ]; then
+  meson setup --reconfigure "$BUILD" -Dtests=enabled >"$BUILD/run-all-setup.log" 2>&1 ||
+    meson setup --wipe "$BUILD" -Dtests=enabled >"$BUILD/run-all-setup.log" 2>&1 ||
+    { cat "$BUILD/run-all-setup.log" >&2; fail_early "meson setup failed"; }
+else
+  rm -rf "$BUILD"
+  mkdir -p "$BUILD"
+  meson setup "$BUILD" -Dtests=enabled >"$BUILD.setup.log" 2>&1 ||
+    { cat "$BUILD.setup.log" >&2; rm -f "$BUILD.setup.log"; fail_early "meson setup failed"; }
+  rm -f "$BUILD.setup.log"
+fi
+
+meson compile -C "$BUILD" || fail_early "meson compile failed"
+
+LOG=$BUILD/meson-logs/testlog.txt
+rm -f "$LOG"
+# shellcheck disable=SC2086
+meson test -C "$BUILD" --print-errorlogs --num-processes 2 ${OCSTOP_TEST_ARGS:-}
+mrc=$?
+[ -f "$LOG" ] || fail_early "meson test wrote no $LOG (exit $mrc)"
+
+summary=$(python3 - "$LOG" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+lines = text.splitlines()
+
+# Failed test indices from "Summary of Failures".
+failed = {}
+if "\nSummary of Failures:" in text:
+    tail = text.split("\nSummary of Failures:", 1)[1]
+    for l in tail.splitlines():
+        m = re.match(r"\s*(\d+)/\d+\s+(.*?)\s+(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)\s", l + " ")
+        if m:
+            failed[m.group(1)] = (m.group(2), m.group(3))
+
+tests = []   # [index, name, result, passes, fails]
+cur = None
+section = None
+for l in lines:
+    m = re.match(r"^=+ (\d+)/\d+ =+$", l)
+    if m:
+        cur = [m.group(1), "?", "", 0, 0, False]   # index, name, result, passes, fails, skip-all plan
+        tests.append(cur)
+        section = None
+        continue
+    if cur is None:
+        continue
+    if l.startswith("Summary of Failures:"):
+        cur = None
+        continue
+    if section is None:
+        if l.startswith("test:"):
+            cur[1] = l.split(":", 1)[1].strip()
+        elif l.startswith("result:"):
+            cur[2] = l.split(":", 1)[1].strip()
+    if re.match(r"^-+ stdout -+$", l):
+        section = "stdout"; continue
+    if re.match(r"^-+ \w+ -+$", l) or re.match(r"^=+$", l):
+        section = "other"; continue
+    if section != "stdout":
+        continue
+    if re.match(r"^1\.\.0\b", l):
+        cur[5] = True
+    m = re.match(r"^(not ok|ok)\b(.*)$", l)
+    if not m:
+        continue
+    directive = re.search(r"#\s*(SKIP|TODO)\b", m.group(2), re.I)
+    if directive:
+        continue
+    if m.group(1) == "ok":
+        cur[3] += 1
+    else:
+        cur[4] += 1
+
+passed = failed_n = 0
+for idx, name, result, p, f, skip_all in tests:
+    whole_failed = idx in failed
+    if p == 0 and f == 0:
+        # No TAP case lines: the whole test is one case. Skipped ("1..0" plan, exit 77) and
+        # expected-fail tests count as nothing.
+        if whole_failed:
+            failed_n += 1
+            print(f"# failed: {name} ({failed[idx][1]})", file=sys.stderr)
+        elif result == "exit status 0" and not skip_all:
+            passed += 1
+        continue
+    passed += p
+    failed_n += f
+    if whole_failed and f == 0:
+        failed_n += 1   # crash, timeout, bail out, plan mismatch, non-zero exit after only "ok" lines
+    if whole_failed:
+        print(f"# failed: {name} ({failed[idx][1]})", file=sys.stderr)
+    elif f:
+        print(f"# failed: {name}", file=sys.stderr)
+for idx, (name, st) in failed.items():
+    if not any(t[0] == idx for t in tests):
+        failed_n += 1
+print(f"{passed} passed, {failed_n} failed")
+PY
+) || fail_early "could not parse $LOG"
+
+if [ "$mrc" -ne 0 ] && [[ $summary == *", 0 failed" ]]; then
+  # meson says something failed that the log parsing did not catch: never report success.
+  summary="${summary%, 0 failed}, 1 failed"
+fi
+echo "$summary"
+[[ $summary == *", 0 failed" ]] && [ "$mrc" -eq 0 ]

@@ -1,0 +1,240 @@
+/* proto accessors: every type mismatch, absent key and nil. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proto.h"
+
+/* Unpack a literal msgpack encoding; the caller destroys u. */
+static const msgpack_object *
+obj(msgpack_unpacked *u, const char *bytes, size_t len)
+{
+	size_t off = 0;
+
+	msgpack_unpacked_init(u);
+	assert_int_equal(msgpack_unpack_next(u, bytes, len, &off), MSGPACK_UNPACK_SUCCESS);
+	assert_int_equal(off, len);
+	return &u->data;
+}
+
+#define OBJ(u, lit) obj(u, lit, sizeof(lit) - 1)
+
+/* {s: "str", e: "", b: true, i: -5, u: 7, big: 2^63, a: [1], n: nil, f: 1.0,
+ *  1: "intkey"} */
+static const char options[] =
+	"\x8a\xa1s\xa3str\xa1" "e\xa0\xa1" "b\xc3\xa1i\xfb\xa1u\x07"
+	"\xa3" "big\xcf\x80\x00\x00\x00\x00\x00\x00\x00\xa1" "a\x91\x01\xa1n\xc0"
+	"\xa1" "f\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\x01\xa6intkey";
+
+static void
+test_params_map(void **state)
+{
+	msgpack_unpacked u;
+	const char *err = NULL;
+
+	(void)state;
+	assert_null(proto_params_map(OBJ(&u, "\x90"), &err));
+	assert_null(err);
+	msgpack_unpacked_destroy(&u);
+
+	assert_null(proto_params_map(OBJ(&u, "\x91\xc0"), &err));
+	assert_null(err);
+	msgpack_unpacked_destroy(&u);
+
+	const msgpack_object *m = proto_params_map(OBJ(&u, "\x91\x81\xa1k\x01"), &err);
+	assert_non_null(m);
+	assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
+	assert_null(err);
+	msgpack_unpacked_destroy(&u);
+
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} bad[] = {
+		{"\x91\x01", 2}, {"\x91\x90", 2}, {"\x92\x80\x80", 3}, {"\x92\xc0\xc0", 3},
+		{"\x80", 1}, {"\xc0", 1},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		assert_null(proto_params_map(obj(&u, bad[i].bytes, bad[i].len), &err));
+		assert_string_equal(err, "params must be [] or [map]");
+		msgpack_unpacked_destroy(&u);
+	}
+	err = NULL;
+	assert_null(proto_params_map(NULL, &err));
+	assert_non_null(err);
+}
+
+static void
+test_map_get(void **state)
+{
+	msgpack_unpacked u;
+	const msgpack_object *map = OBJ(&u, options);
+
+	(void)state;
+	assert_non_null(proto_map_get(map, "s"));
+	assert_null(proto_map_get(map, "absent"));
+	assert_null(proto_map_get(map, "st"));
+	assert_null(proto_map_get(map, ""));
+	/* The integer key 1 is not the string "1". */
+	assert_null(proto_map_get(map, "1"));
+	assert_null(proto_map_get(NULL, "s"));
+	assert_null(proto_map_get(&map->via.map.ptr[0].val, "s"));
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+test_map_str(void **state)
+{
+	msgpack_unpacked u;
+	const msgpack_object *map = OBJ(&u, options);
+	const char *s = "untouched";
+	size_t len = 99;
+
+	(void)state;
+	assert_int_equal(proto_map_str(map, "absent", &s, &len), PROTO_AGAIN);
+	assert_int_equal(proto_map_str(map, "n", &s, &len), PROTO_AGAIN);
+	assert_int_equal(proto_map_str(NULL, "s", &s, &len), PROTO_AGAIN);
+	assert_string_equal(s, "untouched");
+	assert_int_equal(len, 99);
+	assert_int_equal(proto_map_str(map, "b", &s, &len), PROTO_ERR);
+	assert_int_equal(proto_map_str(map, "a", &s, &len), PROTO_ERR);
+	assert_int_equal(proto_map_str(map, "s", &s, &len), PROTO_OK);
+	assert_int_equal(len, 3);
+	assert_memory_equal(s, "str", 3);
+	assert_int_equal(proto_map_str(map, "e", &s, &len), PROTO_OK);
+	assert_int_equal(len, 0);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+test_map_bool(void **state)
+{
+	msgpack_unpacked u;
+	const msgpack_object *map = OBJ(&u, options);
+	bool v = false;
+
+	(void)state;
+	assert_int_equal(proto_map_bool(map, "absent", &v), PROTO_AGAIN);
+	assert_int_equal(proto_map_bool(map, "n", &v), PROTO_AGAIN);
+	assert_false(v);
+	assert_int_equal(proto_map_bool(map, "u", &v), PROTO_ERR);
+	assert_int_equal(proto_map_bool(map, "s", &v), PROTO_ERR);
+	assert_int_equal(proto_map_bool(map, "b", &v), PROTO_OK);
+	assert_true(v);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+test_map_int(void **state)
+{
+	msgpack_unpacked u;
+	const msgpack_object *map = OBJ(&u, options);
+	int64_t v = 42;
+
+	(void)state;
+	assert_int_equal(proto_map_int(map, "absent", &v), PROTO_AGAIN);
+	assert_int_equal(proto_map_int(map, "n", &v), PROTO_AGAIN);
+	assert_int_equal(v, 42);
+	assert_int_equal(proto_map_int(map, "big", &v), PROTO_ERR);
+	assert_int_equal(proto_map_int(map, "f", &v), PROTO_ERR);
+	assert_int_equal(proto_map_int(map, "b", &v), PROTO_ERR);
+	assert_int_equal(proto_map_int(map, "s", &v), PROTO_ERR);
+	assert_int_equal(v, 42);
+	assert_int_equal(proto_map_int(map, "i", &v), PROTO_OK);
+	assert_int_equal(v, -5);
+	assert_int_equal(proto_map_int(map, "u", &v), PROTO_OK);
+	assert_int_equal(v, 7);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+test_map_array(void **state)
+{
+	msgpack_unpacked u;
+	const msgpack_object *map = OBJ(&u, options);
+	const msgpack_object_array *a = NULL;
+
+	(void)state;
+	assert_int_equal(proto_map_array(map, "absent", &a), PROTO_AGAIN);
+	assert_int_equal(proto_map_array(map, "n", &a), PROTO_AGAIN);
+	assert_null(a);
+	assert_int_equal(proto_map_array(map, "s", &a), PROTO_ERR);
+	assert_int_equal(proto_map_array(map, "a", &a), PROTO_OK);
+	assert_non_null(a);
+	assert_int_equal(a->size, 1);
+	assert_int_equal(a->ptr[0].via.u64, 1);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+test_strdup(void **state)
+{
+	msgpack_unpacked u;
+	char *s;
+
+	(void)state;
+	s = proto_strdup(OBJ(&u, "\xa3" "abc"));
+	assert_string_equal(s, "abc");
+	free(s);
+	msgpack_unpacked_destroy(&u);
+
+	s = proto_strdup(OBJ(&u, "\xa0"));
+	assert_string_equal(s, "");
+	free(s);
+	msgpack_unpacked_destroy(&u);
+
+	assert_null(proto_strdup(OBJ(&u, "\xa3" "a\0c")));
+	msgpack_unpacked_destroy(&u);
+	assert_null(proto_strdup(OBJ(&u, "\xa1\0")));
+	msgpack_unpacked_destroy(&u);
+	assert_null(proto_strdup(OBJ(&u, "\xc4\x01x")));
+	msgpack_unpacked_destroy(&u);
+	assert_null(proto_strdup(OBJ(&u, "\xc0")));
+	msgpack_unpacked_destroy(&u);
+	assert_null(proto_strdup(NULL));
+}
+
+static void
+test_str_eq(void **state)
+{
+	msgpack_unpacked u;
+	const msgpack_object *o = OBJ(&u, "\xa4ping");
+
+	(void)state;
+	assert_true(proto_str_eq(o, "ping"));
+	assert_false(proto_str_eq(o, "pin"));
+	assert_false(proto_str_eq(o, "pings"));
+	assert_false(proto_str_eq(o, "pong"));
+	msgpack_unpacked_destroy(&u);
+
+	o = OBJ(&u, "\xc4\x04ping");
+	assert_false(proto_str_eq(o, "ping"));
+	msgpack_unpacked_destroy(&u);
+
+	o = OBJ(&u, "\xa3" "a\0c");
+	assert_false(proto_str_eq(o, "a"));
+	msgpack_unpacked_destroy(&u);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_params_map),
+		cmocka_unit_test(test_map_get),
+		cmocka_unit_test(test_map_str),
+		cmocka_unit_test(test_map_bool),
+		cmocka_unit_test(test_map_int),
+		cmocka_unit_test(test_map_array),
+		cmocka_unit_test(test_strdup),
+		cmocka_unit_test(test_str_eq),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
