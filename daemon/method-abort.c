@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,6 +7,7 @@
 #include "log.h"
 #include "proto.h"
 #include "rpc.h"
+#include "server.h"
 #include "session.h"
 #include "stop.h"
 #include "util.h"
@@ -209,6 +211,24 @@ static int parse_selection(struct daemon *d, const msgpack_object *opts, struct 
 	return 0;
 }
 
+/* With nothing selected, "nothing to stop" would be a lie when no OpenCode
+ * could be reached to know what runs: say why instead. */
+static const char *unreachable_reason(struct daemon *d, char *buf, size_t size)
+{
+	struct server *s, *down = NULL;
+
+	for (s = server_list_first(d->servers); s != NULL; s = s->next) {
+		if (s->connected)
+			return NULL;
+		down = s;
+	}
+	if (down == NULL)
+		return NULL;
+	snprintf(buf, size, "cannot reach OpenCode at %s: %s", down->url,
+	    down->last_error != NULL ? down->last_error : "not connected yet");
+	return buf;
+}
+
 /* Stop session trees and, unless wait is false, answer once each is proven
  * stopped or given up on. */
 static int method_abort(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
@@ -221,6 +241,7 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	struct stop_result pending;
 	int64_t timeout_ms = d->config->stop_timeout_ms;
 	bool wait = true;
+	char why[512];
 	size_t i;
 	int rc;
 
@@ -232,6 +253,10 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	}
 	if ((rc = parse_selection(d, opts, &sel, msg)) != 0)
 		return rc;
+	if (sel.n == 0 && unreachable_reason(d, why, sizeof(why)) != NULL) {
+		rpc_reply_error(call, PROTO_EUNREACHABLE, why);
+		return 0;
+	}
 	if (sel.truncated)
 		log_warnx("abort: more than %d trees selected; stopping the first %d", ABORT_MAX_TREES,
 		    ABORT_MAX_TREES);
