@@ -1,0 +1,127 @@
+// Measures stop latency against a real OpenCode: the direct floor (POST /session/:id/abort ->
+// session.idle on /global/event) and each ocstop path, in the same run, interleaved, so the ratios
+// are not skewed by a noisy machine. Run by bench/stop-latency.sh, which starts everything.
+//
+//   node latency.mjs --url URL --dir DIR --runs N --modes curl,ocstop[,x] [--user U --password P]
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const { values: opt } = parseArgs({
+  options: {
+    url: { type: "string" }, dir: { type: "string" }, runs: { type: "string", default: "20" },
+    modes: { type: "string", default: "curl,ocstop" }, user: { type: "string", default: "opencode" },
+    password: { type: "string", default: "" }, ocstop: { type: "string", default: "ocstop" },
+    fake: { type: "string" },
+  },
+});
+const auth = opt.password ? { authorization: "Basic " + Buffer.from(`${opt.user}:${opt.password}`).toString("base64") } : {};
+const headers = { ...auth, "content-type": "application/json", "x-opencode-directory": encodeURIComponent(opt.dir) };
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+// One /global/event reader; waiters get the time an event arrived.
+const waiters = [];
+async function readEvents() {
+  const res = await fetch(`${opt.url}/global/event`, { headers: auth });
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of res.body) {
+    const t = now();
+    buf += dec.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const frame = buf.slice(0, i); buf = buf.slice(i + 2);
+      if (!frame.startsWith("data: ")) continue;
+      const ev = JSON.parse(frame.slice(6)).payload;
+      for (const w of [...waiters]) if (w.match(ev)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(t); }
+    }
+  }
+}
+const waitEvent = (match, ms = 30000) => new Promise((resolve, reject) => {
+  const w = { match, resolve };
+  waiters.push(w);
+  setTimeout(() => { const i = waiters.indexOf(w); if (i >= 0) { waiters.splice(i, 1); reject(new Error("event timeout")); } }, ms);
+});
+const sid = (ev) => ev.properties?.sessionID ?? ev.properties?.info?.id ?? ev.properties?.part?.sessionID;
+const isIdle = (id) => (ev) => ev.type === "session.idle" && sid(ev) === id;
+const isDelta = (id) => (ev) => ev.type === "message.part.delta" && sid(ev) === id;
+
+async function api(method, path, body) {
+  const res = await fetch(`${opt.url}${path}`, { method, headers, body: body && JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status}`);
+  return res.status === 204 ? null : res.json();
+}
+
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.on("error", reject);
+    p.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+// Start a streaming reply and wait until text flows.
+async function streaming(id) {
+  const delta = waitEvent(isDelta(id));
+  await api("POST", `/session/${id}/prompt_async`, { parts: [{ type: "text", text: "stream please" }] });
+  await delta;
+  await new Promise((r) => setTimeout(r, 150));
+}
+
+const modes = {
+  // The floor: the abort route itself, timed to the idle event.
+  async curl(id) {
+    const idle = waitEvent(isIdle(id));
+    const t0 = now();
+    await api("POST", `/session/${id}/abort`);
+    return { idle: (await idle) - t0 };
+  },
+  // `ocstop abort ID`: idle as seen here, the daemon's own figure, and the verified reply.
+  async ocstop(id) {
+    const idle = waitEvent(isIdle(id));
+    const t0 = now();
+    const r = await run(opt.ocstop, ["-j", "abort", id]);
+    const t1 = now();
+    const res = JSON.parse(r.out).results[0];
+    if (r.code !== 0 || !res?.stopped) throw new Error(`ocstop: exit ${r.code} ${r.out}`);
+    return { idle: (await idle) - t0, daemon: res.ms, verified: t1 - t0 };
+  },
+  // The user types x: prompt_async "x" through the plugin shim, timed to the idle event.
+  async x(id) {
+    const idle = waitEvent(isIdle(id));
+    const t0 = now();
+    await api("POST", `/session/${id}/prompt_async`, { parts: [{ type: "text", text: "x" }] });
+    return { idle: (await idle) - t0 };
+  },
+};
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1], n: s.length };
+}
+
+readEvents().catch((e) => { console.error("event stream:", e.message); process.exit(1); });
+await new Promise((r) => setTimeout(r, 300));
+const session = await api("POST", "/session", { title: "bench" });
+const names = opt.modes.split(",");
+const samples = Object.fromEntries(names.map((m) => [m, []]));
+for (let i = 0; i < Number(opt.runs); i++) {
+  for (const m of names) {
+    await streaming(session.id);
+    samples[m].push(await modes[m](session.id));
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+const fmt = (x) => x.toFixed(1).padStart(7);
+const floor = stats(samples.curl.map((s) => s.idle));
+console.log(`runs per mode: ${opt.runs} (interleaved), machine: ${(await import("node:os")).cpus().length} cores`);
+console.log("what                                    min   median      max   median/floor");
+const line = (label, st) => console.log(`${label.padEnd(34)}${fmt(st.min)}  ${fmt(st.median)}  ${fmt(st.max)}   ${(st.median / floor.median).toFixed(2)}x`);
+line("curl abort -> idle (floor)", floor);
+for (const m of names.filter((n) => n !== "curl")) {
+  line(`${m} -> idle`, stats(samples[m].map((s) => s.idle)));
+  if (samples[m][0].daemon !== undefined) line(`${m}: daemon abort -> idle`, stats(samples[m].map((s) => s.daemon)));
+  if (samples[m][0].verified !== undefined) line(`${m} -> verified reply`, stats(samples[m].map((s) => s.verified)));
+}
+process.exit(0);
