@@ -209,6 +209,7 @@ struct conn *conn_open(const char *path, int64_t deadline, char **cause)
 {
 	struct sockaddr_un sun;
 	struct conn *c;
+	int64_t limit;
 	int fd;
 
 	if (strlen(path) >= sizeof sun.sun_path) {
@@ -224,8 +225,8 @@ struct conn *conn_open(const char *path, int64_t deadline, char **cause)
 		*cause = NULL;
 		return NULL;
 	}
-	if (deadline > conn_deadline(CONN_CONNECT_TIMEOUT_MS))
-		deadline = conn_deadline(CONN_CONNECT_TIMEOUT_MS);
+	if ((limit = conn_deadline(CONN_CONNECT_TIMEOUT_MS)) < deadline)
+		deadline = limit;
 	if (conn_connect(c, path, deadline, cause) != CONN_OK) {
 		conn_free(c);
 		return NULL;
@@ -284,20 +285,19 @@ static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg
 	int st;
 
 	for (;;) {
-		memset(msg, 0, sizeof *msg);
 		st = proto_reader_next(c->reader, msg);
 		if (st == PROTO_OK || st == PROTO_INVALID) {
 			*invalid = st == PROTO_INVALID;
 			return CONN_OK;
 		}
 		if (st == PROTO_ERR) {
-			*cause = conn_fmt("malformed reply: %s", proto_reader_error(c->reader));
+			*cause = conn_fmt("bad reply stream: %s", proto_reader_error(c->reader));
 			return CONN_EREPLY;
 		}
 		n = recv(c->fd, buf, sizeof buf, 0);
 		if (n > 0) {
 			if (proto_reader_feed(c->reader, buf, (size_t)n) == PROTO_ERR) {
-				*cause = conn_fmt("malformed reply: %s",
+				*cause = conn_fmt("bad reply stream: %s",
 				    proto_reader_error(c->reader));
 				return CONN_EREPLY;
 			}

@@ -128,6 +128,9 @@ int main(int argc, char **argv)
 	/* Titles and directories are shown at their display width. */
 	setlocale(LC_CTYPE, "");
 
+	/* getopt's messages then start "ocstop:" like ours, however we were
+	 * invoked. */
+	argv[0] = (char *)"ocstop";
 	/* Options may come before or after the command, as GNU tools allow. */
 	while ((ch = getopt_long(argc, argv, "s:jqhV", long_options, NULL)) != -1) {
 		switch (ch) {

@@ -10,7 +10,9 @@
 //   last message role "tool"                  -> kind "tool_result": short finished reply "done."
 //   last user text contains TOOL(cmd)         -> kind "tool": one `bash` tool call {command: cmd}
 //   last user text contains TASK(prompt)      -> kind "task": one `task` tool call (subagent "general")
-//   last user text contains FAIL500 / FAIL429 -> kind "fail": HTTP 500 / 429 (retry-after: 1) JSON error
+//   last user text contains FAILnnn[(secs)]   -> kind "fail": HTTP nnn JSON error; retry-after: secs if
+//                                                given (429 defaults to 1 s; others send none).
+//                                                E.g. FAIL500, FAIL429, FAIL429(2), FAIL503(30)
 //   anything else                             -> kind "stream": "tick N " every 100 ms until the client
 //                                                hangs up (or 10 minutes pass)
 // Verified against opencode-ai 1.18.33 (@ai-sdk/openai-compatible is bundled in the binary):
@@ -22,10 +24,15 @@
 //   * TASK(p): OpenCode creates a child session (parentID = the parent, agent "general", title
 //     "sub (@general subagent)"); the child's request has p as its last user text. Aborting the parent
 //     closes the child's stream too.
-//   * HTTP 500 and HTTP 429 both make OpenCode retry: /session/status shows
-//     {type:"retry", attempt, message:"fake 500", next:<epoch ms>}. 500 backs off exponentially
-//     (requests 2.5 s, 5 s, 9.6 s, 18.4 s apart); 429 with retry-after: 1 retries every ~1.0 s.
-//     Aborting a session in "retry" makes it idle with no further request.
+//   * HTTP 500 and HTTP 429 both make OpenCode retry (any status >= 500, 408, 409, 429 does):
+//     /session/status shows {type:"retry", attempt, message:"fake 500", next:<epoch ms>}.
+//     Delay = retry-after-ms or retry-after header if present, else 2 s * 2^(attempt-1) + up to 25 %
+//     jitter (measured: requests 2.5 s, 5 s, 9.6 s, 18.4 s apart for FAIL500); FAIL429 retries every
+//     ~1.0 s. OpenCode GIVES UP after 5 retries (6 requests): the session goes idle by itself with an
+//     APIError on the assistant message (FAIL429: after ~5 s). So to assert "abort ended the retry"
+//     use e.g. FAIL429(2) (retry state for ~10 s, a request every 2 s). Aborting a session in
+//     "retry" makes it idle at once, with no further request. (SessionRetry in the bundled JS:
+//     RETRY_INITIAL_DELAY 2000, BACKOFF 2, JITTER 0.25, MAX_DELAY_NO_HEADERS 30000, MAX_RETRIES 5.)
 //   * A "title" request is only made for sessions created without a title (POST /session {}); it
 //     comes before the real request.
 // Every chat request appends one JSON line to --log:
@@ -99,8 +106,12 @@ function classify(body) {
   let a;
   if ((a = callArg(text, "TOOL")) !== null) return { kind: "tool", arg: a, ...info };
   if ((a = callArg(text, "TASK")) !== null) return { kind: "task", arg: a, ...info };
-  if (text.includes("FAIL500")) return { kind: "fail", status: 500, ...info };
-  if (text.includes("FAIL429")) return { kind: "fail", status: 429, ...info };
+  const f = /FAIL(\d{3})(?:\((\d+(?:\.\d+)?)\))?/.exec(text);
+  if (f) {
+    const status = Number(f[1]);
+    const retryAfter = f[2] !== undefined ? f[2] : status === 429 ? "1" : null;
+    return { kind: "fail", status, retryAfter, ...info };
+  }
   return { kind: "stream", ...info };
 }
 
@@ -125,11 +136,13 @@ function chat(req, res, raw) {
   const t = Date.now();
   lastT = t;
   const c = classify(body);
-  log({ t, n, kind: c.kind, last_user: c.last_user, last_role: c.last_role, has_tool_result: c.has_tool_result });
+  const rec = { t, n, kind: c.kind, last_user: c.last_user, last_role: c.last_role, has_tool_result: c.has_tool_result };
+  if (c.kind === "fail") rec.status = c.status;
+  log(rec);
 
   if (c.kind === "fail") {
     const h = { "content-type": "application/json" };
-    if (c.status === 429) h["retry-after"] = "1";
+    if (c.retryAfter !== null) h["retry-after"] = c.retryAfter;
     res.writeHead(c.status, h);
     const type = c.status === 429 ? "rate_limit_error" : "server_error";
     return res.end(JSON.stringify({ error: { message: `fake ${c.status}`, type, code: String(c.status) } }));

@@ -28,16 +28,16 @@ if [ "${OCSTOP_SKIP_SETUP:-0}" != 1 ]; then
   "$SRC/tests/setup.sh" || fail_early "tests/setup.sh failed"
 fi
 
+SETUP_LOG=$(mktemp "${TMPDIR:-/tmp}/ocstop-meson-setup.XXXXXX")
+trap 'rm -f "$SETUP_LOG"' EXIT
 if [ -f "$BUILD/meson-private/coredata.dat" ]; then
-  meson setup --reconfigure "$BUILD" -Dtests=enabled >"$BUILD/run-all-setup.log" 2>&1 ||
-    meson setup --wipe "$BUILD" -Dtests=enabled >"$BUILD/run-all-setup.log" 2>&1 ||
-    { cat "$BUILD/run-all-setup.log" >&2; fail_early "meson setup failed"; }
+  meson setup --reconfigure "$BUILD" -Dtests=enabled >"$SETUP_LOG" 2>&1 ||
+    meson setup --wipe "$BUILD" -Dtests=enabled >"$SETUP_LOG" 2>&1 ||
+    { cat "$SETUP_LOG" >&2; fail_early "meson setup failed"; }
 else
   rm -rf "$BUILD"
-  mkdir -p "$BUILD"
-  meson setup "$BUILD" -Dtests=enabled >"$BUILD.setup.log" 2>&1 ||
-    { cat "$BUILD.setup.log" >&2; rm -f "$BUILD.setup.log"; fail_early "meson setup failed"; }
-  rm -f "$BUILD.setup.log"
+  meson setup "$BUILD" -Dtests=enabled >"$SETUP_LOG" 2>&1 ||
+    { cat "$SETUP_LOG" >&2; fail_early "meson setup failed"; }
 fi
 
 meson compile -C "$BUILD" || fail_early "meson compile failed"

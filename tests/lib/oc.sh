@@ -13,7 +13,9 @@
 # Timing facts (opencode 1.18.33, 2 cores): serve healthy 1.8-2.8 s after spawn; first model request
 # 1-2.5 s after the first prompt_async of an instance; abort -> idle 10-150 ms.
 #
-# Everything runs on ephemeral ports, so tests may run in parallel. Every process started through this
+# Everything runs on ephemeral ports, so tests may run in parallel. Note: `opencode serve --port 0`
+# tries 4096 first and only then a random port, so one of several parallel servers usually gets 4096;
+# always use $OC_URL, never assume 4096 (OC_SERVE_PORT=N forces a port). Every process started through this
 # library is killed by the EXIT trap (the opencode process itself, not a wrapper).
 
 OC_VERSION=1.18.33
@@ -49,7 +51,7 @@ oc_cleanup() {
   local rc=$? p i
   for p in "${_OC_AT_EXIT[@]}"; do eval "$p" || true; done
   local all=()
-  for p in "${_OC_PIDS[@]}"; do all+=($(_oc_descendants "$p")); done
+  for p in "${_OC_PIDS[@]}"; do while read -r i; do all+=("$i"); done < <(_oc_descendants "$p"); done
   for ((i = ${#_OC_PIDS[@]} - 1; i >= 0; i--)); do
     p=${_OC_PIDS[i]}
     kill -TERM "$p" 2>/dev/null || true
@@ -232,7 +234,7 @@ oc_serve_start() {
   : >"$OC_LOG"
   # exec: $! is the opencode process itself. The password is passed in its environment only.
   ( cd "$proj" && if [ -n "$pw" ]; then export OPENCODE_SERVER_PASSWORD=$pw; fi
-    exec "$bin" serve --port 0 --hostname 127.0.0.1 ) >"$OC_LOG" 2>&1 </dev/null &
+    exec "$bin" serve --port "${OC_SERVE_PORT:-0}" --hostname 127.0.0.1 ) >"$OC_LOG" 2>&1 </dev/null &
   OC_PID=$!
   oc_track "$OC_PID"
   export OC_PID OC_PASSWORD OC_LOG
