@@ -103,7 +103,8 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	/* Running, or unknown to us: the shim aborts in-process at once (the
 	 * fastest path) and we stop and verify the whole tree. */
 	d->counters.verdicts_abort++;
-	reply(call, "abort", false, "ocstop: stopped");
+	/* No text: the shim knows the in-process latency and says it. */
+	reply(call, "abort", false, NULL);
 	bus_verdict(d, id, "abort");
 	if (root != NULL && stop_start(d, root, "x", d->config->stop_timeout_ms, NULL, NULL) == NULL)
 		log_warnx("stop word in %s: could not start the stop: out of memory", id);

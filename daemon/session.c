@@ -260,6 +260,10 @@ int session_table_apply(struct session_table *t, struct server *server, const ch
 	if (ev->type == NULL || !json_is_object(props))
 		return 0;
 	ev->kind = classify(ev->type);
+	/* Info events carry the session in "info"; without it the payload is
+	 * malformed, not a reason to report running out of memory. */
+	if (ev->kind == SEV_INFO && !json_is_object(json_object_get(props, "info")))
+		ev->kind = SEV_NONE;
 	if (ev->kind == SEV_NONE)
 		return 0;
 	ev->session_id = event_session_id(ev->type, props);

@@ -44,6 +44,13 @@ struct stop_list {
 	uint64_t next_id;
 };
 
+/* After shutdown freed the list, late reports (servers and clients going
+ * away) find no stops instead of a NULL list. */
+static struct stop *stops_head(struct daemon *d)
+{
+	return d->stops != NULL ? d->stops->head : NULL;
+}
+
 struct stop_list *stop_list_new(void)
 {
 	return calloc(1, sizeof(struct stop_list));
@@ -295,7 +302,7 @@ void stop_observe(struct daemon *d, struct server *server, const struct session_
 
 	if (ev->session == NULL)
 		return;
-	for (st = d->stops->head; st != NULL; st = next) {
+	for (st = stops_head(d); st != NULL; st = next) {
 		next = st->next;
 		if (st->server != server)
 			continue;
@@ -323,7 +330,7 @@ void stop_on_abort_reply(struct daemon *d, uint64_t token, const char *session_i
 {
 	struct stop *st;
 
-	for (st = d->stops->head; st != NULL; st = st->next)
+	for (st = stops_head(d); st != NULL; st = st->next)
 		if (st->id == token)
 			break;
 	if (st == NULL)
@@ -344,7 +351,7 @@ void stop_server_gone(struct daemon *d, struct server *server, const char *reaso
 {
 	struct stop *st, *next;
 
-	for (st = d->stops->head; st != NULL; st = next) {
+	for (st = stops_head(d); st != NULL; st = next) {
 		next = st->next;
 		if (st->server == server)
 			stop_finish(st, false, reason);
@@ -361,5 +368,5 @@ void stop_list_free(struct daemon *d)
 
 bool stop_list_idle(struct daemon *d)
 {
-	return d->stops->head == NULL;
+	return stops_head(d) == NULL;
 }

@@ -30,6 +30,9 @@ bool path_within(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
+	/* An empty string names no directory, so it contains nothing. */
+	if (n == 0)
+		return false;
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
 	if (n == 1 && dir[0] == '/')

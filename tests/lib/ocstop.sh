@@ -11,7 +11,8 @@ ocstopd_start() {
   local dir=$1; shift
   export OCSTOP_SOCKET=$dir/ocstop.sock
   OCSTOPD_LOG=$dir/ocstopd.log
-  "$OCSTOPD_BIN" -v --no-default-server "$@" >>"$OCSTOPD_LOG" 2>&1 </dev/null &
+  # OCSTOPD_WRAPPER: e.g. "valgrind -q" to run the daemon under a checker.
+  ${OCSTOPD_WRAPPER:-} "$OCSTOPD_BIN" -v --no-default-server "$@" >>"$OCSTOPD_LOG" 2>&1 </dev/null &
   OCSTOPD_PID=$!
   oc_track "$OCSTOPD_PID"
   export OCSTOPD_PID OCSTOPD_LOG

@@ -1,0 +1,453 @@
+/*
+ * Settings: stop-word matching and validation, and config files written to
+ * a private temporary directory, each error checked for "PATH:LINE: reason".
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../daemon/config.h"
+
+/* A config with the daemon's built-in stop word, as main.c sets it up. */
+static void init_default(struct config *c)
+{
+	const char *why = NULL;
+
+	config_init(c);
+	assert_int_equal(config_add_stop_word(c, "x", &why), 0);
+}
+
+static bool is_stop(const struct config *c, const char *text)
+{
+	return config_is_stop_word(c, text, strlen(text));
+}
+
+static void test_stop_word_default(void **state)
+{
+	static const struct {
+		const char *text;
+		bool match;
+	} cases[] = {
+		{ "x", true },
+		{ "X", true },
+		{ " X\n", true },
+		{ "\tx ", true },
+		{ "\r\n x \r\n", true },
+		{ "xx", false },
+		{ "x y", false },
+		{ "fix", false },
+		{ "X.", false },
+		{ "x!", false },
+		{ "", false },
+		{ " ", false },
+		{ "\n\t", false },
+		{ "y", false },
+		{ "stop", false },
+	};
+	struct config c;
+	size_t i;
+
+	(void)state;
+	init_default(&c);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# \"%s\"\n", cases[i].text);
+		assert_int_equal(is_stop(&c, cases[i].text), cases[i].match);
+	}
+	config_clear(&c);
+}
+
+/* Only len bytes count: the text need not end there. */
+static void test_stop_word_len(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+		bool match;
+	} cases[] = {
+		{ "xyz", 1, true },
+		{ "x and more", 2, true },
+		{ " X\nsomething", 3, true },
+		{ "xyz", 2, false },
+		{ "xyz", 0, false },
+	};
+	struct config c;
+	size_t i;
+
+	(void)state;
+	init_default(&c);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(config_is_stop_word(&c, cases[i].text, cases[i].len), cases[i].match);
+	config_clear(&c);
+}
+
+static void test_stop_words_several(void **state)
+{
+	static const struct {
+		const char *text;
+		bool match;
+	} cases[] = {
+		{ "x", true },
+		{ "stop", true },
+		{ "STOP", true },
+		{ " Stop\r\n", true },
+		{ "halt", true },
+		{ "x, stop", false },
+		{ "stopx", false },
+		{ "sto", false },
+		{ "stop stop", false },
+	};
+	const char *why = NULL;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	init_default(&c);
+	/* Replaces the default; case and spaces around words do not matter. */
+	assert_int_equal(config_set_stop_words(&c, "stop, HALT ,x", &why), 0);
+	assert_int_equal(c.n_stop_words, 3);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# \"%s\"\n", cases[i].text);
+		assert_int_equal(is_stop(&c, cases[i].text), cases[i].match);
+	}
+	assert_int_equal(config_max_stop_len(&c), 4);
+
+	assert_int_equal(config_set_stop_words(&c, "halt", &why), 0);
+	assert_false(is_stop(&c, "x"));
+	assert_false(is_stop(&c, "stop"));
+	assert_true(is_stop(&c, "HALT"));
+	config_clear(&c);
+}
+
+static void test_stop_words_invalid(void **state)
+{
+	static const struct {
+		const char *list;
+		const char *cause; /* a word the reason must contain */
+	} cases[] = {
+		{ "", "empty" },
+		{ " ", "1 to 32" },
+		{ ",", "empty" },
+		{ "x, ,stop", "1 to 32" },
+		{ "a b", "whitespace" },
+		{ "x,a\tb", "whitespace" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1 to 32" },      /* 33 bytes */
+		{ "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "too many" },    /* 17 words */
+	};
+	static const struct {
+		const char *word;
+		const char *cause;
+	} words[] = {
+		{ "", "1 to 32" },
+		{ "a b", "whitespace" },
+		{ " a", "whitespace" },
+		{ "a\n", "whitespace" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1 to 32" },
+	};
+	const char *why;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# list \"%s\"\n", cases[i].list);
+		init_default(&c);
+		why = NULL;
+		assert_int_equal(config_set_stop_words(&c, cases[i].list, &why), -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, cases[i].cause));
+		config_clear(&c);
+	}
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		print_message("# word \"%s\"\n", words[i].word);
+		init_default(&c);
+		why = NULL;
+		assert_int_equal(config_add_stop_word(&c, words[i].word, &why), -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, words[i].cause));
+		/* The refused word is not half-added. */
+		assert_int_equal(c.n_stop_words, 1);
+		assert_true(is_stop(&c, "x"));
+		config_clear(&c);
+	}
+}
+
+/* The bounds themselves are allowed: 32 bytes, 16 words. */
+static void test_stop_words_bounds(void **state)
+{
+	const char *word32 = "abcdefghijklmnopqrstuvwxyz012345";
+	const char *why = NULL;
+	struct config c;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_max_stop_len(&c), 0);
+	assert_false(is_stop(&c, "x"));
+	assert_false(is_stop(&c, ""));
+
+	assert_int_equal(strlen(word32), 32);
+	assert_int_equal(config_set_stop_words(&c, word32, &why), 0);
+	assert_int_equal(config_max_stop_len(&c), 32);
+	assert_true(is_stop(&c, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"));
+
+	assert_int_equal(config_set_stop_words(&c, "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p", &why), 0);
+	assert_int_equal(c.n_stop_words, 16);
+	assert_true(is_stop(&c, "P"));
+	assert_int_equal(config_max_stop_len(&c), 1);
+	assert_int_equal(config_add_stop_word(&c, "q", &why), -1);
+	assert_non_null(strstr(why, "too many"));
+	assert_false(is_stop(&c, "q"));
+	config_clear(&c);
+}
+
+/* A private directory for config files, removed at teardown. */
+struct files {
+	char dir[64];
+	char paths[8][128];
+	size_t n;
+};
+
+static int setup(void **state)
+{
+	struct files *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ocstop-test-config.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct files *f = *state;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		unlink(f->paths[i]);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Write (or rewrite) a file named name in the private directory; returns
+ * its path. */
+static const char *write_file(struct files *f, const char *name, const char *content)
+{
+	char want[128], *path = NULL;
+	size_t i;
+	FILE *fp;
+
+	snprintf(want, sizeof(want), "%s/%s", f->dir, name);
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->paths[i], want) == 0)
+			path = f->paths[i];
+	if (path == NULL) {
+		assert_true(f->n < 8);
+		path = f->paths[f->n++];
+		strcpy(path, want);
+	}
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(content, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	return path;
+}
+
+static void test_load_file(void **state)
+{
+	struct files *f = *state;
+	const char *pw = write_file(f, "pw", "s3cret\nignored second line\n");
+	char content[1024], *cause = NULL;
+	const char *path;
+	struct config c;
+	size_t i;
+	bool has_url = false;
+
+	snprintf(content, sizeof(content),
+	    "# ocstop settings\n"
+	    "\n"
+	    "   \t\n"
+	    "  stop_words = halt, Stop \n"
+	    "quiet_ms=250\n"
+	    "\tstop_timeout_ms = 5000\n"
+	    "opencode_url = http://127.0.0.1:5000\n"
+	    "   # an indented comment = not a key\n"
+	    "username = alice\n"
+	    "password_file = %s\n", pw);
+	path = write_file(f, "config", content);
+
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(c.n_stop_words, 2);
+	assert_true(is_stop(&c, "halt"));
+	assert_true(is_stop(&c, "STOP"));
+	assert_false(is_stop(&c, "x"));
+	assert_int_equal(c.quiet_ms, 250);
+	assert_int_equal(c.stop_timeout_ms, 5000);
+	for (i = 0; i < c.n_urls; i++)
+		if (strcmp(c.urls[i], "http://127.0.0.1:5000") == 0)
+			has_url = true;
+	assert_true(has_url);
+	assert_string_equal(c.username, "alice");
+	assert_string_equal(c.password, "s3cret");
+	config_clear(&c);
+
+	/* Untouched keys keep their defaults. */
+	path = write_file(f, "partial", "quiet_ms = 0\n");
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, false, &cause), 0);
+	assert_int_equal(c.quiet_ms, 0);
+	assert_int_equal(c.stop_timeout_ms, 3000);
+	assert_true(is_stop(&c, "x"));
+	assert_null(c.username);
+	assert_null(c.password);
+	assert_int_equal(c.n_urls, 0);
+	config_clear(&c);
+}
+
+/* Values at the edges of their ranges are accepted. */
+static void test_load_file_bounds(void **state)
+{
+	static const struct {
+		const char *content;
+		int64_t quiet_ms, stop_timeout_ms;
+	} cases[] = {
+		{ "quiet_ms = 0\n", 0, 3000 },
+		{ "quiet_ms = 10000\n", 10000, 3000 },
+		{ "stop_timeout_ms = 100\n", 100, 100 },
+		{ "stop_timeout_ms = 60000", 100, 60000 },   /* no final newline */
+		{ "", 100, 3000 },
+	};
+	struct files *f = *state;
+	const char *path;
+	char *cause = NULL;
+	struct config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&c);
+		path = write_file(f, "bounds", cases[i].content);
+		assert_int_equal(config_load_file(&c, path, true, &cause), 0);
+		assert_int_equal(c.quiet_ms, cases[i].quiet_ms);
+		assert_int_equal(c.stop_timeout_ms, cases[i].stop_timeout_ms);
+		config_clear(&c);
+	}
+}
+
+static void test_load_file_errors(void **state)
+{
+	static const struct {
+		const char *content;
+		int line;
+		const char *reason; /* must appear after "PATH:LINE: " */
+	} cases[] = {
+		{ "bogus = 1\n", 1, "unknown key" },
+		{ "# a comment\n\nquiet_ms = 50\nstop_words\n", 4, "expected key = value" },
+		{ "= x\n", 1, "unknown key" },
+		{ "Quiet_ms = 50\n", 1, "unknown key" },
+		{ "quiet_ms = abc\n", 1, "quiet_ms" },
+		{ "quiet_ms = 12ms\n", 1, "quiet_ms" },
+		{ "quiet_ms =\n", 1, "quiet_ms" },
+		{ "quiet_ms = -1\n", 1, "quiet_ms" },
+		{ "quiet_ms = 10001\n", 1, "quiet_ms" },
+		{ "quiet_ms = 99999999999999999999999\n", 1, "quiet_ms" },
+		{ "\n\nstop_timeout_ms = 99\n", 3, "stop_timeout_ms" },
+		{ "stop_timeout_ms = 60001\n", 1, "stop_timeout_ms" },
+		{ "opencode_url = ftp://host/\n", 1, "http://" },
+		{ "stop_words = a b\n", 1, "whitespace" },
+		{ "stop_words =\n", 1, "empty" },
+		{ "password_file = /nonexistent/ocstop-pw\n", 1, "/nonexistent/ocstop-pw" },
+		{ "quiet_ms = 5\nquiet_ms = 5 5\n", 2, "quiet_ms" },
+	};
+	struct files *f = *state;
+	char want[256], *cause;
+	const char *path;
+	struct config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# error case %zu\n", i + 1);
+		path = write_file(f, "bad", cases[i].content);
+		init_default(&c);
+		cause = NULL;
+		assert_int_equal(config_load_file(&c, path, false, &cause), -1);
+		assert_non_null(cause);
+		snprintf(want, sizeof(want), "%s:%d: ", path, cases[i].line);
+		assert_int_equal(strncmp(cause, want, strlen(want)), 0);
+		assert_non_null(strstr(cause + strlen(want), cases[i].reason));
+		free(cause);
+		config_clear(&c);
+	}
+}
+
+/* A line past the 1024-byte bound is refused, not split. */
+static void test_load_file_long_line(void **state)
+{
+	struct files *f = *state;
+	char content[2100], *cause = NULL;
+	const char *path;
+	struct config c;
+
+	memset(content, '#', sizeof(content) - 2);
+	content[sizeof(content) - 2] = '\n';
+	content[sizeof(content) - 1] = '\0';
+	path = write_file(f, "long", content);
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, ":1: "));
+	assert_non_null(strstr(cause, "too long"));
+	free(cause);
+	config_clear(&c);
+}
+
+static void test_load_file_missing(void **state)
+{
+	struct files *f = *state;
+	char path[160], *cause = NULL;
+	struct config c;
+
+	snprintf(path, sizeof(path), "%s/does-not-exist", f->dir);
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, false, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(c.quiet_ms, 100);
+	assert_true(is_stop(&c, "x"));
+
+	assert_int_equal(config_load_file(&c, path, true, &cause), -1);
+	assert_non_null(cause);
+	assert_int_equal(strncmp(cause, path, strlen(path)), 0);
+	free(cause);
+	config_clear(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stop_word_default),
+		cmocka_unit_test(test_stop_word_len),
+		cmocka_unit_test(test_stop_words_several),
+		cmocka_unit_test(test_stop_words_invalid),
+		cmocka_unit_test(test_stop_words_bounds),
+		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_missing, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
