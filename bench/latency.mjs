@@ -61,6 +61,30 @@ function run(cmd, args) {
   });
 }
 
+// ocstopd's stop reports, for the time to a verified stop on the x path.
+const stops = [];
+function followStops() {
+  const m = spawn(opt.ocstop, ["-j", "monitor"], { stdio: ["ignore", "pipe", "inherit"] });
+  let buf = "";
+  m.stdout.on("data", (d) => {
+    const t = now();
+    buf += d;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const ev = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
+      if (ev.type === "stop") stops.push({ t, ev });
+    }
+  });
+  return m;
+}
+async function stopReport(id, since) {
+  for (const end = now() + 10000; now() < end; await new Promise((r) => setTimeout(r, 2))) {
+    const s = stops.find((x) => x.ev.session === id && x.t >= since);
+    if (s) return s;
+  }
+  throw new Error("no stop report");
+}
+
 // Start a streaming reply and wait until text flows.
 async function streaming(id) {
   const delta = waitEvent(isDelta(id));
@@ -92,7 +116,10 @@ const modes = {
     const idle = waitEvent(isIdle(id));
     const t0 = now();
     await api("POST", `/session/${id}/prompt_async`, { parts: [{ type: "text", text: "x" }] });
-    return { idle: (await idle) - t0 };
+    const idleAt = await idle;
+    const s = await stopReport(id, t0);
+    if (!s.ev.stopped) throw new Error(`not stopped: ${s.ev.reason}`);
+    return { idle: idleAt - t0, daemon: s.ev.ms, verified: s.t - t0 };
   },
 };
 
@@ -101,6 +128,7 @@ function stats(xs) {
   return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1], n: s.length };
 }
 
+const monitor = opt.modes.split(",").includes("x") ? followStops() : null;
 readEvents().catch((e) => { console.error("event stream:", e.message); process.exit(1); });
 await new Promise((r) => setTimeout(r, 300));
 const session = await api("POST", "/session", { title: "bench" });
@@ -122,6 +150,7 @@ line("curl abort -> idle (floor)", floor);
 for (const m of names.filter((n) => n !== "curl")) {
   line(`${m} -> idle`, stats(samples[m].map((s) => s.idle)));
   if (samples[m][0].daemon !== undefined) line(`${m}: daemon abort -> idle`, stats(samples[m].map((s) => s.daemon)));
-  if (samples[m][0].verified !== undefined) line(`${m} -> verified reply`, stats(samples[m].map((s) => s.verified)));
+  if (samples[m][0].verified !== undefined) line(`${m} -> verified stop`, stats(samples[m].map((s) => s.verified)));
 }
+monitor?.kill();
 process.exit(0);

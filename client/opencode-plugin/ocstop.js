@@ -23,6 +23,8 @@ const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
 // Our toast must come after any error toast of the blocked prompt (which replaces an earlier one).
 const TOAST_DELAY_MS = 150;
+// How long the toast waits for the stopped session's idle event to show the latency.
+const IDLE_WAIT_MS = 1000;
 // Same bound as the daemon (PROTOCOL.md): a frame over 1 MiB closes the connection.
 const MAX_FRAME = 1 << 20;
 const MAX_DEPTH = 32;
@@ -664,11 +666,35 @@ async function abortSession(ctx, id) {
   } catch {}
 }
 
-// Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine.
+// Stops waiting for their session's idle event, so the toast can say how long the stop took as
+// the user saw it (the abort call itself returns later than the session goes idle).
+const idleWaiters = new Map();
+
+function whenIdle(session) {
+  let resolve;
+  const idle = new Promise((r) => (resolve = r));
+  idleWaiters.set(session, resolve);
+  later(() => {
+    if (idleWaiters.get(session) === resolve) idleWaiters.delete(session);
+    resolve(null);
+  }, IDLE_WAIT_MS);
+  return idle;
+}
+
+function noteIdle(event) {
+  if (event?.type !== "session.idle") return;
+  const resolve = idleWaiters.get(event.properties?.sessionID);
+  if (!resolve) return;
+  idleWaiters.delete(event.properties.sessionID);
+  resolve(performance.now());
+}
+
+// Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine. message is a
+// string or a promise of one.
 function toastLater(ctx, message) {
   later(() => {
-    Promise.resolve()
-      .then(() => ctx.client.tui.showToast({ body: { message, variant: "info" } }))
+    Promise.resolve(message)
+      .then((text) => ctx.client.tui.showToast({ body: { message: text, variant: "info" } }))
       .catch(() => {});
   }, TOAST_DELAY_MS);
 }
@@ -711,10 +737,10 @@ async function onChatMessage(inst, input, output) {
   if (verdict !== "abort" && verdict !== "clear") return;
 
   // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
-  if (verdict === "abort" && !aborted) await abortSession(ctx, session);
-  const ms = Math.round(performance.now() - t0);
   if (verdict === "abort") {
-    toastLater(ctx, note ?? `ocstop: stopped in ${ms} ms`);
+    const idle = whenIdle(session);
+    if (!aborted) await abortSession(ctx, session);
+    toastLater(ctx, note ?? idle.then((at) => (at ? `ocstop: stopped in ${Math.round(at - t0)} ms` : "ocstop: stopped")));
     throw blockError(note ?? `ocstop: stopped (${word})`);
   }
   toastLater(ctx, note ?? "ocstop: message not sent");
@@ -730,6 +756,7 @@ export const OcStop = async (ctx) => {
   return {
     "chat.message": (input, output) => onChatMessage(inst, input, output),
     event: async ({ event }) => {
+      noteIdle(event);
       if (!link || !inst.reg?.relay) return;
       const slim = slimEvent(event);
       if (slim) link.send([2, "opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]]);
