@@ -92,7 +92,13 @@ tap_ok "x on an idle session: verdict clear" wait_until 5 grep -q "\"verdict\":\
 tap_ok "x on an idle session: no model request" stays_false 2 fake_requests_gt "$n"
 tap_ok "x on an idle session: nothing in the history" history_clean "$S"
 
-# 7. ocstopd down: the shim stops the session alone.
+# 7. ocstopd hung (connected, never answering), then down: the shim stops the session alone.
+stream "$S" hello
+kill -STOP "$OCSTOPD_PID"
+ms=$(node "$OCSTOP_SRCDIR/tests/lib/send-x.mjs" "$OC_URL" "$OC_PASSWORD" "$PROJ" "$S")
+kill -CONT "$OCSTOPD_PID"
+tap_ok "with ocstopd hung, x still stops the session within 200 ms ($ms ms)" test "${ms:-999}" -lt 200
+tap_ok "with ocstopd hung: no x in the history" history_clean "$S"
 ocstopd_stop
 stream_plain() { oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream; }
 stream_plain "$S" hello

@@ -53,6 +53,18 @@ out=$(ocstop -j abort "$S")
 tap_ok "ocstop abort ID stops the TUI session" grep -q "\"session\":\"$S\",\"stopped\":true" <<<"$out"
 tap_ok "the model stream is closed" wait_until 2 fake_no_open_stream
 
+# The daemon restarts while the TUI streams: the shim registers again and the relay's listing
+# tells the new daemon what runs.
+tm send-keys -t tui 'after a restart' Enter
+wait_until 30 fake_has_open_stream; wait_until 10 ocstop_knows_busy "$S"
+ocstopd_stop
+ocstopd_start "$T" || tap_bail "ocstopd did not restart"
+tap_ok "after a daemon restart the relay reports the running session" wait_until 10 ocstop_knows_busy "$S"
+out=$(ocstop -j abort "$S")
+tap_ok "and ocstop abort ID stops it" grep -q "\"session\":\"$S\",\"stopped\":true" <<<"$out"
+ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
+oc_track $!
+
 # Bare ocstop in a subfolder of the project.
 tm send-keys -t tui 'once more' Enter
 wait_until 30 fake_has_open_stream; wait_until 10 ocstop_knows_busy "$S"
