@@ -4,14 +4,10 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-20}
-"$SRC/tests/setup.sh" >/dev/null || exit 1
-meson setup "$SRC/build" >/dev/null 2>&1 || true
-meson compile -C "$SRC/build" >/dev/null || exit 1
 . "$SRC/tests/lib/oc.sh"
 . "$SRC/tests/lib/ocstop.sh"
-tmp_dir_new T
-fake_llm_start "$T" || exit 1
-oc_env "$T"
+ocstop_build || exit 1
+world_start
 oc_serve_start "$T" "$T/proj" "bench-$$" || exit 1
 OPENCODE_SERVER_PASSWORD=$OC_PASSWORD ocstopd_start "$T" --opencode "$OC_URL" || exit 1
 wait_until 10 ocstop_connected "$OC_URL" || exit 1

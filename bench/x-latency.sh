@@ -4,15 +4,10 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-20}
-"$SRC/tests/setup.sh" >/dev/null || exit 1
-meson setup "$SRC/build" >/dev/null 2>&1 || true
-meson compile -C "$SRC/build" >/dev/null || exit 1
 . "$SRC/tests/lib/oc.sh"
 . "$SRC/tests/lib/ocstop.sh"
-tmp_dir_new T
-fake_llm_start "$T" || exit 1
-oc_env "$T"
-cp "$SRC/client/opencode-plugin/ocstop.js" "$OC_CONFIG_DIR/plugin/ocstop.js"
+ocstop_build || exit 1
+world_start --shim
 ocstopd_start "$T" || exit 1
 oc_serve_start "$T" "$T/proj" "bench-$$" || exit 1
 echo "== serve mode (the shim registers it; the daemon reaches it over HTTP)"

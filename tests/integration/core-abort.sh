@@ -4,10 +4,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tmp_dir_new T
-fake_llm_start "$T" || tap_bail "fake-llm did not start"
-oc_env "$T"
-PROJ=$T/proj
+world_start
 mkdir -p "$PROJ/src/deep"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 export OPENCODE_SERVER_PASSWORD=$OC_PASSWORD
@@ -15,11 +12,6 @@ ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not start"
 unset OPENCODE_SERVER_PASSWORD
 tap_ok "daemon connects to OpenCode with the password" wait_until 10 ocstop_connected "$OC_URL"
 sse_capture_start "$T/events.sse" || tap_bail "no event capture"
-
-# stream SID TEXT — prompt and wait until the reply streams and the daemon saw it busy.
-stream() {
-  oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream && wait_until 10 ocstop_knows_busy "$1"
-}
 
 # 1. ocstop abort SESSION on a streaming session.
 S=$(oc_session_new "$PROJ") || tap_bail "no session"

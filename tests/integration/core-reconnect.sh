@@ -5,11 +5,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tmp_dir_new T
-fake_llm_start "$T" || tap_bail "fake-llm did not start"
-oc_env "$T"
-PROJ=$T/proj
-mkdir -p "$PROJ"
+world_start
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 URL=http://127.0.0.1:$PORT
 

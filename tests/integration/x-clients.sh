@@ -6,15 +6,10 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tmp_dir_new T
-fake_llm_start "$T" || tap_bail "fake-llm did not start"
-oc_env "$T"
-cp "$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js" "$OC_CONFIG_DIR/plugin/ocstop.js"
-PROJ=$T/proj
+world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 sse_capture_start "$T/events.sse" || tap_bail "no event capture"
-stream() { oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream && wait_until 10 ocstop_knows_busy "$1"; }
 
 # The HTTP API, synchronous route: the forged response makes the blocked prompt a plain 200.
 S=$(oc_session_new "$PROJ") || tap_bail "no session"

@@ -5,20 +5,12 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tmp_dir_new T
-fake_llm_start "$T" || tap_bail "fake-llm did not start"
-oc_env "$T"
-cp "$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js" "$OC_CONFIG_DIR/plugin/ocstop.js"
-PROJ=$T/proj
+world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
-ocstop -j monitor >"$T/monitor.jsonl" 2>/dev/null &
-oc_track $!
+monitor_start
 sse_capture_start "$T/events.sse" || tap_bail "no event capture"
 
-stream() { oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream && wait_until 10 ocstop_knows_busy "$1"; }
-stops_for() { grep -c "\"type\":\"stop\",\"session\":\"$1\",[^}]*\"stopped\":true" "$T/monitor.jsonl"; }
-user_texts() { oc_get "/session/$1/message" | grep -o '"role":"user"[^]]*' ; }
 # history_clean SID — no user message with text x (any case/space) and no user message without parts.
 history_clean() {
   oc_get "/session/$1/message" | node -e '
@@ -110,8 +102,7 @@ tap_ok "without ocstopd: no x in the history" history_clean "$S"
 
 # 8. Two servers at once: x in each stops only its own session.
 ocstopd_start "$T" || tap_bail "ocstopd did not restart"
-ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
-oc_track $!
+monitor_start
 A_URL=$OC_URL A_PID=$OC_PID
 mkdir -p "$T/b"
 oc_serve_start "$T/b" "$T/projb" "pw-$$" || tap_bail "second opencode serve did not start"

@@ -6,15 +6,10 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tmp_dir_new T
-fake_llm_start "$T" || tap_bail "fake-llm did not start"
-oc_env "$T"
-cp "$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js" "$OC_CONFIG_DIR/plugin/ocstop.js"
-PROJ=$T/proj
+world_start --shim
 mkdir -p "$PROJ/sub"
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
-ocstop -j monitor >"$T/monitor.jsonl" 2>/dev/null &
-oc_track $!
+monitor_start
 
 TMUX_SOCK=$T/tmux.sock
 tm() { tmux -S "$TMUX_SOCK" "$@"; }
@@ -24,7 +19,6 @@ tm new-session -d -s tui -x 120 -y 30 "bash -c '. $T/env.sh; cd $PROJ; exec $(oc
 pane() { tm capture-pane -p -t tui; }
 pane_has() { pane | grep -q -- "$1"; }
 ticks() { pane | grep -o 'tick [0-9]*' | tail -n1; }
-stops_for() { grep -c "\"type\":\"stop\",\"session\":\"$1\",[^}]*\"stopped\":true" "$T/monitor.jsonl"; }
 tui_session() { ocstop -j status | grep -o '"id":"ses_[^"]*","server":"pid:[0-9]*"' | head -n1 | sed 's/"id":"\([^"]*\)".*/\1/'; }
 
 tap_ok "TUI starts" wait_until 60 pane_has "Ask anything"
@@ -62,8 +56,7 @@ ocstopd_start "$T" || tap_bail "ocstopd did not restart"
 tap_ok "after a daemon restart the relay reports the running session" wait_until 10 ocstop_knows_busy "$S"
 out=$(ocstop -j abort "$S")
 tap_ok "and ocstop abort ID stops it" grep -q "\"session\":\"$S\",\"stopped\":true" <<<"$out"
-ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
-oc_track $!
+monitor_start
 
 # Bare ocstop in a subfolder of the project.
 tm send-keys -t tui 'once more' Enter

@@ -49,3 +49,36 @@ sse_capture_start() {
 }
 # sse_parts_for FILE SID — count message.part events about SID in FILE.
 sse_parts_for() { grep -c "\"type\":\"message.part[^\"]*\".*\"sessionID\":\"$2\"" "$1"; }
+
+# world_start [--shim] — this test's world: temp dir T, the fake model, an isolated offline OpenCode
+# environment and PROJ=$T/proj; with --shim, the plugin shim is installed for every OpenCode started.
+world_start() {
+  tmp_dir_new T || tap_bail "no temp dir"
+  fake_llm_start "$T" || tap_bail "fake-llm did not start"
+  oc_env "$T"
+  PROJ=$T/proj
+  mkdir -p "$PROJ"
+  if [ "${1:-}" = --shim ]; then
+    cp "$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js" "$OC_CONFIG_DIR/plugin/ocstop.js"
+  fi
+}
+
+# monitor_start — record the daemon's events in $T/monitor.jsonl (appends across daemon restarts).
+monitor_start() {
+  ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
+  oc_track $!
+}
+# stops_for SID — how many verified stops of SID monitor_start recorded.
+stops_for() { grep -c "\"type\":\"stop\",\"session\":\"$1\",[^}]*\"stopped\":true" "$T/monitor.jsonl"; }
+
+# stream SID TEXT — prompt; wait until the reply streams and the daemon knows the session is busy.
+stream() { oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream && wait_until 10 ocstop_knows_busy "$1"; }
+
+# ocstop_build — install what is missing and build, quietly (the demo and the benchmarks).
+ocstop_build() {
+  QUIET=1 "$OCSTOP_SRCDIR/tests/setup.sh" >/dev/null || return 1
+  if [ ! -f "$OCSTOP_BUILDDIR/meson-private/coredata.dat" ]; then
+    meson setup "$OCSTOP_BUILDDIR" "$OCSTOP_SRCDIR" >/dev/null || return 1
+  fi
+  meson compile -C "$OCSTOP_BUILDDIR" >/dev/null || { echo "build failed" >&2; return 1; }
+}
