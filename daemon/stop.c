@@ -171,7 +171,10 @@ static void give_up(struct stop *st)
 	char reason[512];
 	size_t n = verify_pending(&st->v, pending, 4);
 
-	if (n == 0)
+	if (st->sent > 0 && st->failed == st->sent)
+		snprintf(reason, sizeof(reason), "the abort request failed (%d attempts): %s",
+		    st->attempt, st->last_error != NULL ? st->last_error : "unknown error");
+	else if (n == 0)
 		snprintf(reason, sizeof(reason), "output did not go quiet within %lld ms (%d attempts)",
 		    (long long)st->timeout_ms, st->attempt);
 	else

@@ -1,0 +1,112 @@
+"""A small fake OpenCode server for the daemon's error paths, which the real one cannot be made to
+produce: sessions that never go idle after an abort, output that never goes quiet, aborts that fail.
+
+    python3 fake-opencode.py PORTFILE
+
+Writes its port to PORTFILE. Sessions, all busy from the start, behave by name:
+  ses_ok       goes idle when aborted
+  ses_stuck    never goes idle
+  ses_chatty   goes idle, then keeps emitting part events
+  ses_fail     its abort answers 500
+GET /__aborts lists the abort requests received, one session id per line.
+"""
+import json
+import queue
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SESSIONS = ["ses_ok", "ses_stuck", "ses_chatty", "ses_fail"]
+DIRECTORY = "/fake/proj"
+streams = []
+streams_lock = threading.Lock()
+aborts = []
+
+
+def publish(type_, props):
+    frame = "data: " + json.dumps({"directory": DIRECTORY, "payload": {"type": type_, "properties": props}}) + "\n\n"
+    with streams_lock:
+        for q in streams:
+            q.put(frame)
+
+
+def chatter(sid):
+    for _ in range(200):
+        time.sleep(0.05)
+        publish("message.part.delta", {"sessionID": sid, "messageID": "msg_1", "partID": "prt_1", "field": "text", "delta": "."})
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, code, body):
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/global/health":
+            return self.reply(200, '{"healthy":true,"version":"0.0.0-fake"}')
+        if self.path.startswith("/session/status"):
+            return self.reply(200, json.dumps({s: {"type": "busy"} for s in SESSIONS}))
+        if self.path == "/__aborts":
+            return self.reply(200, "".join(a + "\n" for a in aborts))
+        if self.path.startswith("/session/"):
+            sid = self.path.split("/")[2]
+            return self.reply(200, json.dumps({"id": sid, "directory": DIRECTORY, "title": sid}))
+        if self.path == "/global/event":
+            q = queue.Queue()
+            q.put("data: " + json.dumps({"payload": {"type": "server.connected", "properties": {}}}) + "\n\n")
+            for s in SESSIONS:
+                q.put("data: " + json.dumps({"directory": DIRECTORY, "payload": {"type": "session.status",
+                      "properties": {"sessionID": s, "status": {"type": "busy"}}}}) + "\n\n")
+            with streams_lock:
+                streams.append(q)
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            try:
+                while True:
+                    try:
+                        frame = q.get(timeout=5).encode()
+                    except queue.Empty:
+                        frame = b": heartbeat\n\n"
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                    self.wfile.flush()
+            except OSError:
+                with streams_lock:
+                    streams.remove(q)
+            return
+        self.reply(404, "{}")
+
+    def do_POST(self):
+        parts = self.path.split("/")
+        if len(parts) == 4 and parts[1] == "session" and parts[3] == "abort":
+            sid = parts[2]
+            aborts.append(sid)
+            if sid == "ses_fail":
+                return self.reply(500, '{"name":"UnknownError"}')
+            if sid in ("ses_ok", "ses_chatty"):
+                publish("session.status", {"sessionID": sid, "status": {"type": "idle"}})
+                publish("session.idle", {"sessionID": sid})
+            if sid == "ses_chatty":
+                threading.Thread(target=chatter, args=(sid,), daemon=True).start()
+            return self.reply(200, "true")
+        self.reply(404, "{}")
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
