@@ -107,7 +107,7 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
  * process really listens at the URL it reports, else through the shim. */
 static int method_register(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
 {
-	char url[MAX_FIELD], directory[MAX_FIELD], username[256], password[1024];
+	char url[MAX_FIELD], directory[MAX_FIELD], username[256], password[1024], version[64];
 	const char *cause = NULL;
 	struct server *s;
 	int64_t pid = 0;
@@ -118,6 +118,7 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 	    opt_str(opts, "directory", directory, sizeof(directory)) < 0 ||
 	    opt_str(opts, "username", username, sizeof(username)) < 0 ||
 	    opt_str(opts, "password", password, sizeof(password)) < 0 ||
+	    opt_str(opts, "opencode_version", version, sizeof(version)) < 0 ||
 	    proto_map_int(opts, "pid", &pid) != PROTO_OK || pid <= 0 || pid > 0x3fffffff) {
 		*msg = "register needs pid (int) and string server_url, directory";
 		return PROTO_EBADREQ;
@@ -135,6 +136,8 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 		*msg = cause;
 		return PROTO_EINTERNAL;
 	}
+	if (s->version == NULL && version[0] != '\0')
+		s->version = strdup(version);
 	log_info("plugin of OpenCode pid %d registered %s via %s", (int)pid,
 	    directory[0] != '\0' ? directory : "(no directory)",
 	    s->transport == SERVER_HTTP ? s->url : "relay");

@@ -161,8 +161,8 @@ void server_set_connected(struct server *s, bool connected, const char *version)
 	}
 	if (changed) {
 		if (connected)
-			log_info("connected to OpenCode %s at %s", s->version != NULL ? s->version : "",
-			    s->url);
+			log_info("connected to OpenCode%s%s at %s", s->version != NULL ? " " : "",
+			    s->version != NULL ? s->version : "", s->url);
 		bus_server(s->d, s);
 	}
 }
