@@ -34,7 +34,9 @@ tap_ok "and logs it" grep -q "replacing stale socket" "$T/d3.log"
 
 # Another user may not connect, even through a socket made reachable on purpose.
 chmod 0711 "$T" "$XDG_RUNTIME_DIR" "$(dirname "$DEF")"; chmod 0666 "$DEF"
-setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$OCSTOP_SRCDIR/tests/lib/rawrpc.py" "$DEF" connect >"$T/nobody.out" 2>&1
+# The script comes on stdin: the source tree may be unreadable to that user (/root is 0700).
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - "$DEF" connect \
+  <"$OCSTOP_SRCDIR/tests/lib/rawrpc.py" >"$T/nobody.out" 2>&1
 tap_ok "a connection from another uid gets no answer" test $? != 0
 tap_ok "and is logged with its uid" grep -q "refused a connection from uid 65534" "$T/d3.log"
 
