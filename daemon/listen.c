@@ -217,7 +217,3 @@ void listen_stop(struct listener *l)
 	free(l);
 }
 
-const char *listen_path(const struct listener *l)
-{
-	return l->path;
-}

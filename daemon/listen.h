@@ -20,6 +20,5 @@ char *listen_default_path(void);
 struct listener *listen_start(struct daemon *d, const char *path, char **cause);
 /* Stop accepting; unlinks the socket we made. */
 void listen_stop(struct listener *l);
-const char *listen_path(const struct listener *l);
 
 #endif

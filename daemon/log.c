@@ -56,10 +56,6 @@ void log_init(int verbosity)
 	event_set_log_callback(log_event_cb);
 }
 
-int log_verbosity(void)
-{
-	return verbose;
-}
 
 void log_warn(const char *fmt, ...)
 {

@@ -6,7 +6,6 @@
 
 /* 0 = info and above, 1 = debug. */
 void log_init(int verbosity);
-int log_verbosity(void);
 
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);  /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);

@@ -14,18 +14,6 @@ int64_t daemon_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-char *xstrdup_or_null(const char *s, bool *failed)
-{
-	char *copy;
-
-	if (s == NULL)
-		return NULL;
-	copy = strdup(s);
-	if (copy == NULL && failed != NULL)
-		*failed = true;
-	return copy;
-}
-
 bool path_within(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);

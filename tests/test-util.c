@@ -61,20 +61,6 @@ static void test_path_within(void **state)
 	}
 }
 
-static void test_xstrdup_or_null(void **state)
-{
-	bool failed = false;
-	char *s;
-
-	(void)state;
-	assert_null(xstrdup_or_null(NULL, &failed));
-	assert_false(failed);
-	s = xstrdup_or_null("abc", &failed);
-	assert_non_null(s);
-	assert_string_equal(s, "abc");
-	assert_false(failed);
-	free(s);
-}
 
 static void test_url_port(void **state)
 {
@@ -165,7 +151,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_within),
-		cmocka_unit_test(test_xstrdup_or_null),
 		cmocka_unit_test(test_url_port),
 		cmocka_unit_test(test_pid_listens),
 	};
