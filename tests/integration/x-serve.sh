@@ -120,4 +120,20 @@ OC_URL=$B_URL; oc_prompt "$SB" x
 tap_ok "two servers: x on B stops B" wait_until 5 eval '[ "$(stops_for "$SB")" -ge 1 ]'
 tap_ok "two servers: both idle" eval 'oc_is_idle "$SB" && OC_URL=$A_URL oc_is_idle "$SA"'
 
+# 9. Configured stop words replace the default; the shims learn them when they register again.
+ocstopd_stop
+printf 'stop_words = halt, Stopp\n' >"$T/config"
+ocstopd_start "$T" -c "$T/config" || tap_bail "ocstopd did not restart"
+monitor_start
+OC_URL=$A_URL
+tap_ok "stop words: the shims registered again" wait_until 10 ocstop_connected "$A_URL"
+stream "$SA" hello
+oc_prompt "$SA" " STOPP "
+tap_ok "stop words: a configured word stops the session" wait_until 5 eval '[ "$(stops_for "$SA")" -ge 2 ]'
+n=$(fake_requests)
+oc_prompt "$SA" x
+tap_ok "stop words: x is an ordinary message then" \
+  wait_until 15 eval 'fake_requests_gt "$n" && grep -q "\"last_user\":\"x\"" "$FAKE_LOG"'
+ocstop -q abort --all
+
 tap_done
