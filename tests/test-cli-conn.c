@@ -82,6 +82,18 @@ static void assert_version(const msgpack_object *r)
 	assert_true(proto_str_eq(proto_map_get(r, "version"), "0.1.0"));
 }
 
+/* Send what the test packed; the call must fail with exactly this reply error. */
+static void expect_reply_error(struct fixture *f, const char *expected)
+{
+	const msgpack_object *r;
+	char *cause;
+
+	peer_flush(f);
+	assert_int_equal(call_ping(f, 1000, &r, &cause), CONN_EREPLY);
+	assert_string_equal(cause, expected);
+	free(cause);
+}
+
 static void test_call_sends_request_and_reads_result(void **state)
 {
 	struct fixture *f = *state;
@@ -137,22 +149,13 @@ static void test_call_skips_notifications_and_other_ids(void **state)
 static void test_call_error_reply(void **state)
 {
 	struct fixture *f = *state;
-	const msgpack_object *r;
-	char *cause;
-
 	proto_pack_error(&f->pk, 1, 3, "no such session");
-	peer_flush(f);
-	assert_int_equal(call_ping(f, 1000, &r, &cause), CONN_EREPLY);
-	assert_string_equal(cause, "no such session (not_found)");
-	free(cause);
+	expect_reply_error(f, "no such session (not_found)");
 }
 
 static void test_call_error_without_message(void **state)
 {
 	struct fixture *f = *state;
-	const msgpack_object *r;
-	char *cause;
-
 	/* [1, 1, [3, 5], nil] */
 	msgpack_pack_array(&f->pk, 4);
 	msgpack_pack_uint32(&f->pk, 1);
@@ -161,24 +164,15 @@ static void test_call_error_without_message(void **state)
 	msgpack_pack_int(&f->pk, 3);
 	msgpack_pack_int(&f->pk, 5);
 	msgpack_pack_nil(&f->pk);
-	peer_flush(f);
-	assert_int_equal(call_ping(f, 1000, &r, &cause), CONN_EREPLY);
-	assert_string_equal(cause, "malformed reply: error is not [code, message]");
-	free(cause);
+	expect_reply_error(f, "malformed reply: error is not [code, message]");
 }
 
 static void test_call_result_not_map(void **state)
 {
 	struct fixture *f = *state;
-	const msgpack_object *r;
-	char *cause;
-
 	proto_pack_result_header(&f->pk, 1);
 	proto_pack_cstr(&f->pk, "pong");
-	peer_flush(f);
-	assert_int_equal(call_ping(f, 1000, &r, &cause), CONN_EREPLY);
-	assert_string_equal(cause, "malformed reply: result is not a map");
-	free(cause);
+	expect_reply_error(f, "malformed reply: result is not a map");
 }
 
 static void test_call_invalid_response(void **state)
