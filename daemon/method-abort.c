@@ -26,10 +26,14 @@ struct tree_result {
 	bool done;
 };
 
-/* One abort request waiting for all the stops it started. */
+/* One abort request waiting for the stops it started and the probes that
+ * may find more. pending counts both, plus one held while starting. */
 struct batch {
 	struct rpc_call call;
+	bool wait;
+	int64_t timeout_ms;
 	size_t n, pending;
+	char *roots[ABORT_MAX_TREES];  /* trees already taken, by root id */
 	struct tree_result results[ABORT_MAX_TREES];
 };
 
@@ -37,6 +41,8 @@ struct selection {
 	struct session *roots[ABORT_MAX_TREES];
 	size_t n;
 	bool truncated;
+	char *unknown[ABORT_MAX_TREES]; /* ids no event has told us about */
+	size_t n_unknown;
 };
 
 static void select_root(struct daemon *d, struct selection *sel, struct session *s)
@@ -64,11 +70,22 @@ static void select_id(struct daemon *d, struct selection *sel, const msgpack_obj
 	if (id == NULL)
 		return;
 	s = session_table_find_any(d->sessions, id);
-	if (s != NULL)
+	if (s != NULL) {
 		select_root(d, sel, s);
-	else
-		log_debug("abort: %s is not a known session", id);
-	free(id);
+		free(id);
+	} else if (sel->n_unknown < ABORT_MAX_TREES) {
+		sel->unknown[sel->n_unknown++] = id;
+	} else {
+		free(id);
+	}
+}
+
+static void selection_clear(struct selection *sel)
+{
+	size_t i;
+
+	for (i = 0; i < sel->n_unknown; i++)
+		free(sel->unknown[i]);
 }
 
 static void select_where(struct daemon *d, struct selection *sel, const char *dir, bool all)
@@ -143,9 +160,20 @@ static void batch_free(struct batch *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		result_clear(&b->results[i]);
+		free(b->roots[i]);
+	}
 	free(b);
+}
+
+/* One thing the batch waited for is done; the last one sends the reply. */
+static void batch_release(struct batch *b)
+{
+	if (--b->pending > 0)
+		return;
+	pack_results(&b->call, b->results, b->n);
+	batch_free(b);
 }
 
 /* A stop's callback argument: its batch and its slot there. */
@@ -162,10 +190,104 @@ static void batch_stop_done(struct daemon *d, const struct stop_result *res, voi
 	(void)d;
 	result_copy(&b->results[slot->index], res);
 	free(slot);
-	if (--b->pending == 0) {
-		pack_results(&b->call, b->results, b->n);
-		batch_free(b);
+	batch_release(b);
+}
+
+/* Stop root's tree for this batch, once however often it was selected. */
+static void batch_take_tree(struct daemon *d, struct batch *b, struct session *root)
+{
+	struct batch_slot *slot = NULL;
+	struct stop_result pending;
+	struct stop *st;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->roots[i], root->id) == 0)
+			return;
+	if (b->n >= ABORT_MAX_TREES || (b->roots[b->n] = strdup(root->id)) == NULL)
+		goto fail;
+	if (b->wait) {
+		if ((slot = malloc(sizeof(*slot))) == NULL)
+			goto fail_root;
+		slot->b = b;
+		slot->index = b->n;
 	}
+	st = stop_start(d, root, "rpc", b->timeout_ms, b->wait ? batch_stop_done : NULL, slot);
+	if (st == NULL) {
+		free(slot);
+		goto fail_root;
+	}
+	if (b->wait) {
+		b->pending++;
+	} else {
+		stop_pending_result(st, &pending);
+		result_copy(&b->results[b->n], &pending);
+	}
+	b->n++;
+	return;
+fail_root:
+	free(b->roots[b->n]);
+fail:
+	log_warnx("abort: cannot stop %s: out of memory or over %d trees", root->id, ABORT_MAX_TREES);
+}
+
+/* A probe for a session no event told us about. */
+struct probe {
+	struct batch *b;
+	char *id;
+};
+
+static void probe_done(struct daemon *d, void *arg)
+{
+	struct probe *p = arg;
+	struct session *s = session_table_find_any(d->sessions, p->id);
+
+	if (s != NULL) {
+		s = session_table_root(d->sessions, s);
+		if (session_table_tree_running(d->sessions, s))
+			batch_take_tree(d, p->b, s);
+	}
+	batch_release(p->b);
+	free(p->id);
+	free(p);
+}
+
+/* Ask every server that can look a session up; returns how many were asked. */
+static size_t probe_unknown(struct daemon *d, struct batch *b, const char *id)
+{
+	struct server *srv;
+	struct probe *p;
+	size_t n = 0;
+
+	for (srv = server_list_first(d->servers); srv != NULL; srv = srv->next) {
+		if (srv->ops->probe == NULL || !srv->connected)
+			continue;
+		if ((p = calloc(1, sizeof(*p))) == NULL || (p->id = strdup(id)) == NULL) {
+			free(p);
+			break;
+		}
+		p->b = b;
+		b->pending++;
+		if (srv->ops->probe(srv, id, probe_done, p) < 0) {
+			b->pending--;
+			free(p->id);
+			free(p);
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* True when some server could look up a session id. */
+static bool can_probe(struct daemon *d)
+{
+	struct server *srv;
+
+	for (srv = server_list_first(d->servers); srv != NULL; srv = srv->next)
+		if (srv->ops->probe != NULL && srv->connected)
+			return true;
+	return false;
 }
 
 static int parse_selection(struct daemon *d, const msgpack_object *opts, struct selection *sel,
@@ -230,15 +352,13 @@ static const char *unreachable_reason(struct daemon *d, char *buf, size_t size)
 }
 
 /* Stop session trees and, unless wait is false, answer once each is proven
- * stopped or given up on. */
+ * stopped or given up on. Ids no event has told us about are looked up
+ * first: such a session may be running silently inside a long tool. */
 static int method_abort(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
 {
 	struct daemon *d = call->d;
 	struct selection sel = { .n = 0 };
-	struct batch_slot *slot;
 	struct batch *b;
-	struct stop *st;
-	struct stop_result pending;
 	int64_t timeout_ms = d->config->stop_timeout_ms;
 	bool wait = true;
 	char why[512];
@@ -251,49 +371,35 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 		*msg = "wait must be a bool and timeout_ms 100..60000";
 		return PROTO_EBADREQ;
 	}
-	if ((rc = parse_selection(d, opts, &sel, msg)) != 0)
+	if ((rc = parse_selection(d, opts, &sel, msg)) != 0) {
+		selection_clear(&sel);
 		return rc;
-	if (sel.n == 0 && unreachable_reason(d, why, sizeof(why)) != NULL) {
+	}
+	if (sel.n == 0 && (sel.n_unknown == 0 || !can_probe(d)) &&
+	    unreachable_reason(d, why, sizeof(why)) != NULL) {
+		selection_clear(&sel);
 		rpc_reply_error(call, PROTO_EUNREACHABLE, why);
 		return 0;
 	}
 	if (sel.truncated)
 		log_warnx("abort: more than %d trees selected; stopping the first %d", ABORT_MAX_TREES,
 		    ABORT_MAX_TREES);
-	b = calloc(1, sizeof(*b));
-	if (b == NULL) {
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		selection_clear(&sel);
 		*msg = "out of memory";
 		return PROTO_EINTERNAL;
 	}
 	b->call = *call;
-	b->pending = 1; /* held until every stop is started */
-	for (i = 0; i < sel.n; i++) {
-		slot = wait ? malloc(sizeof(*slot)) : NULL;
-		if (wait && slot == NULL)
-			break;
-		if (slot != NULL) {
-			slot->b = b;
-			slot->index = b->n;
-		}
-		st = stop_start(d, sel.roots[i], "rpc", timeout_ms, wait ? batch_stop_done : NULL, slot);
-		if (st == NULL) {
-			free(slot);
-			break;
-		}
-		if (wait) {
-			b->pending++;
-		} else {
-			stop_pending_result(st, &pending);
-			result_copy(&b->results[b->n], &pending);
-		}
-		b->n++;
-	}
-	if (i < sel.n)
-		log_warnx("abort: out of memory after starting %zu of %zu stops", i, sel.n);
-	if (--b->pending == 0) {
-		pack_results(call, b->results, b->n);
-		batch_free(b);
-	}
+	b->wait = wait;
+	b->timeout_ms = timeout_ms;
+	b->pending = 1; /* held until every stop and probe is started */
+	for (i = 0; i < sel.n; i++)
+		batch_take_tree(d, b, sel.roots[i]);
+	for (i = 0; i < sel.n_unknown; i++)
+		if (probe_unknown(d, b, sel.unknown[i]) == 0)
+			log_debug("abort: %s is not a known session", sel.unknown[i]);
+	selection_clear(&sel);
+	batch_release(b);
 	return 0;
 }
 

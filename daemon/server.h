@@ -19,6 +19,9 @@ enum server_transport {
 	SERVER_RELAY,
 };
 
+/* Told when a probe has finished, whatever it found; called exactly once. */
+typedef void (*probe_done_cb)(struct daemon *d, void *arg);
+
 struct transport_ops {
 	/* Ask OpenCode to abort one session. The outcome goes to
 	 * stop_on_abort_reply(d, token, ...). -1 when it could not be sent. */
@@ -27,6 +30,12 @@ struct transport_ops {
 	void (*resync)(struct server *s, const char *directory);
 	/* Learn parent and title of a session first seen through a status or part. */
 	void (*lookup)(struct server *s, const char *session_id, const char *directory);
+	/* Find a session never seen in events (it may be running silently, say
+	 * inside a long tool): learn its directory, then that directory's
+	 * statuses. NULL where the transport always knows its sessions (the
+	 * relay lists every directory when its shim registers). -1: not sent,
+	 * done is not called. */
+	int (*probe)(struct server *s, const char *session_id, probe_done_cb done, void *arg);
 	void (*free)(struct server *s);
 };
 

@@ -1,9 +1,9 @@
 /*
- * The HTTP transport: probe /global/health, hold one /global/event stream,
+ * The HTTP transport: check /global/health, hold one /global/event stream,
  * resynchronise statuses after every (re)connect, and send aborts as
  * POST /session/:id/abort. Reconnects with capped backoff.
  *
- *   probing --200--> streaming --stream ends--> backoff --timer--> probing
+ *   checking --200--> streaming --stream ends--> backoff --timer--> checking
  *      \--error/401--------------------------------^
  */
 #include <ctype.h>
@@ -33,7 +33,7 @@
 #define MAX_AUX 128             /* resync, lookup and abort requests in flight */
 #define MAX_ID 128
 
-enum aux_kind { AUX_ABORT, AUX_STATUS, AUX_LOOKUP };
+enum aux_kind { AUX_ABORT, AUX_STATUS, AUX_LOOKUP, AUX_PROBE_SESSION, AUX_PROBE_STATUS };
 
 /* A short request in flight, cancelled if the server goes away. */
 struct aux {
@@ -43,12 +43,14 @@ struct aux {
 	char *session;
 	char *directory;
 	uint64_t token;
+	probe_done_cb probe_done;  /* probes: told once the chain ends */
+	void *probe_arg;
 	struct aux *next;
 };
 
 struct http_link {
 	struct server *srv;
-	struct http_req *probe;
+	struct http_req *health;
 	struct http_req *stream;
 	struct sse_parser *sse;
 	struct event *retry;
@@ -58,7 +60,7 @@ struct http_link {
 	size_t n_aux;
 };
 
-static void link_probe(struct http_link *l);
+static void health_check(struct http_link *l);
 
 static struct daemon *link_daemon(struct http_link *l)
 {
@@ -196,9 +198,36 @@ static void aux_unlink(struct aux *a)
 	}
 }
 
+static int probe_status(struct http_link *l, const char *directory, probe_done_cb done, void *arg);
+
 static json_t *parse_body(const struct http_result *res)
 {
 	return json_loadb(res->body, res->body_len, 0, NULL);
+}
+
+/* A probe's two steps: the session (for its directory), then that
+ * directory's statuses. The chain ends, and its caller is told, at the first
+ * step that fails or after the second. */
+static void probe_step(struct http_link *l, struct aux *a, json_t *body)
+{
+	struct daemon *d = link_daemon(l);
+	const char *dir = json_string_value(json_object_get(body, "directory"));
+
+	if (a->kind == AUX_PROBE_SESSION && body != NULL && dir != NULL) {
+		json_t *one = json_array();
+
+		if (one != NULL && json_array_append(one, body) == 0)
+			observe_sessions(d, l->srv, one);
+		json_decref(one);
+		if (probe_status(l, dir, a->probe_done, a->probe_arg) == 0) {
+			json_decref(body);
+			return;
+		}
+	} else if (a->kind == AUX_PROBE_STATUS && body != NULL) {
+		observe_statuses(d, l->srv, a->directory, body);
+	}
+	json_decref(body);
+	a->probe_done(d, a->probe_arg);
 }
 
 static void aux_done(const struct http_result *res, void *arg)
@@ -221,6 +250,10 @@ static void aux_done(const struct http_result *res, void *arg)
 				snprintf(err, sizeof(err), "%s: %s", l->srv->url, res->error);
 		}
 		stop_on_abort_reply(d, a->token, a->session, ok, ok ? NULL : err);
+		break;
+	case AUX_PROBE_SESSION:
+	case AUX_PROBE_STATUS:
+		probe_step(l, a, ok ? parse_body(res) : NULL);
 		break;
 	case AUX_STATUS:
 	case AUX_LOOKUP:
@@ -311,6 +344,37 @@ static void http_lookup(struct server *s, const char *session_id, const char *di
 		aux_start(l, a, url, "GET");
 }
 
+static int probe_status(struct http_link *l, const char *directory, probe_done_cb done, void *arg)
+{
+	char url[6144], q[4096 + 64];
+	struct aux *a;
+
+	if (url_escape(directory, q, sizeof(q)) < 0)
+		return -1;
+	snprintf(url, sizeof(url), "%s/session/status?directory=%s", l->srv->url, q);
+	if ((a = aux_new(l, AUX_PROBE_STATUS, NULL, directory)) == NULL)
+		return -1;
+	a->probe_done = done;
+	a->probe_arg = arg;
+	return aux_start(l, a, url, "GET");
+}
+
+static int http_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg)
+{
+	struct http_link *l = s->priv;
+	char url[1024];
+	struct aux *a;
+
+	if (!s->connected || !valid_session_id(session_id))
+		return -1;
+	snprintf(url, sizeof(url), "%s/session/%s", s->url, session_id);
+	if ((a = aux_new(l, AUX_PROBE_SESSION, session_id, NULL)) == NULL)
+		return -1;
+	a->probe_done = done;
+	a->probe_arg = arg;
+	return aux_start(l, a, url, "GET");
+}
+
 /* After a (re)connect: what ran while we were not listening? Ask for the
  * server's default directory and every directory we have seen. */
 static void resync_all(struct http_link *l)
@@ -397,12 +461,12 @@ static void start_stream(struct http_link *l)
 	}
 }
 
-static void probe_done(const struct http_result *res, void *arg)
+static void health_done(const struct http_result *res, void *arg)
 {
 	struct http_link *l = arg;
 	json_t *body;
 
-	l->probe = NULL;
+	l->health = NULL;
 	if (!res->ok || res->status != 200) {
 		report_failure(l, "health check", res);
 		link_failed(l);
@@ -418,7 +482,7 @@ static void probe_done(const struct http_result *res, void *arg)
 	start_stream(l);
 }
 
-static void link_probe(struct http_link *l)
+static void health_check(struct http_link *l)
 {
 	char url[1024];
 	struct http_opts o;
@@ -426,10 +490,10 @@ static void link_probe(struct http_link *l)
 	snprintf(url, sizeof(url), "%s/global/health", l->srv->url);
 	fill_opts(l, &o, url);
 	o.timeout_ms = PROBE_TIMEOUT_MS;
-	o.on_done = probe_done;
+	o.on_done = health_done;
 	o.arg = l;
-	l->probe = http_start(link_daemon(l)->http, &o);
-	if (l->probe == NULL) {
+	l->health = http_start(link_daemon(l)->http, &o);
+	if (l->health == NULL) {
 		server_set_error(l->srv, "cannot start the health check");
 		link_failed(l);
 	}
@@ -439,7 +503,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	link_probe(arg);
+	health_check(arg);
 }
 
 static void http_link_free(struct server *s)
@@ -449,8 +513,8 @@ static void http_link_free(struct server *s)
 
 	if (l == NULL)
 		return;
-	if (l->probe != NULL)
-		http_cancel(l->probe);
+	if (l->health != NULL)
+		http_cancel(l->health);
 	if (l->stream != NULL)
 		http_cancel(l->stream);
 	for (a = l->aux; a != NULL; a = next) {
@@ -458,6 +522,8 @@ static void http_link_free(struct server *s)
 		http_cancel(a->req);
 		if (a->kind == AUX_ABORT)
 			stop_on_abort_reply(s->d, a->token, a->session, false, "server removed");
+		else if (a->kind == AUX_PROBE_SESSION || a->kind == AUX_PROBE_STATUS)
+			a->probe_done(s->d, a->probe_arg);
 		aux_free(a);
 	}
 	if (l->retry != NULL)
@@ -471,6 +537,7 @@ static const struct transport_ops http_ops = {
 	.abort = http_abort,
 	.resync = http_resync,
 	.lookup = http_lookup,
+	.probe = http_probe,
 	.free = http_link_free,
 };
 
@@ -493,6 +560,6 @@ int transport_http_init(struct server *s)
 		http_link_free(s);
 		return -1;
 	}
-	link_probe(l);
+	health_check(l);
 	return 0;
 }

@@ -73,8 +73,25 @@ tap_ok "daemon sees the session retrying" wait_until 30 eval 'ocstop -j status |
 out=$(ocstop -j abort "$S4")
 tap_ok "stop during retry is verified" grep -q '"stopped":true' <<<"$out"
 
-# 7. Wrong password: a clear error, not "nothing to stop".
+# 7. A session the daemon never saw: it started before this daemon, in a directory the daemon has
+#    not heard of, and sits silently in a long tool. Asked for by id, it is looked up and stopped.
+OTHER=$T/other
+mkdir -p "$OTHER"
+S5=$(oc_session_new "$OTHER") || tap_bail "no session"
 ocstopd_stop
+oc_prompt "$S5" 'TOOL(sleep 300)'
+wait_until 30 oc_proc_running 'sleep 300'
+export OPENCODE_SERVER_PASSWORD=$OC_PASSWORD
+ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not restart"
+unset OPENCODE_SERVER_PASSWORD
+wait_until 10 ocstop_connected "$OC_URL"
+tap_ok "a new daemon has not seen the silent session" not ocstop_knows_busy "$S5"
+out=$(ocstop -j abort "$S5")
+tap_ok "ocstop abort ID looks it up and stops it" grep -q "\"session\":\"$S5\",\"stopped\":true" <<<"$out"
+tap_ok "its sleep 300 is gone" wait_until 5 oc_proc_gone 'sleep 300'
+ocstopd_stop
+
+# 8. Wrong password: a clear error, not "nothing to stop".
 export OPENCODE_SERVER_PASSWORD=not-the-pw-$$
 ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not restart"
 unset OPENCODE_SERVER_PASSWORD
