@@ -56,7 +56,6 @@ void log_init(int verbosity)
 	event_set_log_callback(log_event_cb);
 }
 
-
 void log_warn(const char *fmt, ...)
 {
 	const char *err = strerror(errno);

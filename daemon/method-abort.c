@@ -279,17 +279,6 @@ static size_t probe_unknown(struct daemon *d, struct batch *b, const char *id)
 	return n;
 }
 
-/* True when some server could look up a session id. */
-static bool can_probe(struct daemon *d)
-{
-	struct server *srv;
-
-	for (srv = server_list_first(d->servers); srv != NULL; srv = srv->next)
-		if (srv->ops->probe != NULL && srv->connected)
-			return true;
-	return false;
-}
-
 static int parse_selection(struct daemon *d, const msgpack_object *opts, struct selection *sel,
     const char **msg)
 {
@@ -375,8 +364,8 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 		selection_clear(&sel);
 		return rc;
 	}
-	if (sel.n == 0 && (sel.n_unknown == 0 || !can_probe(d)) &&
-	    unreachable_reason(d, why, sizeof(why)) != NULL) {
+	/* No server connected also means no unknown id can be looked up. */
+	if (sel.n == 0 && unreachable_reason(d, why, sizeof(why)) != NULL) {
 		selection_clear(&sel);
 		rpc_reply_error(call, PROTO_EUNREACHABLE, why);
 		return 0;

@@ -198,7 +198,8 @@ static void aux_unlink(struct aux *a)
 	}
 }
 
-static int probe_status(struct http_link *l, const char *directory, probe_done_cb done, void *arg);
+static int start_status(struct http_link *l, enum aux_kind kind, const char *directory,
+    probe_done_cb done, void *arg);
 
 static json_t *parse_body(const struct http_result *res)
 {
@@ -219,7 +220,7 @@ static void probe_step(struct http_link *l, struct aux *a, json_t *body)
 		if (one != NULL && json_array_append(one, body) == 0)
 			observe_sessions(d, l->srv, one);
 		json_decref(one);
-		if (probe_status(l, dir, a->probe_done, a->probe_arg) == 0) {
+		if (start_status(l, AUX_PROBE_STATUS, dir, a->probe_done, a->probe_arg) == 0) {
 			json_decref(body);
 			return;
 		}
@@ -314,65 +315,58 @@ static int http_abort(struct server *s, const char *session_id, const char *dire
 	return aux_start(l, a, url, "POST");
 }
 
-static void http_resync(struct server *s, const char *directory)
+/* GET /session/status for directory (NULL: the server's default). done and
+ * arg are for probes only. */
+static int start_status(struct http_link *l, enum aux_kind kind, const char *directory,
+    probe_done_cb done, void *arg)
 {
-	struct http_link *l = s->priv;
 	char url[6144], q[4096 + 64];
 	struct aux *a;
 
 	if (directory != NULL && url_escape(directory, q, sizeof(q)) < 0)
-		return;
-	if (directory != NULL)
-		snprintf(url, sizeof(url), "%s/session/status?directory=%s", s->url, q);
-	else
-		snprintf(url, sizeof(url), "%s/session/status", s->url);
-	if ((a = aux_new(l, AUX_STATUS, NULL, directory)) != NULL)
-		aux_start(l, a, url, "GET");
+		return -1;
+	snprintf(url, sizeof(url), "%s/session/status%s%s", l->srv->url,
+	    directory != NULL ? "?directory=" : "", directory != NULL ? q : "");
+	if ((a = aux_new(l, kind, NULL, directory)) == NULL)
+		return -1;
+	a->probe_done = done;
+	a->probe_arg = arg;
+	return aux_start(l, a, url, "GET");
+}
+
+/* GET /session/:id. done and arg are for probes only. */
+static int start_session(struct http_link *l, enum aux_kind kind, const char *session_id,
+    probe_done_cb done, void *arg)
+{
+	char url[1024];
+	struct aux *a;
+
+	if (!valid_session_id(session_id))
+		return -1;
+	snprintf(url, sizeof(url), "%s/session/%s", l->srv->url, session_id);
+	if ((a = aux_new(l, kind, session_id, NULL)) == NULL)
+		return -1;
+	a->probe_done = done;
+	a->probe_arg = arg;
+	return aux_start(l, a, url, "GET");
+}
+
+static void http_resync(struct server *s, const char *directory)
+{
+	start_status(s->priv, AUX_STATUS, directory, NULL, NULL);
 }
 
 static void http_lookup(struct server *s, const char *session_id, const char *directory)
 {
-	struct http_link *l = s->priv;
-	char url[1024];
-	struct aux *a;
-
-	(void)directory;
-	if (!valid_session_id(session_id))
-		return;
-	snprintf(url, sizeof(url), "%s/session/%s", s->url, session_id);
-	if ((a = aux_new(l, AUX_LOOKUP, session_id, NULL)) != NULL)
-		aux_start(l, a, url, "GET");
-}
-
-static int probe_status(struct http_link *l, const char *directory, probe_done_cb done, void *arg)
-{
-	char url[6144], q[4096 + 64];
-	struct aux *a;
-
-	if (url_escape(directory, q, sizeof(q)) < 0)
-		return -1;
-	snprintf(url, sizeof(url), "%s/session/status?directory=%s", l->srv->url, q);
-	if ((a = aux_new(l, AUX_PROBE_STATUS, NULL, directory)) == NULL)
-		return -1;
-	a->probe_done = done;
-	a->probe_arg = arg;
-	return aux_start(l, a, url, "GET");
+	(void)directory; /* OpenCode finds a session's directory from its id */
+	start_session(s->priv, AUX_LOOKUP, session_id, NULL, NULL);
 }
 
 static int http_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg)
 {
-	struct http_link *l = s->priv;
-	char url[1024];
-	struct aux *a;
-
-	if (!s->connected || !valid_session_id(session_id))
+	if (!s->connected)
 		return -1;
-	snprintf(url, sizeof(url), "%s/session/%s", s->url, session_id);
-	if ((a = aux_new(l, AUX_PROBE_SESSION, session_id, NULL)) == NULL)
-		return -1;
-	a->probe_done = done;
-	a->probe_arg = arg;
-	return aux_start(l, a, url, "GET");
+	return start_session(s->priv, AUX_PROBE_SESSION, session_id, done, arg);
 }
 
 /* After a (re)connect: what ran while we were not listening? Ask for the
