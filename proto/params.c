@@ -118,13 +118,16 @@ proto_strdup(const msgpack_object *o)
 {
 	char *s;
 
+	/* An empty str may carry a NULL pointer, which memchr and memcpy
+	 * must not see even with a zero length. */
 	if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
-	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
+	    (o->via.str.size > 0 && memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
 		return NULL;
 	s = malloc(o->via.str.size + 1);
 	if (s == NULL)
 		return NULL;
-	memcpy(s, o->via.str.ptr, o->via.str.size);
+	if (o->via.str.size > 0)
+		memcpy(s, o->via.str.ptr, o->via.str.size);
 	s[o->via.str.size] = '\0';
 	return s;
 }
