@@ -72,20 +72,6 @@ int64_t conn_deadline(int64_t ms)
 	return now + ms;
 }
 
-int conn_default_path(char *buf, size_t len)
-{
-	const char *env;
-	int n;
-
-	if ((env = getenv("OCSTOP_SOCKET")) != NULL && *env != '\0')
-		n = snprintf(buf, len, "%s", env);
-	else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && *env != '\0')
-		n = snprintf(buf, len, "%s/ocstop/ocstop.sock", env);
-	else
-		n = snprintf(buf, len, "/tmp/ocstop-%u/ocstop.sock", (unsigned)getuid());
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
 /* Packing goes through here so that a failed allocation is remembered
  * instead of sending a truncated request. */
 static int conn_write_cb(void *data, const char *buf, size_t len)

@@ -32,11 +32,6 @@ struct conn;
 /* Monotonic milliseconds from now, for deadlines. */
 int64_t conn_deadline(int64_t ms);
 
-/* The socket to use when -s is not given: $OCSTOP_SOCKET, else
- * $XDG_RUNTIME_DIR/ocstop/ocstop.sock, else /tmp/ocstop-$UID/ocstop.sock.
- * -1 when it does not fit in len. */
-int conn_default_path(char *buf, size_t len);
-
 /* Connects within CONN_CONNECT_TIMEOUT_MS (or by deadline, if sooner).
  * Caller frees with conn_free(). NULL with *cause set (caller frees). */
 struct conn *conn_open(const char *path, int64_t deadline, char **cause);

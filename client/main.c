@@ -121,7 +121,8 @@ int main(int argc, char **argv)
 {
 	struct client_opts o = { 0 };
 	const struct cmd_entry *cmd;
-	char path[PATH_MAX];
+	char path[PROTO_MAX_SOCKET_PATH + 1];
+	const char *why = NULL;
 	bool abort_opts = false;
 	int ch, rc;
 
@@ -188,8 +189,8 @@ int main(int argc, char **argv)
 		return usage_error("wrong number of arguments for %s", cmd->name);
 
 	if (o.socket == NULL) {
-		if (conn_default_path(path, sizeof path) == -1) {
-			fputs("ocstop: socket path too long; use -s\n", stderr);
+		if (proto_socket_path(path, sizeof path, &why) == -1) {
+			fprintf(stderr, "ocstop: %s\n", why);
 			return EXIT_FAIL;
 		}
 		o.socket = path;

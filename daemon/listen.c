@@ -25,21 +25,6 @@ struct listener {
 	bool owns_path; /* we made the socket file, so we unlink it */
 };
 
-char *listen_default_path(void)
-{
-	const char *env = getenv("OCSTOP_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
-	char *path = NULL;
-	int rc;
-
-	if (env != NULL && env[0] != '\0')
-		return strdup(env);
-	if (xdg != NULL && xdg[0] == '/')
-		rc = asprintf(&path, "%s/ocstop/ocstop.sock", xdg);
-	else
-		rc = asprintf(&path, "/tmp/ocstop-%u/ocstop.sock", (unsigned)getuid());
-	return rc < 0 ? NULL : path;
-}
-
 static int set_cause(char **cause, const char *fmt, const char *a, const char *b)
 {
 	if (asprintf(cause, fmt, a, b) < 0)

@@ -10,11 +10,6 @@
 struct daemon;
 struct listener;
 
-/* The socket path by the usual rules: explicit, $OCSTOP_SOCKET,
- * $XDG_RUNTIME_DIR/ocstop/ocstop.sock, /tmp/ocstop-$UID/ocstop.sock.
- * Caller frees. */
-char *listen_default_path(void);
-
 /* Listen on path, or on the socket systemd passed. NULL with *cause (caller
  * frees) when another daemon answers there or the directory is unsafe. */
 struct listener *listen_start(struct daemon *d, const char *path, char **cause);

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "proto.h"
 #include "sd.h"
 #include "server.h"
 #include "session.h"
@@ -128,7 +129,7 @@ static void parse_args(int argc, char **argv, struct cmdline *cl)
 			cl->verbosity++;
 			break;
 		case 'V':
-			printf("ocstopd %s (protocol %d)\n", OCSTOP_VERSION, 1);
+			printf("ocstopd %s (protocol %d)\n", OCSTOP_VERSION, PROTO_VERSION);
 			exit(0);
 		case 'h':
 			usage(0);
@@ -163,6 +164,7 @@ static void add_url(struct config *c, const char *url)
 static void load_config(struct config *c, const struct cmdline *cl)
 {
 	char *path = cl->config != NULL ? strdup(cl->config) : config_default_path(), *cause = NULL;
+	char path_buf[PROTO_MAX_SOCKET_PATH + 1];
 	const char *env, *why;
 	char *list, *tok, *save = NULL;
 	size_t i;
@@ -201,7 +203,13 @@ static void load_config(struct config *c, const struct cmdline *cl)
 		c->quiet_ms = parse_ms_arg("--quiet-ms", cl->quiet, 0, 10000);
 	if (cl->timeout != NULL)
 		c->stop_timeout_ms = parse_ms_arg("--stop-timeout-ms", cl->timeout, 100, 60000);
-	c->socket_path = cl->socket != NULL ? strdup(cl->socket) : listen_default_path();
+	if (cl->socket != NULL) {
+		c->socket_path = strdup(cl->socket);
+	} else {
+		if (proto_socket_path(path_buf, sizeof(path_buf), &why) < 0)
+			fatalx("%s", why);
+		c->socket_path = strdup(path_buf);
+	}
 	if (c->socket_path == NULL)
 		fatalx("out of memory");
 }

@@ -21,6 +21,29 @@
 /* Bump when a method's meaning changes incompatibly. */
 #define PROTO_VERSION 1
 
+/* Where the daemon listens, by one rule for every side (the OpenCode plugin
+ * shim mirrors it; a test compares the two): $OCSTOP_SOCKET, which must be
+ * absolute; else $XDG_RUNTIME_DIR/ocstop/ocstop.sock when XDG_RUNTIME_DIR is
+ * absolute (a relative one is ignored, as the XDG spec says); else
+ * /tmp/ocstop-$UID/ocstop.sock. */
+#define PROTO_ENV_SOCKET "OCSTOP_SOCKET"
+#define PROTO_SOCKET_NAME "ocstop.sock"
+#define PROTO_SOCKET_SUBPATH "ocstop/" PROTO_SOCKET_NAME
+/* Longest path a Unix socket address holds (sun_path less its NUL). */
+#define PROTO_MAX_SOCKET_PATH 107
+
+/* Fill buf with the socket path. -1 with *why (static) when OCSTOP_SOCKET is
+ * relative or the path does not fit in size or in a socket address. */
+int proto_socket_path(char *buf, size_t size, const char **why);
+
+/* OpenCode session ids as OpenCode makes them ("ses_" and base62): they go
+ * into URL paths, so nothing else is accepted. */
+#define PROTO_MAX_SESSION_ID 128
+bool proto_session_id_valid(const char *id, size_t len);
+
+/* The user name OpenCode's HTTP Basic auth takes when none is configured. */
+#define PROTO_OPENCODE_USERNAME "opencode"
+
 /* Hard limits on what a peer may send. A frame over PROTO_MAX_FRAME is fatal
  * for the connection; the others make a frame invalid. */
 #define PROTO_MAX_FRAME (1u << 20)

@@ -395,27 +395,6 @@ static void test_open_path_too_long(void **state)
 	free(cause);
 }
 
-static void test_default_path(void **state)
-{
-	char buf[256], want[64];
-
-	(void)state;
-	setenv("OCSTOP_SOCKET", "/x/y.sock", 1);
-	setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
-	assert_int_equal(conn_default_path(buf, sizeof buf), 0);
-	assert_string_equal(buf, "/x/y.sock");
-	/* Empty counts as unset, as shells make it easy to set one so. */
-	setenv("OCSTOP_SOCKET", "", 1);
-	assert_int_equal(conn_default_path(buf, sizeof buf), 0);
-	assert_string_equal(buf, "/run/user/7/ocstop/ocstop.sock");
-	unsetenv("OCSTOP_SOCKET");
-	unsetenv("XDG_RUNTIME_DIR");
-	assert_int_equal(conn_default_path(buf, sizeof buf), 0);
-	snprintf(want, sizeof want, "/tmp/ocstop-%u/ocstop.sock", (unsigned)getuid());
-	assert_string_equal(buf, want);
-	assert_int_equal(conn_default_path(buf, 8), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,7 +416,6 @@ int main(void)
 		cmocka_unit_test(test_open_refused),
 		cmocka_unit_test(test_open_and_call),
 		cmocka_unit_test(test_open_path_too_long),
-		cmocka_unit_test(test_default_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

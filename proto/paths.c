@@ -1,0 +1,60 @@
+/* The one rule for where ocstopd listens; the CLI and the shim use it too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+_Static_assert(PROTO_MAX_SOCKET_PATH + 1 == sizeof(((struct sockaddr_un *)0)->sun_path),
+    "PROTO_MAX_SOCKET_PATH must match sockaddr_un");
+
+/* A variable that is set and not empty; shells make an empty one easy to
+ * create by mistake, so it counts as unset. */
+static const char *env_given(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int proto_socket_path(char *buf, size_t size, const char **why)
+{
+	const char *env;
+	int n;
+
+	if ((env = env_given(PROTO_ENV_SOCKET)) != NULL) {
+		/* The daemon and its clients run in different directories. */
+		if (env[0] != '/') {
+			*why = PROTO_ENV_SOCKET " must be an absolute path";
+			return -1;
+		}
+		n = snprintf(buf, size, "%s", env);
+	} else if ((env = env_given("XDG_RUNTIME_DIR")) != NULL && env[0] == '/') {
+		/* The XDG spec: a relative path there is invalid and ignored. */
+		n = snprintf(buf, size, "%s/" PROTO_SOCKET_SUBPATH, env);
+	} else {
+		n = snprintf(buf, size, "/tmp/ocstop-%u/" PROTO_SOCKET_NAME, (unsigned)getuid());
+	}
+	if (n < 0 || (size_t)n >= size || (size_t)n > PROTO_MAX_SOCKET_PATH) {
+		*why = "the socket path is too long for a Unix socket; use -s or " PROTO_ENV_SOCKET;
+		return -1;
+	}
+	return 0;
+}
+
+bool proto_session_id_valid(const char *id, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PROTO_MAX_SESSION_ID)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = id[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
