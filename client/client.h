@@ -2,8 +2,8 @@
  * What the ocstop commands share: parsed options, the command table entry,
  * exit codes, and the steps every command takes (connect, report failure).
  */
-#ifndef OCSTOP_CLIENT_H
-#define OCSTOP_CLIENT_H
+#ifndef OCSTOP_CLI_CLIENT_H
+#define OCSTOP_CLI_CLIENT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -18,6 +18,9 @@ static void monitor_signal_cb(int sig);
 static int monitor_subscribe(struct conn *c);
 static void monitor_put(const char *s, size_t len);
 static void monitor_put_value(const msgpack_object *v);
+static const msgpack_object *monitor_str(const msgpack_object *m, const char *key);
+static void monitor_put_fields(const msgpack_object *m, const msgpack_object *const *skip,
+    size_t n_skip);
 static int monitor_print(const struct client_opts *o, const msgpack_object *ev);
 
 const struct cmd_entry cmd_monitor_entry = {
@@ -93,12 +96,44 @@ static void monitor_put_value(const msgpack_object *v)
 	}
 }
 
+/* The string at key in map m, or NULL. */
+static const msgpack_object *monitor_str(const msgpack_object *m, const char *key)
+{
+	const msgpack_object *v = proto_map_get(m, key);
+
+	return v != NULL && v->type == MSGPACK_OBJECT_STR ? v : NULL;
+}
+
+/* key=value for each field of m but type, the object and what was shown. */
+static void monitor_put_fields(const msgpack_object *m, const msgpack_object *const *skip,
+    size_t n_skip)
+{
+	const msgpack_object *k, *v;
+	uint32_t i;
+	size_t j;
+
+	for (i = 0; i < m->via.map.size; i++) {
+		k = &m->via.map.ptr[i].key;
+		v = &m->via.map.ptr[i].val;
+		for (j = 0; j < n_skip && skip[j] != v; j++)
+			;
+		if (j < n_skip || v->type == MSGPACK_OBJECT_NIL || v->type == MSGPACK_OBJECT_MAP ||
+		    k->type != MSGPACK_OBJECT_STR)
+			continue;
+		putchar(' ');
+		monitor_put(k->via.str.ptr, k->via.str.size);
+		putchar('=');
+		monitor_put_value(v);
+	}
+}
+
 /* HH:MM:SS.mmm type subject [status] [key=value ...]
- * The subject is the session, else the server; the rest follows in the
- * daemon's order, so new fields show without a client change. */
+ * An event carries one object (a session, a server or a stop); the subject
+ * is its id, url or root session. The rest follows in the daemon's order,
+ * so new fields show without a client change. */
 static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 {
-	const msgpack_object *type, *status, *subject, *k, *v;
+	const msgpack_object *type, *obj = NULL, *subject = NULL, *status = NULL, *shown[3];
 	struct timespec ts;
 	struct tm tm;
 	char when[16];
@@ -110,20 +145,20 @@ static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 	for (i = 0; i < ev->via.map.size; i++) {
 		if (ev->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
 			return client_malformed("an event key is not a string");
+		if (obj == NULL && ev->via.map.ptr[i].val.type == MSGPACK_OBJECT_MAP)
+			obj = &ev->via.map.ptr[i].val;
 	}
 	if (o->quiet)
 		return EXIT_DONE;
 	if (o->json)
 		return client_print_json(ev);
 
-	if ((subject = proto_map_get(ev, "session")) == NULL ||
-	    subject->type != MSGPACK_OBJECT_STR)
-		subject = proto_map_get(ev, "server");
-	if (subject != NULL && subject->type != MSGPACK_OBJECT_STR)
-		subject = NULL;
-	if ((status = proto_map_get(ev, "status")) != NULL &&
-	    status->type != MSGPACK_OBJECT_STR)
-		status = NULL;
+	if (obj != NULL) {
+		if ((subject = monitor_str(obj, "id")) == NULL &&
+		    (subject = monitor_str(obj, "url")) == NULL)
+			subject = monitor_str(obj, "session");
+		status = monitor_str(obj, "status");
+	}
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
@@ -139,17 +174,12 @@ static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 		putchar(' ');
 		monitor_put(status->via.str.ptr, status->via.str.size);
 	}
-	for (i = 0; i < ev->via.map.size; i++) {
-		k = &ev->via.map.ptr[i].key;
-		v = &ev->via.map.ptr[i].val;
-		if (v->type == MSGPACK_OBJECT_NIL || v == type ||
-		    (subject != NULL && v == subject) || (status != NULL && v == status))
-			continue;
-		putchar(' ');
-		monitor_put(k->via.str.ptr, k->via.str.size);
-		putchar('=');
-		monitor_put_value(v);
-	}
+	shown[0] = type;
+	shown[1] = subject;
+	shown[2] = status;
+	monitor_put_fields(ev, shown, 3);
+	if (obj != NULL)
+		monitor_put_fields(obj, shown, 3);
 	putchar('\n');
 	return EXIT_DONE;
 }

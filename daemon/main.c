@@ -1,28 +1,30 @@
 /*
  * ocstopd: watches every OpenCode session of this user and stops one the
- * moment it is asked to, with proof.
+ * moment it is asked to, with proof. This file only wires the layers
+ * together (HACKING.md): the event loop and the engine's timer and safe
+ * point, the backends, the control socket, signals and shutdown.
  */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "client.h"
-#include "config.h"
-#include "daemon.h"
-#include "http.h"
-#include "listen.h"
-#include "log.h"
+#include "backend/http.h"
+#include "backend/relay.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/session.h"
+#include "engine/engine.h"
+#include "engine/server.h"
+#include "io/http.h"
+#include "io/sd.h"
 #include "proto.h"
-#include "sd.h"
-#include "server.h"
-#include "session.h"
-#include "stop.h"
+#include "rpc/control.h"
 
 /* How long a shutdown waits for stops in flight and unsent replies. */
 #define SHUTDOWN_GRACE_MS 4000
@@ -70,63 +72,48 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* What the command line asked for, applied after the config file. */
-struct cmdline {
-	const char *socket;
-	const char *config;
-	const char *urls[CONFIG_MAX_URLS];
-	size_t n_urls;
-	const char *words[CONFIG_MAX_STOP_WORDS];
-	size_t n_words;
-	const char *quiet;
-	const char *timeout;
-	const char *password_file;
-	bool no_default;
-	int verbosity;
-};
-
 static void __attribute__((noreturn)) usage(int code)
 {
 	fputs(usage_text, code == 0 ? stdout : stderr);
 	exit(code);
 }
 
-static void parse_args(int argc, char **argv, struct cmdline *cl)
+static void parse_args(int argc, char **argv, struct config_overrides *o)
 {
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "s:c:vVh", long_options, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			cl->socket = optarg;
+			o->socket = optarg;
 			break;
 		case 'c':
-			cl->config = optarg;
+			o->config_file = optarg;
 			break;
 		case OPT_OPENCODE:
-			if (cl->n_urls >= CONFIG_MAX_URLS)
+			if (o->n_urls >= CONFIG_MAX_URLS)
 				fatalx("too many --opencode (at most %d)", CONFIG_MAX_URLS);
-			cl->urls[cl->n_urls++] = optarg;
+			o->urls[o->n_urls++] = optarg;
 			break;
 		case OPT_NO_DEFAULT:
-			cl->no_default = true;
+			o->no_default_server = true;
 			break;
 		case OPT_STOP_WORD:
-			if (cl->n_words >= CONFIG_MAX_STOP_WORDS)
+			if (o->n_stop_words >= CONFIG_MAX_STOP_WORDS)
 				fatalx("too many --stop-word (at most %d)", CONFIG_MAX_STOP_WORDS);
-			cl->words[cl->n_words++] = optarg;
+			o->stop_words[o->n_stop_words++] = optarg;
 			break;
 		case OPT_QUIET:
-			cl->quiet = optarg;
+			o->quiet_ms = optarg;
 			break;
 		case OPT_TIMEOUT:
-			cl->timeout = optarg;
+			o->stop_timeout_ms = optarg;
 			break;
 		case OPT_PASSWORD_FILE:
-			cl->password_file = optarg;
+			o->password_file = optarg;
 			break;
 		case 'v':
-			cl->verbosity++;
+			o->verbosity++;
 			break;
 		case 'V':
 			printf("ocstopd %s (protocol %d)\n", OCSTOP_VERSION, PROTO_VERSION);
@@ -141,181 +128,191 @@ static void parse_args(int argc, char **argv, struct cmdline *cl)
 		usage(1);
 }
 
-static int64_t parse_ms_arg(const char *name, const char *value, int64_t min, int64_t max)
+/* libevent's own warnings would otherwise go to stderr unprefixed. */
+static void libevent_log_cb(int severity, const char *msg)
 {
-	char *end;
-	long long v = strtoll(value, &end, 10);
-
-	if (end == value || *end != '\0' || v < min || v > max)
-		fatalx("%s must be a number of milliseconds from %lld to %lld", name, (long long)min,
-		    (long long)max);
-	return v;
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else if (severity == EVENT_LOG_MSG)
+		log_info("libevent: %s", msg);
+	else
+		log_warnx("libevent: %s", msg);
 }
 
-static void add_url(struct config *c, const char *url)
-{
-	const char *cause;
-
-	if (config_add_url(c, url, &cause) < 0)
-		fatalx("%s: %s", url, cause);
-}
-
-/* Defaults, then the file, then the environment, then the command line. */
-static void load_config(struct config *c, const struct cmdline *cl)
-{
-	char *path = cl->config != NULL ? strdup(cl->config) : config_default_path(), *cause = NULL;
-	char path_buf[PROTO_MAX_SOCKET_PATH + 1];
-	const char *env, *why;
-	char *list, *tok, *save = NULL;
-	size_t i;
-
-	config_init(c);
-	c->verbosity = cl->verbosity;
-	if (config_add_stop_word(c, "x", &why) < 0)
-		fatalx("%s", why);
-	if (path != NULL && config_load_file(c, path, cl->config != NULL, &cause) < 0)
-		fatalx("%s", cause != NULL ? cause : "cannot read the config file");
-	free(path);
-	if ((env = getenv("OPENCODE_SERVER_PASSWORD")) != NULL && env[0] != '\0' && c->password == NULL)
-		c->password = strdup(env);
-	if ((env = getenv("OPENCODE_SERVER_USERNAME")) != NULL && env[0] != '\0' && c->username == NULL)
-		c->username = strdup(env);
-	if (cl->password_file != NULL && config_read_password_file(c, cl->password_file, &cause) < 0)
-		fatalx("%s", cause != NULL ? cause : "cannot read the password file");
-	if ((env = getenv("OCSTOP_OPENCODE_URL")) != NULL && (list = strdup(env)) != NULL) {
-		for (tok = strtok_r(list, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
-			add_url(c, tok);
-		free(list);
-	}
-	for (i = 0; i < cl->n_urls; i++)
-		add_url(c, cl->urls[i]);
-	if (c->n_urls == 0 && !cl->no_default)
-		add_url(c, CONFIG_DEFAULT_URL);
-	if (cl->n_words > 0) {
-		for (i = 0; i < c->n_stop_words; i++)
-			free(c->stop_words[i]);
-		c->n_stop_words = 0;
-		for (i = 0; i < cl->n_words; i++)
-			if (config_add_stop_word(c, cl->words[i], &why) < 0)
-				fatalx("--stop-word %s: %s", cl->words[i], why);
-	}
-	if (cl->quiet != NULL)
-		c->quiet_ms = parse_ms_arg("--quiet-ms", cl->quiet, 0, 10000);
-	if (cl->timeout != NULL)
-		c->stop_timeout_ms = parse_ms_arg("--stop-timeout-ms", cl->timeout, 100, 60000);
-	if (cl->socket != NULL) {
-		c->socket_path = strdup(cl->socket);
-	} else {
-		if (proto_socket_path(path_buf, sizeof(path_buf), &why) < 0)
-			fatalx("%s", why);
-		c->socket_path = strdup(path_buf);
-	}
-	if (c->socket_path == NULL)
-		fatalx("out of memory");
-}
-
-struct shutdown {
-	struct daemon *d;
-	struct listener *listener;
-	struct event *poll;
-	int64_t deadline_ms;
+struct daemon {
+	struct config config;
+	struct event_base *base;
+	struct http *http;
+	struct backend_http_ctx http_ctx;
+	struct engine *engine;
+	struct control *control;
+	struct event *engine_timer;
+	struct event *engine_reap;
+	struct event *shutdown_poll;
+	struct event *sigterm;
+	struct event *sigint;
+	int64_t shutdown_deadline_ms;
+	bool shutting_down;
 };
+
+static void engine_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	engine_tick(d->engine, clock_now_ms());
+}
+
+static void wake_at(void *arg, int64_t at_ms)
+{
+	struct daemon *d = arg;
+	int64_t delay = at_ms - clock_now_ms();
+	struct timeval tv;
+
+	if (at_ms < 0) {
+		evtimer_del(d->engine_timer);
+		return;
+	}
+	if (delay < 0)
+		delay = 0;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	evtimer_add(d->engine_timer, &tv);
+}
+
+/* The engine's safe point: a callback of its own, from the top of the loop. */
+static void engine_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	engine_reap(d->engine);
+}
+
+static void reap_soon(void *arg)
+{
+	struct daemon *d = arg;
+
+	event_active(d->engine_reap, EV_TIMEOUT, 0);
+}
 
 static void shutdown_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct shutdown *sh = arg;
+	struct daemon *d = arg;
 	struct timeval tv = { 0, 20000 };
 
 	(void)fd;
 	(void)what;
-	if ((stop_list_idle(sh->d) && client_output_bytes(sh->d) == 0) ||
-	    daemon_now_ms() >= sh->deadline_ms) {
-		event_base_loopexit(sh->d->base, NULL);
+	if ((engine_idle(d->engine) && control_output_bytes(d->control) == 0) ||
+	    clock_now_ms() >= d->shutdown_deadline_ms) {
+		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	evtimer_add(sh->poll, &tv);
+	evtimer_add(d->shutdown_poll, &tv);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct shutdown *sh = arg;
+	struct daemon *d = arg;
 
 	(void)what;
-	if (sh->d->shutting_down)
+	if (d->shutting_down)
 		return;
 	log_info("%s: finishing replies in flight, then exiting", strsignal((int)sig));
-	sh->d->shutting_down = 1;
-	listen_stop(sh->listener);
-	sh->listener = NULL;
-	sh->deadline_ms = daemon_now_ms() + SHUTDOWN_GRACE_MS;
-	shutdown_poll_cb(-1, 0, sh);
+	d->shutting_down = true;
+	control_stop_listening(d->control);
+	d->shutdown_deadline_ms = clock_now_ms() + SHUTDOWN_GRACE_MS;
+	shutdown_poll_cb(-1, 0, d);
 }
 
 static void start_servers(struct daemon *d)
 {
-	const char *cause;
+	struct server_spec spec = {
+		.transport = SERVER_HTTP,
+		.username = d->config.username,
+		.password = d->config.password,
+		.configured = true,
+	};
+	const char *cause = NULL;
 	size_t i;
 
-	for (i = 0; i < d->config->n_urls; i++)
-		if (server_add_http(d, d->config->urls[i], d->config->username, d->config->password, true,
-		    &cause) == NULL)
-			fatalx("%s: %s", d->config->urls[i], cause);
+	for (i = 0; i < d->config.n_urls; i++) {
+		spec.url = d->config.urls[i];
+		if (server_attach(d->engine, &spec, &cause) == NULL)
+			fatalx("%s: %s", d->config.urls[i], cause);
+	}
+}
+
+static void setup(struct daemon *d)
+{
+	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon, .arg = d };
+	char *cause = NULL;
+
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	d->engine_timer = evtimer_new(d->base, engine_timer_cb, d);
+	d->engine_reap = event_new(d->base, -1, 0, engine_reap_cb, d);
+	d->shutdown_poll = evtimer_new(d->base, shutdown_poll_cb, d);
+	d->sigterm = evsignal_new(d->base, SIGTERM, signal_cb, d);
+	d->sigint = evsignal_new(d->base, SIGINT, signal_cb, d);
+	if (d->engine_timer == NULL || d->engine_reap == NULL || d->shutdown_poll == NULL ||
+	    d->sigterm == NULL || d->sigint == NULL || evsignal_add(d->sigterm, NULL) < 0 ||
+	    evsignal_add(d->sigint, NULL) < 0)
+		fatalx("cannot set up the event loop");
+	d->http = http_new(d->base);
+	d->engine = engine_new(&d->config, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
+	if (d->http == NULL || d->engine == NULL)
+		fatalx("out of memory");
+	d->http_ctx = (struct backend_http_ctx) { .base = d->base, .http = d->http };
+	engine_set_backend(d->engine, SERVER_HTTP, &backend_http_ops, &d->http_ctx);
+	engine_set_backend(d->engine, SERVER_RELAY, &backend_relay_ops, NULL);
+	if ((d->control = control_new(d->base, d->engine)) == NULL)
+		fatalx("out of memory");
+	if (control_listen(d->control, d->config.socket_path, &cause) < 0)
+		fatalx("%s", cause != NULL ? cause : "cannot listen");
+}
+
+/* In this order: the stops end and the backends close while the control
+ * server can still take their last answers; then the connections go. */
+static void teardown(struct daemon *d)
+{
+	engine_shutdown(d->engine);
+	control_free(d->control);
+	engine_free(d->engine);
+	http_free(d->http);
+	event_free(d->engine_timer);
+	event_free(d->engine_reap);
+	event_free(d->shutdown_poll);
+	event_free(d->sigterm);
+	event_free(d->sigint);
+	event_base_free(d->base);
+	config_clear(&d->config);
 }
 
 int main(int argc, char **argv)
 {
-	struct cmdline cl = { .socket = NULL };
-	struct config config;
+	struct config_overrides overrides = { .socket = NULL };
 	struct daemon d = { .base = NULL };
-	struct shutdown sh = { .d = &d };
-	struct event *sigterm, *sigint;
 	char *cause = NULL;
 
-	parse_args(argc, argv, &cl);
-	log_init(cl.verbosity);
-	load_config(&config, &cl);
+	parse_args(argc, argv, &overrides);
+	log_init(overrides.verbosity);
+	event_set_log_callback(libevent_log_cb);
+	if (config_load(&d.config, &overrides, &cause) < 0)
+		fatalx("%s", cause != NULL ? cause : "out of memory");
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("libcurl failed to initialise");
-	d.config = &config;
-	d.base = event_base_new();
-	if (d.base == NULL)
-		fatalx("cannot create the event loop");
-	d.http = http_new(d.base);
-	d.sessions = session_table_new();
-	d.servers = server_list_new();
-	d.stops = stop_list_new();
-	d.clients = client_list_new();
-	if (d.http == NULL || d.sessions == NULL || d.servers == NULL || d.stops == NULL ||
-	    d.clients == NULL)
-		fatalx("out of memory");
-	sh.listener = listen_start(&d, config.socket_path, &cause);
-	if (sh.listener == NULL)
-		fatalx("%s", cause != NULL ? cause : "cannot listen");
-	sh.poll = evtimer_new(d.base, shutdown_poll_cb, &sh);
-	sigterm = evsignal_new(d.base, SIGTERM, signal_cb, &sh);
-	sigint = evsignal_new(d.base, SIGINT, signal_cb, &sh);
-	if (sh.poll == NULL || sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) < 0 ||
-	    evsignal_add(sigint, NULL) < 0)
-		fatalx("cannot watch signals");
+	setup(&d);
 	start_servers(&d);
 	log_info("ocstopd %s ready; stop words: %zu, quiet window %lld ms, proof timeout %lld ms",
-	    OCSTOP_VERSION, config.n_stop_words, (long long)config.quiet_ms,
-	    (long long)config.stop_timeout_ms);
+	    OCSTOP_VERSION, d.config.n_stop_words, (long long)d.config.quiet_ms,
+	    (long long)d.config.stop_timeout_ms);
 	sd_ready();
 	event_base_dispatch(d.base);
-
-	listen_stop(sh.listener);
-	stop_list_free(&d);
-	client_list_free(&d);
-	server_list_free(d.servers);
-	session_table_free(d.sessions);
-	http_free(d.http);
-	event_free(sigterm);
-	event_free(sigint);
-	event_free(sh.poll);
-	event_base_free(d.base);
-	config_clear(&config);
+	teardown(&d);
 	curl_global_cleanup();
 	log_info("exited cleanly");
 	return 0;

@@ -3,6 +3,39 @@
 
 #include "proto.h"
 
+static int
+buf_write(void *data, const char *buf, size_t len)
+{
+	struct proto_buf *b = data;
+
+	if (b->oom || msgpack_sbuffer_write(&b->sb, buf, len) != 0) {
+		b->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+void
+proto_buf_init(struct proto_buf *b)
+{
+	msgpack_sbuffer_init(&b->sb);
+	msgpack_packer_init(&b->pk, b, buf_write);
+	b->oom = false;
+}
+
+void
+proto_buf_reset(struct proto_buf *b)
+{
+	msgpack_sbuffer_clear(&b->sb);
+	b->oom = false;
+}
+
+void
+proto_buf_destroy(struct proto_buf *b)
+{
+	msgpack_sbuffer_destroy(&b->sb);
+}
+
 void
 proto_pack_cstr(msgpack_packer *pk, const char *s)
 {

@@ -19,7 +19,7 @@
 #include <msgpack.h>
 
 /* Bump when a method's meaning changes incompatibly. */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2
 
 /* Where the daemon listens, by one rule for every side (the OpenCode plugin
  * shim mirrors it; a test compares the two): $OCSTOP_SOCKET, which must be
@@ -122,6 +122,19 @@ int proto_reader_next(struct proto_reader *r, struct proto_msg *msg);
 
 /* Why the last call failed; borrowed, valid until the next call. */
 const char *proto_reader_error(const struct proto_reader *r);
+
+/* A growing buffer to pack one message into. A failed allocation is
+ * remembered (oom) instead of leaving a truncated frame to be sent. */
+struct proto_buf {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	bool oom;
+};
+
+void proto_buf_init(struct proto_buf *b);
+/* Empty it for the next message; keeps the memory. */
+void proto_buf_reset(struct proto_buf *b);
+void proto_buf_destroy(struct proto_buf *b);
 
 /* Packing. Headers pack the envelope; the caller then packs exactly one
  * object: the params array (request, notify) or the result (response). */

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../daemon/config.h"
+#include "core/config.h"
 
 /* A config with the daemon's built-in stop word, as main.c sets it up. */
 static void init_default(struct config *c)

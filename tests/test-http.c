@@ -24,7 +24,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "../daemon/http.h"
+#include "io/http.h"
 
 #define MAX_DONE 4
 #define AUTH_PW "Basic b3BlbmNvZGU6cHc=" /* base64("opencode:pw") */

@@ -15,7 +15,21 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../daemon/session.h"
+#include "core/session.h"
+
+/* What one payload meant, as the engine sees it: the event as read, and
+ * what applying it changed. */
+struct session_event {
+	enum oc_kind kind;
+	const char *session_id;
+	struct session *session;
+	bool created;
+	bool status_changed;
+	enum session_status old_status;
+};
+
+/* The table's default bounds are the daemon's; the eviction test sets its own. */
+#define TABLE_NEW() session_table_new(SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES)
 
 /* struct server is opaque to the table: any distinct addresses will do. */
 static char server_a_obj, server_b_obj;
@@ -69,8 +83,43 @@ static json_t *parse(const char *text)
 static int apply(struct session_table *t, struct server *srv, const char *dir, const char *text,
     int64_t now, struct session_event *ev, json_t **payload)
 {
+	struct session_change change;
+	struct oc_event oc;
+	int rc;
+
+	(void)now; /* the table keeps activity by order, not by clock */
 	*payload = parse(text);
-	return session_table_apply(t, srv, dir, *payload, now, ev);
+	oc_event_read(*payload, &oc);
+	rc = session_table_apply(t, srv, dir, &oc, &change);
+	ev->kind = oc.kind;
+	ev->session_id = oc.session_id;
+	ev->session = change.session;
+	ev->created = change.created;
+	ev->status_changed = change.status_changed;
+	ev->old_status = change.old_status;
+	return rc;
+}
+
+/* A NULL payload reads as no event and changes nothing. */
+static enum oc_kind apply_null(struct session_table *t)
+{
+	struct session_change change;
+	struct oc_event oc;
+
+	oc_event_read(NULL, &oc);
+	assert_int_equal(session_table_apply(t, SRV_A, NULL, &oc, &change), 0);
+	assert_null(change.session);
+	return oc.kind;
+}
+
+/* A Session object from a listing, as the engine merges it. */
+static struct session *merge(struct session_table *t, struct server *srv, json_t *info)
+{
+	struct oc_info oc;
+
+	if (oc_info_read(info, &oc) < 0)
+		return NULL;
+	return session_table_merge_info(t, srv, &oc);
 }
 
 /* Apply and throw the event away: for building a table. */
@@ -80,14 +129,14 @@ static void feed(struct session_table *t, struct server *srv, const char *text, 
 	json_t *p;
 
 	assert_int_equal(apply(t, srv, NULL, text, now, &ev, &p), 0);
-	assert_int_not_equal(ev.kind, SEV_NONE);
+	assert_int_not_equal(ev.kind, OC_NONE);
 	json_decref(p);
 }
 
 /* One event and what it must mean. */
 struct step {
 	const char *json;
-	enum session_event_kind kind;
+	enum oc_kind kind;
 	const char *id;                 /* ev.session_id; NULL for none */
 	bool created;
 	bool changed;
@@ -105,74 +154,74 @@ struct script {
 
 static const struct script scripts[] = {
 	{ "status creates an unknown session, then transitions", {
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", false, false, BUSY, BUSY, 1 },
-		{ STATUS_RETRY("ses_1"), SEV_STATUS, "ses_1", false, true, BUSY, RETRY, 1 },
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", false, true, RETRY, BUSY, 1 },
-		{ STATUS("ses_1", "idle"), SEV_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
-		{ SIDLE("ses_1"), SEV_STATUS, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", false, false, BUSY, BUSY, 1 },
+		{ STATUS_RETRY("ses_1"), OC_STATUS, "ses_1", false, true, BUSY, RETRY, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", false, true, RETRY, BUSY, 1 },
+		{ STATUS("ses_1", "idle"), OC_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
+		{ SIDLE("ses_1"), OC_STATUS, "ses_1", false, false, IDLE, IDLE, 1 },
 	} },
 	{ "session.idle ends a busy session like an idle status", {
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
-		{ SIDLE("ses_1"), SEV_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
-		{ STATUS_RETRY("ses_1"), SEV_STATUS, "ses_1", false, true, IDLE, RETRY, 1 },
-		{ SIDLE("ses_1"), SEV_STATUS, "ses_1", false, true, RETRY, IDLE, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
+		{ SIDLE("ses_1"), OC_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
+		{ STATUS_RETRY("ses_1"), OC_STATUS, "ses_1", false, true, IDLE, RETRY, 1 },
+		{ SIDLE("ses_1"), OC_STATUS, "ses_1", false, true, RETRY, IDLE, 1 },
 	} },
 	{ "idle news of an unknown session creates it without a change", {
-		{ STATUS("ses_1", "idle"), SEV_STATUS, "ses_1", true, false, IDLE, IDLE, 1 },
-		{ SIDLE("ses_2"), SEV_STATUS, "ses_2", true, false, IDLE, IDLE, 2 },
+		{ STATUS("ses_1", "idle"), OC_STATUS, "ses_1", true, false, IDLE, IDLE, 1 },
+		{ SIDLE("ses_2"), OC_STATUS, "ses_2", true, false, IDLE, IDLE, 2 },
 	} },
 	{ "a delta for a new entry proves it runs", {
-		{ PART_DELTA("ses_1"), SEV_PART, "ses_1", true, true, IDLE, BUSY, 1 },
-		{ PART_UPDATED("ses_1"), SEV_PART, "ses_1", false, false, BUSY, BUSY, 1 },
-		{ PART_DELTA("ses_1"), SEV_PART, "ses_1", false, false, BUSY, BUSY, 1 },
+		{ PART_DELTA("ses_1"), OC_PART, "ses_1", true, true, IDLE, BUSY, 1 },
+		{ PART_UPDATED("ses_1"), OC_PART, "ses_1", false, false, BUSY, BUSY, 1 },
+		{ PART_DELTA("ses_1"), OC_PART, "ses_1", false, false, BUSY, BUSY, 1 },
 	} },
 	{ "a part update for a new entry (id inside part) proves it runs", {
-		{ PART_UPDATED("ses_2"), SEV_PART, "ses_2", true, true, IDLE, BUSY, 1 },
-		{ SIDLE("ses_2"), SEV_STATUS, "ses_2", false, true, BUSY, IDLE, 1 },
+		{ PART_UPDATED("ses_2"), OC_PART, "ses_2", true, true, IDLE, BUSY, 1 },
+		{ SIDLE("ses_2"), OC_STATUS, "ses_2", false, true, BUSY, IDLE, 1 },
 	} },
 	{ "a part after idle is the aborted part closing: stays idle", {
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
-		{ STATUS("ses_1", "idle"), SEV_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
-		{ PART_UPDATED("ses_1"), SEV_PART, "ses_1", false, false, IDLE, IDLE, 1 },
-		{ PART_DELTA("ses_1"), SEV_PART, "ses_1", false, false, IDLE, IDLE, 1 },
-		{ SIDLE("ses_1"), SEV_STATUS, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
+		{ STATUS("ses_1", "idle"), OC_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
+		{ PART_UPDATED("ses_1"), OC_PART, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ PART_DELTA("ses_1"), OC_PART, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ SIDLE("ses_1"), OC_STATUS, "ses_1", false, false, IDLE, IDLE, 1 },
 	} },
 	{ "a part for a session known from info only does not mark it busy", {
-		{ CREATED("ses_1"), SEV_INFO, "ses_1", true, false, IDLE, IDLE, 1 },
-		{ PART_UPDATED("ses_1"), SEV_PART, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ CREATED("ses_1"), OC_INFO, "ses_1", true, false, IDLE, IDLE, 1 },
+		{ PART_UPDATED("ses_1"), OC_PART, "ses_1", false, false, IDLE, IDLE, 1 },
 	} },
 	{ "created then updated: one entry, status untouched", {
-		{ CREATED("ses_1"), SEV_INFO, "ses_1", true, false, IDLE, IDLE, 1 },
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", false, true, IDLE, BUSY, 1 },
-		{ UPDATED("ses_1"), SEV_INFO, "ses_1", false, false, BUSY, BUSY, 1 },
-		{ UPDATED("ses_2"), SEV_INFO, "ses_2", true, false, IDLE, IDLE, 2 },
+		{ CREATED("ses_1"), OC_INFO, "ses_1", true, false, IDLE, IDLE, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", false, true, IDLE, BUSY, 1 },
+		{ UPDATED("ses_1"), OC_INFO, "ses_1", false, false, BUSY, BUSY, 1 },
+		{ UPDATED("ses_2"), OC_INFO, "ses_2", true, false, IDLE, IDLE, 2 },
 	} },
 	{ "deletion removes the entry; unknown deletion is harmless", {
-		{ CREATED("ses_1"), SEV_INFO, "ses_1", true, false, IDLE, IDLE, 1 },
-		{ STATUS("ses_2", "busy"), SEV_STATUS, "ses_2", true, true, IDLE, BUSY, 2 },
-		{ DELETED("ses_1"), SEV_DELETED, "ses_1", false, false, IDLE, IDLE, 1 },
-		{ DELETED("ses_1"), SEV_DELETED, "ses_1", false, false, IDLE, IDLE, 1 },
-		{ DELETED("ses_2"), SEV_DELETED, "ses_2", false, false, IDLE, IDLE, 0 },
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
+		{ CREATED("ses_1"), OC_INFO, "ses_1", true, false, IDLE, IDLE, 1 },
+		{ STATUS("ses_2", "busy"), OC_STATUS, "ses_2", true, true, IDLE, BUSY, 2 },
+		{ DELETED("ses_1"), OC_DELETED, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ DELETED("ses_1"), OC_DELETED, "ses_1", false, false, IDLE, IDLE, 1 },
+		{ DELETED("ses_2"), OC_DELETED, "ses_2", false, false, IDLE, IDLE, 0 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
 	} },
 	{ "session.error names the session and does not end it by itself", {
-		{ SERROR("ses_1"), SEV_ERROR, "ses_1", true, false, IDLE, IDLE, 1 },
-		{ STATUS("ses_1", "busy"), SEV_STATUS, "ses_1", false, true, IDLE, BUSY, 1 },
-		{ SERROR("ses_1"), SEV_ERROR, "ses_1", false, false, BUSY, BUSY, 1 },
-		{ SIDLE("ses_1"), SEV_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
+		{ SERROR("ses_1"), OC_ERROR, "ses_1", true, false, IDLE, IDLE, 1 },
+		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", false, true, IDLE, BUSY, 1 },
+		{ SERROR("ses_1"), OC_ERROR, "ses_1", false, false, BUSY, BUSY, 1 },
+		{ SIDLE("ses_1"), OC_STATUS, "ses_1", false, true, BUSY, IDLE, 1 },
 	} },
 	{ "events not about a session leave the table alone", {
-		{ "{\"type\":\"server.connected\",\"properties\":{}}", SEV_NONE, NULL, false, false,
+		{ "{\"type\":\"server.connected\",\"properties\":{}}", OC_NONE, NULL, false, false,
 		  IDLE, IDLE, 0 },
 		{ "{\"type\":\"message.updated\",\"properties\":{\"info\":{\"id\":\"msg_1\","
-		  "\"sessionID\":\"ses_1\"}}}", SEV_NONE, NULL, false, false, IDLE, IDLE, 0 },
+		  "\"sessionID\":\"ses_1\"}}}", OC_NONE, NULL, false, false, IDLE, IDLE, 0 },
 	} },
 };
 
 static void run_script(const struct script *sc)
 {
-	struct session_table *t = session_table_new();
+	struct session_table *t = TABLE_NEW();
 	const struct step *st;
 	struct session_event ev;
 	json_t *p;
@@ -191,17 +240,17 @@ static void run_script(const struct script *sc)
 		assert_int_equal(ev.created, st->created);
 		assert_int_equal(ev.status_changed, st->changed);
 		assert_int_equal(session_table_count(t), st->count);
-		if (st->kind == SEV_NONE || st->kind == SEV_DELETED) {
+		if (st->kind == OC_NONE || st->kind == OC_DELETED) {
 			assert_null(ev.session);
 			if (st->id != NULL)
 				assert_null(session_table_find(t, SRV_A, st->id));
 		} else {
 			assert_non_null(ev.session);
-			assert_string_equal(ev.session->id, st->id);
-			assert_ptr_equal(ev.session->server, SRV_A);
+			assert_string_equal(session_id(ev.session), st->id);
+			assert_ptr_equal(session_server(ev.session), SRV_A);
 			assert_ptr_equal(session_table_find(t, SRV_A, st->id), ev.session);
 			assert_int_equal(ev.old_status, st->old_status);
-			assert_int_equal(ev.session->status, st->status);
+			assert_int_equal(session_status(ev.session), st->status);
 		}
 		json_decref(p);
 	}
@@ -254,7 +303,7 @@ static const char *const malformed[] = {
 
 static void test_malformed(void **state)
 {
-	struct session_table *t = session_table_new();
+	struct session_table *t = TABLE_NEW();
 	struct session_event ev;
 	json_t *p;
 	size_t i;
@@ -266,23 +315,22 @@ static void test_malformed(void **state)
 	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
 		print_message("# %s\n", malformed[i]);
 		assert_int_equal(apply(t, SRV_A, "/srv", malformed[i], 10, &ev, &p), 0);
-		assert_int_equal(ev.kind, SEV_NONE);
+		assert_int_equal(ev.kind, OC_NONE);
 		assert_null(ev.session);
 		assert_false(ev.created);
 		assert_false(ev.status_changed);
 		assert_int_equal(session_table_count(t), 1);
-		assert_int_equal(session_table_find(t, SRV_A, "ses_1")->status, BUSY);
+		assert_int_equal(session_status(session_table_find(t, SRV_A, "ses_1")), BUSY);
 		json_decref(p);
 	}
-	assert_int_equal(session_table_apply(t, SRV_A, NULL, NULL, 10, &ev), 0);
-	assert_int_equal(ev.kind, SEV_NONE);
+	assert_int_equal(apply_null(t), OC_NONE);
 	session_table_free(t);
 }
 
 /* Info merges field by field; what a later event leaves out is kept. */
 static void test_info_merge(void **state)
 {
-	struct session_table *t = session_table_new();
+	struct session_table *t = TABLE_NEW();
 	struct session_event ev;
 	struct session *s;
 	json_t *p, *info;
@@ -295,22 +343,22 @@ static void test_info_merge(void **state)
 	json_decref(p);
 	s = session_table_find(t, SRV_A, "ses_2");
 	assert_non_null(s);
-	assert_string_equal(s->directory, "/srv");
-	assert_null(s->parent);
-	assert_null(s->title);
-	assert_false(s->info_known);
+	assert_string_equal(session_directory(s), "/srv");
+	assert_null(session_parent(s));
+	assert_null(session_title(s));
+	assert_false(session_info_known(s));
 
 	assert_int_equal(apply(t, SRV_A, "/srv",
 	    "{\"type\":\"session.updated\",\"properties\":{\"info\":{\"id\":\"ses_2\","
 	    "\"parentID\":\"ses_1\",\"directory\":\"/p\",\"title\":\"first\"}}}", 2, &ev, &p), 0);
-	assert_int_equal(ev.kind, SEV_INFO);
+	assert_int_equal(ev.kind, OC_INFO);
 	assert_false(ev.created);
 	assert_ptr_equal(ev.session, s);
-	assert_string_equal(s->directory, "/p");
-	assert_string_equal(s->parent, "ses_1");
-	assert_string_equal(s->title, "first");
-	assert_true(s->info_known);
-	assert_int_equal(s->status, BUSY);
+	assert_string_equal(session_directory(s), "/p");
+	assert_string_equal(session_parent(s), "ses_1");
+	assert_string_equal(session_title(s), "first");
+	assert_true(session_info_known(s));
+	assert_int_equal(session_status(s), BUSY);
 	json_decref(p);
 
 	/* A retitle that names neither parent nor directory keeps both. */
@@ -318,31 +366,31 @@ static void test_info_merge(void **state)
 	    "{\"type\":\"session.updated\",\"properties\":{\"info\":{\"id\":\"ses_2\","
 	    "\"title\":\"second\"}}}", 3, &ev, &p), 0);
 	assert_ptr_equal(ev.session, s);
-	assert_string_equal(s->title, "second");
-	assert_string_equal(s->parent, "ses_1");
-	assert_string_equal(s->directory, "/p");
+	assert_string_equal(session_title(s), "second");
+	assert_string_equal(session_parent(s), "ses_1");
+	assert_string_equal(session_directory(s), "/p");
 	json_decref(p);
 
 	/* A listing goes through merge_info: new entry, then a move. */
 	info = parse("{\"id\":\"ses_3\",\"directory\":\"/q\",\"title\":\"listed\"}");
-	s = session_table_merge_info(t, SRV_A, info, 4);
+	s = merge(t, SRV_A, info);
 	json_decref(info);
 	assert_non_null(s);
 	assert_ptr_equal(session_table_find(t, SRV_A, "ses_3"), s);
-	assert_string_equal(s->directory, "/q");
-	assert_string_equal(s->title, "listed");
-	assert_null(s->parent);
-	assert_true(s->info_known);
-	assert_int_equal(s->status, IDLE);
+	assert_string_equal(session_directory(s), "/q");
+	assert_string_equal(session_title(s), "listed");
+	assert_null(session_parent(s));
+	assert_true(session_info_known(s));
+	assert_int_equal(session_status(s), IDLE);
 	info = parse("{\"id\":\"ses_3\",\"directory\":\"/q/sub\"}");
-	assert_ptr_equal(session_table_merge_info(t, SRV_A, info, 5), s);
+	assert_ptr_equal(merge(t, SRV_A, info), s);
 	json_decref(info);
-	assert_string_equal(s->directory, "/q/sub");
-	assert_string_equal(s->title, "listed");
+	assert_string_equal(session_directory(s), "/q/sub");
+	assert_string_equal(session_title(s), "listed");
 
 	/* No id, no entry. */
 	info = parse("{\"directory\":\"/q\"}");
-	assert_null(session_table_merge_info(t, SRV_A, info, 6));
+	assert_null(merge(t, SRV_A, info));
 	json_decref(info);
 
 	/* Created with no directory anywhere: none is made up. */
@@ -350,8 +398,8 @@ static void test_info_merge(void **state)
 	    "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"ses_4\"}}}", 7,
 	    &ev, &p), 0);
 	assert_true(ev.created);
-	assert_null(ev.session->directory);
-	assert_null(ev.session->title);
+	assert_null(session_directory(ev.session));
+	assert_null(session_title(ev.session));
 	json_decref(p);
 
 	assert_int_equal(session_table_count(t), 3);
@@ -374,7 +422,7 @@ static void test_set_status(void **state)
 		{ "ses_2", IDLE, true, 2 },
 		{ "ses_1", IDLE, false, 2 },
 	};
-	struct session_table *t = session_table_new();
+	struct session_table *t = TABLE_NEW();
 	struct session *s;
 	bool changed;
 	size_t i;
@@ -385,9 +433,9 @@ static void test_set_status(void **state)
 		changed = !steps[i].changed;
 		s = session_table_set_status(t, SRV_A, steps[i].id, "/d", steps[i].status, &changed);
 		assert_non_null(s);
-		assert_string_equal(s->id, steps[i].id);
-		assert_string_equal(s->directory, "/d");
-		assert_int_equal(s->status, steps[i].status);
+		assert_string_equal(session_id(s), steps[i].id);
+		assert_string_equal(session_directory(s), "/d");
+		assert_int_equal(session_status(s), steps[i].status);
 		assert_int_equal(changed, steps[i].changed);
 		assert_int_equal(session_table_count(t), steps[i].count);
 	}
@@ -400,7 +448,7 @@ static void test_set_status(void **state)
  */
 static struct session_table *make_tree(void)
 {
-	struct session_table *t = session_table_new();
+	struct session_table *t = TABLE_NEW();
 
 	assert_non_null(t);
 	feed(t, SRV_A, CREATED("r"), 1);
@@ -432,7 +480,7 @@ static bool ancestor_or_self(struct session_table *t, struct session *a, struct 
 	for (depth = 0; b != NULL && depth < 100; depth++) {
 		if (a == b)
 			return true;
-		b = b->parent != NULL ? session_table_find(t, b->server, b->parent) : NULL;
+		b = session_parent(b) != NULL ? session_table_find(t, session_server(b), session_parent(b)) : NULL;
 	}
 	return false;
 }
@@ -459,9 +507,9 @@ static void test_root(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		root = session_table_root(t, get(t, cases[i].srv, cases[i].id));
-		assert_string_equal(root->id, cases[i].root);
+		assert_string_equal(session_id(root), cases[i].root);
 		/* The walk stays on the session's own server. */
-		assert_ptr_equal(root->server, cases[i].srv);
+		assert_ptr_equal(session_server(root), cases[i].srv);
 	}
 	session_table_free(t);
 }
@@ -496,18 +544,18 @@ static void test_descendants(void **state)
 		assert_ptr_equal(out[n], sentinel);
 		for (j = 0; j < n; j++) {
 			/* Each listed once, from the wanted set, on the root's server. */
-			for (k = 0; k < n && strcmp(out[j]->id, cases[i].want[k]) != 0; k++)
+			for (k = 0; k < n && strcmp(session_id(out[j]), cases[i].want[k]) != 0; k++)
 				;
 			assert_true(k < n);
 			for (k = 0; k < j; k++)
 				assert_ptr_not_equal(out[k], out[j]);
-			assert_ptr_equal(out[j]->server, cases[i].srv);
+			assert_ptr_equal(session_server(out[j]), cases[i].srv);
 			/* Depth first: each entry's parent is the root or an ancestor-or-self
 			 * of the entry just before it. */
-			if (strcmp(out[j]->parent, root->id) != 0) {
+			if (strcmp(session_parent(out[j]), session_id(root)) != 0) {
 				assert_true(j > 0);
 				assert_true(ancestor_or_self(t,
-				    get(t, cases[i].srv, out[j]->parent), out[j - 1]));
+				    get(t, cases[i].srv, session_parent(out[j])), out[j - 1]));
 			}
 		}
 	}
@@ -580,30 +628,30 @@ static void test_cycles(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cycles) / sizeof(cycles[0]); i++) {
-		t = session_table_new();
+		t = TABLE_NEW();
 		assert_non_null(t);
 		for (members = 0; members < 3 && cycles[i][members] != NULL; members++)
 			feed(t, SRV_A, cycles[i][members], 1);
 		feed(t, SRV_A, CREATED("outside"), 1);
-		for (s = session_table_first(t); s != NULL; s = s->next) {
-			if (strcmp(s->id, "outside") == 0)
+		for (s = session_table_first(t); s != NULL; s = session_next(s)) {
+			if (strcmp(session_id(s), "outside") == 0)
 				continue;
 			root = session_table_root(t, s);
 			assert_non_null(root);
-			assert_string_not_equal(root->id, "outside");
+			assert_string_not_equal(session_id(root), "outside");
 			n = session_table_descendants(t, s, out, SESSION_TREE_MAX);
 			assert_true(n > 0);
 			for (j = 0; j < n && j < SESSION_TREE_MAX; j++) {
-				assert_string_not_equal(out[j]->id, "outside");
-				for (k = 0; k < members && strcmp(out[j]->id, names[k]) != 0; k++)
+				assert_string_not_equal(session_id(out[j]), "outside");
+				for (k = 0; k < members && strcmp(session_id(out[j]), names[k]) != 0; k++)
 					;
 				assert_true(k < members);
 			}
 			assert_false(session_table_tree_running(t, s));
 		}
 		feed(t, SRV_A, STATUS("a", "busy"), 2);
-		for (s = session_table_first(t); s != NULL; s = s->next)
-			assert_int_equal(session_table_tree_running(t, s), strcmp(s->id, "outside") != 0);
+		for (s = session_table_first(t); s != NULL; s = session_next(s))
+			assert_int_equal(session_table_tree_running(t, s), strcmp(session_id(s), "outside") != 0);
 		session_table_free(t);
 	}
 }
@@ -632,7 +680,7 @@ static void test_find_any(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		t = session_table_new();
+		t = TABLE_NEW();
 		assert_non_null(t);
 		snprintf(a, sizeof(a), "{\"type\":\"session.status\",\"properties\":"
 		    "{\"sessionID\":\"ses_1\",\"status\":{\"type\":\"%s\"}}}", cases[i].first);
@@ -649,9 +697,9 @@ static void test_find_any(void **state)
 		assert_int_equal(session_table_count(t), 3);
 		s = session_table_find_any(t, "ses_1");
 		assert_non_null(s);
-		assert_string_equal(s->id, "ses_1");
+		assert_string_equal(session_id(s), "ses_1");
 		if (cases[i].want != NULL)
-			assert_ptr_equal(s->server, cases[i].want);
+			assert_ptr_equal(session_server(s), cases[i].want);
 		assert_null(session_table_find_any(t, "ses_2"));
 		assert_null(session_table_find(t, SRV_B, "ses_9"));
 		assert_non_null(session_table_find_any(t, "ses_9"));
@@ -661,7 +709,7 @@ static void test_find_any(void **state)
 
 static void test_drop_server(void **state)
 {
-	struct session_table *t = session_table_new();
+	struct session_table *t = TABLE_NEW();
 	struct session *s;
 
 	(void)state;
@@ -680,8 +728,8 @@ static void test_drop_server(void **state)
 	assert_null(session_table_find(t, SRV_A, "a3"));
 	assert_non_null(session_table_find(t, SRV_B, "b1"));
 	assert_ptr_equal(session_table_find_any(t, "a1"), session_table_find(t, SRV_B, "a1"));
-	for (s = session_table_first(t); s != NULL; s = s->next)
-		assert_ptr_equal(s->server, SRV_B);
+	for (s = session_table_first(t); s != NULL; s = session_next(s))
+		assert_ptr_equal(session_server(s), SRV_B);
 
 	/* Again, or for a server with nothing: no change. */
 	session_table_drop_server(t, SRV_A);
@@ -694,10 +742,11 @@ static void test_drop_server(void **state)
 
 /* The table is bounded at 4096 entries; idle ones make room, oldest first. */
 #define TABLE_MAX 4096
+#define SMALL_TABLE() session_table_new(TABLE_MAX, SESSION_TABLE_MAX_BYTES)
 
 static void test_eviction(void **state)
 {
-	struct session_table *t = session_table_new();
+	struct session_table *t = SMALL_TABLE();
 	struct session_event ev;
 	char json[256];
 	json_t *p;
@@ -734,7 +783,7 @@ static void test_eviction(void **state)
 	session_table_free(t);
 
 	/* All running: none is evicted, and the newcomer does not get in. */
-	t = session_table_new();
+	t = SMALL_TABLE();
 	assert_non_null(t);
 	for (i = 0; i < TABLE_MAX; i++) {
 		snprintf(json, sizeof(json), STATUS("run_%d", "busy"), i);

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../daemon/sse.h"
+#include "io/sse.h"
 
 #define MAX_EVENTS 16
 

@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "../daemon/procnet.h"
-#include "../daemon/util.h"
+#include "io/procnet.h"
+#include "core/util.h"
 
 static void test_path_within(void **state)
 {

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "../daemon/verify.h"
+#include "core/verify.h"
 
 #define WAITING VERIFY_WAITING
 #define QUIET VERIFY_QUIET

@@ -69,7 +69,7 @@ monitor_start() {
   oc_track $!
 }
 # stops_for SID — how many verified stops of SID monitor_start recorded.
-stops_for() { grep -c "\"type\":\"stop\",\"session\":\"$1\",[^}]*\"stopped\":true" "$T/monitor.jsonl"; }
+stops_for() { grep -c "\"type\":\"stop\",\"stop\":{\"session\":\"$1\",[^}]*\"stopped\":true" "$T/monitor.jsonl"; }
 
 # stream SID TEXT — prompt; wait until the reply streams and the daemon knows the session is busy.
 stream() { oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream && wait_until 10 ocstop_knows_busy "$1"; }

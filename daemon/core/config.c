@@ -1,0 +1,407 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "proto.h"
+
+#define CONFIG_MAX_LINE 1024
+#define CONFIG_MAX_PASSWORD 1024
+
+void config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->quiet_ms = CONFIG_DEFAULT_QUIET_MS;
+	c->stop_timeout_ms = CONFIG_DEFAULT_STOP_TIMEOUT_MS;
+}
+
+static void free_words(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_stop_words; i++)
+		free(c->stop_words[i]);
+	c->n_stop_words = 0;
+}
+
+void config_clear(struct config *c)
+{
+	size_t i;
+
+	free(c->socket_path);
+	for (i = 0; i < c->n_urls; i++)
+		free(c->urls[i]);
+	free(c->username);
+	if (c->password != NULL) {
+		explicit_bzero(c->password, strlen(c->password));
+		free(c->password);
+	}
+	free_words(c);
+	memset(c, 0, sizeof(*c));
+}
+
+char *config_default_path(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *path = NULL;
+
+	if (xdg != NULL && xdg[0] == '/') {
+		if (asprintf(&path, "%s/ocstop/config", xdg) < 0)
+			return NULL;
+	} else if (home != NULL && home[0] == '/') {
+		if (asprintf(&path, "%s/.config/ocstop/config", home) < 0)
+			return NULL;
+	}
+	return path;
+}
+
+/* Trim ASCII whitespace in place; returns the start. */
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int config_add_stop_word(struct config *c, const char *word, const char **cause)
+{
+	size_t len = strlen(word), i;
+	char *copy;
+
+	if (len == 0 || len > CONFIG_MAX_STOP_LEN) {
+		*cause = "a stop word must be 1 to 32 bytes";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		if (isspace((unsigned char)word[i])) {
+			*cause = "a stop word cannot contain whitespace";
+			return -1;
+		}
+	}
+	if (c->n_stop_words >= CONFIG_MAX_STOP_WORDS) {
+		*cause = "too many stop words (at most 16)";
+		return -1;
+	}
+	copy = strdup(word);
+	if (copy == NULL) {
+		*cause = "out of memory";
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		copy[i] = (char)tolower((unsigned char)copy[i]);
+	c->stop_words[c->n_stop_words++] = copy;
+	return 0;
+}
+
+int config_set_stop_words(struct config *c, const char *comma_list, const char **cause)
+{
+	char *list = strdup(comma_list), *save = NULL, *tok;
+	int rc = 0;
+
+	if (list == NULL) {
+		*cause = "out of memory";
+		return -1;
+	}
+	free_words(c);
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		if ((rc = config_add_stop_word(c, trim(tok), cause)) < 0)
+			break;
+	free(list);
+	if (rc == 0 && c->n_stop_words == 0) {
+		*cause = "stop_words is empty";
+		rc = -1;
+	}
+	return rc;
+}
+
+int config_add_url(struct config *c, const char *url, const char **cause)
+{
+	size_t i;
+
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+		*cause = "an OpenCode URL must start with http:// or https://";
+		return -1;
+	}
+	for (i = 0; i < c->n_urls; i++)
+		if (strcmp(c->urls[i], url) == 0)
+			return 0;
+	if (c->n_urls >= CONFIG_MAX_URLS) {
+		*cause = "too many OpenCode URLs (at most 32)";
+		return -1;
+	}
+	if ((c->urls[c->n_urls] = strdup(url)) == NULL) {
+		*cause = "out of memory";
+		return -1;
+	}
+	c->n_urls++;
+	return 0;
+}
+
+int config_read_password_file(struct config *c, const char *path, char **cause)
+{
+	char buf[CONFIG_MAX_PASSWORD + 2];
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (n > CONFIG_MAX_PASSWORD || buf[0] == '\0') {
+		explicit_bzero(buf, sizeof(buf));
+		if (asprintf(cause, "%s: empty or longer than %d bytes", path, CONFIG_MAX_PASSWORD) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	free(c->password);
+	c->password = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (c->password == NULL) {
+		*cause = strdup("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_ms(const char *value, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Apply one key; -1 with *cause (static) when the key or value is bad. */
+static int config_apply(struct config *c, const char *key, const char *value, char **dyn_cause,
+    const char **cause)
+{
+	if (strcmp(key, "stop_words") == 0)
+		return config_set_stop_words(c, value, cause);
+	if (strcmp(key, "quiet_ms") == 0) {
+		*cause = "quiet_ms must be 0..10000";
+		return parse_ms(value, 0, CONFIG_MAX_QUIET_MS, &c->quiet_ms);
+	}
+	if (strcmp(key, "stop_timeout_ms") == 0) {
+		*cause = "stop_timeout_ms must be 100..60000";
+		return parse_ms(value, CONFIG_MIN_STOP_TIMEOUT_MS, CONFIG_MAX_STOP_TIMEOUT_MS,
+		    &c->stop_timeout_ms);
+	}
+	if (strcmp(key, "opencode_url") == 0)
+		return config_add_url(c, value, cause);
+	if (strcmp(key, "username") == 0) {
+		free(c->username);
+		c->username = strdup(value);
+		*cause = "out of memory";
+		return c->username == NULL ? -1 : 0;
+	}
+	if (strcmp(key, "password_file") == 0) {
+		*cause = NULL;
+		return config_read_password_file(c, value, dyn_cause);
+	}
+	*cause = "unknown key";
+	return -1;
+}
+
+int config_load_file(struct config *c, const char *path, bool must_exist, char **cause)
+{
+	char line[CONFIG_MAX_LINE + 2], *key, *value, *eq, *dyn = NULL;
+	const char *why = NULL;
+	int lineno = 0, rc = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strlen(line) > CONFIG_MAX_LINE) {
+			why = "line too long";
+			rc = -1;
+			break;
+		}
+		key = trim(line);
+		if (*key == '\0' || *key == '#')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			why = "expected key = value";
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		key = trim(key);
+		value = trim(eq + 1);
+		if ((rc = config_apply(c, key, value, &dyn, &why)) < 0)
+			break;
+	}
+	fclose(f);
+	if (rc < 0) {
+		if (asprintf(cause, "%s:%d: %s", path, lineno, dyn != NULL ? dyn : why) < 0)
+			*cause = NULL;
+		free(dyn);
+	}
+	return rc;
+}
+
+size_t config_max_stop_len(const struct config *c)
+{
+	size_t i, max = 0, n;
+
+	for (i = 0; i < c->n_stop_words; i++)
+		if ((n = strlen(c->stop_words[i])) > max)
+			max = n;
+	return max;
+}
+
+bool config_is_stop_word(const struct config *c, const char *text, size_t len)
+{
+	size_t i, j;
+
+	while (len > 0 && isspace((unsigned char)*text)) {
+		text++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)text[len - 1]))
+		len--;
+	for (i = 0; i < c->n_stop_words; i++) {
+		if (strlen(c->stop_words[i]) != len)
+			continue;
+		for (j = 0; j < len; j++)
+			if (tolower((unsigned char)text[j]) != c->stop_words[i][j])
+				break;
+		if (j == len)
+			return true;
+	}
+	return false;
+}
+
+static int fail(struct config *c, char **cause, const char *fmt, const char *a, const char *b)
+{
+	if (asprintf(cause, fmt, a, b) < 0)
+		*cause = NULL;
+	config_clear(c);
+	return -1;
+}
+
+/* Replace *field with value when the environment gives a non-empty one and
+ * nothing set it yet. */
+static int from_env(char **field, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0' || *field != NULL)
+		return 0;
+	return (*field = strdup(v)) == NULL ? -1 : 0;
+}
+
+static int add_env_urls(struct config *c, char **cause)
+{
+	const char *env = getenv("OCSTOP_OPENCODE_URL"), *why = NULL;
+	char *list, *tok, *save = NULL;
+	int rc = 0;
+
+	if (env == NULL)
+		return 0;
+	if ((list = strdup(env)) == NULL)
+		return fail(c, cause, "%s%s", "out of memory", "");
+	for (tok = strtok_r(list, ", ", &save); tok != NULL && rc == 0; tok = strtok_r(NULL, ", ", &save))
+		if (config_add_url(c, tok, &why) < 0)
+			rc = fail(c, cause, "OCSTOP_OPENCODE_URL: %s: %s", tok, why);
+	free(list);
+	return rc;
+}
+
+static int apply_overrides(struct config *c, const struct config_overrides *o, char **cause)
+{
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < o->n_urls; i++)
+		if (config_add_url(c, o->urls[i], &why) < 0)
+			return fail(c, cause, "%s: %s", o->urls[i], why);
+	if (c->n_urls == 0 && !o->no_default_server &&
+	    config_add_url(c, CONFIG_DEFAULT_URL, &why) < 0)
+		return fail(c, cause, "%s: %s", CONFIG_DEFAULT_URL, why);
+	if (o->n_stop_words > 0) {
+		free_words(c);
+		for (i = 0; i < o->n_stop_words; i++)
+			if (config_add_stop_word(c, o->stop_words[i], &why) < 0)
+				return fail(c, cause, "--stop-word %s: %s", o->stop_words[i], why);
+	}
+	if (o->quiet_ms != NULL &&
+	    parse_ms(o->quiet_ms, 0, CONFIG_MAX_QUIET_MS, &c->quiet_ms) < 0)
+		return fail(c, cause, "--quiet-ms must be a number of milliseconds from 0 to %s%s",
+		    "10000", "");
+	if (o->stop_timeout_ms != NULL &&
+	    parse_ms(o->stop_timeout_ms, CONFIG_MIN_STOP_TIMEOUT_MS, CONFIG_MAX_STOP_TIMEOUT_MS,
+	        &c->stop_timeout_ms) < 0)
+		return fail(c, cause, "--stop-timeout-ms must be a number of milliseconds from %s to %s",
+		    "100", "60000");
+	return 0;
+}
+
+static int set_socket(struct config *c, const char *given, char **cause)
+{
+	char path[PROTO_MAX_SOCKET_PATH + 1];
+	const char *why = NULL;
+
+	if (given == NULL) {
+		if (proto_socket_path(path, sizeof(path), &why) < 0)
+			return fail(c, cause, "%s%s", why, "");
+		given = path;
+	}
+	if ((c->socket_path = strdup(given)) == NULL)
+		return fail(c, cause, "%s%s", "out of memory", "");
+	return 0;
+}
+
+int config_load(struct config *c, const struct config_overrides *o, char **cause)
+{
+	char *path = o->config_file != NULL ? strdup(o->config_file) : config_default_path();
+	const char *why = NULL;
+	int rc;
+
+	*cause = NULL;
+	config_init(c);
+	c->verbosity = o->verbosity;
+	if (config_add_stop_word(c, CONFIG_DEFAULT_STOP_WORD, &why) < 0) {
+		free(path);
+		return fail(c, cause, "%s%s", why, "");
+	}
+	rc = path != NULL ? config_load_file(c, path, o->config_file != NULL, cause) : 0;
+	free(path);
+	if (rc < 0) {
+		config_clear(c);
+		return -1;
+	}
+	if (from_env(&c->password, "OPENCODE_SERVER_PASSWORD") < 0 ||
+	    from_env(&c->username, "OPENCODE_SERVER_USERNAME") < 0)
+		return fail(c, cause, "%s%s", "out of memory", "");
+	if (o->password_file != NULL && config_read_password_file(c, o->password_file, cause) < 0) {
+		config_clear(c);
+		return -1;
+	}
+	if (add_env_urls(c, cause) < 0 || apply_overrides(c, o, cause) < 0)
+		return -1;
+	return set_socket(c, o->socket, cause);
+}

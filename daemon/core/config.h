@@ -1,0 +1,85 @@
+/*
+ * Settings: built-in defaults, then the config file
+ * ($XDG_CONFIG_HOME/ocstop/config, "key = value" lines, '#' comments), then
+ * the environment, then the command line.
+ */
+#ifndef OCSTOP_CORE_CONFIG_H
+#define OCSTOP_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_URLS 32
+#define CONFIG_MAX_STOP_WORDS 16
+#define CONFIG_MAX_STOP_LEN 32
+#define CONFIG_DEFAULT_URL "http://127.0.0.1:4096"
+#define CONFIG_DEFAULT_STOP_WORD "x"
+/* The proof's quiet window and how long a stop waits for proof before it
+ * retries, by default and at most (both also bound the abort method's
+ * timeout_ms). */
+#define CONFIG_DEFAULT_QUIET_MS 100
+#define CONFIG_MAX_QUIET_MS 10000
+#define CONFIG_DEFAULT_STOP_TIMEOUT_MS 3000
+#define CONFIG_MIN_STOP_TIMEOUT_MS 100
+#define CONFIG_MAX_STOP_TIMEOUT_MS 60000
+
+struct config {
+	char *socket_path;
+	char *urls[CONFIG_MAX_URLS];
+	size_t n_urls;
+	char *username;
+	char *password;
+	char *stop_words[CONFIG_MAX_STOP_WORDS]; /* stored lowercase */
+	size_t n_stop_words;
+	int64_t quiet_ms;
+	int64_t stop_timeout_ms;
+	int verbosity;
+};
+
+/* What the command line asked for; applied after the file and the
+ * environment. Strings are borrowed; NULL means not given. */
+struct config_overrides {
+	const char *socket;
+	const char *config_file;
+	const char *urls[CONFIG_MAX_URLS];
+	size_t n_urls;
+	const char *stop_words[CONFIG_MAX_STOP_WORDS];
+	size_t n_stop_words;
+	const char *quiet_ms;
+	const char *stop_timeout_ms;
+	const char *password_file;
+	bool no_default_server;
+	int verbosity;
+};
+
+/* Everything, in order: built-in defaults, the config file (the overrides'
+ * or the default path), the environment (OPENCODE_SERVER_PASSWORD,
+ * OPENCODE_SERVER_USERNAME, OCSTOP_OPENCODE_URL), the overrides, and the
+ * socket path (proto's rule unless given). -1 with *cause (caller frees)
+ * saying what is wrong; c is then cleared. */
+int config_load(struct config *c, const struct config_overrides *o, char **cause);
+
+void config_init(struct config *c);
+void config_clear(struct config *c);
+
+/* Read a config file. A missing file is fine unless must_exist. -1 with
+ * *cause (caller frees) on any error, naming the line. */
+int config_load_file(struct config *c, const char *path, bool must_exist, char **cause);
+
+/* Default path of the config file; caller frees. NULL without a home. */
+char *config_default_path(void);
+
+/* Each returns -1 with *cause (static) on a bad value. */
+int config_set_stop_words(struct config *c, const char *comma_list, const char **cause);
+int config_add_stop_word(struct config *c, const char *word, const char **cause);
+int config_add_url(struct config *c, const char *url, const char **cause);
+int config_read_password_file(struct config *c, const char *path, char **cause);
+
+/* Longest stop word, in bytes. */
+size_t config_max_stop_len(const struct config *c);
+
+/* Is text, trimmed of whitespace, a stop word (ASCII case-insensitive)? */
+bool config_is_stop_word(const struct config *c, const char *text, size_t len);
+
+#endif

@@ -1,0 +1,124 @@
+#include <string.h>
+
+#include "core/opencode.h"
+#include "proto.h"
+
+const char *session_status_name(enum session_status s)
+{
+	switch (s) {
+	case SESSION_BUSY:
+		return "busy";
+	case SESSION_RETRY:
+		return "retry";
+	case SESSION_IDLE:
+		break;
+	}
+	return "idle";
+}
+
+bool session_status_running(enum session_status s)
+{
+	return s == SESSION_BUSY || s == SESSION_RETRY;
+}
+
+static const char *json_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* A session id OpenCode could have made; anything else (it would go into
+ * URL paths) is treated as absent. */
+static const char *valid_id(const char *id)
+{
+	return id != NULL && proto_session_id_valid(id, strlen(id)) ? id : NULL;
+}
+
+int oc_status_read(json_t *status, enum session_status *out)
+{
+	const char *type = json_str(status, "type");
+
+	if (type == NULL)
+		return -1;
+	if (strcmp(type, "busy") == 0)
+		*out = SESSION_BUSY;
+	else if (strcmp(type, "retry") == 0)
+		*out = SESSION_RETRY;
+	else if (strcmp(type, "idle") == 0)
+		*out = SESSION_IDLE;
+	else
+		return -1;
+	return 0;
+}
+
+int oc_info_read(json_t *info, struct oc_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(info) || (out->id = valid_id(json_str(info, "id"))) == NULL)
+		return -1;
+	out->parent = valid_id(json_str(info, "parentID"));
+	out->directory = json_str(info, "directory");
+	out->title = json_str(info, "title");
+	return 0;
+}
+
+static enum oc_kind classify(const char *type)
+{
+	if (strcmp(type, "session.status") == 0 || strcmp(type, "session.idle") == 0)
+		return OC_STATUS;
+	if (strncmp(type, "message.part.", 13) == 0)
+		return OC_PART;
+	if (strcmp(type, "session.created") == 0 || strcmp(type, "session.updated") == 0)
+		return OC_INFO;
+	if (strcmp(type, "session.deleted") == 0)
+		return OC_DELETED;
+	if (strcmp(type, "session.error") == 0)
+		return OC_ERROR;
+	return OC_NONE;
+}
+
+/* The session an event is about, wherever OpenCode put its id. */
+static const char *event_session_id(const char *type, json_t *props)
+{
+	json_t *info;
+
+	if (strncmp(type, "session.", 8) == 0 && json_is_object(info = json_object_get(props, "info")))
+		return json_str(info, "id");
+	if (strcmp(type, "message.part.updated") == 0)
+		return json_str(json_object_get(props, "part"), "sessionID");
+	return json_str(props, "sessionID");
+}
+
+static enum oc_kind none(struct oc_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	return OC_NONE;
+}
+
+enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev)
+{
+	json_t *props = json_object_get(payload, "properties");
+	const char *type = json_str(payload, "type");
+
+	memset(ev, 0, sizeof(*ev));
+	if (type == NULL || !json_is_object(props))
+		return none(ev);
+	ev->kind = classify(type);
+	ev->type = type;
+	if (ev->kind == OC_NONE)
+		return none(ev);
+	if (ev->kind == OC_INFO) {
+		if (oc_info_read(json_object_get(props, "info"), &ev->info) < 0)
+			return none(ev);
+		ev->session_id = ev->info.id;
+		return ev->kind;
+	}
+	if ((ev->session_id = valid_id(event_session_id(type, props))) == NULL)
+		return none(ev);
+	if (ev->kind == OC_STATUS) {
+		ev->status = SESSION_IDLE; /* session.idle */
+		if (strcmp(type, "session.status") == 0 &&
+		    oc_status_read(json_object_get(props, "status"), &ev->status) < 0)
+			return none(ev);
+	}
+	return ev->kind;
+}

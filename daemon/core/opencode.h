@@ -1,0 +1,56 @@
+/*
+ * What OpenCode says, read once: event payloads ({type, properties}, as
+ * /global/event and the shim's relay deliver them), status objects
+ * ({type: "busy"|"retry"|"idle", ...}) and Session objects ({id, parentID,
+ * directory, title}). Events, resyncs and listings all go through here, so
+ * they cannot read the same thing differently. Borrowed strings point into
+ * the caller's JSON and live as long as it does.
+ */
+#ifndef OCSTOP_CORE_OPENCODE_H
+#define OCSTOP_CORE_OPENCODE_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "core/status.h"
+
+/* What one event means for the daemon. */
+enum oc_kind {
+	OC_NONE,    /* not about a session, malformed, or not understood */
+	OC_STATUS,  /* session.status, session.idle */
+	OC_PART,    /* message.part.*: the session produced output */
+	OC_INFO,    /* session.created, session.updated */
+	OC_DELETED, /* session.deleted */
+	OC_ERROR,   /* session.error */
+};
+
+/* A Session object's fields; NULL where absent or not a string. */
+struct oc_info {
+	const char *id; /* always a valid session id when read succeeded */
+	const char *parent;
+	const char *directory;
+	const char *title;
+};
+
+struct oc_event {
+	enum oc_kind kind;
+	const char *type;           /* the event type; NULL for OC_NONE */
+	const char *session_id;     /* valid session id unless OC_NONE */
+	enum session_status status; /* OC_STATUS */
+	struct oc_info info;        /* OC_INFO */
+};
+
+/* Read one payload; returns ev->kind. Anything unusable is OC_NONE: a
+ * missing or malformed id, a status type this version does not know (it
+ * changes nothing: guessing idle could hide a run, guessing busy could
+ * invent one), an info event without its info object. */
+enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev);
+
+/* A status object; -1 when its type is missing or not understood. */
+int oc_status_read(json_t *status, enum session_status *out);
+
+/* A Session object; -1 when it has no valid id. */
+int oc_info_read(json_t *info, struct oc_info *out);
+
+#endif

@@ -1,0 +1,255 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/session.h"
+#include "engine/engine-int.h"
+#include "engine/notify.h"
+#include "proto.h"
+
+struct engine *engine_new(const struct config *cfg, const struct engine_host *host,
+    size_t max_sessions, size_t max_session_bytes)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->cfg = cfg;
+	e->host = *host;
+	e->wake_ms = -1;
+	TAILQ_INIT(&e->servers);
+	TAILQ_INIT(&e->stops);
+	e->sessions = session_table_new(max_sessions, max_session_bytes);
+	e->notify = notify_new();
+	if (e->sessions == NULL || e->notify == NULL) {
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void engine_shutdown(struct engine *e)
+{
+	struct server *s;
+
+	engine_enter(e);
+	stops_shutdown(e);
+	for (s = server_first(e); s != NULL; s = server_next(s))
+		server_drop(s, "ocstopd is shutting down");
+	engine_leave(e);
+	/* Closing the backends answers their requests, which may still look
+	 * for sessions (there are none of dropped servers): then the stops'
+	 * last references are gone too. */
+	servers_reap(e);
+	stops_reap(e);
+}
+
+void engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	engine_shutdown(e);
+	session_table_free(e->sessions);
+	notify_free(e->notify);
+	free(e);
+}
+
+void engine_enter(struct engine *e)
+{
+	e->depth++;
+}
+
+void engine_leave(struct engine *e)
+{
+	/* Drops asked for from inside a walk happen here, once nothing of the
+	 * engine is being walked; their memory waits for the reap. */
+	if (e->depth == 1 && e->drops_pending)
+		servers_drop_pending(e);
+	e->depth--;
+}
+
+void engine_want_reap(struct engine *e)
+{
+	if (e->reap_asked)
+		return;
+	e->reap_asked = true;
+	if (e->host.reap_soon != NULL)
+		e->host.reap_soon(e->host.arg);
+}
+
+void engine_reap(struct engine *e)
+{
+	e->reap_asked = false;
+	stops_reap(e);
+	servers_reap(e);
+}
+
+void engine_rearm(struct engine *e)
+{
+	int64_t at = stops_next_wake(e);
+
+	if (at == e->wake_ms)
+		return;
+	e->wake_ms = at;
+	if (e->host.wake_at != NULL)
+		e->host.wake_at(e->host.arg, at);
+}
+
+void engine_tick(struct engine *e, int64_t now_ms)
+{
+	engine_enter(e);
+	e->wake_ms = -1; /* the host's timer has fired */
+	stops_tick(e, now_ms);
+	engine_rearm(e);
+	engine_leave(e);
+}
+
+bool engine_idle(const struct engine *e)
+{
+	return stops_idle(e);
+}
+
+struct session_table *engine_sessions(struct engine *e)
+{
+	return e->sessions;
+}
+
+struct notify *engine_notify(struct engine *e)
+{
+	return e->notify;
+}
+
+const struct config *engine_config(const struct engine *e)
+{
+	return e->cfg;
+}
+
+const struct engine_counters *engine_counters(const struct engine *e)
+{
+	return &e->counters;
+}
+
+void engine_notify_session(struct engine *e, int type, const struct session *s)
+{
+	struct notify_event ev = { .type = type, .session = s };
+
+	notify_fire(e->notify, &ev);
+}
+
+/* After a session changed: learn what it is, tell the stops, publish. */
+static void after_change(struct engine *e, struct server *srv, const struct session_change *c,
+    enum oc_kind kind, int64_t now_ms)
+{
+	struct session *s = c->session;
+
+	if (c->created && !session_info_known(s))
+		server_lookup(srv, session_id(s), session_directory(s));
+	stops_on_event(e, srv, s, kind, now_ms);
+	if (kind == OC_INFO && c->created)
+		engine_notify_session(e, NOTIFY_SESSION_CREATED, s);
+	if (c->status_changed) {
+		log_debug("%s: %s %s -> %s", server_url(srv), session_id(s),
+		    session_status_name(c->old_status), session_status_name(session_status(s)));
+		engine_notify_session(e, NOTIFY_SESSION_STATUS, s);
+	}
+}
+
+void engine_observe_event(struct engine *e, struct server *srv, const char *directory,
+    json_t *payload, int64_t now_ms)
+{
+	struct session_change change;
+	struct oc_event ev;
+	struct session *s;
+
+	if (server_dead(srv) || oc_event_read(payload, &ev) == OC_NONE)
+		return;
+	engine_enter(e);
+	/* Publish a deletion while the entry still says what it was. */
+	if (ev.kind == OC_DELETED && (s = session_table_find(e->sessions, srv, ev.session_id)) != NULL)
+		engine_notify_session(e, NOTIFY_SESSION_DELETED, s);
+	if (session_table_apply(e->sessions, srv, directory, &ev, &change) < 0)
+		log_warnx("%s: cannot track session %s: out of memory, or the session table is full "
+		          "of sessions that run or are being stopped",
+		    server_url(srv), ev.session_id);
+	else if (change.session != NULL)
+		after_change(e, srv, &change, ev.kind, now_ms);
+	engine_rearm(e);
+	engine_leave(e);
+}
+
+/* One status from a resync. */
+static void resync_one(struct engine *e, struct server *srv, const char *id, const char *directory,
+    enum session_status status, int64_t now_ms)
+{
+	struct session_change change = { .session = session_table_find(e->sessions, srv, id) };
+
+	change.created = change.session == NULL;
+	change.old_status = change.session != NULL ? session_status(change.session) : SESSION_IDLE;
+	change.session = session_table_set_status(e->sessions, srv, id, directory, status,
+	    &change.status_changed);
+	if (change.session == NULL) {
+		log_warnx("%s: cannot track session %s: out of memory or the table is full",
+		    server_url(srv), id);
+		return;
+	}
+	if (change.created || change.status_changed)
+		after_change(e, srv, &change, OC_STATUS, now_ms);
+}
+
+void engine_observe_statuses(struct engine *e, struct server *srv, const char *directory,
+    json_t *statuses, int64_t now_ms)
+{
+	enum session_status status;
+	struct session *s, *next;
+	const char *id;
+	json_t *st;
+
+	if (server_dead(srv) || !json_is_object(statuses))
+		return;
+	engine_enter(e);
+	json_object_foreach(statuses, id, st) {
+		/* A status this version does not understand changes nothing. */
+		if (!proto_session_id_valid(id, strlen(id)) || oc_status_read(st, &status) < 0)
+			continue;
+		resync_one(e, srv, id, directory, status, now_ms);
+	}
+	for (s = directory != NULL ? session_table_first_running(e->sessions) : NULL; s != NULL;
+	     s = next) {
+		next = session_next_running(s);
+		if (session_server(s) == srv && session_directory(s) != NULL &&
+		    strcmp(session_directory(s), directory) == 0 &&
+		    json_object_get(statuses, session_id(s)) == NULL) {
+			log_debug("%s: resync: %s went idle unseen", server_url(srv), session_id(s));
+			resync_one(e, srv, session_id(s), directory, SESSION_IDLE, now_ms);
+		}
+	}
+	engine_rearm(e);
+	engine_leave(e);
+}
+
+static void merge_one(struct engine *e, struct server *srv, json_t *obj)
+{
+	struct oc_info info;
+
+	if (oc_info_read(obj, &info) < 0 ||
+	    session_table_merge_info(e->sessions, srv, &info) == NULL)
+		log_debug("%s: skipped a session in a listing", server_url(srv));
+}
+
+void engine_observe_sessions(struct engine *e, struct server *srv, json_t *sessions)
+{
+	json_t *obj;
+	size_t i;
+
+	if (server_dead(srv))
+		return;
+	engine_enter(e);
+	if (json_is_array(sessions)) {
+		json_array_foreach(sessions, i, obj)
+			merge_one(e, srv, obj);
+	} else {
+		merge_one(e, srv, sessions);
+	}
+	engine_leave(e);
+}

@@ -1,0 +1,128 @@
+/*
+ * The OpenCode processes the daemon reaches, and how: each server has one
+ * backend behind an ops table, HTTP (+ the /global/event stream) for a
+ * process with a port, or the relay through its plugin shim's connection
+ * for the TUI and `opencode run`, which listen on no port. The engine owns
+ * every server's life: backends and the control socket report what they
+ * see, the engine decides when a server goes.
+ */
+#ifndef OCSTOP_ENGINE_SERVER_H
+#define OCSTOP_ENGINE_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct engine;
+struct server;
+
+enum server_transport {
+	SERVER_HTTP,
+	SERVER_RELAY,
+	SERVER_TRANSPORTS,
+};
+
+/* Most servers at once: configured ones plus one per OpenCode process whose
+ * shim registered. A register past it is refused. */
+#define SERVER_MAX 256
+
+/* The outcome of one abort request; called exactly once per request that
+ * was sent, also when the server goes first (then ok is false). */
+typedef void (*abort_done_cb)(void *arg, bool ok, const char *error, int64_t now_ms);
+/* A probe has ended, whatever it found; called exactly once. */
+typedef void (*probe_done_cb)(void *arg, int64_t now_ms);
+
+/* How the engine reaches one kind of OpenCode process. priv is the
+ * backend's state for one server. */
+struct backend_ops {
+	/* Set up the backend for s; ctx is what engine_set_backend() was
+	 * given. -1 when it cannot (s is then not added). */
+	int (*open)(struct server *s, void *ctx, void *channel, void **priv);
+	/* Tear down: every request still in flight is answered (aborts with
+	 * ok false, probes done) before this returns, none after. */
+	void (*close)(void *priv);
+	/* Ask OpenCode to abort one session; the request may take at most
+	 * timeout_ms. -1 when it could not be sent (cb is then not called). */
+	int (*abort)(void *priv, const char *session_id, const char *directory, int64_t timeout_ms,
+	    abort_done_cb cb, void *arg);
+	/* Refresh the statuses of a directory's sessions (NULL: the server's
+	 * default directory). */
+	void (*resync)(void *priv, const char *directory);
+	/* Learn the parent and title of a session first seen through a status
+	 * or a part. */
+	void (*lookup)(void *priv, const char *session_id, const char *directory);
+	/* Find a session no event named (it may run silently inside a long
+	 * tool): its directory, then that directory's statuses. NULL where the
+	 * backend always knows its sessions. -1: not sent, done not called. */
+	int (*probe)(void *priv, const char *session_id, probe_done_cb done, void *arg);
+	/* The shim reconnected: reach it through channel from now on. NULL
+	 * where the backend needs no channel. */
+	void (*rebind)(void *priv, void *channel);
+};
+
+/* The backend for one transport; ctx is handed to its open(). */
+void engine_set_backend(struct engine *e, enum server_transport t, const struct backend_ops *ops,
+    void *ctx);
+
+/* A server as announced by the configuration or by a shim's register. */
+struct server_spec {
+	enum server_transport transport;
+	const char *url;              /* HTTP only */
+	const char *username;         /* HTTP Basic auth; NULL: OpenCode's default */
+	const char *password;         /* NULL: none */
+	const char *version;          /* OpenCode's version when known */
+	bool configured;              /* named by the configuration: kept for ever */
+	int pid;                      /* OpenCode's pid, 0 when unknown */
+	uint64_t shim;                /* the shim connection that announced it, 0: none */
+	void *channel;                /* relay: how the backend reaches the shim */
+};
+
+/* Add the server, or update the one that stands for the same OpenCode
+ * process (HTTP: the same URL; relay: the same pid) with the spec's shim,
+ * credentials and channel. NULL with *cause (static) when it cannot. */
+struct server *server_attach(struct engine *e, const struct server_spec *spec, const char **cause);
+
+/* A shim's connection closed: relay servers it served go; HTTP servers it
+ * announced go too unless configured or still connected. */
+void engine_shim_gone(struct engine *e, uint64_t shim);
+
+struct server *server_find_url(struct engine *e, const char *url);
+/* The server the shim on connection shim announced, if any. */
+struct server *server_of_shim(struct engine *e, uint64_t shim);
+/* Live servers in the order they came; next is NULL at the end. */
+struct server *server_first(struct engine *e);
+struct server *server_next(const struct server *s);
+size_t server_count(const struct engine *e);
+
+/* What backends report. */
+void server_set_connected(struct server *s, bool connected);
+void server_set_version(struct server *s, const char *version);
+void server_set_error(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The link failed. False when the engine drops the server for it (a server
+ * nobody configured and no shim stands for): the backend then stops trying;
+ * true when it should retry. */
+bool server_link_down(struct server *s);
+
+/* Through the backend. */
+void server_resync(struct server *s, const char *directory);
+void server_lookup(struct server *s, const char *session_id, const char *directory);
+int server_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg);
+bool server_can_probe(const struct server *s);
+
+struct engine *server_engine(const struct server *s);
+const char *server_url(const struct server *s); /* http://host:port, or pid:N for a relay */
+enum server_transport server_transport(const struct server *s);
+const char *server_transport_name(enum server_transport t); /* "http", "relay" */
+bool server_connected(const struct server *s);
+const char *server_version(const struct server *s);    /* NULL when unknown */
+const char *server_last_error(const struct server *s); /* NULL after success */
+int server_pid(const struct server *s);                /* 0 when unknown */
+uint64_t server_shim(const struct server *s);          /* 0: no shim */
+bool server_configured(const struct server *s);
+/* HTTP Basic auth: never logged or replied. */
+const char *server_username(const struct server *s);
+const char *server_password(const struct server *s);
+/* Gone: the engine dropped it and frees it at the next reap. Backends may
+ * still be called back for it until then; what they report is ignored. */
+bool server_dead(const struct server *s);
+
+#endif

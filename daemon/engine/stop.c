@@ -1,0 +1,448 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/session.h"
+#include "core/util.h"
+#include "core/verify.h"
+#include "engine/engine-int.h"
+#include "engine/notify.h"
+
+/* The first attempt and one retry. */
+#define STOP_ATTEMPTS 2
+
+struct waiter {
+	stop_done_cb cb;
+	void *arg;
+	struct waiter *next;
+};
+
+struct stop {
+	struct engine *e;
+	struct server *server;
+	char *targets[VERIFY_MAX_TARGETS]; /* [0] is the root; verify borrows these */
+	size_t n_targets;
+	char *directory;
+	struct verify v;
+	int64_t started_ms;
+	int64_t timeout_ms;
+	int64_t deadline_ms; /* when the current attempt stops waiting for proof */
+	int64_t wake_ms;     /* when the stop next needs the clock */
+	int attempt;
+	size_t sent, failed; /* requests of the current attempt */
+	char *last_error;
+	const char *origin;
+	struct waiter *waiters;
+	bool finished;
+	unsigned refs; /* the stop list's, and one per request in flight */
+	TAILQ_ENTRY(stop) link;
+};
+
+/* One abort request in flight: it knows its stop and its attempt. */
+struct abort_req {
+	struct stop *st;
+	int attempt;
+	char session[];
+};
+
+static void stop_free(struct stop *st)
+{
+	struct waiter *w, *next;
+	size_t i;
+
+	for (w = st->waiters; w != NULL; w = next) {
+		next = w->next;
+		free(w);
+	}
+	for (i = 0; i < st->n_targets; i++)
+		free(st->targets[i]);
+	free(st->directory);
+	free(st->last_error);
+	free(st);
+}
+
+static void stop_unref(struct stop *st)
+{
+	if (--st->refs == 0)
+		engine_want_reap(st->e);
+}
+
+static void note_error(struct stop *st, const char *error)
+{
+	if (str_replace(&st->last_error, error != NULL ? error : "abort failed") < 0)
+		log_warnx("stop %s: out of memory noting an error", st->targets[0]);
+}
+
+static void fill_result(const struct stop *st, struct stop_result *res, bool stopped,
+    const char *reason)
+{
+	res->session = st->targets[0];
+	res->server = st->server;
+	res->stopped = stopped;
+	res->children = (const char *const *)&st->targets[1];
+	res->n_children = st->n_targets - 1;
+	res->ms = st->v.all_idle_ms != 0 ? st->v.all_idle_ms - st->started_ms : -1;
+	res->reason = reason;
+	res->origin = st->origin;
+}
+
+void stop_pending_result(const struct stop *st, struct stop_result *res)
+{
+	fill_result(st, res, false, "pending");
+}
+
+/* A stop holds its sessions in the table while it runs. */
+static void pin_target(struct stop *st, const char *id, bool pin)
+{
+	struct session_table *t = st->e->sessions;
+	struct session *s = session_table_find(t, st->server, id);
+
+	if (s == NULL)
+		return;
+	if (pin)
+		session_pin(t, s);
+	else
+		session_unpin(t, s);
+}
+
+/* End the stop: tell the log, the subscribers and the waiters. Its memory
+ * waits until no request of it is in flight and the engine reaps. */
+static void finish(struct stop *st, bool stopped, const char *reason)
+{
+	struct engine *e = st->e;
+	struct notify_event ev = { .type = NOTIFY_STOP };
+	struct stop_result res;
+	struct waiter *w;
+	size_t i;
+
+	st->finished = true;
+	fill_result(st, &res, stopped, reason);
+	if (stopped) {
+		e->counters.verified++;
+		log_info("stopped %s on %s (%zu children, origin %s) in %lld ms, verified",
+		    res.session, server_url(st->server), res.n_children, res.origin, (long long)res.ms);
+	} else {
+		e->counters.not_stopped++;
+		log_warnx("NOT stopped %s on %s (origin %s): %s", res.session, server_url(st->server),
+		    res.origin, reason);
+	}
+	ev.stop = &res;
+	ev.server = st->server;
+	notify_fire(e->notify, &ev);
+	for (w = st->waiters; w != NULL; w = w->next)
+		w->cb(&res, w->arg);
+	for (i = 0; i < st->n_targets; i++)
+		pin_target(st, st->targets[i], false);
+	stop_unref(st);
+}
+
+static void abort_done(void *arg, bool ok, const char *error, int64_t now_ms);
+
+static void send_abort(struct stop *st, const char *id)
+{
+	size_t len = strlen(id);
+	struct abort_req *req = malloc(sizeof(*req) + len + 1);
+	/* A request may take as long as what is left of the whole stop, so
+	 * that its own timeout never ends a stop early. */
+	int64_t timeout = (STOP_ATTEMPTS - st->attempt + 1) * st->timeout_ms;
+
+	st->sent++;
+	if (req != NULL) {
+		req->st = st;
+		req->attempt = st->attempt;
+		memcpy(req->session, id, len + 1);
+	}
+	if (req == NULL || st->server->ops->abort(st->server->priv, id, st->directory, timeout,
+	                       abort_done, req) < 0) {
+		free(req);
+		st->failed++;
+		note_error(st, "could not send the abort request");
+		return;
+	}
+	st->refs++;
+}
+
+/* Send (again) to the root and every target not yet idle. */
+static void send_attempt(struct stop *st, int64_t now_ms)
+{
+	size_t i;
+
+	st->attempt++;
+	st->sent = st->failed = 0;
+	st->deadline_ms = now_ms + st->timeout_ms;
+	for (i = 0; i < st->n_targets; i++)
+		if (i == 0 || !st->v.idle[i])
+			send_abort(st, st->targets[i]);
+}
+
+static void give_up(struct stop *st)
+{
+	const char *pending[4];
+	char reason[512];
+	size_t n = verify_pending(&st->v, pending, nitems(pending));
+
+	if (st->failed == st->sent)
+		snprintf(reason, sizeof(reason), "the abort request failed (%d attempts): %s",
+		    st->attempt, st->last_error != NULL ? st->last_error : "unknown error");
+	else if (n == 0)
+		snprintf(reason, sizeof(reason), "output did not go quiet within %lld ms (%d attempts)",
+		    (long long)st->timeout_ms, st->attempt);
+	else
+		snprintf(reason, sizeof(reason),
+		    "%s did not report idle within %lld ms (%d attempts)%s%s", pending[0],
+		    (long long)st->timeout_ms, st->attempt, st->last_error != NULL ? ": " : "",
+		    st->last_error != NULL ? st->last_error : "");
+	finish(st, false, reason);
+}
+
+/* Decide what happens now: proven, retry, give up, or wait some more. */
+static void step(struct stop *st, int64_t now_ms)
+{
+	int64_t wake = st->deadline_ms;
+	bool all_failed = st->failed == st->sent;
+
+	if (st->finished)
+		return;
+	if (verify_poll(&st->v, now_ms, &wake) == VERIFY_DONE) {
+		finish(st, true, NULL);
+		return;
+	}
+	if (now_ms >= st->deadline_ms || all_failed) {
+		if (st->attempt >= STOP_ATTEMPTS) {
+			give_up(st);
+			return;
+		}
+		log_info("stop %s: no proof after attempt %d; sending the abort again",
+		    st->targets[0], st->attempt);
+		send_attempt(st, now_ms);
+		wake = st->deadline_ms;
+		verify_poll(&st->v, now_ms, &wake);
+		/* Nothing could be sent: give up at the next tick, not inside
+		 * whatever called us. */
+		if (st->failed == st->sent)
+			wake = now_ms;
+	}
+	st->wake_ms = wake < st->deadline_ms ? wake : st->deadline_ms;
+}
+
+static void abort_done(void *arg, bool ok, const char *error, int64_t now_ms)
+{
+	struct abort_req *req = arg;
+	struct stop *st = req->st;
+	struct engine *e = st->e;
+
+	engine_enter(e);
+	if (st->finished) {
+		log_debug("stop %s: abort of %s answered after the stop ended", st->targets[0],
+		    req->session);
+	} else if (req->attempt != st->attempt) {
+		/* Attempt 2 is out: what attempt 1 says counts for nothing. */
+		log_debug("stop %s: attempt %d's abort of %s answered late (%s)", st->targets[0],
+		    req->attempt, req->session, ok ? "ok" : error);
+	} else if (ok) {
+		log_debug("stop %s: abort of %s accepted", st->targets[0], req->session);
+	} else {
+		log_warnx("stop %s: abort of %s failed: %s", st->targets[0], req->session,
+		    error != NULL ? error : "abort failed");
+		st->failed++;
+		note_error(st, error);
+		if (st->failed == st->sent)
+			step(st, now_ms);
+		engine_rearm(e);
+	}
+	free(req);
+	stop_unref(st);
+	engine_leave(e);
+}
+
+static struct stop *find_tree(struct engine *e, const struct server *srv, const char *root)
+{
+	struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished && st->server == srv && strcmp(st->targets[0], root) == 0)
+			return st;
+	return NULL;
+}
+
+static int add_waiter(struct stop *st, stop_done_cb done, void *arg)
+{
+	struct waiter *w;
+
+	if (done == NULL)
+		return 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->cb = done;
+	w->arg = arg;
+	w->next = st->waiters;
+	st->waiters = w;
+	return 0;
+}
+
+static int add_target(struct stop *st, const char *id)
+{
+	if (st->n_targets >= VERIFY_MAX_TARGETS)
+		return -1;
+	if ((st->targets[st->n_targets] = strdup(id)) == NULL)
+		return -1;
+	if (verify_add(&st->v, st->targets[st->n_targets]) < 0) {
+		free(st->targets[st->n_targets]);
+		return -1;
+	}
+	pin_target(st, id, true);
+	st->n_targets++;
+	return 0;
+}
+
+static void add_running_descendants(struct stop *st, struct session *root)
+{
+	struct session *kids[SESSION_TREE_MAX];
+	size_t n, i;
+
+	n = session_table_descendants(st->e->sessions, root, kids, nitems(kids));
+	for (i = 0; i < n && i < nitems(kids); i++)
+		if (session_status_running(session_status(kids[i])) &&
+		    add_target(st, session_id(kids[i])) < 0)
+			log_warnx("stop %s: too many running descendants; %s left out",
+			    st->targets[0], session_id(kids[i]));
+	if (n > nitems(kids))
+		log_warnx("stop %s: a tree of %zu sessions; only the first %zu are looked at",
+		    st->targets[0], n, nitems(kids));
+}
+
+struct stop *stop_start(struct engine *e, struct session *root, const char *origin,
+    int64_t timeout_ms, int64_t now_ms, stop_done_cb done, void *arg)
+{
+	struct server *srv = session_server(root);
+	struct stop *st;
+	bool failed = false;
+
+	if (server_dead(srv))
+		return NULL;
+	if ((st = find_tree(e, srv, session_id(root))) != NULL)
+		return add_waiter(st, done, arg) < 0 ? NULL : st;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	st->e = e;
+	st->server = srv;
+	st->origin = origin;
+	st->timeout_ms = timeout_ms;
+	st->started_ms = now_ms;
+	st->refs = 1;
+	st->directory = str_dup_or_null(session_directory(root), &failed);
+	/* The watch is armed before any request goes out: OpenCode may report
+	 * idle before it answers the abort. */
+	verify_init(&st->v, e->cfg->quiet_ms, now_ms);
+	if (failed || add_target(st, session_id(root)) < 0 || add_waiter(st, done, arg) < 0) {
+		if (st->n_targets > 0)
+			pin_target(st, st->targets[0], false);
+		stop_free(st);
+		return NULL;
+	}
+	engine_enter(e);
+	add_running_descendants(st, root);
+	TAILQ_INSERT_HEAD(&e->stops, st, link);
+	e->counters.aborts++;
+	log_info("stopping %s on %s (%zu running descendants, origin %s)", st->targets[0],
+	    server_url(srv), st->n_targets - 1, origin);
+	send_attempt(st, now_ms);
+	/* Never finish inside stop_start: the caller still holds st. */
+	st->wake_ms = st->failed == st->sent ? now_ms : st->deadline_ms;
+	engine_rearm(e);
+	engine_leave(e);
+	return st;
+}
+
+void stops_on_event(struct engine *e, struct server *srv, struct session *s, enum oc_kind kind,
+    int64_t now_ms)
+{
+	struct session *root;
+	const char *id = session_id(s);
+	struct stop *st;
+
+	if (kind != OC_STATUS && kind != OC_PART)
+		return;
+	TAILQ_FOREACH(st, &e->stops, link) {
+		if (st->finished || st->server != srv)
+			continue;
+		if (verify_find(&st->v, id) < 0) {
+			/* A child that started while its tree is being stopped. */
+			if (kind != OC_STATUS || !session_status_running(session_status(s)))
+				continue;
+			root = session_table_root(e->sessions, s);
+			if (strcmp(session_id(root), st->targets[0]) != 0 || add_target(st, id) < 0)
+				continue;
+			log_info("stop %s: %s started meanwhile; aborting it too", st->targets[0], id);
+			send_abort(st, id);
+		}
+		if (kind == OC_STATUS)
+			verify_on_status(&st->v, id, session_status(s) == SESSION_IDLE, now_ms);
+		else
+			verify_on_part(&st->v, id, now_ms);
+		step(st, now_ms);
+	}
+}
+
+void stops_tick(struct engine *e, int64_t now_ms)
+{
+	struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished && st->wake_ms <= now_ms)
+			step(st, now_ms);
+}
+
+int64_t stops_next_wake(const struct engine *e)
+{
+	const struct stop *st;
+	int64_t at = -1;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished && (at < 0 || st->wake_ms < at))
+			at = st->wake_ms;
+	return at;
+}
+
+void stops_server_gone(struct engine *e, struct server *srv, const char *reason)
+{
+	struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished && st->server == srv)
+			finish(st, false, reason);
+}
+
+void stops_shutdown(struct engine *e)
+{
+	struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished)
+			finish(st, false, "ocstopd is shutting down");
+}
+
+bool stops_idle(const struct engine *e)
+{
+	const struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished)
+			return false;
+	return true;
+}
+
+void stops_reap(struct engine *e)
+{
+	struct stop *st, *next;
+
+	for (st = TAILQ_FIRST(&e->stops); st != NULL; st = next) {
+		next = TAILQ_NEXT(st, link);
+		if (st->finished && st->refs == 0) {
+			TAILQ_REMOVE(&e->stops, st, link);
+			stop_free(st);
+		}
+	}
+}

@@ -1,0 +1,57 @@
+/*
+ * Stopping a session tree and proving it stopped. A stop aborts the root and
+ * every running descendant through the server's backend, with the proof's
+ * watch armed first (core/verify.h), then waits for proof; it sends the
+ * aborts once more when the proof does not come in time, then reports not
+ * stopped with the reason. A second request for a tree already being
+ * stopped joins the first. A child that starts while its tree is being
+ * stopped is aborted too.
+ *
+ *   start --send attempt 1--> waiting --proof--> stopped
+ *                               |  ^
+ *          deadline, or every   |  | (attempt 1 only)
+ *          request failed       v  |
+ *                             send attempt 2 --deadline/all failed--> not stopped
+ *
+ * Each abort request knows its attempt: a late answer to attempt 1 never
+ * counts against attempt 2, and a request may take as long as the whole
+ * stop may, so a slow OpenCode cannot turn a real stop into "not stopped".
+ * Time is always passed in: the engine never reads a clock.
+ */
+#ifndef OCSTOP_ENGINE_STOP_H
+#define OCSTOP_ENGINE_STOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct engine;
+struct session;
+struct stop;
+
+/* The outcome of one stop, as replied and published; borrowed. */
+struct stop_result {
+	const char *session;         /* the root */
+	const struct server *server;
+	bool stopped;
+	const char *const *children; /* descendants aborted with it */
+	size_t n_children;
+	int64_t ms;                  /* first abort sent to last idle; -1 if never */
+	const char *reason;          /* NULL when stopped; "pending" while it runs */
+	const char *origin;          /* "rpc", "x", ... */
+};
+
+/* Told when a stop ends; res is borrowed for the call. Must not tear down
+ * anything synchronously (see notify.h). */
+typedef void (*stop_done_cb)(const struct stop_result *res, void *arg);
+
+/* Start (or join) stopping the tree of root, which must be running. done
+ * may be NULL. NULL when memory ran out or root's server is gone. The stop
+ * never ends inside this call. */
+struct stop *stop_start(struct engine *e, struct session *root, const char *origin,
+    int64_t timeout_ms, int64_t now_ms, stop_done_cb done, void *arg);
+
+/* A result describing the stop while it still runs (reason "pending"). */
+void stop_pending_result(const struct stop *st, struct stop_result *res);
+
+#endif

@@ -1,0 +1,337 @@
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "core/log.h"
+#include "io/peer.h"
+#include "proto.h"
+
+/* Bytes taken from the socket per read; frames may span several. */
+#define PEER_READ_CHUNK 65536
+/* Reads per readiness before others get their turn. */
+#define PEER_READS_PER_WAKE 4
+
+struct peer_req {
+	struct peer *p;
+	uint32_t msgid;
+	peer_reply_cb cb;
+	void *arg;
+	struct event *timer;
+	TAILQ_ENTRY(peer_req) link;
+};
+
+struct peer {
+	int fd;
+	char *label;
+	unsigned refs;
+	const struct peer_handlers *h;
+	void *arg;
+	struct event *rd;
+	struct event *wr;
+	struct event *closer; /* runs the deferred close */
+	struct evbuffer *out;
+	struct proto_reader *reader;
+	bool closing;
+	bool closed;
+	bool reading;         /* dispatching a read: output waits until it is done */
+	const char *why;
+	struct proto_buf scratch; /* outgoing requests are packed here */
+	TAILQ_HEAD(, peer_req) pending;
+	size_t n_pending;
+	uint32_t next_msgid;
+};
+
+static void req_free(struct peer_req *r)
+{
+	TAILQ_REMOVE(&r->p->pending, r, link);
+	r->p->n_pending--;
+	event_free(r->timer);
+	free(r);
+}
+
+static void req_finish(struct peer_req *r, const msgpack_object *error,
+    const msgpack_object *result, const char *failure)
+{
+	peer_reply_cb cb = r->cb;
+	void *arg = r->arg;
+
+	req_free(r);
+	cb(error, result, failure, arg);
+}
+
+void peer_ref(struct peer *p)
+{
+	p->refs++;
+}
+
+void peer_unref(struct peer *p)
+{
+	if (--p->refs > 0)
+		return;
+	proto_reader_free(p->reader);
+	proto_buf_destroy(&p->scratch);
+	free(p->label);
+	free(p);
+}
+
+/* The close itself; the handler is told unless this is a shutdown. */
+static void close_now(struct peer *p, bool tell)
+{
+	p->closing = true;
+	p->closed = true;
+	while (!TAILQ_EMPTY(&p->pending))
+		req_finish(TAILQ_FIRST(&p->pending), NULL, NULL, "the connection closed");
+	event_free(p->rd);
+	event_free(p->wr);
+	event_free(p->closer);
+	evbuffer_free(p->out);
+	close(p->fd);
+	p->fd = -1;
+	if (tell)
+		p->h->closed(p, p->why, p->arg);
+	peer_unref(p); /* the connection's own reference */
+}
+
+static void closer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	close_now(arg, true);
+}
+
+void peer_close_now(struct peer *p)
+{
+	if (!p->closed)
+		close_now(p, false);
+}
+
+void peer_close(struct peer *p, const char *why)
+{
+	if (p->closing)
+		return;
+	p->closing = true;
+	p->why = why;
+	event_del(p->rd);
+	event_del(p->wr);
+	event_active(p->closer, EV_TIMEOUT, 0);
+}
+
+bool peer_alive(const struct peer *p)
+{
+	return !p->closing;
+}
+
+const char *peer_label(const struct peer *p)
+{
+	return p->label;
+}
+
+size_t peer_output_bytes(const struct peer *p)
+{
+	return p->closed ? 0 : evbuffer_get_length(p->out);
+}
+
+/* Write what the socket takes; wait for writability for the rest. */
+static void flush(struct peer *p)
+{
+	int n;
+
+	if (p->closing || evbuffer_get_length(p->out) == 0)
+		return;
+	n = evbuffer_write(p->out, p->fd);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		peer_close(p, "write error");
+		return;
+	}
+	if (evbuffer_get_length(p->out) > 0)
+		event_add(p->wr, NULL);
+	else
+		event_del(p->wr);
+}
+
+static void write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush(arg);
+}
+
+int peer_send(struct peer *p, const void *buf, size_t len)
+{
+	if (p->closing)
+		return -1;
+	if (len > PEER_MAX_OUTPUT - evbuffer_get_length(p->out)) {
+		log_warnx("%s: dropped: it does not read its replies", p->label);
+		peer_close(p, "output over bound");
+		return -1;
+	}
+	if (evbuffer_add(p->out, buf, len) < 0) {
+		peer_close(p, "out of memory");
+		return -1;
+	}
+	if (!p->reading)
+		flush(p);
+	return 0;
+}
+
+static void on_response(struct peer *p, const struct proto_msg *m)
+{
+	struct peer_req *r;
+
+	TAILQ_FOREACH(r, &p->pending, link) {
+		if (r->msgid == m->msgid) {
+			req_finish(r, m->error->type == MSGPACK_OBJECT_NIL ? NULL : m->error, m->result,
+			    NULL);
+			return;
+		}
+	}
+	log_debug("%s: response to unknown msgid %u", p->label, m->msgid);
+}
+
+static void dispatch(struct peer *p)
+{
+	struct proto_msg m;
+	int rc;
+
+	while (!p->closing && (rc = proto_reader_next(p->reader, &m)) != PROTO_AGAIN) {
+		if (rc == PROTO_ERR) {
+			log_warnx("%s: %s; closing", p->label, proto_reader_error(p->reader));
+			peer_close(p, "protocol error");
+			return;
+		}
+		if (rc == PROTO_INVALID) {
+			p->h->invalid(p, m.has_msgid && m.kind == PROTO_REQUEST, m.msgid,
+			    proto_reader_error(p->reader), p->arg);
+			continue;
+		}
+		switch (m.kind) {
+		case PROTO_REQUEST:
+			p->h->request(p, m.msgid, m.method, m.method_len, m.params, p->arg);
+			break;
+		case PROTO_NOTIFY:
+			p->h->notify(p, m.method, m.method_len, m.params, p->arg);
+			break;
+		case PROTO_RESPONSE:
+			on_response(p, &m);
+			break;
+		}
+	}
+}
+
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	char buf[PEER_READ_CHUNK];
+	ssize_t n = PEER_READ_CHUNK;
+	int i;
+
+	(void)what;
+	peer_ref(p);
+	p->reading = true;
+	for (i = 0; i < PEER_READS_PER_WAKE && n == PEER_READ_CHUNK && !p->closing; i++) {
+		n = read(fd, buf, sizeof(buf));
+		if (n == 0) {
+			peer_close(p, "end of stream");
+		} else if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				peer_close(p, "read error");
+		} else if (proto_reader_feed(p->reader, buf, (size_t)n) != PROTO_OK) {
+			log_warnx("%s: %s; closing", p->label, proto_reader_error(p->reader));
+			peer_close(p, "protocol error");
+		} else {
+			dispatch(p);
+		}
+	}
+	p->reading = false;
+	flush(p);
+	peer_unref(p);
+}
+
+struct peer *peer_new(struct event_base *base, int fd, const char *label,
+    const struct peer_handlers *h, void *arg)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		close(fd);
+		return NULL;
+	}
+	p->fd = fd;
+	p->refs = 1;
+	p->h = h;
+	p->arg = arg;
+	TAILQ_INIT(&p->pending);
+	proto_buf_init(&p->scratch);
+	p->label = strdup(label);
+	p->reader = proto_reader_new(PROTO_MAX_FRAME);
+	p->out = evbuffer_new();
+	p->rd = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, p);
+	p->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, write_cb, p);
+	p->closer = event_new(base, -1, 0, closer_cb, p);
+	if (p->label == NULL || p->reader == NULL || p->out == NULL || p->rd == NULL ||
+	    p->wr == NULL || p->closer == NULL || event_add(p->rd, NULL) < 0) {
+		if (p->rd != NULL)
+			event_free(p->rd);
+		if (p->wr != NULL)
+			event_free(p->wr);
+		if (p->closer != NULL)
+			event_free(p->closer);
+		if (p->out != NULL)
+			evbuffer_free(p->out);
+		close(fd);
+		p->closed = true;
+		peer_unref(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	req_finish(arg, NULL, NULL, "no answer in time");
+}
+
+struct peer_req *peer_request(struct peer *p, const char *method, peer_pack_cb pack,
+    const void *pack_arg, int timeout_ms, peer_reply_cb cb, void *arg)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct peer_req *r;
+	int rc;
+
+	if (p->closing || p->n_pending >= PEER_MAX_PENDING || (r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	if ((r->timer = evtimer_new(event_get_base(p->rd), timeout_cb, r)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->p = p;
+	r->msgid = ++p->next_msgid;
+	r->cb = cb;
+	r->arg = arg;
+	proto_buf_reset(&p->scratch);
+	proto_pack_request_header(&p->scratch.pk, r->msgid, method);
+	pack(&p->scratch.pk, pack_arg);
+	rc = p->scratch.oom ? -1 : peer_send(p, p->scratch.sb.data, p->scratch.sb.size);
+	if (rc < 0) {
+		event_free(r->timer);
+		free(r);
+		return NULL;
+	}
+	evtimer_add(r->timer, &tv);
+	TAILQ_INSERT_TAIL(&p->pending, r, link);
+	p->n_pending++;
+	return r;
+}
+
+void peer_request_cancel(struct peer_req *r)
+{
+	req_free(r);
+}

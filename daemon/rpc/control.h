@@ -1,0 +1,30 @@
+/*
+ * The control socket's server: every accepted connection becomes a peer
+ * (io/peer.h) whose requests and notifications go through one method table;
+ * subscribers get the engine's news through one sink. Plain clients (the
+ * CLI, editors), subscribers and OpenCode plugin shims (which also carry
+ * the relay) are all connections here.
+ */
+#ifndef OCSTOP_RPC_CONTROL_H
+#define OCSTOP_RPC_CONTROL_H
+
+#include <stddef.h>
+
+struct control;
+struct engine;
+struct event_base;
+
+/* NULL when memory runs out. The engine outlives the control server. */
+struct control *control_new(struct event_base *base, struct engine *e);
+/* Closes every connection at once (no callback of theirs runs later). */
+void control_free(struct control *ctl);
+
+/* Listen on path (or systemd's socket); -1 with *cause (caller frees). */
+int control_listen(struct control *ctl, const char *path, char **cause);
+/* Stop accepting, for a shutdown; connections stay until control_free(). */
+void control_stop_listening(struct control *ctl);
+
+/* Bytes queued to connections and not yet written, for a clean shutdown. */
+size_t control_output_bytes(const struct control *ctl);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * What a method sees. Each method lives in its own method-<name>.c,
+ * exports a method_entry and is listed in control.c's table; all share one
+ * signature. A method answers a request now or later through its rpc_call,
+ * which is a plain value: a reply to a connection that is gone is dropped.
+ */
+#ifndef OCSTOP_RPC_RPC_H
+#define OCSTOP_RPC_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+struct control;
+struct engine;
+struct peer;
+
+/* Who asked: copied freely. */
+struct rpc_call {
+	struct control *ctl;
+	uint64_t conn;     /* the connection's id, never reused */
+	uint32_t msgid;
+	bool notification; /* nobody waits for a reply */
+};
+
+/* opts is the params map, or NULL when none was given. Returns 0 when the
+ * method replied or will reply later, or an error code (proto_errcode) with
+ * *msg set to a static string: the dispatcher then sends the error. */
+typedef int (*method_exec)(const struct rpc_call *call, const msgpack_object *opts,
+    const char **msg);
+
+/* How a method may be called. */
+#define METHOD_REQUEST 0x1
+#define METHOD_NOTIFY 0x2
+
+struct method_entry {
+	const char *name;
+	unsigned how;
+	method_exec exec;
+};
+
+/* Counters of the control socket's own, beside the engine's. */
+struct rpc_counters {
+	uint64_t verdicts_pass;
+	uint64_t verdicts_clear;
+	uint64_t verdicts_abort;
+	uint64_t clients; /* connections accepted since start */
+};
+
+/* A packer for a successful reply with its header packed: pack the result
+ * map, then call rpc_reply_end(), which sends it in one piece. NULL when
+ * there is nobody to answer (a notification, or the connection is gone). */
+msgpack_packer *rpc_reply_begin(const struct rpc_call *call);
+void rpc_reply_end(const struct rpc_call *call);
+void rpc_reply_error(const struct rpc_call *call, int code, const char *message);
+
+struct engine *rpc_engine(const struct rpc_call *call);
+struct rpc_counters *rpc_counters(const struct rpc_call *call);
+size_t rpc_connections(const struct rpc_call *call);
+/* The caller's connection, for the relay; NULL when it is gone. */
+struct peer *rpc_peer(const struct rpc_call *call);
+/* Make the caller a subscriber to the news in mask (bits 1 << notify_type);
+ * -1 when the connection is gone. */
+int rpc_subscribe(const struct rpc_call *call, unsigned mask);
+
+extern const struct method_entry method_abort_entry;
+extern const struct method_entry method_message_entry;
+extern const struct method_entry method_opencode_event_entry;
+extern const struct method_entry method_ping_entry;
+extern const struct method_entry method_register_entry;
+extern const struct method_entry method_status_entry;
+extern const struct method_entry method_subscribe_entry;
+
+#endif

@@ -1,0 +1,95 @@
+#include "core/session.h"
+#include "engine/notify.h"
+#include "engine/server.h"
+#include "engine/stop.h"
+#include "proto.h"
+#include "rpc/views.h"
+#include "wire.h"
+
+void view_pack_session(msgpack_packer *pk, const struct session *s)
+{
+	struct wire_session v = {
+		.id = session_id(s),
+		.server = server_url(session_server(s)),
+		.directory = session_directory(s),
+		.parent = session_parent(s),
+		.status = session_status_name(session_status(s)),
+		.title = session_title(s),
+	};
+
+	wire_pack_session(pk, &v);
+}
+
+void view_pack_session_id(msgpack_packer *pk, const char *id)
+{
+	struct wire_session v = { .id = id };
+
+	wire_pack_session(pk, &v);
+}
+
+void view_pack_server(msgpack_packer *pk, const struct server *s)
+{
+	struct wire_server v = {
+		.url = server_url(s),
+		.transport = server_transport_name(server_transport(s)),
+		.connected = server_connected(s),
+		.version = server_version(s),
+		.last_error = server_last_error(s),
+		.pid = server_pid(s),
+	};
+
+	wire_pack_server(pk, &v);
+}
+
+void view_pack_stop(msgpack_packer *pk, const struct stop_result *r)
+{
+	struct wire_stop v = {
+		.session = r->session,
+		.server = server_url(r->server),
+		.stopped = r->stopped,
+		.children = r->children,
+		.n_children = r->n_children,
+		.ms = r->ms,
+		.reason = r->reason,
+		.origin = r->origin,
+	};
+
+	wire_pack_stop(pk, &v);
+}
+
+void view_pack_event(msgpack_packer *pk, const struct notify_event *ev)
+{
+	proto_pack_notify_header(pk, PROTO_N_EVENT);
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, ev->type == NOTIFY_VERDICT ? 3 : 2);
+	proto_pack_kv_str(pk, "type", notify_type_name(ev->type));
+	switch (ev->type) {
+	case NOTIFY_SESSION_CREATED:
+	case NOTIFY_SESSION_STATUS:
+	case NOTIFY_SESSION_DELETED:
+		proto_pack_cstr(pk, "session");
+		view_pack_session(pk, ev->session);
+		break;
+	case NOTIFY_SERVER_CONNECTED:
+	case NOTIFY_SERVER_DISCONNECTED:
+		proto_pack_cstr(pk, "server");
+		view_pack_server(pk, ev->server);
+		break;
+	case NOTIFY_STOP:
+		proto_pack_cstr(pk, "stop");
+		view_pack_stop(pk, ev->stop);
+		break;
+	case NOTIFY_VERDICT:
+		proto_pack_kv_str(pk, "verdict", ev->verdict);
+		proto_pack_cstr(pk, "session");
+		if (ev->session != NULL)
+			view_pack_session(pk, ev->session);
+		else
+			view_pack_session_id(pk, ev->session_id);
+		break;
+	case NOTIFY_TYPES:
+		msgpack_pack_nil(pk);
+		msgpack_pack_nil(pk);
+		break;
+	}
+}

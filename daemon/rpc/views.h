@@ -1,0 +1,24 @@
+/*
+ * The engine's objects as the wire shows them: the only place that fills
+ * proto/wire.h's views, for status, events and replies alike.
+ */
+#ifndef OCSTOP_RPC_VIEWS_H
+#define OCSTOP_RPC_VIEWS_H
+
+#include <msgpack.h>
+
+struct notify_event;
+struct server;
+struct session;
+struct stop_result;
+
+void view_pack_session(msgpack_packer *pk, const struct session *s);
+/* A session known only by its id (a verdict for a session the daemon has
+ * not seen): the same object, with nil where nothing is known. */
+void view_pack_session_id(msgpack_packer *pk, const char *id);
+void view_pack_server(msgpack_packer *pk, const struct server *s);
+void view_pack_stop(msgpack_packer *pk, const struct stop_result *r);
+/* A whole notification [2, "event", [{type, ...}]]. */
+void view_pack_event(msgpack_packer *pk, const struct notify_event *ev);
+
+#endif

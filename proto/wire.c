@@ -1,0 +1,42 @@
+/* One packer per wire object. */
+#include "proto.h"
+#include "wire.h"
+
+void wire_pack_session(msgpack_packer *pk, const struct wire_session *s)
+{
+	msgpack_pack_map(pk, 6);
+	proto_pack_kv_str(pk, "id", s->id);
+	proto_pack_kv_str(pk, "server", s->server);
+	proto_pack_kv_str(pk, "directory", s->directory);
+	proto_pack_kv_str(pk, "parent", s->parent);
+	proto_pack_kv_str(pk, "status", s->status);
+	proto_pack_kv_str(pk, "title", s->title);
+}
+
+void wire_pack_server(msgpack_packer *pk, const struct wire_server *s)
+{
+	msgpack_pack_map(pk, 6);
+	proto_pack_kv_str(pk, "url", s->url);
+	proto_pack_kv_bool(pk, "connected", s->connected);
+	proto_pack_kv_str(pk, "version", s->version);
+	proto_pack_kv_str(pk, "last_error", s->last_error);
+	proto_pack_kv_str(pk, "transport", s->transport);
+	proto_pack_kv_int(pk, "pid", s->pid);
+}
+
+void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
+{
+	size_t i;
+
+	msgpack_pack_map(pk, 7);
+	proto_pack_kv_str(pk, "session", s->session);
+	proto_pack_kv_bool(pk, "stopped", s->stopped);
+	proto_pack_cstr(pk, "children");
+	msgpack_pack_array(pk, (uint32_t)s->n_children);
+	for (i = 0; i < s->n_children; i++)
+		proto_pack_cstr(pk, s->children[i]);
+	proto_pack_kv_int(pk, "ms", s->ms);
+	proto_pack_kv_str(pk, "reason", s->reason);
+	proto_pack_kv_str(pk, "server", s->server);
+	proto_pack_kv_str(pk, "origin", s->origin);
+}

@@ -1,0 +1,53 @@
+/*
+ * The objects replies and events carry, with one packer each, so that
+ * status, subscriptions and abort replies can never disagree about what a
+ * session, a server or a stop looks like (PROTOCOL.md, "Objects"). The
+ * views hold borrowed strings; a NULL string packs nil. Every field is
+ * always packed.
+ */
+#ifndef OCSTOP_PROTO_WIRE_H
+#define OCSTOP_PROTO_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+/* {id, server, directory, parent, status, title} */
+struct wire_session {
+	const char *id;
+	const char *server;    /* the URL of its OpenCode process */
+	const char *directory;
+	const char *parent;
+	const char *status;    /* "busy", "idle", "retry"; nil when unknown */
+	const char *title;
+};
+
+/* {url, connected, version, last_error, transport, pid} */
+struct wire_server {
+	const char *url;
+	bool connected;
+	const char *version;
+	const char *last_error;
+	const char *transport; /* "http", "relay" */
+	int64_t pid;           /* 0 when unknown */
+};
+
+/* {session, stopped, children, ms, reason, server, origin} */
+struct wire_stop {
+	const char *session;   /* the root of the tree */
+	bool stopped;
+	const char *const *children;
+	size_t n_children;
+	int64_t ms;            /* -1 when no idle was seen */
+	const char *reason;    /* nil when stopped */
+	const char *server;
+	const char *origin;    /* "rpc", "x" */
+};
+
+void wire_pack_session(msgpack_packer *pk, const struct wire_session *s);
+void wire_pack_server(msgpack_packer *pk, const struct wire_server *s);
+void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s);
+
+#endif
