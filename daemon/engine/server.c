@@ -195,10 +195,15 @@ static struct server *server_new(struct engine *e, const struct server_spec *spe
 struct server *server_attach(struct engine *e, const struct server_spec *spec, const char **cause)
 {
 	struct server *s;
+	char *url = NULL;
 
+	if (spec->transport == SERVER_HTTP && (url = url_copy(spec->url)) == NULL) {
+		*cause = "out of memory";
+		return NULL;
+	}
 	engine_enter(e);
-	s = spec->transport == SERVER_RELAY ? find_relay(e, spec->pid)
-	                                    : server_find_url(e, spec->url);
+	s = spec->transport == SERVER_RELAY ? find_relay(e, spec->pid) : server_find_url(e, url);
+	free(url);
 	if (s == NULL) {
 		s = server_new(e, spec, cause);
 		if (s != NULL && spec->transport == SERVER_RELAY)

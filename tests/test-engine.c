@@ -1,0 +1,792 @@
+/*
+ * The stop engine and the server lifecycle, with a fake backend and a clock
+ * driven by hand: proof, the quiet window, retry, joining, children, a
+ * child that starts mid-stop, servers going away, timeouts, late answers,
+ * and teardown that waits for the safe point. Nothing here opens a socket.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/session.h"
+#include "engine/engine.h"
+#include "engine/notify.h"
+#include "engine/server.h"
+#include "engine/stop.h"
+
+#define QUIET 100
+#define TIMEOUT 1000
+#define MAX_REQ 64
+
+/* One abort the engine asked the fake backend for. */
+struct fake_abort {
+	char session[64];
+	int64_t timeout_ms;
+	abort_done_cb cb;
+	void *arg;
+	bool answered;
+};
+
+/* The fake backend of one server: it records, the test answers. */
+struct fake {
+	struct server *srv;
+	struct fake_abort aborts[MAX_REQ];
+	size_t n_aborts;
+	bool refuse;      /* abort() returns -1: not sent */
+	bool closed;
+	size_t resyncs;
+	size_t lookups;
+};
+
+/* The world of one test: engine, host, fakes, what was said. */
+struct world {
+	struct config cfg;
+	struct engine *e;
+	struct fake *fakes[8];
+	size_t n_fakes;
+	int64_t wake;       /* what the engine asked the host for */
+	bool reap_asked;
+	struct stop_result results[8];
+	char *reasons[8];
+	char *roots[8];
+	size_t n_results;
+	size_t n_published;
+	struct notify_sink *sink;
+};
+
+static struct world *W;
+
+static int fake_open(struct server *s, void *ctx, void *channel, void **priv)
+{
+	struct world *w = ctx;
+	struct fake *f = calloc(1, sizeof(*f));
+
+	(void)channel;
+	assert_non_null(f);
+	f->srv = s;
+	w->fakes[w->n_fakes++] = f;
+	*priv = f;
+	return 0;
+}
+
+/* Close answers every abort still in flight, as the backends promise. */
+static void fake_close(void *priv)
+{
+	struct fake *f = priv;
+	size_t i;
+
+	f->closed = true;
+	for (i = 0; i < f->n_aborts; i++) {
+		if (f->aborts[i].answered)
+			continue;
+		f->aborts[i].answered = true;
+		f->aborts[i].cb(f->aborts[i].arg, false, "the server was removed", 0);
+	}
+}
+
+static int fake_abort(void *priv, const char *session_id, const char *directory,
+    int64_t timeout_ms, abort_done_cb cb, void *arg)
+{
+	struct fake *f = priv;
+	struct fake_abort *a;
+
+	(void)directory;
+	assert_false(f->closed);
+	if (f->refuse)
+		return -1;
+	assert_true(f->n_aborts < MAX_REQ);
+	a = &f->aborts[f->n_aborts++];
+	snprintf(a->session, sizeof(a->session), "%s", session_id);
+	a->timeout_ms = timeout_ms;
+	a->cb = cb;
+	a->arg = arg;
+	return 0;
+}
+
+static void fake_resync(void *priv, const char *directory)
+{
+	(void)directory;
+	((struct fake *)priv)->resyncs++;
+}
+
+static void fake_lookup(void *priv, const char *session_id, const char *directory)
+{
+	(void)session_id;
+	(void)directory;
+	((struct fake *)priv)->lookups++;
+}
+
+static const struct backend_ops fake_ops = {
+	.open = fake_open,
+	.close = fake_close,
+	.abort = fake_abort,
+	.resync = fake_resync,
+	.lookup = fake_lookup,
+};
+
+static void wake_at(void *arg, int64_t at)
+{
+	((struct world *)arg)->wake = at;
+}
+
+static void reap_soon(void *arg)
+{
+	((struct world *)arg)->reap_asked = true;
+}
+
+static void on_news(const struct notify_event *ev, void *arg)
+{
+	struct world *w = arg;
+
+	if (ev->type == NOTIFY_STOP)
+		w->n_published++;
+}
+
+static int setup(void **state)
+{
+	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon };
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	config_init(&w->cfg);
+	w->cfg.quiet_ms = QUIET;
+	w->cfg.stop_timeout_ms = TIMEOUT;
+	host.arg = w;
+	w->wake = -1;
+	w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
+	assert_non_null(w->e);
+	engine_set_backend(w->e, SERVER_HTTP, &fake_ops, w);
+	engine_set_backend(w->e, SERVER_RELAY, &fake_ops, w);
+	w->sink = notify_add(engine_notify(w->e), 1u << NOTIFY_STOP, on_news, w);
+	assert_non_null(w->sink);
+	W = w;
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+	size_t i;
+
+	engine_free(w->e);
+	for (i = 0; i < w->n_fakes; i++)
+		free(w->fakes[i]);
+	for (i = 0; i < w->n_results; i++) {
+		free(w->reasons[i]);
+		free(w->roots[i]);
+	}
+	free(w);
+	return 0;
+}
+
+/* The host's top of the loop: what the engine deferred happens now. */
+static void loop_top(struct world *w)
+{
+	if (w->reap_asked) {
+		w->reap_asked = false;
+		engine_reap(w->e);
+	}
+}
+
+static struct server *add_server(struct world *w, const char *url, bool configured,
+    uint64_t shim)
+{
+	struct server_spec spec = {
+		.transport = SERVER_HTTP,
+		.url = url,
+		.configured = configured,
+		.shim = shim,
+	};
+	const char *cause = NULL;
+	struct server *s = server_attach(w->e, &spec, &cause);
+
+	assert_non_null(s);
+	server_set_connected(s, true);
+	return s;
+}
+
+/* A port-less OpenCode reached through its shim's connection. */
+static struct server *add_relay(struct world *w, int pid, uint64_t shim)
+{
+	struct server_spec spec = { .transport = SERVER_RELAY, .pid = pid, .shim = shim };
+	const char *cause = NULL;
+	struct server *s = server_attach(w->e, &spec, &cause);
+
+	assert_non_null(s);
+	assert_true(server_connected(s));
+	return s;
+}
+
+static struct fake *fake_of(struct world *w, struct server *s)
+{
+	size_t i;
+
+	for (i = 0; i < w->n_fakes; i++)
+		if (w->fakes[i]->srv == s)
+			return w->fakes[i];
+	fail_msg("no fake for the server");
+	return NULL;
+}
+
+static void event(struct world *w, struct server *s, int64_t now, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	j = json_loads(text, 0, NULL);
+	if (j == NULL)
+		fail_msg("bad test JSON %s", text);
+	engine_observe_event(w->e, s, "/p", j, now);
+	json_decref(j);
+}
+
+#define BUSY(w, s, t, id) \
+	event(w, s, t, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	               "\"status\":{\"type\":\"busy\"}}}", id)
+#define IDLE(w, s, t, id) \
+	event(w, s, t, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	               "\"status\":{\"type\":\"idle\"}}}", id)
+#define PART(w, s, t, id) \
+	event(w, s, t, "{\"type\":\"message.part.delta\",\"properties\":{\"sessionID\":\"%s\"," \
+	               "\"messageID\":\"m\",\"partID\":\"p\",\"field\":\"text\",\"delta\":\".\"}}", id)
+#define CHILD(w, s, t, id, parent) \
+	event(w, s, t, "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
+	               "\"parentID\":\"%s\",\"directory\":\"/p\",\"title\":\"t\"}}}", id, parent)
+
+static void done_cb(const struct stop_result *res, void *arg)
+{
+	struct world *w = arg;
+	size_t i = w->n_results++;
+
+	assert_true(i < 8);
+	w->results[i] = *res;
+	/* The result is borrowed: keep copies of its strings. */
+	w->roots[i] = strdup(res->session);
+	w->results[i].session = w->roots[i];
+	w->reasons[i] = res->reason != NULL ? strdup(res->reason) : NULL;
+	w->results[i].reason = w->reasons[i];
+	w->results[i].children = NULL;
+}
+
+static struct stop *start(struct world *w, struct server *s, const char *id, int64_t now)
+{
+	struct session *root = session_table_find(engine_sessions(w->e), s, id);
+	struct stop *st;
+
+	assert_non_null(root);
+	st = stop_start(w->e, session_table_root(engine_sessions(w->e), root), "test", TIMEOUT, now,
+	    done_cb, w);
+	assert_non_null(st);
+	/* Never inside stop_start. */
+	assert_int_equal(w->n_results, 0);
+	return st;
+}
+
+/* Let the clock reach now: the host's timer fires if the engine asked. */
+static void advance(struct world *w, int64_t now)
+{
+	while (w->wake >= 0 && w->wake <= now) {
+		int64_t at = w->wake;
+
+		/* The host's timer fires once. */
+		w->wake = -1;
+		engine_tick(w->e, at);
+		loop_top(w);
+	}
+	loop_top(w);
+}
+
+static void answer(struct fake *f, size_t i, bool ok, const char *error, int64_t now)
+{
+	assert_true(i < f->n_aborts);
+	assert_false(f->aborts[i].answered);
+	f->aborts[i].answered = true;
+	f->aborts[i].cb(f->aborts[i].arg, ok, error, now);
+}
+
+/* Idle, then quiet for the window: verified, with the time to idle. */
+static void test_proof(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_r");
+	/* A request may take as long as both attempts. */
+	assert_int_equal(f->aborts[0].timeout_ms, 2 * TIMEOUT);
+	assert_int_equal(w->wake, 1000 + TIMEOUT);
+	answer(f, 0, true, NULL, 1008);
+	IDLE(w, s, 1010, "ses_r");
+	assert_int_equal(w->wake, 1010 + QUIET);
+	advance(w, 1109);
+	assert_int_equal(w->n_results, 0);
+	advance(w, 1110);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_null(w->results[0].reason);
+	assert_int_equal(w->results[0].ms, 10);
+	assert_string_equal(w->results[0].session, "ses_r");
+	assert_int_equal(w->n_published, 1);
+	assert_int_equal(engine_counters(w->e)->verified, 1);
+	assert_int_equal(engine_counters(w->e)->aborts, 1);
+	assert_true(engine_idle(w->e));
+	assert_int_equal(w->wake, -1);
+}
+
+/* Output during the window restarts it; busy again undoes the idle. */
+static void test_quiet_window(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	IDLE(w, s, 1010, "ses_r");
+	PART(w, s, 1050, "ses_r");
+	advance(w, 1110);
+	assert_int_equal(w->n_results, 0);
+	assert_int_equal(w->wake, 1150);
+	BUSY(w, s, 1100, "ses_r");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 0);
+	IDLE(w, s, 1300, "ses_r");
+	advance(w, 1399);
+	assert_int_equal(w->n_results, 0);
+	advance(w, 1400);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	/* The stop moment is when all went idle for good. */
+	assert_int_equal(w->results[0].ms, 300);
+}
+
+/* No proof by the deadline: the abort goes once more, then it is proven. */
+static void test_retry(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	answer(f, 0, true, NULL, 1005);
+	advance(w, 1999);
+	assert_int_equal(f->n_aborts, 1);
+	advance(w, 2000);
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_r");
+	assert_int_equal(f->aborts[1].timeout_ms, TIMEOUT);
+	assert_int_equal(w->n_results, 0);
+	IDLE(w, s, 2100, "ses_r");
+	advance(w, 2200);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+}
+
+/* Never proven: not stopped after exactly two attempts, with the reason. */
+static void test_timeout(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	advance(w, 2000);
+	advance(w, 2999);
+	assert_int_equal(w->n_results, 0);
+	advance(w, 3000);
+	assert_int_equal(w->n_results, 1);
+	assert_false(w->results[0].stopped);
+	assert_string_equal(w->results[0].reason,
+	    "ses_r did not report idle within 1000 ms (2 attempts)");
+	assert_int_equal(w->results[0].ms, -1);
+	assert_int_equal(f->n_aborts, 2);
+	assert_int_equal(engine_counters(w->e)->not_stopped, 1);
+	/* Requests still in flight keep the stop's memory until they are answered. */
+	answer(f, 0, false, "late", 3500);
+	answer(f, 1, false, "late", 3500);
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+}
+
+/* Every request refused at once: retry at once, then give up naming why. */
+static void test_requests_fail(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	answer(f, 0, false, "HTTP 500 from http://a", 1003);
+	assert_int_equal(f->n_aborts, 2);
+	assert_int_equal(w->n_results, 0);
+	answer(f, 1, false, "HTTP 500 from http://a", 1006);
+	assert_int_equal(w->n_results, 1);
+	assert_false(w->results[0].stopped);
+	assert_string_equal(w->results[0].reason,
+	    "the abort request failed (2 attempts): HTTP 500 from http://a");
+}
+
+/* A backend that cannot even send: the stop still does not end inside
+ * stop_start, but at the next tick. */
+static void test_cannot_send(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	f->refuse = true;
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(w->wake, 1000);
+	advance(w, 1000);
+	advance(w, 1000);
+	assert_int_equal(w->n_results, 1);
+	assert_false(w->results[0].stopped);
+	assert_string_equal(w->results[0].reason,
+	    "the abort request failed (2 attempts): could not send the abort request");
+}
+
+/* OpenCode answers aborts slower than the proof timeout: attempt 1's request
+ * failing after attempt 2 went out must not count against attempt 2, and the
+ * stop OpenCode carries out is reported stopped. */
+static void test_slow_abort(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 0);
+	advance(w, TIMEOUT);
+	assert_int_equal(f->n_aborts, 2);
+	/* Attempt 1's request times out just after attempt 2 was sent. */
+	answer(f, 0, false, "Operation timed out after 1000 milliseconds", TIMEOUT + 1);
+	assert_int_equal(w->n_results, 0);
+	/* OpenCode carries out the first abort at 1.5 s and answers. */
+	IDLE(w, s, 1500, "ses_r");
+	answer(f, 1, true, NULL, 1510);
+	advance(w, 1600);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].ms, 1500);
+}
+
+/* Two requests for one tree share one stop; both hear how it ended. */
+static void test_join(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+	struct stop *a, *b;
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 1, "ses_c", "ses_r");
+	BUSY(w, s, 2, "ses_c");
+	a = start(w, s, "ses_r", 1000);
+	/* Asked for the child: the same tree, the same stop. */
+	b = start(w, s, "ses_c", 1001);
+	assert_ptr_equal(a, b);
+	assert_int_equal(f->n_aborts, 2);
+	assert_int_equal(engine_counters(w->e)->aborts, 1);
+	IDLE(w, s, 1010, "ses_c");
+	IDLE(w, s, 1020, "ses_r");
+	advance(w, 1120);
+	assert_int_equal(w->n_results, 2);
+	assert_true(w->results[0].stopped && w->results[1].stopped);
+	assert_string_equal(w->results[0].session, "ses_r");
+	assert_string_equal(w->results[1].session, "ses_r");
+	assert_int_equal(w->results[0].n_children, 1);
+	assert_int_equal(w->n_published, 1);
+}
+
+/* The root and every running descendant are aborted; idle ones are not;
+ * proof needs them all. */
+static void test_tree(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 1, "ses_c1", "ses_r");
+	CHILD(w, s, 2, "ses_c2", "ses_r");
+	CHILD(w, s, 3, "ses_g", "ses_c1");
+	BUSY(w, s, 4, "ses_g");
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[0].session, "ses_r");
+	assert_string_equal(f->aborts[1].session, "ses_g");
+	IDLE(w, s, 1010, "ses_r");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 0);
+	IDLE(w, s, 1300, "ses_g");
+	advance(w, 1400);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_children, 1);
+	assert_int_equal(w->results[0].ms, 300);
+}
+
+/* A subagent that starts while its tree is being stopped is aborted too,
+ * and the proof waits for it. */
+static void test_child_mid_stop(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	IDLE(w, s, 1010, "ses_r");
+	CHILD(w, s, 1020, "ses_late", "ses_r");
+	BUSY(w, s, 1030, "ses_late");
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_late");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 0);
+	/* Another tree's child is none of this stop's business. */
+	BUSY(w, s, 1210, "ses_other");
+	CHILD(w, s, 1220, "ses_oc", "ses_other");
+	BUSY(w, s, 1230, "ses_oc");
+	assert_int_equal(f->n_aborts, 2);
+	IDLE(w, s, 1300, "ses_late");
+	advance(w, 1400);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_children, 1);
+}
+
+/* The server goes while stopping: not stopped, with the reason; the
+ * backend's close answers the request in flight; memory goes at the reap. */
+static void test_server_gone(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_relay(w, 4242, 7);
+	struct fake *f = fake_of(w, s);
+
+	assert_string_equal(server_url(s), "pid:4242");
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	engine_shim_gone(w->e, 7);
+	assert_int_equal(w->n_results, 1);
+	assert_false(w->results[0].stopped);
+	assert_string_equal(w->results[0].reason, "its plugin disconnected");
+	/* Dropped, not yet freed: the backend is closed only at the safe point. */
+	assert_true(server_dead(s));
+	assert_false(f->closed);
+	assert_null(server_first(w->e));
+	assert_null(session_table_find(engine_sessions(w->e), s, "ses_r"));
+	assert_true(w->reap_asked);
+	loop_top(w);
+	assert_true(f->closed);
+	assert_true(f->aborts[0].answered);
+	assert_true(engine_idle(w->e));
+}
+
+/* A configured server stays when its link fails; one nobody stands for goes. */
+static void test_server_lifecycle(void **state)
+{
+	struct world *w = *state;
+	struct server *kept = add_server(w, "http://kept", true, 0);
+	struct server *shim = add_server(w, "http://shim", false, 9);
+	struct server *lone = add_server(w, "http://lone", false, 0);
+
+	assert_int_equal(server_count(w->e), 3);
+	assert_true(server_link_down(kept));
+	assert_true(server_link_down(shim));
+	assert_false(server_link_down(lone));
+	assert_true(server_dead(lone));
+	assert_int_equal(server_count(w->e), 2);
+	/* The shim goes: its connected HTTP server stays, serving others. */
+	engine_shim_gone(w->e, 9);
+	assert_false(server_dead(shim));
+	assert_int_equal(server_shim(shim), 0);
+	server_set_error(shim, "event stream ended");
+	assert_false(server_link_down(shim));
+	assert_true(server_dead(shim));
+	loop_top(w);
+	assert_ptr_equal(server_first(w->e), kept);
+	assert_null(server_next(kept));
+	/* The same URL again is the same server; a new shim takes it. */
+	assert_ptr_equal(add_server(w, "http://kept/", false, 4), kept);
+	assert_ptr_equal(server_of_shim(w->e, 4), kept);
+}
+
+/* The first use-after-free, as the engine saw it: while one stop's end is
+ * being published, a sink drops another server whose stop comes next in the
+ * walk. Nothing is freed under the walk; both end; all memory goes later. */
+static struct server *victim;
+
+static void drop_on_stop(const struct notify_event *ev, void *arg)
+{
+	struct world *w = arg;
+
+	(void)ev;
+	if (victim != NULL)
+		engine_shim_gone(w->e, server_shim(victim));
+	victim = NULL;
+}
+
+static void test_drop_while_publishing(void **state)
+{
+	struct world *w = *state;
+	struct server *a = add_server(w, "http://a", true, 0);
+	struct server *b = add_relay(w, 4343, 5);
+	struct fake *fa = fake_of(w, a), *fb = fake_of(w, b);
+
+	assert_non_null(notify_add(engine_notify(w->e), 1u << NOTIFY_STOP, drop_on_stop, w));
+	BUSY(w, a, 0, "ses_a");
+	BUSY(w, b, 0, "ses_b");
+	start(w, b, "ses_b", 1000);
+	start(w, a, "ses_a", 1000);
+	advance(w, 2000);
+	victim = b;
+	/* Both time out in the same tick: a's end drops b mid-walk. The drop
+	 * waits for the walk; b's stop ends on its own first. */
+	w->wake = -1;
+	engine_tick(w->e, 3000);
+	assert_int_equal(w->n_results, 2);
+	assert_string_equal(w->results[0].session, "ses_a");
+	assert_string_equal(w->results[1].session, "ses_b");
+	assert_string_equal(w->results[1].reason,
+	    "ses_b did not report idle within 1000 ms (2 attempts)");
+	assert_true(server_dead(b));
+	assert_false(fb->closed);
+	loop_top(w);
+	assert_true(fb->closed);
+	assert_false(fa->closed);
+}
+
+/* A sink removed while news is dispatched is freed only afterwards. */
+static void remove_self(const struct notify_event *ev, void *arg)
+{
+	(void)ev;
+	notify_remove(*(struct notify_sink **)arg);
+}
+
+static void test_sink_removed_in_dispatch(void **state)
+{
+	struct world *w = *state;
+	struct notify *n = engine_notify(w->e);
+	struct notify_sink *self = notify_add(n, 1u << NOTIFY_SESSION_STATUS, remove_self, &self);
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	assert_non_null(self);
+	assert_true(notify_wanted(n, NOTIFY_SESSION_STATUS));
+	BUSY(w, s, 0, "ses_r");
+	assert_false(notify_wanted(n, NOTIFY_SESSION_STATUS));
+	IDLE(w, s, 1, "ses_r");
+}
+
+/* A stop holds its sessions in a full table: they are not evicted. */
+static void test_pins(void **state)
+{
+	struct world *w = *state;
+	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon, .arg = w };
+	struct engine *small = engine_new(&w->cfg, &host, 3, SESSION_TABLE_MAX_BYTES);
+	struct engine *saved = w->e;
+	struct session_table *t;
+	struct server *s;
+
+	assert_non_null(small);
+	engine_set_backend(small, SERVER_HTTP, &fake_ops, w);
+	w->e = small;
+	s = add_server(w, "http://a", true, 0);
+	t = engine_sessions(small);
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	IDLE(w, s, 1010, "ses_r");
+	/* Idle and the oldest, but pinned: the others make room. */
+	IDLE(w, s, 1020, "ses_1");
+	IDLE(w, s, 1030, "ses_2");
+	IDLE(w, s, 1040, "ses_3");
+	assert_non_null(session_table_find(t, s, "ses_r"));
+	assert_true(session_pinned(session_table_find(t, s, "ses_r")));
+	assert_int_equal(session_table_count(t), 3);
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 1);
+	assert_false(session_pinned(session_table_find(t, s, "ses_r")));
+	/* Its stop just ended: that counts as recent activity. */
+	IDLE(w, s, 1300, "ses_4");
+	IDLE(w, s, 1310, "ses_5");
+	assert_non_null(session_table_find(t, s, "ses_r"));
+	IDLE(w, s, 1320, "ses_6");
+	assert_null(session_table_find(t, s, "ses_r"));
+	engine_free(small);
+	w->e = saved;
+}
+
+/* News of a session the daemon learns only by status: it asks who it is. */
+static void test_lookup_new_session(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	assert_int_equal(f->lookups, 1);
+	BUSY(w, s, 1, "ses_r");
+	assert_int_equal(f->lookups, 1);
+	CHILD(w, s, 2, "ses_c", "ses_r");
+	assert_int_equal(f->lookups, 1);
+}
+
+/* Shutdown ends the stops in flight and answers their requests. */
+static void test_shutdown(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(w, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	engine_shutdown(w->e);
+	assert_int_equal(w->n_results, 1);
+	assert_string_equal(w->results[0].reason, "ocstopd is shutting down");
+	assert_true(f->closed);
+	assert_true(engine_idle(w->e));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_proof, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quiet_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requests_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cannot_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_mid_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_while_publishing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sink_removed_in_dispatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_new_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
