@@ -80,13 +80,13 @@ void peer_unref(struct peer *p)
 	free(p);
 }
 
-/* The close itself; the handler is told unless this is a shutdown. */
+/* The close itself; the handler is told unless this is a shutdown. The
+ * owner hears first, so that what depended on the connection ends for that
+ * reason; then requests still in flight fail. */
 static void close_now(struct peer *p, bool tell)
 {
 	p->closing = true;
 	p->closed = true;
-	while (!TAILQ_EMPTY(&p->pending))
-		req_finish(TAILQ_FIRST(&p->pending), NULL, NULL, "the connection closed");
 	event_free(p->rd);
 	event_free(p->wr);
 	event_free(p->closer);
@@ -95,6 +95,8 @@ static void close_now(struct peer *p, bool tell)
 	p->fd = -1;
 	if (tell)
 		p->h->closed(p, p->why, p->arg);
+	while (!TAILQ_EMPTY(&p->pending))
+		req_finish(TAILQ_FIRST(&p->pending), NULL, NULL, "the connection closed");
 	peer_unref(p); /* the connection's own reference */
 }
 

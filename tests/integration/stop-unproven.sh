@@ -42,5 +42,16 @@ wait $A; ra=$?; wait $B; rb=$?
 tap_ok "two concurrent requests both get the outcome" eval '[ $ra = 3 ] && [ $rb = 3 ] && grep -q ses_stuck "$T/a.out" && grep -q ses_stuck "$T/b.out"'
 tap_ok "... from one shared stop (2 attempts, not 4)" test "$(( $(aborts_of ses_stuck) - n ))" = 2
 tap_ok "the daemon counts what it could not prove" eval 'ocstop -j status | grep -q "\"not_stopped\":4"'
+ocstopd_stop
+
+# A loaded OpenCode answers aborts only after the proof's default timeout (3 s), the first one with
+# an error, and carries the abort out a little later: the retry goes out at 3 s, the first request
+# fails after it, and that failure must not count against the retry.
+ocstopd_start "$T" --opencode "$URL" || tap_bail "ocstopd did not restart"
+wait_until 10 ocstop_knows_busy ses_slow || tap_bail "daemon did not learn the sessions"
+out=$(ocstop -j abort ses_slow); rc=$?
+tap_ok "an abort that fails late while its retry is out: still a verified stop, exit 0" \
+  eval '[ $rc = 0 ] && grep -q "\"session\":\"ses_slow\",\"stopped\":true" <<<"$out"'
+tap_diag "exit $rc: $out"
 
 tap_done

@@ -8,6 +8,8 @@ Writes its port to PORTFILE. Sessions, all busy from the start, behave by name:
   ses_stuck    never goes idle
   ses_chatty   goes idle, then keeps emitting part events
   ses_fail     its abort answers 500
+  ses_slow     a loaded OpenCode: each abort request takes 3.2 s (longer than the proof's default
+               3 s timeout), the first one then fails with 504, and the abort takes effect at 3.5 s
 GET /__aborts lists the abort requests received, one session id per line.
 """
 import json
@@ -17,7 +19,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SESSIONS = ["ses_ok", "ses_stuck", "ses_chatty", "ses_fail"]
+SESSIONS = ["ses_ok", "ses_stuck", "ses_chatty", "ses_fail", "ses_slow"]
 DIRECTORY = "/fake/proj"
 streams = []
 streams_lock = threading.Lock()
@@ -94,6 +96,15 @@ class Handler(BaseHTTPRequestHandler):
             aborts.append(sid)
             if sid == "ses_fail":
                 return self.reply(500, '{"name":"UnknownError"}')
+            if sid == "ses_slow":
+                first = aborts.count(sid) == 1
+                if first:
+                    threading.Timer(3.5, publish, ("session.status",
+                                    {"sessionID": sid, "status": {"type": "idle"}})).start()
+                time.sleep(3.2)
+                if first:
+                    return self.reply(504, '{"name":"GatewayTimeout"}')
+                return self.reply(200, "true")
             if sid in ("ses_ok", "ses_chatty"):
                 publish("session.status", {"sessionID": sid, "status": {"type": "idle"}})
                 publish("session.idle", {"sessionID": sid})

@@ -10,6 +10,17 @@ import sys
 import time
 
 
+def _head(n, fix, fix_max, t8, t16, t32):
+    """A length prefix in its shortest form, as msgpack-c writes it."""
+    if fix is not None and n <= fix_max:
+        return bytes([fix | n])
+    if t8 is not None and n < 0x100:
+        return bytes([t8, n])
+    if n < 0x10000:
+        return bytes([t16]) + struct.pack(">H", n)
+    return bytes([t32]) + struct.pack(">I", n)
+
+
 def pack(o):
     """The msgpack subset these tests need."""
     if o is None:
@@ -23,16 +34,20 @@ def pack(o):
             return bytes([o])
         if 0 <= o < 0x10000:
             return b"\xcd" + struct.pack(">H", o)
-        return b"\xce" + struct.pack(">I", o)
+        if 0 <= o < 0x100000000:
+            return b"\xce" + struct.pack(">I", o)
+        if -0x20 <= o < 0:
+            return struct.pack(">b", o)
+        return b"\xd3" + struct.pack(">q", o)
     if isinstance(o, str):
         b = o.encode()
-        if len(b) < 32:
-            return bytes([0xA0 | len(b)]) + b
-        return b"\xda" + struct.pack(">H", len(b)) + b
+        return _head(len(b), 0xA0, 31, 0xD9, 0xDA, 0xDB) + b
+    if isinstance(o, bytes):
+        return _head(len(o), None, -1, 0xC4, 0xC5, 0xC6) + o
     if isinstance(o, list):
-        return bytes([0x90 | len(o)]) + b"".join(pack(x) for x in o)
+        return _head(len(o), 0x90, 15, None, 0xDC, 0xDD) + b"".join(pack(x) for x in o)
     if isinstance(o, dict):
-        return bytes([0x80 | len(o)]) + b"".join(pack(k) + pack(v) for k, v in o.items())
+        return _head(len(o), 0x80, 15, None, 0xDE, 0xDF) + b"".join(pack(k) + pack(v) for k, v in o.items())
     raise TypeError(o)
 
 
