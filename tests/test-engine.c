@@ -661,7 +661,7 @@ static void test_drop_while_publishing(void **state)
 	advance(w, 2000);
 	victim = b;
 	/* Both time out in the same tick: a's end drops b mid-walk. The drop
-	 * waits for the walk; b's stop ends on its own first. */
+	 * waits for the safe point; b's stop ends on its own first. */
 	w->wake = -1;
 	engine_tick(w->e, 3000);
 	assert_int_equal(w->n_results, 2);
@@ -669,9 +669,10 @@ static void test_drop_while_publishing(void **state)
 	assert_string_equal(w->results[1].session, "ses_b");
 	assert_string_equal(w->results[1].reason,
 	    "ses_b did not report idle within 1000 ms (2 attempts)");
-	assert_true(server_dead(b));
-	assert_false(fb->closed);
+	assert_false(server_dead(b));
+	assert_true(w->reap_asked);
 	loop_top(w);
+	assert_true(server_dead(b));
 	assert_true(fb->closed);
 	assert_false(fa->closed);
 }

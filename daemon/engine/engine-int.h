@@ -55,11 +55,28 @@ struct engine {
 	int64_t wake_ms;     /* what the host was last asked for */
 };
 
-/* Every entry point brackets its work so that drops requested from deep
- * inside a walk happen only when the outermost call ends. */
-void engine_enter(struct engine *e);
-void engine_leave(struct engine *e);
-void engine_want_reap(struct engine *e);
+/* Ask the host for the safe point, once until it comes. */
+static inline void engine_want_reap(struct engine *e)
+{
+	if (e->reap_asked)
+		return;
+	e->reap_asked = true;
+	if (e->host.reap_soon != NULL)
+		e->host.reap_soon(e->host.arg);
+}
+
+/* Every entry point brackets its work: a server dropped while the engine
+ * walks something is only marked, and dropped at the safe point. */
+static inline void engine_enter(struct engine *e)
+{
+	e->depth++;
+}
+
+static inline void engine_leave(struct engine *e)
+{
+	if (--e->depth == 0 && e->drops_pending)
+		engine_want_reap(e);
+}
 
 /* Publish one session's news. */
 void engine_notify_session(struct engine *e, int type, const struct session *s);
@@ -70,16 +87,14 @@ void servers_drop_pending(struct engine *e);
 void servers_reap(struct engine *e);
 
 /* stop.c */
+/* Ask the host for the earliest wake any stop needs. */
+void engine_rearm(struct engine *e);
 void stops_on_event(struct engine *e, struct server *srv, struct session *s, enum oc_kind kind,
     int64_t now_ms);
 void stops_tick(struct engine *e, int64_t now_ms);
 void stops_server_gone(struct engine *e, struct server *srv, const char *reason);
 void stops_reap(struct engine *e);
 void stops_shutdown(struct engine *e);
-/* Earliest time a stop needs the clock, or -1. */
-int64_t stops_next_wake(const struct engine *e);
 bool stops_idle(const struct engine *e);
-/* Ask the host for the earliest wake any stop needs. */
-void engine_rearm(struct engine *e);
 
 #endif

@@ -41,8 +41,7 @@ void engine_shutdown(struct engine *e)
 	/* Closing the backends answers their requests, which may still look
 	 * for sessions (there are none of dropped servers): then the stops'
 	 * last references are gone too. */
-	servers_reap(e);
-	stops_reap(e);
+	engine_reap(e);
 }
 
 void engine_free(struct engine *e)
@@ -55,45 +54,12 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
-void engine_enter(struct engine *e)
-{
-	e->depth++;
-}
-
-void engine_leave(struct engine *e)
-{
-	/* Drops asked for from inside a walk happen here, once nothing of the
-	 * engine is being walked; their memory waits for the reap. */
-	if (e->depth == 1 && e->drops_pending)
-		servers_drop_pending(e);
-	e->depth--;
-}
-
-void engine_want_reap(struct engine *e)
-{
-	if (e->reap_asked)
-		return;
-	e->reap_asked = true;
-	if (e->host.reap_soon != NULL)
-		e->host.reap_soon(e->host.arg);
-}
-
 void engine_reap(struct engine *e)
 {
 	e->reap_asked = false;
+	servers_drop_pending(e);
 	stops_reap(e);
 	servers_reap(e);
-}
-
-void engine_rearm(struct engine *e)
-{
-	int64_t at = stops_next_wake(e);
-
-	if (at == e->wake_ms)
-		return;
-	e->wake_ms = at;
-	if (e->host.wake_at != NULL)
-		e->host.wake_at(e->host.arg, at);
 }
 
 void engine_tick(struct engine *e, int64_t now_ms)

@@ -243,20 +243,22 @@ static void do_drop(struct server *s, const char *reason)
 	engine_want_reap(e);
 }
 
-/* Asked for from inside an engine walk, a drop waits for the outermost
- * engine call to end (engine_leave). */
+/* Asked for while the engine walks something, a drop waits for the safe
+ * point (engine_reap). */
 void server_drop(struct server *s, const char *reason)
 {
 	struct engine *e = s->e;
 
 	if (s->dead || s->drop_reason != NULL)
 		return;
-	s->drop_reason = reason;
-	e->drops_pending = true;
-	if (e->depth == 0) {
-		engine_enter(e);
-		engine_leave(e);
+	if (e->depth > 0) {
+		s->drop_reason = reason;
+		e->drops_pending = true;
+		return;
 	}
+	engine_enter(e);
+	do_drop(s, reason);
+	engine_leave(e);
 }
 
 void servers_drop_pending(struct engine *e)
@@ -264,6 +266,7 @@ void servers_drop_pending(struct engine *e)
 	struct server *s;
 	const char *reason;
 
+	engine_enter(e);
 	/* A drop's news may ask for more drops: go on until none is left. */
 	while (e->drops_pending) {
 		e->drops_pending = false;
@@ -275,6 +278,7 @@ void servers_drop_pending(struct engine *e)
 			do_drop(s, reason);
 		}
 	}
+	e->depth--; /* not engine_leave(): nothing is pending now */
 }
 
 void servers_reap(struct engine *e)
@@ -294,7 +298,7 @@ void engine_shim_gone(struct engine *e, uint64_t shim)
 {
 	struct server *s;
 
-	engine_enter(e);
+	/* A drop only marks: the walk goes on over a list that stays. */
 	TAILQ_FOREACH(s, &e->servers, link) {
 		if (s->dead || s->shim != shim)
 			continue;
@@ -304,7 +308,6 @@ void engine_shim_gone(struct engine *e, uint64_t shim)
 		else if (!s->configured && !s->connected)
 			server_drop(s, "its plugin disconnected and HTTP fails");
 	}
-	engine_leave(e);
 }
 
 void server_set_connected(struct server *s, bool connected)

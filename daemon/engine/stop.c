@@ -122,10 +122,10 @@ static void finish(struct stop *st, bool stopped, const char *reason)
 	if (stopped) {
 		e->counters.verified++;
 		log_info("stopped %s on %s (%zu children, origin %s) in %lld ms, verified",
-		    res.session, server_url(st->server), res.n_children, res.origin, (long long)res.ms);
+		    res.session, st->server->url, res.n_children, res.origin, (long long)res.ms);
 	} else {
 		e->counters.not_stopped++;
-		log_warnx("NOT stopped %s on %s (origin %s): %s", res.session, server_url(st->server),
+		log_warnx("NOT stopped %s on %s (origin %s): %s", res.session, st->server->url,
 		    res.origin, reason);
 	}
 	ev.stop = &res;
@@ -320,7 +320,7 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	struct stop *st;
 	bool failed = false;
 
-	if (server_dead(srv))
+	if (srv->dead)
 		return NULL;
 	if ((st = find_tree(e, srv, session_id(root))) != NULL)
 		return add_waiter(st, done, arg) < 0 ? NULL : st;
@@ -347,7 +347,7 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	TAILQ_INSERT_HEAD(&e->stops, st, link);
 	e->counters.aborts++;
 	log_info("stopping %s on %s (%zu running descendants, origin %s)", st->targets[0],
-	    server_url(srv), st->n_targets - 1, origin);
+	    srv->url, st->n_targets - 1, origin);
 	send_attempt(st, now_ms);
 	/* Never finish inside stop_start: the caller still holds st. */
 	st->wake_ms = st->failed == st->sent ? now_ms : st->deadline_ms;
@@ -395,7 +395,7 @@ void stops_tick(struct engine *e, int64_t now_ms)
 			step(st, now_ms);
 }
 
-int64_t stops_next_wake(const struct engine *e)
+void engine_rearm(struct engine *e)
 {
 	const struct stop *st;
 	int64_t at = -1;
@@ -403,7 +403,11 @@ int64_t stops_next_wake(const struct engine *e)
 	TAILQ_FOREACH(st, &e->stops, link)
 		if (!st->finished && (at < 0 || st->wake_ms < at))
 			at = st->wake_ms;
-	return at;
+	if (at == e->wake_ms)
+		return;
+	e->wake_ms = at;
+	if (e->host.wake_at != NULL)
+		e->host.wake_at(e->host.arg, at);
 }
 
 void stops_server_gone(struct engine *e, struct server *srv, const char *reason)

@@ -1,0 +1,73 @@
+/* What methods use to answer, and to reach the daemon's state. */
+#include "io/peer.h"
+#include "rpc/rpc-int.h"
+
+msgpack_packer *rpc_reply_begin(const struct rpc_call *call)
+{
+	struct control *ctl = call->ctl;
+
+	if (call->notification || conns_find(ctl, call->conn) == NULL)
+		return NULL;
+	proto_buf_reset(&ctl->reply);
+	proto_pack_result_header(&ctl->reply.pk, call->msgid);
+	return &ctl->reply.pk;
+}
+
+void rpc_reply_end(const struct rpc_call *call)
+{
+	struct control *ctl = call->ctl;
+	struct conn *c = conns_find(ctl, call->conn);
+
+	if (c == NULL)
+		return;
+	if (ctl->reply.oom) {
+		rpc_reply_error(call, PROTO_EINTERNAL, "out of memory");
+		return;
+	}
+	peer_send(c->peer, ctl->reply.sb.data, ctl->reply.sb.size);
+}
+
+void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
+{
+	struct control *ctl = call->ctl;
+	struct conn *c;
+
+	if (call->notification || (c = conns_find(ctl, call->conn)) == NULL)
+		return;
+	proto_buf_reset(&ctl->reply);
+	proto_pack_error(&ctl->reply.pk, call->msgid, code, message);
+	if (!ctl->reply.oom)
+		peer_send(c->peer, ctl->reply.sb.data, ctl->reply.sb.size);
+}
+
+struct engine *rpc_engine(const struct rpc_call *call)
+{
+	return call->ctl->e;
+}
+
+struct rpc_counters *rpc_counters(const struct rpc_call *call)
+{
+	return &call->ctl->counters;
+}
+
+size_t rpc_connections(const struct rpc_call *call)
+{
+	return call->ctl->n_conns;
+}
+
+struct peer *rpc_peer(const struct rpc_call *call)
+{
+	struct conn *c = conns_find(call->ctl, call->conn);
+
+	return c != NULL ? c->peer : NULL;
+}
+
+int rpc_subscribe(const struct rpc_call *call, unsigned mask)
+{
+	struct conn *c = conns_find(call->ctl, call->conn);
+
+	if (c == NULL)
+		return -1;
+	conns_subscribe(call->ctl, c, mask);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* The control server's parts share this; methods see only rpc.h. */
+#ifndef OCSTOP_RPC_RPC_INT_H
+#define OCSTOP_RPC_RPC_INT_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "core/hash.h"
+#include "proto.h"
+#include "rpc/rpc.h"
+
+/* One connection on the control socket. */
+struct conn {
+	UT_hash_handle hh; /* in by_id */
+	uint64_t id;
+	struct control *ctl;
+	struct peer *peer;
+	pid_t pid;
+	unsigned mask;     /* news it subscribed to; 0: none */
+	TAILQ_ENTRY(conn) sub_link;
+};
+
+struct control {
+	struct event_base *base;
+	struct engine *e;
+	struct listener *listener;
+	struct conn *by_id;
+	size_t n_conns;
+	uint64_t next_id;
+	TAILQ_HEAD(, conn) subscribers;
+	struct notify_sink *sink;
+	struct rpc_counters counters;
+	struct proto_buf reply; /* a reply is packed here, then sent whole */
+	struct proto_buf news;  /* an event is packed here once for every subscriber */
+};
+
+/* conns.c: the connections by id, and the subscribers' sink. */
+int conns_init(struct control *ctl);
+void conns_fini(struct control *ctl);
+struct conn *conns_find(const struct control *ctl, uint64_t id);
+/* -1 when memory runs out (c is then not added). */
+int conns_add(struct control *ctl, struct conn *c);
+void conns_forget(struct control *ctl, struct conn *c);
+void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask);
+
+/* methods.c: the table of methods, by exact name. */
+const struct method_entry *method_find(const char *name, size_t len);
+
+#endif
