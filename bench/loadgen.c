@@ -53,14 +53,17 @@
 #define MAX_TARGETS (MAX_DAEMONS + 1)
 #define MAX_LEVELS 6
 #define MAX_KS 6
-#define N_VARIANTS 2
+#define N_VARIANTS 3
 #define N_PROBES 16 /* session ids sampled with an x verdict per level */
 #define BENCH_DIR "/bench/proj"
 #define SHIM_URL "http://127.0.0.1:1" /* nothing of ours listens there: relay */
 #define TOUCH_EVERY 256 /* keep the measured session recently active */
 
-static const char *const variant_text[N_VARIANTS] = { "x", "y" };
-static const char *const variant_verdict[N_VARIANTS] = { "clear", "pass" };
+/* x on the oldest session (kept active, so never evicted: the far end of a
+ * list), x on the newest one, y (not a stop word) on the oldest. */
+static const char *const variant_name[N_VARIANTS] = { "clear", "clear-new", "pass" };
+static const char *const variant_text[N_VARIANTS] = { "x", "x", "y" };
+static const char *const variant_verdict[N_VARIANTS] = { "clear", "clear", "pass" };
 
 static struct {
 	const char *echo_path;
@@ -80,8 +83,8 @@ static struct {
 	.ks = { 0, 100, 1000 },
 	.n_ks = 3,
 	.rounds = 20,
-	.samples = 1000,
-	.warmup = 500,
+	.samples = 600,
+	.warmup = 300,
 	.window = 128,
 	.tput_rounds = 3,
 	.syscall_requests = 5000,
@@ -98,7 +101,7 @@ struct stats {
 };
 
 struct mem {
-	long rss_kb, pss_kb, priv_kb; /* priv: Private_Clean + Private_Dirty */
+	long rss_kb, anon_kb; /* anon: what it allocated, not the libraries' pages */
 };
 
 struct conn {
@@ -129,6 +132,7 @@ struct level_res {
 struct target {
 	char name[32];
 	const char *path;
+	const char *mem_path; /* a fresh instance of the same daemon, for the memory pass */
 	bool echo;
 	pid_t pid;
 	struct conn main; /* daemon: the registered shim's connection; echo: a client */
@@ -144,8 +148,13 @@ struct target {
 	double *batch_s;        /* per batch: seconds */
 	unsigned long *batch_n; /* per batch: sessions */
 	size_t n_batches, cap_batches;
-	struct mem mem0, mem_clients;
+	struct mem mem0, mem_clients; /* memory pass: registered; + the most idle clients */
 	struct level_res lv[MAX_LEVELS];
+	struct level_res mlv[MAX_LEVELS]; /* memory pass */
+	bool mem_done;
+	pid_t mem_pid;
+	char mem_why[256];
+	struct req req[N_VARIANTS];
 	double *samples;
 	size_t n_samples;
 };
@@ -296,9 +305,9 @@ static double median(const double *v, int n)
 
 static struct mem mem_of(pid_t pid)
 {
-	struct mem m = { -1, -1, -1 };
+	struct mem m = { -1, -1 };
 	char path[64], line[256];
-	long v, pc = -1, pd = -1;
+	long v;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
@@ -307,16 +316,10 @@ static struct mem mem_of(pid_t pid)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (sscanf(line, "Rss: %ld", &v) == 1)
 			m.rss_kb = v;
-		else if (sscanf(line, "Pss: %ld", &v) == 1)
-			m.pss_kb = v;
-		else if (sscanf(line, "Private_Clean: %ld", &v) == 1)
-			pc = v;
-		else if (sscanf(line, "Private_Dirty: %ld", &v) == 1)
-			pd = v;
+		else if (sscanf(line, "Anonymous: %ld", &v) == 1)
+			m.anon_kb = v;
 	}
 	fclose(f);
-	if (pc >= 0 && pd >= 0)
-		m.priv_kb = pc + pd;
 	return m;
 }
 
@@ -898,7 +901,8 @@ static void feed_batch(struct target *t, unsigned long end, msgpack_sbuffer *sb,
 	t->sent = end;
 }
 
-static void feed_level(int L)
+/* Feed level L into every daemon of ts[0..n), a batch each in turn. */
+static void feed_level(int L, struct target *ts, int n)
 {
 	unsigned long want = opt.levels[L];
 	msgpack_sbuffer sb;
@@ -910,8 +914,8 @@ static void feed_level(int L)
 	req_empty(&ping, "ping");
 	while (more) {
 		more = false;
-		for (i = 0; i < n_targets; i++) {
-			struct target *t = &targets[i];
+		for (i = 0; i < n; i++) {
+			struct target *t = &ts[i];
 			struct level_res *lr = &t->lv[L];
 			unsigned long end;
 			size_t nb = t->n_batches;
@@ -988,6 +992,108 @@ static void probe_known(struct target *t, struct level_res *lr)
 	}
 }
 
+/* After a level's feed: memory, counts, and the requests the cells send. */
+static void finish_level(struct target *t, int L)
+{
+	struct level_res *lr = &t->lv[L];
+
+	if (t->dead)
+		return;
+	lr->mem_after = mem_of(t->pid);
+	lr->sent = t->sent;
+	lr->first_ms_1k = ms_per_1k(t, false);
+	lr->last_ms_1k = ms_per_1k(t, true);
+	count_held(t, lr);
+	probe_known(t, lr);
+	if (tsv != NULL)
+		fprintf(tsv, "feed\t%lu\t%s\t%lu\t%ld\t%d/%d\t%.3f\t%.2f\t%.2f\t%ld\t%ld\n", opt.levels[L], t->name,
+		    lr->sent, lr->held, lr->known, lr->probes, lr->feed_s, lr->first_ms_1k, lr->last_ms_1k,
+		    lr->mem_before.anon_kb, lr->mem_after.anon_kb);
+	progress("%s: sent %lu, held %ld, %d/%d probed ids known, %.2f s", t->name, lr->sent, lr->held, lr->known,
+	    lr->probes, lr->feed_s);
+}
+
+/* The requests a target is timed with at level L. The echo gets bytes of the
+ * same size (ids are all as long). */
+static void build_reqs(struct target *t, int L)
+{
+	char newest[64];
+	int v;
+
+	session_id(t->echo || t->sent == 0 ? opt.levels[L] - 1 : t->sent - 1, newest, sizeof(newest));
+	for (v = 0; v < N_VARIANTS; v++) {
+		if (t->req[v].sb.data != NULL)
+			msgpack_sbuffer_destroy(&t->req[v].sb);
+		req_message(&t->req[v], v == 1 ? newest : session0, variant_text[v]);
+	}
+}
+
+/* Memory per session and per client on a fresh instance of each daemon that
+ * has one: the sessions fed with no client ever closed, so that no freed
+ * memory is there to hide what sessions take. */
+static void memory_pass(void)
+{
+	struct target *ms = calloc(MAX_TARGETS, sizeof(*ms));
+	unsigned long kmax = opt.ks[opt.n_ks - 1];
+	int n = 0, i, L;
+
+	if (ms == NULL)
+		die("out of memory");
+	for (i = 1; i < n_targets; i++) {
+		struct target *m = &ms[n];
+
+		if (targets[i].mem_path == NULL)
+			continue;
+		snprintf(m->name, sizeof(m->name), "%.24s/mem", targets[i].name);
+		m->path = targets[i].mem_path;
+		m->main.fd = -1;
+		for (L = 0; L < MAX_LEVELS; L++)
+			m->lv[L].held = -1;
+		open_target(m);
+		m->mem0 = mem_of(m->pid);
+		n++;
+	}
+	if (n == 0) {
+		free(ms);
+		return;
+	}
+	for (L = 0; L < opt.n_levels; L++) {
+		progress("memory pass: feeding sessions up to %lu", opt.levels[L]);
+		for (i = 0; i < n; i++)
+			ms[i].lv[L].mem_before = mem_of(ms[i].pid);
+		feed_level(L, ms, n);
+		for (i = 0; i < n; i++)
+			finish_level(&ms[i], L);
+	}
+	if (kmax > 0) {
+		progress("memory pass: %lu idle clients", kmax);
+		for (i = 0; i < n; i++) {
+			set_idle(&ms[i], kmax);
+			if (!ms[i].dead)
+				ms[i].mem_clients = mem_of(ms[i].pid);
+		}
+	}
+	for (i = 0, n = 0; i < n_targets; i++) {
+		struct target *t = &targets[i], *m;
+
+		if (t->mem_path == NULL)
+			continue;
+		m = &ms[n++];
+		memcpy(t->mlv, m->lv, sizeof(t->mlv));
+		t->mem0 = m->mem0;
+		t->mem_clients = m->mem_clients;
+		t->mem_done = !m->dead;
+		t->mem_pid = m->pid;
+		snprintf(t->mem_why, sizeof(t->mem_why), "%s", m->dead ? m->why : "");
+		set_idle(m, 0);
+		conn_close(&m->main);
+		free(m->batch_s);
+		free(m->batch_n);
+		free(m->idle);
+	}
+	free(ms);
+}
+
 /* ---- measuring ---- */
 
 /* One request, timed from before the send to the whole answer; -1 on failure. */
@@ -1012,7 +1118,7 @@ static double rtt_once(struct target *t, struct req *r, const char *verdict)
 	return (double)(now_ns() - t0) / 1e3;
 }
 
-static void latency_cell(int L, int K, int v, struct req *reqs)
+static void latency_cell(int L, int K, int v)
 {
 	struct cell *cell = &cells[L][K][v];
 	size_t per = (size_t)opt.rounds * (size_t)opt.samples;
@@ -1027,14 +1133,14 @@ static void latency_cell(int L, int K, int v, struct req *reqs)
 		t->n_samples = 0;
 		cell->errors[i] = t->errors;
 		for (s = 0; s < opt.warmup && !t->dead; s++)
-			rtt_once(t, &reqs[v], variant_verdict[v]);
+			rtt_once(t, &t->req[v], variant_verdict[v]);
 	}
 	for (r = 0; r < opt.rounds; r++) {
 		for (j = 0; j < n_targets; j++) {
 			struct target *t = &targets[(r + j) % n_targets];
 
 			for (s = 0; s < opt.samples && !t->dead; s++) {
-				double us = rtt_once(t, &reqs[v], variant_verdict[v]);
+				double us = rtt_once(t, &t->req[v], variant_verdict[v]);
 
 				if (us >= 0)
 					t->samples[t->n_samples++] = us;
@@ -1048,7 +1154,7 @@ static void latency_cell(int L, int K, int v, struct req *reqs)
 		cell->errors[i] = t->errors - cell->errors[i];
 		if (tsv != NULL && !t->dead)
 			fprintf(tsv, "latency\t%lu\t%lu\t%s\t%s\t%zu\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%lu\n",
-			    opt.levels[L], opt.ks[K], variant_verdict[v], t->name, cell->st[i].n, cell->st[i].min,
+			    opt.levels[L], opt.ks[K], variant_name[v], t->name, cell->st[i].n, cell->st[i].min,
 			    cell->st[i].p50, cell->st[i].p90, cell->st[i].p99, cell->st[i].max, cell->errors[i]);
 	}
 	cell->done = true;
@@ -1146,7 +1252,7 @@ static double tput_run(struct target *t, struct req *r, const char *verdict, dou
 	return t->dead ? -1 : rate;
 }
 
-static void tput_level(int L, struct req *reqs)
+static void tput_level(int L)
 {
 	int r, j;
 
@@ -1158,7 +1264,7 @@ static void tput_level(int L, struct req *reqs)
 
 			if (t->dead || lr->n_tput >= 16)
 				continue;
-			if ((rate = tput_run(t, &reqs[0], variant_verdict[0], opt.tput_seconds)) >= 0)
+			if ((rate = tput_run(t, &t->req[0], variant_verdict[0], opt.tput_seconds)) >= 0)
 				lr->tput[lr->n_tput++] = rate;
 		}
 	}
@@ -1315,7 +1421,7 @@ static void work_path(char *buf, size_t size, const char *fmt, ...)
 		die("%s: path too long", opt.work);
 }
 
-static void syscalls_level(int L, struct req *reqs)
+static void syscalls_level(int L)
 {
 	bool perf = strcmp(opt.syscalls, "perf") == 0 ||
 	    (strcmp(opt.syscalls, "auto") == 0 && have_program("perf"));
@@ -1394,7 +1500,7 @@ static void syscalls_level(int L, struct req *reqs)
 		}
 		log0 = log_size(t->pid);
 		for (s = 0; s < opt.syscall_requests && !t->dead; s++)
-			rtt_once(t, &reqs[0], variant_verdict[0]);
+			rtt_once(t, &t->req[0], variant_verdict[0]);
 		log1 = log_size(t->pid);
 		if (perf) {
 			perf_ctl(ctl_fd, ack_fd, "disable\n");
@@ -1455,7 +1561,7 @@ static void print_latency(void)
 	printf("\n== verdict round trip, us (one request at a time on the shim's connection; %d rounds x %d samples\n"
 	       "   per target per row, targets alternating each round; the echo gets the same request bytes)\n",
 	    opt.rounds, opt.samples);
-	printf("%9s %7s %-7s %-12s %8s %8s %8s %8s %9s %8s %8s  %s\n", "sessions", "others", "verdict", "target", "min",
+	printf("%9s %7s %-9s %-12s %8s %8s %8s %8s %9s %8s %8s  %s\n", "sessions", "others", "verdict", "target", "min",
 	    "p50", "p90", "p99", "max", "p50/echo", "p99/echo", "goal (p50<=1.3x, p99<=2x)");
 	for (L = 0; L < opt.n_levels; L++) {
 		for (K = opt.n_ks - 1; K >= 0; K--) {
@@ -1473,12 +1579,12 @@ static void print_latency(void)
 					snprintf(sess, sizeof(sess), "%s", i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "");
 					snprintf(oth, sizeof(oth), "%s", i == 0 ? grouped(opt.ks[K], b, sizeof(b)) : "");
 					if (s->n == 0) {
-						printf("%9s %7s %-7s %-12s %s\n", sess, oth, i == 0 ? variant_verdict[v] : "", t->name,
+						printf("%9s %7s %-9s %-12s %s\n", sess, oth, i == 0 ? variant_name[v] : "", t->name,
 						    t->dead ? "FAILED" : "no samples");
 						continue;
 					}
-					printf("%9s %7s %-7s %-12s %8.1f %8.1f %8.1f %8.1f %9.1f", sess, oth,
-					    i == 0 ? variant_verdict[v] : "", t->name, s->min, s->p50, s->p90, s->p99, s->max);
+					printf("%9s %7s %-9s %-12s %8.1f %8.1f %8.1f %8.1f %9.1f", sess, oth,
+					    i == 0 ? variant_name[v] : "", t->name, s->min, s->p50, s->p90, s->p99, s->max);
 					if (i == 0) {
 						printf("\n");
 						continue;
@@ -1507,22 +1613,29 @@ static void print_latency(void)
 	       "   cannot count for the goal at that size.\n");
 }
 
-static void print_feed(void)
+/* The feed table of the main run (mem false) or of the memory pass. */
+static void print_feed(bool mem)
 {
 	char a[16], b[16], c[16];
 	int L, i;
 
-	printf("\n== taking in sessions (as a relay shim: session.created + session.status idle each, %lu per batch,\n"
-	       "   a ping after each batch as the barrier; at most %.0f s per daemon per level; %lu idle clients connected)\n",
-	    opt.batch, opt.feed_budget, opt.ks[opt.n_ks - 1]);
+	if (mem)
+		printf("\n== taking in sessions, memory pass (a fresh instance, no other client)\n");
+	else
+		printf("\n== taking in sessions, main run (%s idle clients connected)\n",
+		    grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
 	printf("%-12s %9s %9s %9s %7s %8s %11s %12s %12s %7s\n", "target", "asked", "sent", "held", "probed", "time s",
 	    "us/session", "ms/1k first", "ms/1k last", "growth");
 	for (i = 1; i < n_targets; i++) {
 		const struct target *t = &targets[i];
 
+		if (mem && t->mem_path == NULL)
+			continue;
+		if (mem && !t->mem_done && t->mem_why[0] != '\0')
+			printf("%-12s FAILED: %s\n", t->name, t->mem_why);
 		for (L = 0; L < opt.n_levels; L++) {
-			const struct level_res *lr = &t->lv[L];
-			unsigned long before = L > 0 ? t->lv[L - 1].sent : 0;
+			const struct level_res *lr = mem ? &t->mlv[L] : &t->lv[L];
+			unsigned long before = L > 0 ? (mem ? t->mlv : t->lv)[L - 1].sent : 0;
 			char held[16], probed[16];
 
 			if (lr->held >= 0)
@@ -1534,7 +1647,7 @@ static void print_feed(void)
 			    grouped(opt.levels[L], a, sizeof(a)), grouped(lr->sent, b, sizeof(b)), held, probed, lr->feed_s,
 			    lr->sent > before ? lr->feed_s * 1e6 / (double)(lr->sent - before) : 0, lr->first_ms_1k,
 			    lr->last_ms_1k, lr->first_ms_1k > 0 ? lr->last_ms_1k / lr->first_ms_1k : 0);
-			if (lr->held < 0)
+			if (lr->held < 0 && lr->held_note[0] != '\0')
 				printf("%-12s   held unknown: %s\n", "", lr->held_note);
 			if (lr->sent < opt.levels[L])
 				printf("%-12s   took %s of %s sessions before the %.0f s budget ran out\n", "",
@@ -1543,62 +1656,80 @@ static void print_feed(void)
 				printf("%-12s   holds %s of the %s sessions it was sent\n", "", held,
 				    grouped(lr->sent, a, sizeof(a)));
 		}
-		if (t->daemon_requests > 0 || t->notes > 0)
+		if (!mem && (t->daemon_requests > 0 || t->notes > 0))
 			printf("%-12s   the daemon sent the shim %lu requests (answered as an idle OpenCode) and %lu "
 			       "notifications\n", "", t->daemon_requests, t->notes);
 	}
-	printf("   probed: of %d ids spread over all sent, how many an x verdict found (\"clear\"; unknown: \"abort\").\n"
+	if (mem)
+		return;
+	printf("   fed as a relay shim: session.created + session.status idle per session, %lu per batch, a ping\n"
+	       "   after each batch as the barrier, at most %.0f s per daemon per level.\n"
+	       "   probed: of %d ids spread over all sent, how many an x verdict found (\"clear\"; unknown: \"abort\").\n"
 	       "   growth: ms per 1,000 for the last 1,000 sessions sent over the first 1,000 (1.0x is linear).\n",
-	    N_PROBES);
+	    opt.batch, opt.feed_budget, N_PROBES);
+}
+
+/* Bytes per session held at the end of the memory pass, or -1. */
+static double bytes_per_session(const struct target *t, unsigned long *held_out)
+{
+	const struct level_res *first = &t->mlv[0], *last = &t->mlv[opt.n_levels - 1];
+	unsigned long held = last->held >= 0 ? (unsigned long)last->held : last->sent;
+
+	*held_out = held;
+	if (!t->mem_done || held == 0 || first->mem_before.anon_kb < 0 || last->mem_after.anon_kb < 0)
+		return -1;
+	return (double)(last->mem_after.anon_kb - first->mem_before.anon_kb) * 1024.0 / (double)held;
 }
 
 static void print_memory(void)
 {
-	char a[16];
+	char a[16], state[64];
+	unsigned long held;
 	int L, i;
+	bool any = false;
 
-	printf("\n== memory (smaps_rollup; private = Private_Clean + Private_Dirty, kB)\n");
-	printf("%-12s %-34s %9s %9s %11s\n", "target", "state", "RSS", "private", "per item");
+	for (i = 1; i < n_targets; i++)
+		any = any || targets[i].mem_path != NULL;
+	if (!any) {
+		printf("\n== memory: not measured (no --memory-daemon)\n");
+		return;
+	}
+	printf("\n== memory, memory pass (smaps_rollup of the fresh instance: RSS and Anonymous, kB)\n");
+	printf("%-12s %-36s %9s %9s %14s\n", "target", "state", "RSS", "anon", "anon growth");
 	for (i = 1; i < n_targets; i++) {
 		const struct target *t = &targets[i];
 		unsigned long held_prev = 0;
-		long long first_priv = -1, last_priv = -1;
-		unsigned long first_held = 0, last_held = 0;
 		double per;
-		char state[64];
 
-		printf("%-12s %-34s %9ld %9ld\n", t->name, "registered, no clients", t->mem0.rss_kb, t->mem0.priv_kb);
-		if (opt.ks[opt.n_ks - 1] > 0) {
-			per = (double)(t->mem_clients.priv_kb - t->mem0.priv_kb) * 1024.0 / (double)opt.ks[opt.n_ks - 1];
-			snprintf(state, sizeof(state), "+ %s idle clients", grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
-			printf("%-12s %-34s %9ld %9ld %9.0f B/client\n", "", state, t->mem_clients.rss_kb,
-			    t->mem_clients.priv_kb, per);
-		}
+		if (t->mem_path == NULL)
+			continue;
+		printf("%-12s %-36s %9ld %9ld\n", t->name, "registered", t->mem0.rss_kb, t->mem0.anon_kb);
 		for (L = 0; L < opt.n_levels; L++) {
-			const struct level_res *lr = &t->lv[L];
-			unsigned long held = lr->held >= 0 ? (unsigned long)lr->held : lr->sent;
+			const struct level_res *lr = &t->mlv[L];
+			unsigned long h = lr->held >= 0 ? (unsigned long)lr->held : lr->sent;
 
-			snprintf(state, sizeof(state), "%s sessions %s", grouped(held, a, sizeof(a)),
-			    lr->held >= 0 ? "held" : "sent");
-			if (held > held_prev)
-				printf("%-12s %-34s %9ld %9ld %9.0f B/session\n", "", state, lr->mem_after.rss_kb, lr->mem_after.priv_kb,
-				    (double)(lr->mem_after.priv_kb - lr->mem_before.priv_kb) * 1024.0 / (double)(held - held_prev));
+			snprintf(state, sizeof(state), "%s sessions %s", grouped(h, a, sizeof(a)), lr->held >= 0 ? "held" : "sent");
+			printf("%-12s %-36s %9ld %9ld", "", state, lr->mem_after.rss_kb, lr->mem_after.anon_kb);
+			if (h > held_prev)
+				printf(" %8.0f B/session\n", (double)(lr->mem_after.anon_kb - lr->mem_before.anon_kb) * 1024.0 /
+				    (double)(h - held_prev));
 			else
-				printf("%-12s %-34s %9ld %9ld\n", "", state, lr->mem_after.rss_kb, lr->mem_after.priv_kb);
-			if (first_priv < 0) {
-				first_priv = lr->mem_after.priv_kb;
-				first_held = held;
-			}
-			last_priv = lr->mem_after.priv_kb;
-			last_held = held;
-			held_prev = held;
+				printf(" %+8ld kB\n", lr->mem_after.anon_kb - lr->mem_before.anon_kb);
+			held_prev = h;
 		}
-		if (last_held > first_held)
-			printf("%-12s %-34s %31.0f B/session\n", "", "from the first level to the last",
-			    (double)(last_priv - first_priv) * 1024.0 / (double)(last_held - first_held));
+		if (opt.ks[opt.n_ks - 1] > 0 && t->mem_clients.anon_kb >= 0) {
+			const struct level_res *last = &t->mlv[opt.n_levels - 1];
+
+			per = (double)(t->mem_clients.anon_kb - last->mem_after.anon_kb) * 1024.0 / (double)opt.ks[opt.n_ks - 1];
+			snprintf(state, sizeof(state), "+ %s idle clients", grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
+			printf("%-12s %-36s %9ld %9ld %8.0f B/client\n", "", state, t->mem_clients.rss_kb,
+			    t->mem_clients.anon_kb, per);
+		}
+		if ((per = bytes_per_session(t, &held)) >= 0)
+			printf("%-12s %-36s %19s %8.0f B/session\n", "", "all sessions fed, per session held", "", per);
 	}
-	printf("   per session: growth of private memory over a level's feed / sessions it added (the feed runs with\n"
-	       "   the idle clients connected, so that freed client memory does not hide session memory).\n");
+	printf("   per session: growth of anonymous memory over a level's feed / sessions it added; at the end,\n"
+	       "   the growth from registration to the last level / sessions held then (evicted ones included).\n");
 }
 
 static void print_tput(void)
@@ -1680,13 +1811,11 @@ static void print_goals(void)
 		double worst50 = 0, worst99 = 0, worst_tput = 1e18;
 		char w50[96] = "", w99[96] = "", wt[64] = "";
 		bool cells_all = true, tracked_all = true, tput_all = true;
-		long long first_priv = -1;
-		unsigned long first_held = 0, last_held = 0;
-		long last_priv = 0;
+		unsigned long held;
+		double per;
 
 		for (L = 0; L < opt.n_levels; L++) {
 			const struct level_res *lr = &t->lv[L];
-			unsigned long held = lr->held >= 0 ? (unsigned long)lr->held : lr->sent;
 			double m = median(lr->tput, lr->n_tput);
 
 			tracked_all = tracked_all && level_tracked(t, L);
@@ -1704,12 +1833,12 @@ static void print_goals(void)
 					if (r50 > worst50) {
 						worst50 = r50;
 						snprintf(w50, sizeof(w50), "%s sessions, %s others, %s", grouped(opt.levels[L], a, sizeof(a)),
-						    grouped(opt.ks[K], b, sizeof(b)), variant_verdict[v]);
+						    grouped(opt.ks[K], b, sizeof(b)), variant_name[v]);
 					}
 					if (r99 > worst99) {
 						worst99 = r99;
 						snprintf(w99, sizeof(w99), "%s sessions, %s others, %s", grouped(opt.levels[L], a, sizeof(a)),
-						    grouped(opt.ks[K], b, sizeof(b)), variant_verdict[v]);
+						    grouped(opt.ks[K], b, sizeof(b)), variant_name[v]);
 					}
 				}
 			}
@@ -1719,12 +1848,6 @@ static void print_goals(void)
 				worst_tput = m;
 				snprintf(wt, sizeof(wt), "%s sessions", grouped(opt.levels[L], a, sizeof(a)));
 			}
-			if (first_priv < 0) {
-				first_priv = lr->mem_after.priv_kb;
-				first_held = held;
-			}
-			last_priv = lr->mem_after.priv_kb;
-			last_held = held;
 		}
 		printf("%s%s%s\n", t->name, t->dead ? ": FAILED during the run: " : "", t->dead ? t->why : "");
 		printf("  %-50s %s worst %.2fx (%s)%s\n", "verdict p50 <= 1.3x echo, every row",
@@ -1739,12 +1862,12 @@ static void print_goals(void)
 			    tracked_all ? "" : "; not every session level was held");
 		else
 			printf("  %-50s MISS not measured\n", ">= 150k pipelined verdicts/s on one core");
-		if (last_held > first_held && first_priv >= 0)
-			printf("  %-50s %.0f B/session (private memory, %s to %s sessions)\n", "memory per tracked session",
-			    (double)(last_priv - first_priv) * 1024.0 / (double)(last_held - first_held),
-			    grouped(first_held, a, sizeof(a)), grouped(last_held, b, sizeof(b)));
+		if ((per = bytes_per_session(t, &held)) >= 0)
+			printf("  %-50s REPORTED %.0f B/session (anonymous memory, %s sessions held)\n",
+			    "memory per tracked session", per, grouped(held, a, sizeof(a)));
 		else
-			printf("  %-50s not measured\n", "memory per tracked session");
+			printf("  %-50s MISS not measured%s%s\n", "memory per tracked session", t->mem_why[0] ? ": " : "",
+			    t->mem_why);
 		if (t->errors > 0)
 			printf("  %lu errors; the first: %s\n", t->errors, t->first_error);
 	}
@@ -1759,8 +1882,8 @@ static void usage(int code)
 	    "  --sessions LIST       session levels, cumulative (10,10000,100000)\n"
 	    "  --clients LIST        idle clients per row (0,100,1000)\n"
 	    "  --rounds N            latency rounds per row (20)\n"
-	    "  --samples N           requests per target per round (1000)\n"
-	    "  --warmup N            untimed requests per target per row (500)\n"
+	    "  --samples N           requests per target per round (600)\n"
+	    "  --warmup N            untimed requests per target per row (300)\n"
 	    "  --window N            pipelined requests in flight (128)\n"
 	    "  --tput-seconds S      one pipelined round (1.0)\n"
 	    "  --tput-rounds N       pipelined rounds per target per level (3)\n"
@@ -1770,7 +1893,9 @@ static void usage(int code)
 	    "  --syscall-requests N  requests counted (5000)\n"
 	    "  --timeout-ms MS       bound on every wait (5000)\n"
 	    "  --work DIR            where to put counter files (a new /tmp directory)\n"
-	    "  --tsv FILE            also write every figure as tab-separated lines\n");
+	    "  --tsv FILE            also write every figure as tab-separated lines\n"
+	    "  --memory-daemon NAME=SOCK  a fresh instance of daemon NAME: memory per session and per\n"
+	    "                        client are measured on it first, before anything is freed in it\n");
 	exit(code);
 }
 
@@ -1800,10 +1925,11 @@ static void parse_args(int argc, char **argv)
 		{ "feed-budget", required_argument, NULL, 'f' }, { "batch", required_argument, NULL, 'b' },
 		{ "syscalls", required_argument, NULL, 'y' }, { "syscall-requests", required_argument, NULL, 'Y' },
 		{ "timeout-ms", required_argument, NULL, 't' }, { "work", required_argument, NULL, 'k' },
-		{ "tsv", required_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "tsv", required_argument, NULL, 'v' }, { "memory-daemon", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	const char *daemons[MAX_DAEMONS];
-	int n_daemons = 0, ch, i;
+	const char *daemons[MAX_DAEMONS], *memd[MAX_DAEMONS];
+	int n_daemons = 0, n_memd = 0, ch, i, j;
 
 	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (ch) {
@@ -1828,6 +1954,11 @@ static void parse_args(int argc, char **argv)
 		case 't': opt.timeout_ms = atoi(optarg); break;
 		case 'k': opt.work = optarg; break;
 		case 'v': opt.tsv = optarg; break;
+		case 'm':
+			if (n_memd >= MAX_DAEMONS)
+				die("at most %d memory daemons", MAX_DAEMONS);
+			memd[n_memd++] = optarg;
+			break;
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
@@ -1854,6 +1985,18 @@ static void parse_args(int argc, char **argv)
 			die("--daemon wants NAME=SOCKET, not %s", daemons[i]);
 		*eq = '\0';
 		add_target(daemons[i], eq + 1, false);
+	}
+	for (j = 0; j < n_memd; j++) {
+		char *eq = strchr(memd[j], '=');
+
+		if (eq == NULL)
+			die("--memory-daemon wants NAME=SOCKET, not %s", memd[j]);
+		*eq = '\0';
+		for (i = 1; i < n_targets && strcmp(targets[i].name, memd[j]) != 0; i++)
+			;
+		if (i == n_targets)
+			die("--memory-daemon %s: no --daemon of that name", memd[j]);
+		targets[i].mem_path = eq + 1;
 	}
 }
 
@@ -1887,12 +2030,13 @@ static void print_header(void)
 		exe[n > 0 ? n : 0] = '\0';
 		printf("  %-12s pid %-7d cpus %-5s %s%s%s\n", t->name, (int)t->pid, t->pid > 0 ? cpus_of(t->pid, cpus,
 		    sizeof(cpus)) : "?", exe, t->dead ? " FAILED: " : "", t->dead ? t->why : "");
+		if (t->mem_pid > 0)
+			printf("  %-12s pid %-7d (a fresh instance for the memory pass)\n", "", (int)t->mem_pid);
 	}
 }
 
 int main(int argc, char **argv)
 {
-	struct req reqs[N_VARIANTS];
 	char workbuf[] = "/tmp/loadgen.XXXXXX";
 	int64_t start = now_ns();
 	int L, K, v, i;
@@ -1905,61 +2049,40 @@ int main(int argc, char **argv)
 	if (opt.tsv != NULL && (tsv = fopen(opt.tsv, "w")) == NULL)
 		die("%s: %s", opt.tsv, strerror(errno));
 	session_id(0, session0, sizeof(session0));
-	for (v = 0; v < N_VARIANTS; v++)
-		req_message(&reqs[v], session0, variant_text[v]);
-	for (i = 0; i < n_targets; i++) {
+	for (i = 0; i < n_targets; i++)
 		open_target(&targets[i]);
-		if (targets[i].pid > 0)
-			targets[i].mem0 = mem_of(targets[i].pid);
-	}
 	if (targets[0].dead)
 		die("the echo failed: %s", targets[0].why);
+	memory_pass();
 	for (L = 0; L < opt.n_levels; L++) {
 		progress("level %d/%d: %lu sessions: connecting %lu idle clients to each target", L + 1, opt.n_levels,
 		    opt.levels[L], opt.ks[opt.n_ks - 1]);
 		set_idle_all(opt.ks[opt.n_ks - 1]);
-		for (i = 1; i < n_targets; i++) {
-			struct target *t = &targets[i];
-
-			if (L == 0 && !t->dead)
-				t->mem_clients = mem_of(t->pid);
-			t->lv[L].mem_before = mem_of(t->pid);
-		}
+		for (i = 1; i < n_targets; i++)
+			if (!targets[i].dead)
+				targets[i].lv[L].mem_before = mem_of(targets[i].pid);
 		progress("level %d/%d: feeding sessions up to %lu", L + 1, opt.n_levels, opt.levels[L]);
-		feed_level(L);
-		for (i = 1; i < n_targets; i++) {
-			struct target *t = &targets[i];
-			struct level_res *lr = &t->lv[L];
-
-			if (t->dead)
-				continue;
-			lr->mem_after = mem_of(t->pid);
-			lr->sent = t->sent;
-			lr->first_ms_1k = ms_per_1k(t, false);
-			lr->last_ms_1k = ms_per_1k(t, true);
-			count_held(t, lr);
-			probe_known(t, lr);
-			if (tsv != NULL)
-				fprintf(tsv, "feed\t%lu\t%s\t%lu\t%ld\t%d/%d\t%.3f\t%.2f\t%.2f\t%ld\t%ld\n", opt.levels[L], t->name,
-				    lr->sent, lr->held, lr->known, lr->probes, lr->feed_s, lr->first_ms_1k, lr->last_ms_1k,
-				    lr->mem_before.priv_kb, lr->mem_after.priv_kb);
-			progress("%s: sent %lu, held %ld, %d/%d probed ids known, %.2f s", t->name, lr->sent, lr->held,
-			    lr->known, lr->probes, lr->feed_s);
+		feed_level(L, targets, n_targets);
+		for (i = 0; i < n_targets; i++) {
+			if (i > 0)
+				finish_level(&targets[i], L);
+			build_reqs(&targets[i], L);
 		}
 		for (K = opt.n_ks - 1; K >= 0; K--) {
 			set_idle_all(opt.ks[K]);
 			progress("level %d/%d: round trips with %lu idle clients", L + 1, opt.n_levels, opt.ks[K]);
 			for (v = 0; v < N_VARIANTS; v++)
-				latency_cell(L, K, v, reqs);
+				latency_cell(L, K, v);
 		}
 		progress("level %d/%d: pipelined throughput", L + 1, opt.n_levels);
-		tput_level(L, reqs);
+		tput_level(L);
 		progress("level %d/%d: system calls per request", L + 1, opt.n_levels);
-		syscalls_level(L, reqs);
+		syscalls_level(L);
 	}
 	print_header();
 	print_latency();
-	print_feed();
+	print_feed(false);
+	print_feed(true);
 	print_memory();
 	print_tput();
 	print_syscalls();
