@@ -105,8 +105,8 @@ for d in "${DAEMONS[@]}"; do
 done
 
 if [ "$QUICK" = 1 ]; then
-  ARGS+=(--rounds 6 --samples 300 --warmup 200 --tput-rounds 2 --tput-seconds 0.3 --feed-budget 5
-    --syscall-requests 2000)
+  ARGS+=(--rounds 6 --samples 300 --warmup 200 --row-seconds 1 --tput-rounds 2 --tput-seconds 0.3
+    --feed-budget 5 --syscall-requests 2000)
 fi
 echo "== running bench/loadgen (progress on stderr)"
 "${PIN_GEN[@]}" "$BUILD/bench/loadgen" "${ARGS[@]}" "${EXTRA[@]}"

@@ -74,7 +74,7 @@ static struct {
 	int n_ks;
 	int rounds, samples, warmup, window, tput_rounds, syscall_requests, timeout_ms;
 	unsigned long batch;
-	double tput_seconds, feed_budget;
+	double tput_seconds, feed_budget, row_seconds;
 	const char *syscalls; /* perf, strace, none, auto */
 	const char *tsv;
 } opt = {
@@ -91,7 +91,8 @@ static struct {
 	.timeout_ms = 5000,
 	.batch = 1000,
 	.tput_seconds = 1.0,
-	.feed_budget = 30.0,
+	.feed_budget = 20.0,
+	.row_seconds = 4.0,
 	.syscalls = "auto",
 };
 
@@ -1124,6 +1125,10 @@ static void latency_cell(int L, int K, int v)
 	size_t per = (size_t)opt.rounds * (size_t)opt.samples;
 	int r, j, s, i;
 
+	/* A slow or stalled target gets fewer samples, not a longer run: each
+	 * target's turn in a round ends after its share of --row-seconds. */
+	int64_t slice = (int64_t)(opt.row_seconds * 1e9 / (opt.rounds * n_targets)), until;
+
 	for (i = 0; i < n_targets; i++) {
 		struct target *t = &targets[i];
 
@@ -1132,14 +1137,16 @@ static void latency_cell(int L, int K, int v)
 			die("out of memory");
 		t->n_samples = 0;
 		cell->errors[i] = t->errors;
-		for (s = 0; s < opt.warmup && !t->dead; s++)
+		until = now_ns() + slice;
+		for (s = 0; s < opt.warmup && !t->dead && now_ns() < until; s++)
 			rtt_once(t, &t->req[v], variant_verdict[v]);
 	}
 	for (r = 0; r < opt.rounds; r++) {
 		for (j = 0; j < n_targets; j++) {
 			struct target *t = &targets[(r + j) % n_targets];
 
-			for (s = 0; s < opt.samples && !t->dead; s++) {
+			until = now_ns() + slice;
+			for (s = 0; s < opt.samples && !t->dead && now_ns() < until; s++) {
 				double us = rtt_once(t, &t->req[v], variant_verdict[v]);
 
 				if (us >= 0)
@@ -1558,11 +1565,11 @@ static void print_latency(void)
 	char a[16], b[16], g1[32];
 	int L, K, v, i;
 
-	printf("\n== verdict round trip, us (one request at a time on the shim's connection; %d rounds x %d samples\n"
-	       "   per target per row, targets alternating each round; the echo gets the same request bytes)\n",
-	    opt.rounds, opt.samples);
-	printf("%9s %7s %-9s %-12s %8s %8s %8s %8s %9s %8s %8s  %s\n", "sessions", "others", "verdict", "target", "min",
-	    "p50", "p90", "p99", "max", "p50/echo", "p99/echo", "goal (p50<=1.3x, p99<=2x)");
+	printf("\n== verdict round trip, us (one request at a time on the shim's connection; %d rounds of up to %d\n"
+	       "   samples per target per row, at most %.1f s a row, targets alternating each round; the echo gets\n"
+	       "   the same request bytes; n: samples)\n", opt.rounds, opt.samples, opt.row_seconds);
+	printf("%9s %7s %-9s %-12s %8s %8s %8s %8s %9s %6s %8s %8s  %s\n", "sessions", "others", "verdict", "target",
+	    "min", "p50", "p90", "p99", "max", "n", "p50/echo", "p99/echo", "goal (p50<=1.3x, p99<=2x)");
 	for (L = 0; L < opt.n_levels; L++) {
 		for (K = opt.n_ks - 1; K >= 0; K--) {
 			for (v = 0; v < N_VARIANTS; v++) {
@@ -1583,8 +1590,8 @@ static void print_latency(void)
 						    t->dead ? "FAILED" : "no samples");
 						continue;
 					}
-					printf("%9s %7s %-9s %-12s %8.1f %8.1f %8.1f %8.1f %9.1f", sess, oth,
-					    i == 0 ? variant_name[v] : "", t->name, s->min, s->p50, s->p90, s->p99, s->max);
+					printf("%9s %7s %-9s %-12s %8.1f %8.1f %8.1f %8.1f %9.1f %6zu", sess, oth,
+					    i == 0 ? variant_name[v] : "", t->name, s->min, s->p50, s->p90, s->p99, s->max, s->n);
 					if (i == 0) {
 						printf("\n");
 						continue;
@@ -1887,7 +1894,8 @@ static void usage(int code)
 	    "  --window N            pipelined requests in flight (128)\n"
 	    "  --tput-seconds S      one pipelined round (1.0)\n"
 	    "  --tput-rounds N       pipelined rounds per target per level (3)\n"
-	    "  --feed-budget S       feeding time per daemon per level (30)\n"
+	    "  --row-seconds S       the most one latency row may take, all targets (4)\n"
+	    "  --feed-budget S       feeding time per daemon per level (20)\n"
 	    "  --batch N             sessions per feed batch (1000)\n"
 	    "  --syscalls WHAT       auto, perf, strace or none (auto)\n"
 	    "  --syscall-requests N  requests counted (5000)\n"
@@ -1922,7 +1930,7 @@ static void parse_args(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' }, { "samples", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' }, { "window", required_argument, NULL, 'W' },
 		{ "tput-seconds", required_argument, NULL, 'T' }, { "tput-rounds", required_argument, NULL, 'R' },
-		{ "feed-budget", required_argument, NULL, 'f' }, { "batch", required_argument, NULL, 'b' },
+		{ "feed-budget", required_argument, NULL, 'f' }, { "row-seconds", required_argument, NULL, 'S' }, { "batch", required_argument, NULL, 'b' },
 		{ "syscalls", required_argument, NULL, 'y' }, { "syscall-requests", required_argument, NULL, 'Y' },
 		{ "timeout-ms", required_argument, NULL, 't' }, { "work", required_argument, NULL, 'k' },
 		{ "tsv", required_argument, NULL, 'v' }, { "memory-daemon", required_argument, NULL, 'm' },
@@ -1948,6 +1956,7 @@ static void parse_args(int argc, char **argv)
 		case 'T': opt.tput_seconds = atof(optarg); break;
 		case 'R': opt.tput_rounds = atoi(optarg); break;
 		case 'f': opt.feed_budget = atof(optarg); break;
+		case 'S': opt.row_seconds = atof(optarg); break;
 		case 'b': opt.batch = strtoul(optarg, NULL, 10); break;
 		case 'y': opt.syscalls = optarg; break;
 		case 'Y': opt.syscall_requests = atoi(optarg); break;
@@ -1966,7 +1975,7 @@ static void parse_args(int argc, char **argv)
 	if (optind != argc || opt.echo_path == NULL || n_daemons == 0)
 		usage(2);
 	if (opt.rounds < 1 || opt.samples < 1 || opt.warmup < 0 || opt.window < 1 || opt.window > 65536 ||
-	    opt.tput_rounds < 1 || opt.tput_rounds > 16 || opt.tput_seconds <= 0 || opt.batch < 1 ||
+	    opt.tput_rounds < 1 || opt.tput_rounds > 16 || opt.tput_seconds <= 0 || opt.batch < 1 || opt.row_seconds <= 0 ||
 	    opt.timeout_ms < 100 || opt.syscall_requests < 1 || opt.n_levels < 1 || opt.n_ks < 1)
 		die("an option is out of range (see --help)");
 	for (i = 1; i < opt.n_levels; i++)
