@@ -1,0 +1,130 @@
+#!/bin/bash
+# bench/daemon-bench.sh — ocstopd against a raw C Unix-socket echo, in the same run, interleaved.
+#
+#   bench/daemon-bench.sh [--quick] [--daemon NAME=PATH]... [--build-dir DIR] [--keep] [-- LOADGEN-OPTIONS]
+#
+# Builds bench/echo, bench/loadgen (and ocstopd) with meson in DIR (default build-bench, -O2), starts
+# the echo and, for every daemon given (default: current=DIR/daemon/ocstopd), two instances on
+# private sockets in a temporary directory (one for the main run, a fresh one for the memory pass),
+# all pinned to CPU 0; runs bench/loadgen pinned to CPU 1, prints its tables, and stops everything
+# it started. Compare two daemons in one run:
+#
+#   bench/daemon-bench.sh --daemon old=/path/to/old/ocstopd --daemon new=build/daemon/ocstopd
+#
+# --quick: fewer samples, shorter rounds and feeds (under a minute for one daemon).
+# --keep: keep the directory with the daemons' logs, the counters' files and results.tsv.
+# See bench/README.md for what each figure means.
+set -u
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build-bench
+QUICK=0
+KEEP=0
+DAEMONS=()
+EXTRA=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --keep) KEEP=1 ;;
+    --daemon) [ $# -ge 2 ] || { echo "--daemon needs NAME=PATH" >&2; exit 2; }; DAEMONS+=("$2"); shift ;;
+    --daemon=*) DAEMONS+=("${1#--daemon=}") ;;
+    --build-dir) [ $# -ge 2 ] || { echo "--build-dir needs a directory" >&2; exit 2; }; BUILD=$(realpath -m "$2"); shift ;;
+    --) shift; EXTRA=("$@"); break ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+START=$(date +%s%N)
+echo "== building in $BUILD"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" "$SRC" --buildtype=debugoptimized -Dtests=disabled >"$BUILD.setup.log" 2>&1 ||
+    { cat "$BUILD.setup.log" >&2; exit 1; }
+  rm -f "$BUILD.setup.log"
+fi
+meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD" >&2; exit 1; }
+[ ${#DAEMONS[@]} -gt 0 ] || DAEMONS=("current=$BUILD/daemon/ocstopd")
+
+W=$(mktemp -d /tmp/ocstop-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local p i
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Servers on CPU 0, the generator on CPU 1 (pipelined throughput is "on one core").
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  PIN_SERVER=(taskset -c 0); PIN_GEN=(taskset -c 1)
+else
+  PIN_SERVER=(); PIN_GEN=(); echo "note: fewer than 2 CPUs or no taskset: nothing pinned"
+fi
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+wait_socket() { # PATH PID
+  local i
+  for i in $(seq 100); do
+    [ -S "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+"${PIN_SERVER[@]}" "$BUILD/bench/echo" "$W/echo.sock" 2>"$W/echo.log" &
+PIDS+=($!)
+wait_socket "$W/echo.sock" $! || { echo "the echo did not start:" >&2; cat "$W/echo.log" >&2; exit 1; }
+
+ARGS=(--echo "$W/echo.sock" --work "$W" --tsv "$W/results.tsv")
+declare -A LOGS DPID
+for d in "${DAEMONS[@]}"; do
+  name=${d%%=*} bin=${d#*=}
+  case $name in ''|*/*|*' '*) echo "bad daemon name in $d (want NAME=PATH)" >&2; exit 2 ;; esac
+  [ "$name" != "$d" ] && [ -x "$bin" ] || { echo "$d: want NAME=PATH to an executable ocstopd" >&2; exit 2; }
+  [ -z "${LOGS[$name]:-}" ] || { echo "two daemons named $name" >&2; exit 2; }
+  mkdir -p "$W/$name/config"
+  # Two instances: one for the main run, a fresh one for the memory pass.
+  for inst in main mem; do
+    # No user config, no OpenCode to watch: only what the load generator brings.
+    env -u OCSTOP_OPENCODE_URL -u OCSTOP_SOCKET -u OPENCODE_SERVER_PASSWORD -u OPENCODE_SERVER_USERNAME \
+      XDG_CONFIG_HOME="$W/$name/config" XDG_RUNTIME_DIR="$W/$name" \
+      "${PIN_SERVER[@]}" "$bin" --no-default-server -s "$W/$name/$inst.sock" 2>"$W/$name/$inst.log" &
+    PIDS+=($!)
+    wait_socket "$W/$name/$inst.sock" $! ||
+      { echo "$name ($bin) did not start:" >&2; cat "$W/$name/$inst.log" >&2; exit 1; }
+  done
+  LOGS[$name]=$W/$name/main.log
+  DPID[$name]=${PIDS[-2]}
+  ARGS+=(--daemon "$name=$W/$name/main.sock" --memory-daemon "$name=$W/$name/mem.sock")
+done
+
+if [ "$QUICK" = 1 ]; then
+  ARGS+=(--rounds 6 --samples 300 --warmup 200 --row-seconds 1 --tput-rounds 2 --tput-seconds 0.3
+    --feed-budget 5 --syscall-requests 2000)
+fi
+echo "== running bench/loadgen (progress on stderr)"
+"${PIN_GEN[@]}" "$BUILD/bench/loadgen" "${ARGS[@]}" "${EXTRA[@]}"
+RC=$?
+
+echo
+echo "== the daemons afterwards"
+for d in "${DAEMONS[@]}"; do
+  name=${d%%=*}
+  log=${LOGS[$name]}
+  alive="running (pid ${DPID[$name]})"
+  case $(ps -o stat= -p "${DPID[$name]}" 2>/dev/null) in ''|Z*) alive="EXITED" ;; esac
+  printf '%-12s %s; log: %s lines, %s bytes (%s info, %s warn; %s "cleared" lines)\n' "$name" "$alive" \
+    "$(wc -l <"$log")" "$(wc -c <"$log")" "$(grep -c '^info:' "$log")" "$(grep -c '^warn:' "$log")" \
+    "$(grep -c 'with nothing running: cleared$' "$log")"
+  grep -v '^info: stop word in .* with nothing running: cleared$' "$log" | sort | uniq -c | sort -rn | head -5 |
+    sed 's/^/             /'
+done
+echo
+echo "wall time: $(( ($(date +%s%N) - START) / 1000000000 )) s"
+exit $RC
