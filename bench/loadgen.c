@@ -955,8 +955,14 @@ static void count_held(struct target *t, struct level_res *lr)
 	req_empty(&r, "status");
 	if ((o = call(&probe, &probe.main, &r, "status")) != NULL && reply_ok(&probe, o, "status")) {
 		const msgpack_object *s = map_get(&o->via.array.ptr[3], "sessions");
+		const msgpack_object *k = map_get(&o->via.array.ptr[3], "counters");
+		const msgpack_object *n = k != NULL ? map_get(k, "sessions") : NULL;
 
-		if (s != NULL && s->type == MSGPACK_OBJECT_ARRAY)
+		/* The count, where the daemon gives one: its list may be cut to
+		 * fit a frame. Older daemons list every session. */
+		if (n != NULL && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			lr->held = (long)n->via.u64;
+		else if (s != NULL && s->type == MSGPACK_OBJECT_ARRAY)
 			lr->held = s->via.array.size;
 		else
 			snprintf(lr->held_note, sizeof(lr->held_note), "status: no sessions array");

@@ -37,12 +37,16 @@ proto_str_eq(const msgpack_object *o, const char *s)
 const msgpack_object *
 proto_map_get(const msgpack_object *map, const char *key)
 {
+	size_t len;
+
 	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
 		return NULL;
+	len = strlen(key);
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object_kv *kv = &map->via.map.ptr[i];
 
-		if (proto_str_eq(&kv->key, key))
+		if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == len &&
+		    memcmp(kv->key.via.str.ptr, key, len) == 0)
 			return &kv->val;
 	}
 	return NULL;

@@ -5,9 +5,11 @@
  * header, so a 5-byte header claiming 100M elements would cost gigabytes.
  * Bytes therefore pass a scanner first that allocates nothing: it walks the
  * msgpack headers, bounds every declared length by what is left of the frame
- * budget, and counts complete frames. Only validated bytes reach the
- * msgpack_unpacker, and it is asked for a message only when a whole frame is
- * there, so its allocations are bounded by the bytes actually received.
+ * budget, and counts complete frames. Only validated bytes are kept, and
+ * msgpack-c is asked to unpack only a whole frame, so its allocations are
+ * bounded by the bytes actually received. It unpacks into one zone that is
+ * cleared for each message, so a message costs no allocation once the zone
+ * has grown to the size of the messages a peer sends.
  *
  * The scanner keeps its state between feeds, so each byte is looked at once
  * however the stream is split:
@@ -56,10 +58,15 @@ struct proto_reader {
 	int err;
 	char errstr[128];
 	size_t max_frame;
-	size_t frames_ready; /* validated frames waiting in the unpacker */
+	size_t frames_ready; /* validated frames waiting in buf */
 	struct scanner scan;
-	msgpack_unpacker unpacker;
-	msgpack_unpacked result; /* owns the zone behind the last message */
+	char *buf;           /* validated bytes: frames, then the head of the next */
+	size_t start;        /* where the next frame begins */
+	size_t len;
+	size_t cap;
+	char *retired;       /* a buffer the last message still points into */
+	msgpack_zone zone;   /* behind the last message */
+	msgpack_object obj;
 };
 
 static int fail(struct proto_reader *r, const char *fmt, ...)
@@ -85,11 +92,10 @@ proto_reader_new(size_t max_frame)
 
 	if (r == NULL)
 		return NULL;
-	if (!msgpack_unpacker_init(&r->unpacker, READER_INIT_BUFFER)) {
+	if (!msgpack_zone_init(&r->zone, READER_INIT_BUFFER)) {
 		free(r);
 		return NULL;
 	}
-	msgpack_unpacked_init(&r->result);
 	r->max_frame = max_frame != 0 ? max_frame : PROTO_MAX_FRAME;
 	return r;
 }
@@ -99,8 +105,9 @@ proto_reader_free(struct proto_reader *r)
 {
 	if (r == NULL)
 		return;
-	msgpack_unpacked_destroy(&r->result);
-	msgpack_unpacker_destroy(&r->unpacker);
+	msgpack_zone_destroy(&r->zone);
+	free(r->buf);
+	free(r->retired);
 	free(r);
 }
 
@@ -265,6 +272,34 @@ scan(struct proto_reader *r, const uint8_t *p, size_t n)
 	return PROTO_OK;
 }
 
+/* Append validated bytes. The last message returned points into buf, so
+ * bytes are never moved here: a buffer that must grow is replaced, and the
+ * old one kept until the next proto_reader_next(). */
+static int
+keep(struct proto_reader *r, const void *bytes, size_t n)
+{
+	size_t cap, live = r->len - r->start;
+	char *fresh;
+
+	if (n > r->cap - r->len) {
+		for (cap = READER_INIT_BUFFER; cap < 2 * (live + n); cap *= 2)
+			;
+		if ((fresh = malloc(cap)) == NULL)
+			return -1;
+		if (live > 0)
+			memcpy(fresh, r->buf + r->start, live);
+		free(r->retired);
+		r->retired = r->buf;
+		r->buf = fresh;
+		r->cap = cap;
+		r->start = 0;
+		r->len = live;
+	}
+	memcpy(r->buf + r->len, bytes, n);
+	r->len += n;
+	return 0;
+}
+
 int
 proto_reader_feed(struct proto_reader *r, const void *buf, size_t len)
 {
@@ -274,10 +309,8 @@ proto_reader_feed(struct proto_reader *r, const void *buf, size_t len)
 		return PROTO_ERR;
 	/* Complete frames and the validated head of the next one; the latter
 	 * is not unpacked until its frame completes. */
-	if (!msgpack_unpacker_reserve_buffer(&r->unpacker, len))
+	if (keep(r, buf, len) < 0)
 		return fail(r, "out of memory");
-	memcpy(msgpack_unpacker_buffer(&r->unpacker), buf, len);
-	msgpack_unpacker_buffer_consumed(&r->unpacker, len);
 	return PROTO_OK;
 }
 
@@ -366,15 +399,28 @@ check_message(struct proto_reader *r, const msgpack_object *o, struct proto_msg 
 int
 proto_reader_next(struct proto_reader *r, struct proto_msg *msg)
 {
+	size_t off;
+
 	memset(msg, 0, sizeof(*msg));
 	if (r->err)
 		return PROTO_ERR;
 	if (r->frames_ready == 0)
 		return PROTO_AGAIN;
 
-	/* Frees the previous message's zone, as the API promises. */
-	switch (msgpack_unpacker_next(&r->unpacker, &r->result)) {
+	/* Frees the previous message, as the API promises; its bytes may now
+	 * move. */
+	msgpack_zone_clear(&r->zone);
+	free(r->retired);
+	r->retired = NULL;
+	if (r->start > r->cap / 2) {
+		r->len -= r->start;
+		memmove(r->buf, r->buf + r->start, r->len);
+		r->start = 0;
+	}
+	off = 0;
+	switch (msgpack_unpack(r->buf + r->start, r->len - r->start, &off, &r->zone, &r->obj)) {
 	case MSGPACK_UNPACK_SUCCESS:
+	case MSGPACK_UNPACK_EXTRA_BYTES:
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
 		return fail(r, "out of memory");
@@ -383,6 +429,7 @@ proto_reader_next(struct proto_reader *r, struct proto_msg *msg)
 		 * the stream is as broken as if the peer had erred. */
 		return fail(r, "msgpack-c rejected a validated frame");
 	}
+	r->start += off;
 	r->frames_ready--;
-	return check_message(r, &r->result.data, msg);
+	return check_message(r, &r->obj, msg);
 }

@@ -40,6 +40,7 @@ struct peer {
 	bool closing;
 	bool closed;
 	bool reading;         /* dispatching a read: output waits until it is done */
+	bool waiting_write;   /* wr is added: the socket took only part of the output */
 	const char *why;
 	struct proto_buf scratch; /* outgoing requests are packed here */
 	TAILQ_HEAD(, peer_req) pending;
@@ -151,10 +152,13 @@ static void flush(struct peer *p)
 		peer_close(p, "write error");
 		return;
 	}
-	if (evbuffer_get_length(p->out) > 0)
+	if (evbuffer_get_length(p->out) > 0 && !p->waiting_write) {
 		event_add(p->wr, NULL);
-	else
+		p->waiting_write = true;
+	} else if (evbuffer_get_length(p->out) == 0 && p->waiting_write) {
 		event_del(p->wr);
+		p->waiting_write = false;
+	}
 }
 
 static void write_cb(evutil_socket_t fd, short what, void *arg)

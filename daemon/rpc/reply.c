@@ -6,18 +6,21 @@ msgpack_packer *rpc_reply_begin(const struct rpc_call *call)
 {
 	struct control *ctl = call->ctl;
 
-	if (call->notification || conns_find(ctl, call->conn) == NULL)
+	if (call->notification || (ctl->replying = conns_find(ctl, call->conn)) == NULL)
 		return NULL;
 	proto_buf_reset(&ctl->reply);
 	proto_pack_result_header(&ctl->reply.pk, call->msgid);
 	return &ctl->reply.pk;
 }
 
+/* Packing a reply runs no callback: the connection found by
+ * rpc_reply_begin() is still there. */
 void rpc_reply_end(const struct rpc_call *call)
 {
 	struct control *ctl = call->ctl;
-	struct conn *c = conns_find(ctl, call->conn);
+	struct conn *c = ctl->replying;
 
+	ctl->replying = NULL;
 	if (c == NULL)
 		return;
 	if (ctl->reply.oom) {

@@ -33,6 +33,7 @@ struct control {
 	struct notify_sink *sink;
 	struct rpc_counters counters;
 	struct proto_buf reply; /* a reply is packed here, then sent whole */
+	struct conn *replying;  /* whom the reply being packed goes to */
 	struct proto_buf news;  /* an event is packed here once for every subscriber */
 };
 
