@@ -12,4 +12,5 @@ wait_until 10 test -s "$T/port" || tap_bail "fake OpenCode did not start"
 URL=http://127.0.0.1:$(cat "$T/port")
 ocstopd_start "$T" --opencode "$URL" --quiet-ms 100 || tap_bail "ocstopd did not start"
 wait_until 10 ocstop_knows_busy ses_stuck || tap_bail "daemon did not learn the sessions"
-exec python3 "$OCSTOP_SRCDIR/tests/lib/protocol_check.py" "$OCSTOP_SOCKET" "$OCSTOP_SRCDIR/proto/PROTOCOL.md"
+python3 "$OCSTOP_SRCDIR/tests/lib/protocol_check.py" "$OCSTOP_SOCKET" "$OCSTOP_SRCDIR/proto/PROTOCOL.md"
+exit $?
