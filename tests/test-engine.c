@@ -22,37 +22,16 @@
 #include "engine/notify.h"
 #include "engine/server.h"
 #include "engine/stop.h"
+#include "fake-backend.h"
 
 #define QUIET 100
 #define TIMEOUT 1000
-#define MAX_REQ 64
-
-/* One abort the engine asked the fake backend for. */
-struct fake_abort {
-	char session[64];
-	int64_t timeout_ms;
-	abort_done_cb cb;
-	void *arg;
-	bool answered;
-};
-
-/* The fake backend of one server: it records, the test answers. */
-struct fake {
-	struct server *srv;
-	struct fake_abort aborts[MAX_REQ];
-	size_t n_aborts;
-	bool refuse;      /* abort() returns -1: not sent */
-	bool closed;
-	size_t resyncs;
-	size_t lookups;
-};
 
 /* The world of one test: engine, host, fakes, what was said. */
 struct world {
 	struct config cfg;
 	struct engine *e;
-	struct fake *fakes[8];
-	size_t n_fakes;
+	struct fakes fakes;
 	int64_t wake;       /* what the engine asked the host for */
 	bool reap_asked;
 	struct stop_result results[8];
@@ -61,76 +40,6 @@ struct world {
 	size_t n_results;
 	size_t n_published;
 	struct notify_sink *sink;
-};
-
-static struct world *W;
-
-static int fake_open(struct server *s, void *ctx, void *channel, void **priv)
-{
-	struct world *w = ctx;
-	struct fake *f = calloc(1, sizeof(*f));
-
-	(void)channel;
-	assert_non_null(f);
-	f->srv = s;
-	w->fakes[w->n_fakes++] = f;
-	*priv = f;
-	return 0;
-}
-
-/* Close answers every abort still in flight, as the backends promise. */
-static void fake_close(void *priv)
-{
-	struct fake *f = priv;
-	size_t i;
-
-	f->closed = true;
-	for (i = 0; i < f->n_aborts; i++) {
-		if (f->aborts[i].answered)
-			continue;
-		f->aborts[i].answered = true;
-		f->aborts[i].cb(f->aborts[i].arg, false, "the server was removed", 0);
-	}
-}
-
-static int fake_abort(void *priv, const char *session_id, const char *directory,
-    int64_t timeout_ms, abort_done_cb cb, void *arg)
-{
-	struct fake *f = priv;
-	struct fake_abort *a;
-
-	(void)directory;
-	assert_false(f->closed);
-	if (f->refuse)
-		return -1;
-	assert_true(f->n_aborts < MAX_REQ);
-	a = &f->aborts[f->n_aborts++];
-	snprintf(a->session, sizeof(a->session), "%s", session_id);
-	a->timeout_ms = timeout_ms;
-	a->cb = cb;
-	a->arg = arg;
-	return 0;
-}
-
-static void fake_resync(void *priv, const char *directory)
-{
-	(void)directory;
-	((struct fake *)priv)->resyncs++;
-}
-
-static void fake_lookup(void *priv, const char *session_id, const char *directory)
-{
-	(void)session_id;
-	(void)directory;
-	((struct fake *)priv)->lookups++;
-}
-
-static const struct backend_ops fake_ops = {
-	.open = fake_open,
-	.close = fake_close,
-	.abort = fake_abort,
-	.resync = fake_resync,
-	.lookup = fake_lookup,
 };
 
 static void wake_at(void *arg, int64_t at)
@@ -164,11 +73,10 @@ static int setup(void **state)
 	w->wake = -1;
 	w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
 	assert_non_null(w->e);
-	engine_set_backend(w->e, SERVER_HTTP, &fake_ops, w);
-	engine_set_backend(w->e, SERVER_RELAY, &fake_ops, w);
+	engine_set_backend(w->e, SERVER_HTTP, &fake_backend_ops, &w->fakes);
+	engine_set_backend(w->e, SERVER_RELAY, &fake_backend_ops, &w->fakes);
 	w->sink = notify_add(engine_notify(w->e), 1u << NOTIFY_STOP, on_news, w);
 	assert_non_null(w->sink);
-	W = w;
 	*state = w;
 	return 0;
 }
@@ -179,8 +87,7 @@ static int teardown(void **state)
 	size_t i;
 
 	engine_free(w->e);
-	for (i = 0; i < w->n_fakes; i++)
-		free(w->fakes[i]);
+	fakes_free(&w->fakes);
 	for (i = 0; i < w->n_results; i++) {
 		free(w->reasons[i]);
 		free(w->roots[i]);
@@ -225,17 +132,6 @@ static struct server *add_relay(struct world *w, int pid, uint64_t shim)
 	assert_non_null(s);
 	assert_true(server_connected(s));
 	return s;
-}
-
-static struct fake *fake_of(struct world *w, struct server *s)
-{
-	size_t i;
-
-	for (i = 0; i < w->n_fakes; i++)
-		if (w->fakes[i]->srv == s)
-			return w->fakes[i];
-	fail_msg("no fake for the server");
-	return NULL;
 }
 
 static void event(struct world *w, struct server *s, int64_t now, const char *fmt, ...)
@@ -310,20 +206,12 @@ static void advance(struct world *w, int64_t now)
 	loop_top(w);
 }
 
-static void answer(struct fake *f, size_t i, bool ok, const char *error, int64_t now)
-{
-	assert_true(i < f->n_aborts);
-	assert_false(f->aborts[i].answered);
-	f->aborts[i].answered = true;
-	f->aborts[i].cb(f->aborts[i].arg, ok, error, now);
-}
-
 /* Idle, then quiet for the window: verified, with the time to idle. */
 static void test_proof(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
@@ -332,7 +220,7 @@ static void test_proof(void **state)
 	/* A request may take as long as both attempts. */
 	assert_int_equal(f->aborts[0].timeout_ms, 2 * TIMEOUT);
 	assert_int_equal(w->wake, 1000 + TIMEOUT);
-	answer(f, 0, true, NULL, 1008);
+	fake_answer(f, 0, true, NULL, 1008);
 	IDLE(w, s, 1010, "ses_r");
 	assert_int_equal(w->wake, 1010 + QUIET);
 	advance(w, 1109);
@@ -381,11 +269,11 @@ static void test_retry(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
-	answer(f, 0, true, NULL, 1005);
+	fake_answer(f, 0, true, NULL, 1005);
 	advance(w, 1999);
 	assert_int_equal(f->n_aborts, 1);
 	advance(w, 2000);
@@ -404,7 +292,7 @@ static void test_timeout(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
@@ -420,8 +308,8 @@ static void test_timeout(void **state)
 	assert_int_equal(f->n_aborts, 2);
 	assert_int_equal(engine_counters(w->e)->not_stopped, 1);
 	/* Requests still in flight keep the stop's memory until they are answered. */
-	answer(f, 0, false, "late", 3500);
-	answer(f, 1, false, "late", 3500);
+	fake_answer(f, 0, false, "late", 3500);
+	fake_answer(f, 1, false, "late", 3500);
 	loop_top(w);
 	assert_true(engine_idle(w->e));
 }
@@ -431,14 +319,14 @@ static void test_requests_fail(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
-	answer(f, 0, false, "HTTP 500 from http://a", 1003);
+	fake_answer(f, 0, false, "HTTP 500 from http://a", 1003);
 	assert_int_equal(f->n_aborts, 2);
 	assert_int_equal(w->n_results, 0);
-	answer(f, 1, false, "HTTP 500 from http://a", 1006);
+	fake_answer(f, 1, false, "HTTP 500 from http://a", 1006);
 	assert_int_equal(w->n_results, 1);
 	assert_false(w->results[0].stopped);
 	assert_string_equal(w->results[0].reason,
@@ -451,7 +339,7 @@ static void test_cannot_send(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	f->refuse = true;
@@ -472,18 +360,18 @@ static void test_slow_abort(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 0);
 	advance(w, TIMEOUT);
 	assert_int_equal(f->n_aborts, 2);
 	/* Attempt 1's request times out just after attempt 2 was sent. */
-	answer(f, 0, false, "Operation timed out after 1000 milliseconds", TIMEOUT + 1);
+	fake_answer(f, 0, false, "Operation timed out after 1000 milliseconds", TIMEOUT + 1);
 	assert_int_equal(w->n_results, 0);
 	/* OpenCode carries out the first abort at 1.5 s and answers. */
 	IDLE(w, s, 1500, "ses_r");
-	answer(f, 1, true, NULL, 1510);
+	fake_answer(f, 1, true, NULL, 1510);
 	advance(w, 1600);
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
@@ -495,7 +383,7 @@ static void test_join(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 	struct stop *a, *b;
 
 	BUSY(w, s, 0, "ses_r");
@@ -524,7 +412,7 @@ static void test_tree(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	CHILD(w, s, 1, "ses_c1", "ses_r");
@@ -552,7 +440,7 @@ static void test_child_mid_stop(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
@@ -581,7 +469,7 @@ static void test_server_gone(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_relay(w, 4242, 7);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	assert_string_equal(server_url(s), "pid:4242");
 	BUSY(w, s, 0, "ses_r");
@@ -651,7 +539,7 @@ static void test_drop_while_publishing(void **state)
 	struct world *w = *state;
 	struct server *a = add_server(w, "http://a", true, 0);
 	struct server *b = add_relay(w, 4343, 5);
-	struct fake *fa = fake_of(w, a), *fb = fake_of(w, b);
+	struct fake *fa = fake_of(&w->fakes, a), *fb = fake_of(&w->fakes, b);
 
 	assert_non_null(notify_add(engine_notify(w->e), 1u << NOTIFY_STOP, drop_on_stop, w));
 	BUSY(w, a, 0, "ses_a");
@@ -709,7 +597,7 @@ static void test_pins(void **state)
 	struct server *s;
 
 	assert_non_null(small);
-	engine_set_backend(small, SERVER_HTTP, &fake_ops, w);
+	engine_set_backend(small, SERVER_HTTP, &fake_backend_ops, &w->fakes);
 	w->e = small;
 	s = add_server(w, "http://a", true, 0);
 	t = engine_sessions(small);
@@ -741,7 +629,7 @@ static void test_lookup_new_session(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	assert_int_equal(f->lookups, 1);
@@ -756,7 +644,7 @@ static void test_shutdown(void **state)
 {
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
-	struct fake *f = fake_of(w, s);
+	struct fake *f = fake_of(&w->fakes, s);
 
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
