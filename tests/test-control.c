@@ -1,0 +1,673 @@
+/*
+ * The control socket end to end inside one process: the listener, peers,
+ * the method table and replies, subscriptions, and the relay backend, with
+ * the engine behind them and a fake backend for a configured server. The
+ * test is every client: it connects to a real Unix socket in a private
+ * directory, writes requests, and turns the event loop until the answer is
+ * there.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "../client/tojson.h"
+#include "backend/relay.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/session.h"
+#include "engine/engine.h"
+#include "engine/server.h"
+#include "fake-backend.h"
+#include "proto.h"
+#include "rpc/control.h"
+
+#define WAIT_MS 2000
+
+struct world {
+	char dir[64];
+	char path[128];
+	struct config cfg;
+	struct event_base *base;
+	struct event *timer;
+	struct event *reaper;
+	struct engine *e;
+	struct control *ctl;
+	struct fakes fakes;
+	struct server *http; /* a configured server behind the fake backend */
+};
+
+/* One client connection of the test's. */
+struct client {
+	int fd;
+	struct proto_reader *r;
+	struct proto_buf out;
+	uint32_t msgid;
+	json_t *inbox; /* messages read but not asked for yet */
+};
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	engine_tick(((struct world *)arg)->e, clock_now_ms());
+}
+
+static void wake_at(void *arg, int64_t at)
+{
+	struct world *w = arg;
+	int64_t d = at - clock_now_ms();
+	struct timeval tv = { 0, 0 };
+
+	if (at < 0) {
+		evtimer_del(w->timer);
+		return;
+	}
+	if (d > 0) {
+		tv.tv_sec = d / 1000;
+		tv.tv_usec = (d % 1000) * 1000;
+	}
+	evtimer_add(w->timer, &tv);
+}
+
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	engine_reap(((struct world *)arg)->e);
+}
+
+static void reap_soon(void *arg)
+{
+	event_active(((struct world *)arg)->reaper, EV_TIMEOUT, 0);
+}
+
+static int setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon };
+	struct server_spec spec = { .transport = SERVER_HTTP, .url = "http://fake", .configured = true };
+	const char *why = NULL;
+	char *cause = NULL;
+
+	assert_non_null(w);
+	snprintf(w->dir, sizeof(w->dir), "/tmp/ocstop-control.XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->path, sizeof(w->path), "%s/sock", w->dir);
+	config_init(&w->cfg);
+	assert_int_equal(config_add_stop_word(&w->cfg, "x", &why), 0);
+	w->cfg.quiet_ms = 50;
+	w->cfg.stop_timeout_ms = 1000;
+	assert_non_null(w->base = event_base_new());
+	assert_non_null(w->timer = evtimer_new(w->base, timer_cb, w));
+	assert_non_null(w->reaper = event_new(w->base, -1, 0, reap_cb, w));
+	host.arg = w;
+	assert_non_null(w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
+	engine_set_backend(w->e, SERVER_HTTP, &fake_backend_ops, &w->fakes);
+	engine_set_backend(w->e, SERVER_RELAY, &backend_relay_ops, NULL);
+	assert_non_null(w->ctl = control_new(w->base, w->e));
+	if (control_listen(w->ctl, w->path, &cause) < 0)
+		fail_msg("listen: %s", cause);
+	assert_non_null(w->http = server_attach(w->e, &spec, &why));
+	server_set_connected(w->http, true);
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+
+	engine_shutdown(w->e);
+	control_free(w->ctl);
+	engine_free(w->e);
+	fakes_free(&w->fakes);
+	event_free(w->timer);
+	event_free(w->reaper);
+	event_base_free(w->base);
+	config_clear(&w->cfg);
+	rmdir(w->dir);
+	free(w);
+	return 0;
+}
+
+/* Let the daemon side run what is ready. */
+static void turn(struct world *w)
+{
+	event_base_loop(w->base, EVLOOP_NONBLOCK);
+}
+
+static struct client *client_new(struct world *w)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct client *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	strcpy(sun.sun_path, w->path);
+	assert_true((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
+	assert_non_null(c->r = proto_reader_new(0));
+	assert_non_null(c->inbox = json_array());
+	proto_buf_init(&c->out);
+	turn(w); /* accept */
+	return c;
+}
+
+static void client_free(struct world *w, struct client *c)
+{
+	close(c->fd);
+	proto_reader_free(c->r);
+	proto_buf_destroy(&c->out);
+	json_decref(c->inbox);
+	free(c);
+	turn(w);
+	turn(w);
+}
+
+/* msgpack of a JSON value, in the shortest forms. */
+static void pack_json(msgpack_packer *pk, json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		msgpack_pack_map(pk, (uint32_t)json_object_size(j));
+		json_object_foreach(j, key, v) {
+			proto_pack_cstr(pk, key);
+			pack_json(pk, v);
+		}
+		break;
+	case JSON_ARRAY:
+		msgpack_pack_array(pk, (uint32_t)json_array_size(j));
+		json_array_foreach(j, i, v)
+			pack_json(pk, v);
+		break;
+	case JSON_STRING:
+		proto_pack_cstr(pk, json_string_value(j));
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(j));
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	default:
+		msgpack_pack_nil(pk);
+		break;
+	}
+}
+
+static void send_bytes(struct client *c, const void *buf, size_t len)
+{
+	assert_int_equal(write(c->fd, buf, len), (ssize_t)len);
+}
+
+/* [kind, ...] from JSON: "[0, 1, \"ping\", []]"; params given as JSON. */
+static void send_json(struct client *c, const char *json)
+{
+	json_t *j = json_loads(json, JSON_DECODE_ANY, NULL);
+
+	if (j == NULL)
+		fail_msg("bad test JSON %s", json);
+	proto_buf_reset(&c->out);
+	pack_json(&c->out.pk, j);
+	json_decref(j);
+	send_bytes(c, c->out.sb.data, c->out.sb.size);
+}
+
+/* Read what is there into the inbox, as JSON. */
+static void drain(struct client *c)
+{
+	char buf[65536], *cause = NULL;
+	struct proto_msg m;
+	json_t *j;
+	ssize_t n;
+
+	while ((n = read(c->fd, buf, sizeof(buf))) > 0)
+		assert_int_equal(proto_reader_feed(c->r, buf, (size_t)n), PROTO_OK);
+	while (proto_reader_next(c->r, &m) == PROTO_OK) {
+		j = json_array();
+		json_array_append_new(j, json_integer(m.kind));
+		if (m.kind == PROTO_RESPONSE) {
+			json_array_append_new(j, json_integer(m.msgid));
+			json_array_append_new(j, tojson(m.error, &cause));
+			json_array_append_new(j, tojson(m.result, &cause));
+		} else {
+			if (m.kind == PROTO_REQUEST)
+				json_array_append_new(j, json_integer(m.msgid));
+			json_array_append_new(j, json_stringn(m.method, m.method_len));
+			json_array_append_new(j, tojson(m.params, &cause));
+		}
+		assert_null(cause);
+		json_array_append_new(c->inbox, j);
+	}
+}
+
+/* The first message in the inbox that match accepts, waiting for it. */
+static json_t *wait_for(struct world *w, struct client *c, bool (*match)(json_t *, const void *),
+    const void *arg)
+{
+	int64_t deadline = clock_now_ms() + WAIT_MS;
+	json_t *m;
+	size_t i;
+
+	for (;;) {
+		drain(c);
+		json_array_foreach(c->inbox, i, m) {
+			if (match(m, arg)) {
+				json_incref(m);
+				json_array_remove(c->inbox, i);
+				return m;
+			}
+		}
+		if (clock_now_ms() > deadline)
+			fail_msg("nothing matching came in %d ms", WAIT_MS);
+		event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+}
+
+static bool is_reply(json_t *m, const void *arg)
+{
+	return json_integer_value(json_array_get(m, 0)) == 1 &&
+	    json_integer_value(json_array_get(m, 1)) == *(const uint32_t *)arg;
+}
+
+/* A call; returns [1, msgid, error, result] (caller decrefs). */
+static json_t *call(struct world *w, struct client *c, const char *method, const char *params)
+{
+	char text[4096];
+	uint32_t id = ++c->msgid;
+
+	snprintf(text, sizeof(text), "[0, %u, \"%s\", [%s]]", id, method, params != NULL ? params : "");
+	if (params == NULL)
+		snprintf(text, sizeof(text), "[0, %u, \"%s\", []]", id, method);
+	send_json(c, text);
+	return wait_for(w, c, is_reply, &id);
+}
+
+/* The result of a call that must succeed (caller decrefs). */
+static json_t *result(struct world *w, struct client *c, const char *method, const char *params)
+{
+	json_t *r = call(w, c, method, params), *res;
+
+	if (!json_is_null(json_array_get(r, 2)))
+		fail_msg("%s answered an error: %s", method, json_dumps(json_array_get(r, 2), 0));
+	res = json_incref(json_array_get(r, 3));
+	json_decref(r);
+	return res;
+}
+
+/* The error code of a call that must fail. */
+static json_int_t error_code(struct world *w, struct client *c, const char *method,
+    const char *params)
+{
+	json_t *r = call(w, c, method, params);
+	json_int_t code = json_integer_value(json_array_get(json_array_get(r, 2), 0));
+
+	assert_true(json_is_null(json_array_get(r, 3)));
+	assert_true(json_is_string(json_array_get(json_array_get(r, 2), 1)));
+	json_decref(r);
+	return code;
+}
+
+static bool is_event_type(json_t *m, const void *arg)
+{
+	json_t *ev = json_array_get(json_array_get(m, 2), 0);
+
+	return json_integer_value(json_array_get(m, 0)) == 2 &&
+	    strcmp(json_string_value(json_object_get(ev, "type")), arg) == 0;
+}
+
+static bool is_request(json_t *m, const void *arg)
+{
+	return json_integer_value(json_array_get(m, 0)) == 0 &&
+	    strcmp(json_string_value(json_array_get(m, 2)), arg) == 0;
+}
+
+/* An event OpenCode publishes, as the fake-backed server reports it. */
+static void oc_event(struct world *w, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	assert_non_null(j = json_loads(text, 0, NULL));
+	engine_observe_event(w->e, w->http, "/proj", j, clock_now_ms());
+	json_decref(j);
+}
+
+#define BUSY(w, id) \
+	oc_event(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	            "\"status\":{\"type\":\"busy\"}}}", id)
+#define IDLE(w, id) \
+	oc_event(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	            "\"status\":{\"type\":\"idle\"}}}", id)
+
+static const char *str_at(json_t *j, const char *path)
+{
+	char copy[128], *key, *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (key = strtok_r(copy, ".", &save); key != NULL && j != NULL; key = strtok_r(NULL, ".", &save))
+		j = json_is_array(j) ? json_array_get(j, (size_t)atoi(key)) : json_object_get(j, key);
+	return json_string_value(j);
+}
+
+static json_int_t int_at(json_t *j, const char *key)
+{
+	return json_integer_value(json_object_get(j, key));
+}
+
+static void test_ping(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r = result(w, c, "ping", NULL);
+
+	assert_string_equal(str_at(r, "version"), OCSTOP_VERSION);
+	assert_int_equal(int_at(r, "protocol"), PROTO_VERSION);
+	json_decref(r);
+	client_free(w, c);
+}
+
+/* What a client gets wrong is answered with the right code, and the
+ * connection goes on; bytes that are not msgpack close it. */
+static void test_errors(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	uint32_t id = 77;
+	json_t *r;
+	char buf[8];
+
+	assert_int_equal(error_code(w, c, "nosuchmethod", NULL), PROTO_EMETHOD);
+	assert_int_equal(error_code(w, c, "opencode.event", "{}"), PROTO_EMETHOD);
+	assert_int_equal(error_code(w, c, "abort", "\"notamap\""), PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "abort", NULL), PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "abort", "{\"all\": \"yes\"}"), PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "abort", "{\"all\": true, \"timeout_ms\": 5}"),
+	    PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "message", "{\"session\": \"a b\", \"parts\": []}"),
+	    PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "subscribe", "{\"events\": [1]}"), PROTO_EBADREQ);
+	/* A request of three elements: invalid, but its msgid can be read. */
+	send_json(c, "[0, 77, \"ping\"]");
+	r = wait_for(w, c, is_reply, &id);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)), PROTO_EBADREQ);
+	json_decref(r);
+	json_decref(result(w, c, "ping", NULL));
+	/* A notification of a method nobody knows is ignored. */
+	send_json(c, "[2, \"nosuchmethod\", []]");
+	json_decref(result(w, c, "ping", NULL));
+	send_bytes(c, "\xc1\xc1", 2);
+	for (int i = 0; i < 50; i++) {
+		turn(w);
+		usleep(1000);
+	}
+	assert_int_equal(read(c->fd, buf, sizeof(buf)), 0);
+	client_free(w, c);
+}
+
+/* With nothing selected and no server reachable, the truth is an error. */
+static void test_unreachable(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r;
+
+	r = result(w, c, "abort", "{\"session\": \"ses_unknown\"}");
+	assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
+	json_decref(r);
+	server_set_error(w->http, "down for the test");
+	assert_int_equal(error_code(w, c, "abort", "{\"all\": true}"), PROTO_EUNREACHABLE);
+	client_free(w, c);
+}
+
+/* abort waits for the proof; subscribers see the session change and the
+ * stop, as objects of one shape. */
+static void test_abort_and_events(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w), *sub = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r, *ev;
+	char text[256];
+	uint32_t id;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"session.status\", \"stop\", \"nope\"]}"));
+	BUSY(w, "ses_a");
+	ev = wait_for(w, sub, is_event_type, "session.status");
+	assert_string_equal(str_at(ev, "2.0.session.id"), "ses_a");
+	assert_string_equal(str_at(ev, "2.0.session.status"), "busy");
+	assert_string_equal(str_at(ev, "2.0.session.server"), "http://fake");
+	json_decref(ev);
+	id = ++c->msgid;
+	snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"session\": \"ses_a\"}]]", id);
+	send_json(c, text);
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	IDLE(w, "ses_a");
+	r = wait_for(w, c, is_reply, &id);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(json_array_get(r, 3),
+	    "results"), 0), "stopped")));
+	assert_string_equal(str_at(r, "3.results.0.origin"), "rpc");
+	json_decref(r);
+	ev = wait_for(w, sub, is_event_type, "stop");
+	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_a");
+	assert_true(json_is_true(json_object_get(json_object_get(json_array_get(json_array_get(ev, 2),
+	    0), "stop"), "stopped")));
+	json_decref(ev);
+	/* wait: false answers at once, pending. */
+	BUSY(w, "ses_b");
+	r = result(w, c, "abort", "{\"sessions\": [\"ses_b\"], \"wait\": false}");
+	assert_string_equal(str_at(r, "results.0.reason"), "pending");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(r,
+	    "results"), 0), "ms")), -1);
+	json_decref(r);
+	client_free(w, c);
+	client_free(w, sub);
+}
+
+/* Verdicts: pass, clear with nothing running, abort and a stop of the tree
+ * while it runs; published only to those who asked. */
+static void test_message(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w), *sub = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r, *ev;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
+	r = result(w, c, "message", "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"y\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "pass");
+	assert_true(json_is_false(json_object_get(r, "aborted")));
+	json_decref(r);
+	IDLE(w, "ses_m");
+	r = result(w, c, "message", "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \" X \"}]}");
+	assert_string_equal(str_at(r, "verdict"), "clear");
+	assert_non_null(str_at(r, "text"));
+	json_decref(r);
+	ev = wait_for(w, sub, is_event_type, "verdict");
+	assert_string_equal(str_at(ev, "2.0.verdict"), "clear");
+	assert_string_equal(str_at(ev, "2.0.session.status"), "idle");
+	json_decref(ev);
+	BUSY(w, "ses_m");
+	r = result(w, c, "message", "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_m");
+	/* Never seen: abort, and nothing for the daemon to stop itself. */
+	r = result(w, c, "message", "{\"session\": \"ses_new\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	assert_int_equal(f->n_aborts, 1);
+	ev = wait_for(w, sub, is_event_type, "verdict");
+	json_decref(ev);
+	ev = wait_for(w, sub, is_event_type, "verdict");
+	assert_string_equal(str_at(ev, "2.0.session.id"), "ses_new");
+	assert_null(str_at(ev, "2.0.session.status"));
+	json_decref(ev);
+	client_free(w, c);
+	client_free(w, sub);
+}
+
+/* A shim of a port-less OpenCode: register as a relay, answer the listing,
+ * relay events up, and carry out the daemon's abort; its connection gone,
+ * its server goes. */
+static void test_relay(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *c = client_new(w);
+	json_t *r, *req;
+	char text[512];
+	uint32_t id;
+
+	r = result(w, shim, "register", "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
+	                                "\"pid\": 900200, \"opencode_version\": \"9.9\"}");
+	assert_true(json_is_true(json_object_get(r, "relay")));
+	assert_true(json_is_false(json_object_get(r, "http")));
+	assert_string_equal(str_at(r, "server"), "pid:900200");
+	assert_int_equal(int_at(r, "max_len"), 1);
+	json_decref(r);
+	req = wait_for(w, shim, is_request, "opencode.sessions");
+	assert_string_equal(str_at(req, "3.0.directory"), "/r");
+	snprintf(text, sizeof(text), "[1, %lld, null, {\"statuses\": \"{\\\"ses_r\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
+	                             "\"sessions\": \"[{\\\"id\\\": \\\"ses_r\\\", \\\"directory\\\": \\\"/r\\\", \\\"title\\\": \\\"relayed\\\"}]\"}]",
+	    (long long)json_integer_value(json_array_get(req, 1)));
+	json_decref(req);
+	send_json(shim, text);
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 2);
+	assert_string_equal(str_at(r, "sessions.0.id"), "ses_r");
+	assert_string_equal(str_at(r, "sessions.0.title"), "relayed");
+	assert_string_equal(str_at(r, "sessions.0.status"), "busy");
+	json_decref(r);
+	/* A stop through the relay. */
+	id = ++c->msgid;
+	snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"directory\": \"/r/sub\"}]]", id);
+	send_json(c, text);
+	req = wait_for(w, shim, is_request, "opencode.abort");
+	assert_string_equal(str_at(req, "3.0.session"), "ses_r");
+	snprintf(text, sizeof(text), "[1, %lld, null, {\"ok\": true, \"ms\": 4}]",
+	    (long long)json_integer_value(json_array_get(req, 1)));
+	json_decref(req);
+	send_json(shim, text);
+	send_json(shim, "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
+	                "\"{\\\"type\\\":\\\"session.idle\\\",\\\"properties\\\":{\\\"sessionID\\\":\\\"ses_r\\\"}}\"}]]");
+	r = wait_for(w, c, is_reply, &id);
+	assert_string_equal(str_at(r, "3.results.0.session"), "ses_r");
+	assert_string_equal(str_at(r, "3.results.0.server"), "pid:900200");
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(json_array_get(r, 3),
+	    "results"), 0), "stopped")));
+	json_decref(r);
+	/* Events from a connection that relays nothing are refused. */
+	send_json(c, "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": \"{}\"}]]");
+	client_free(w, shim);
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 1);
+	assert_int_equal(json_array_size(json_object_get(r, "sessions")), 0);
+	json_decref(r);
+	client_free(w, c);
+}
+
+/* A status reply must fit in a frame: with many sessions it lists the
+ * running ones first and as many as fit, and counts them all. */
+static void test_status_bounded(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	char id[64];
+	json_t *r;
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		snprintf(id, sizeof(id), "ses_%05d_with_a_longish_name", i);
+		IDLE(w, id);
+	}
+	BUSY(w, "ses_runs");
+	r = result(w, c, "status", NULL);
+	assert_true(json_is_true(json_object_get(r, "sessions_truncated")));
+	assert_true(json_array_size(json_object_get(r, "sessions")) < 20001);
+	assert_true(json_array_size(json_object_get(r, "sessions")) > 1000);
+	assert_string_equal(str_at(r, "sessions.0.id"), "ses_runs");
+	assert_int_equal(int_at(json_object_get(r, "counters"), "sessions"), 20001);
+	assert_int_equal(int_at(json_object_get(r, "counters"), "sessions_running"), 1);
+	assert_true(int_at(json_object_get(r, "counters"), "session_bytes") > 20000 * 50);
+	json_decref(r);
+	client_free(w, c);
+}
+
+/* A subscriber that never reads is dropped alone; the others are served. */
+static void test_slow_subscriber(void **state)
+{
+	struct world *w = *state;
+	struct client *sub = client_new(w), *c = client_new(w);
+	char id[64], buf[8];
+	json_t *r;
+	int i;
+
+	json_decref(result(w, sub, "subscribe", NULL));
+	/* Each status change is news of about 110 bytes: 11 MB in all. */
+	for (i = 0; i < 100000; i++) {
+		snprintf(id, sizeof(id), "ses_%05d", i % 20);
+		if ((i / 20) % 2 == 0)
+			BUSY(w, id);
+		else
+			IDLE(w, id);
+		if (i % 1000 == 0)
+			turn(w);
+	}
+	/* Its connection is closed: after what was queued, the end. */
+	for (i = 0; i < 100000 && read(sub->fd, buf, sizeof(buf)) != 0; i++)
+		turn(w);
+	assert_int_equal(read(sub->fd, buf, sizeof(buf)), 0);
+	r = result(w, c, "status", NULL);
+	assert_int_equal(int_at(json_object_get(r, "counters"), "connected"), 1);
+	json_decref(r);
+	client_free(w, sub);
+	client_free(w, c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_subscriber, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
