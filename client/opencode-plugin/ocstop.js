@@ -17,7 +17,7 @@
 //   src/codec.js: the msgpack subset the protocol uses (proto/PROTOCOL.md).
 //   src/timers.js: timers that never keep OpenCode alive, and deadlines for calls that may hang.
 //   src/link.js: the connection to ocstopd and the plugin instances registered on it.
-//   src/socket-path.js: where ocstopd listens.
+//   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
 //   src/toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
@@ -552,14 +552,41 @@ return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, Link };
 // ============================================================================== src/socket-path.js
 
 const __socket_path = (() => {
-// socket-path.js: where ocstopd listens.
+// socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //
-//   $OCSTOP_SOCKET, else $XDG_RUNTIME_DIR/ocstop/ocstop.sock, else /tmp/ocstop-$UID/ocstop.sock.
+//   $OCSTOP_SOCKET if set and not empty; it must be absolute (a relative one is an error),
+//   else $XDG_RUNTIME_DIR/ocstop/ocstop.sock if that is set, not empty and absolute (the XDG spec
+//   says a relative one is ignored), else /tmp/ocstop-$UID/ocstop.sock;
+//   a path over 107 bytes does not fit a sockaddr_un and is an error.
+//
+// tests/js/socket-path.test.mjs runs both rules under the same environments.
 
+// sun_path holds 108 bytes, one of them the terminating NUL.
+const MAX_SOCKET_PATH = 107;
+
+// Set and not empty: shells make an empty variable easy to create by mistake, so it counts as unset.
+function given(env, name) {
+  const v = env[name];
+  return typeof v === "string" && v !== "" ? v : null;
+}
+
+// The path, or an Error thrown with the reason there is none.
 function socketPath(env, uid) {
-  if (env.OCSTOP_SOCKET) return env.OCSTOP_SOCKET;
-  if (env.XDG_RUNTIME_DIR) return `${env.XDG_RUNTIME_DIR}/ocstop/ocstop.sock`;
-  return `/tmp/ocstop-${uid}/ocstop.sock`;
+  let path;
+  const socket = given(env, "OCSTOP_SOCKET");
+  const runtime = given(env, "XDG_RUNTIME_DIR");
+  if (socket !== null) {
+    // The daemon and its clients run in different directories.
+    if (!socket.startsWith("/")) throw new Error("OCSTOP_SOCKET must be an absolute path");
+    path = socket;
+  } else if (runtime !== null && runtime.startsWith("/")) {
+    path = `${runtime}/ocstop/ocstop.sock`;
+  } else {
+    path = `/tmp/ocstop-${uid}/ocstop.sock`;
+  }
+  // The bound is in bytes, as the kernel counts them, not in UTF-16 units.
+  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) throw new Error("the socket path is too long for a Unix socket; set OCSTOP_SOCKET");
+  return path;
 }
 
 return { socketPath };

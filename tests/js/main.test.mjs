@@ -85,6 +85,17 @@ test("the socket is where XDG_RUNTIME_DIR says when OCSTOP_SOCKET is unset", asy
   }
 });
 
+test("a relative OCSTOP_SOCKET: no connection at all, and x still stops", async () => {
+  const { OcStop, dials } = plugin({ OCSTOP_SOCKET: "ocstop.sock", XDG_RUNTIME_DIR: "/run/user/0" });
+  const { ctx, calls } = fakeCtx();
+  const hooks = await OcStop(ctx);
+  await sleep(400); // the first attempt and the first retry
+  assert.deepStrictEqual(dials, []);
+  await assert.rejects(send(hooks, "x"), (e) => e.message === "ocstop: stopped (x)");
+  assert.equal(calls.filter((c) => c.name === "session.abort").length, 1);
+  assert.equal(await send(hooks, "hello"), undefined);
+});
+
 test("a stop: the daemon's verdict, the abort, the block, and a toast with the latency up to the idle event", async () => {
   const d = await FakeDaemon.start();
   d.messageReply = () => ({ verdict: "abort", aborted: false });
