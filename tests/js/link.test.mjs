@@ -5,7 +5,7 @@
 //   node --test tests/js/link.test.mjs
 //
 // Under node the socket is opened by a stand-in for Bun.connect over node:net (tests/js/helpers.mjs);
-// under Bun, by the real Bun.connect.
+// tests/js/bun.test.mjs runs this file again under OpenCode's own Bun, with the real Bun.connect.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { Link, REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from "../../client/opencode-plugin/src/link.js";

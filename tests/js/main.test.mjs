@@ -1,13 +1,14 @@
 // The plugin function (client/opencode-plugin/src/main.js) with all its modules, against a real Unix
 // socket daemon and a fake OpenCode client: what OpenCode gets back, the version in register, the
 // socket path from the environment, stops with their toast, forwarded events and relay requests.
+// Under Bun (tests/js/bun.test.mjs) the last test loads the built ocstop.js itself.
 //
 //   node --test tests/js/main.test.mjs
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { createPlugin } from "../../client/opencode-plugin/src/main.js";
-import { FakeDaemon, dial, fakeCtx, sleep, tempDir, waitFor } from "./helpers.mjs";
+import { FakeDaemon, dial, fakeCtx, runtime, sleep, tempDir, waitFor } from "./helpers.mjs";
 
 const keepAlive = setInterval(() => {}, 1 << 30);
 after(() => clearInterval(keepAlive));
@@ -169,5 +170,23 @@ test("the daemon's relay requests are answered through the instances' clients", 
   assert.deepStrictEqual(byId[102], [1, 102, [3, "no OpenCode instance for /p/three"], null]);
   assert.deepStrictEqual(byId[103], [1, 103, [1, "session must be a string"], null]);
   assert.deepStrictEqual(byId[104], [1, 104, [2, "unknown method"], null]);
+  await d.stop();
+});
+
+// The shipped file itself, in the runtime OpenCode runs it in.
+test("under Bun: the built ocstop.js registers on OCSTOP_SOCKET and stops on x", { skip: runtime !== "bun" && "needs Bun (tests/js/bun.test.mjs)" }, async () => {
+  const d = await FakeDaemon.start();
+  d.messageReply = () => ({ verdict: "abort", aborted: true });
+  process.env.OCSTOP_SOCKET = d.path;
+  const mod = await import("../../client/opencode-plugin/ocstop.js");
+  assert.deepStrictEqual(Object.keys(mod), ["OcStop"]);
+  const { ctx, calls } = fakeCtx({ directory: "/p/bun" });
+  const hooks = await mod.OcStop(ctx);
+  const peer = await d.waitRegistered();
+  assert.equal(peer.requests("register")[0][3][0].directory, "/p/bun");
+  await sleep(20);
+  await assert.rejects(send(hooks, "x"), (e) => e.message === "ocstop: stopped (x)");
+  assert.equal(d.all().filter((m) => m[2] === "message").length, 1, "the daemon decided");
+  assert.equal(calls.filter((c) => c.name === "session.abort").length, 0, "and had aborted");
   await d.stop();
 });
