@@ -1,40 +1,39 @@
-// ocstop.js: the OpenCode plugin shim of ocstop (written against OpenCode 1.18.33 and its embedded
-// Bun 1.3.14).
+// ocstop.js is GENERATED from the modules in client/opencode-plugin/src/: do not edit it, edit them
+// and rebuild with `node client/opencode-plugin/build.mjs` (a unit test fails while the two disagree).
+//
+// The OpenCode plugin shim of ocstop (written against OpenCode 1.18.33 and its embedded Bun 1.3.14).
 //
 // When the user types the stop word ("x" by default: alone, trimmed, any case) in any OpenCode
 // client, this plugin stops the running session before the message is saved. The "x" never reaches
 // the model and leaves nothing in the history. Everything else is decided by the ocstopd daemon, which
-// this file reaches over msgpack-rpc on a Unix socket (proto/PROTOCOL.md). A stop never depends on
+// the plugin reaches over msgpack-rpc on a Unix socket (proto/PROTOCOL.md). A stop never depends on
 // the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word.
 //
-// Install: copy this file into ~/.config/opencode/plugins/ or a project's .opencode/plugins/, or
-// list it in opencode.json "plugin". OpenCode requires every export to be a plugin function, so this
-// module exports exactly one.
+// Install: copy ocstop.js into ~/.config/opencode/plugins/ or a project's .opencode/plugins/, or
+// list it in opencode.json "plugin". OpenCode requires every export of a plugin file to be a plugin
+// function, so ocstop.js exports exactly one: OcStop.
+//
+// The modules, each in its own function scope, in the order they run:
+//   src/codec.js: the msgpack subset the protocol uses (proto/PROTOCOL.md).
+//   src/timers.js: timers that never keep OpenCode alive, and deadlines for calls that may hang.
+//   src/link.js: the connection to ocstopd and the plugin instances registered on it.
+//   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
+//   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
+//   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
+//   src/toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
+//   src/main.js: the plugin function, OcStop (its opening comment heads this file)
 
-const DEFAULT_STOP_WORD = "x";
-// chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
-const VERDICT_DEADLINE_MS = 50;
-// A daemon that accepts but does not answer register within this is treated as hung: reconnect.
-const REGISTER_TIMEOUT_MS = 5000;
-// Bounds every call into OpenCode (an abort takes 7-15 ms), so a stuck server cannot hold the
-// prompt or the daemon connection for long.
-const CLIENT_TIMEOUT_MS = 1000;
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5000;
-// Our toast must come after any error toast of the blocked prompt (which replaces an earlier one).
-const TOAST_DELAY_MS = 150;
-// How long the toast waits for the stopped session's idle event to show the latency.
-const IDLE_WAIT_MS = 1000;
+// ==================================================================================== src/codec.js
+
+const __codec = (() => {
+// codec.js: the msgpack subset the protocol uses (proto/PROTOCOL.md).
+//
+// The encoder always picks the shortest form, as msgpack-c does, so both sides produce identical
+// bytes for the same value (tests/js/codec.test.mjs checks this against msgpack-c).
+
 // Same bound as the daemon (PROTOCOL.md): a frame over 1 MiB closes the connection.
 const MAX_FRAME = 1 << 20;
 const MAX_DEPTH = 32;
-// session.error texts can carry whole stack traces; the daemon needs only the gist.
-const MAX_ERROR_TEXT = 500;
-
-// ---------------------------------------------------------------------------------------- msgpack
-//
-// The subset the protocol uses. The encoder always picks the shortest form, as msgpack-c does, so
-// both sides produce identical bytes for the same value (tests/js/msgpack.test.mjs checks this).
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -282,27 +281,20 @@ class Decoder {
   }
 }
 
-// ------------------------------------------------------------------------------ daemon connection
-//
-// One connection per OpenCode process: the module is loaded once, while the plugin function runs
-// once per directory instance. Each instance registers on it; after a reconnect all register again.
+return { MAX_FRAME, encode, Decoder };
+})();
 
-// directory -> { ctx, reg }; reg is the register reply, null until it arrives.
-const instances = new Map();
-let link = null; // the live connection, or null
-let connecting = false;
-let retryTimer = null;
-let backoff = BACKOFF_MIN_MS;
-let nextMsgid = 1;
-const pending = new Map(); // msgid -> { resolve, reject, timer, link }
-let opencodeVersion = null; // learnt once from /global/health
+// =================================================================================== src/timers.js
 
-function socketPath() {
-  const env = process.env;
-  if (env.OCSTOP_SOCKET) return env.OCSTOP_SOCKET;
-  if (env.XDG_RUNTIME_DIR) return `${env.XDG_RUNTIME_DIR}/ocstop/ocstop.sock`;
-  return `/tmp/ocstop-${process.getuid()}/ocstop.sock`;
-}
+const __timers = (() => {
+// timers.js: timers that never keep OpenCode alive, and deadlines for calls that may hang.
+
+// Bounds every call into OpenCode (an abort takes 7-15 ms), so a stuck server cannot hold the
+// prompt or the daemon connection for long.
+const CLIENT_TIMEOUT_MS = 1000;
+
+// What a missed deadline rejects with, so callers can tell it from other failures.
+class Timeout extends Error {}
 
 // Timers must not keep `opencode run` alive after its work is done.
 function later(fn, ms) {
@@ -311,67 +303,43 @@ function later(fn, ms) {
   return t;
 }
 
-function scheduleConnect(delay) {
-  if (link || connecting || retryTimer) return;
-  retryTimer = later(() => {
-    retryTimer = null;
-    connect();
-  }, delay);
+function withTimeout(promise, ms) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = later(() => reject(new Timeout("timeout")), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
-function connectFailed() {
-  connecting = false;
-  const delay = backoff;
-  backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
-  scheduleConnect(delay);
-}
+return { CLIENT_TIMEOUT_MS, Timeout, later, withTimeout };
+})();
 
-// Bun.connect rather than node:net: 1.8 ms instead of 36 ms for the first connection in OpenCode.
-async function connect() {
-  if (link || connecting) return;
-  connecting = true;
-  if (opencodeVersion === null) opencodeVersion = await fetchVersion();
-  const decoder = new Decoder();
-  let self = null;
-  let sock;
-  try {
-    sock = await Bun.connect({
-      unix: socketPath(),
-      socket: {
-        data(s, chunk) {
-          let msgs;
-          try {
-            msgs = decoder.feed(chunk);
-          } catch {
-            s.end();
-            return;
-          }
-          for (const m of msgs) if (self) dispatch(self, m);
-        },
-        drain() {
-          self?.flush();
-        },
-        close() {
-          if (self) dropLink(self);
-        },
-        error() {},
-      },
-    });
-  } catch {
-    connectFailed();
-    return;
-  }
-  sock.unref();
-  self = new Link(sock);
-  link = self;
-  connecting = false;
-  for (const inst of instances.values()) register(inst);
-}
+// ===================================================================================== src/link.js
 
-// A Bun socket writes what the kernel takes and returns the count; the rest waits for drain.
-class Link {
-  constructor(sock) {
+const __link = (() => {
+// link.js: the connection to ocstopd and the plugin instances registered on it.
+//
+// msgpack-rpc on a Unix socket (proto/PROTOCOL.md), in both directions: the shim's requests and the
+// daemon's relay requests.
+// One link per OpenCode process: the plugin is loaded once, while the plugin function runs once per
+// directory instance. Each instance registers on the connection; after a reconnect all register again.
+// Without a connection every request fails at once, so callers fall back without waiting.
+
+const { encode, Decoder } = __codec;
+const { later, Timeout } = __timers;
+
+// A daemon that accepts but does not answer register within this is treated as hung: reconnect.
+const REGISTER_TIMEOUT_MS = 5000;
+// The wait before the next attempt after a failed one doubles from the least to the most.
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
+// One connection. A Bun socket writes what the kernel takes and returns the count; the rest waits
+// for drain.
+class Connection {
+  constructor(sock, drop) {
     this.sock = sock;
+    this.drop = drop;
     this.queue = null;
   }
 
@@ -396,129 +364,247 @@ class Link {
 
   close() {
     this.sock.end();
-    dropLink(this);
+    this.drop(this);
   }
 }
 
-function dropLink(l) {
-  if (link !== l) return;
-  link = null;
-  for (const [id, p] of pending) {
-    if (p.link !== l) continue;
-    pending.delete(id);
-    clearTimeout(p.timer);
-    p.reject(new Error("ocstopd: connection closed"));
+class Link {
+  // dial: Bun.connect (or a stand-in with its signature). socketPath(): the path, or throws when
+  // there is none. version(inst): a promise of the OpenCode version for register, asked once, before
+  // the first attempt. onRequest(method, params): a promise of [error, result] for a request of the
+  // daemon. env: where the server's username and password are read. The timing options exist for
+  // tests; OpenCode gets the defaults.
+  constructor({ dial, socketPath, version, onRequest, env, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
+    Object.assign(this, { dial, socketPath, version, onRequest, env, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+    // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
+    this.instances = new Map();
+    this.conn = null; // the live connection, or null
+    this.connecting = false;
+    this.retryTimer = null;
+    this.backoff = backoffMinMs;
+    this.nextMsgid = 1;
+    this.pending = new Map(); // msgid -> { resolve, reject, timer, conn }
+    this.opencodeVersion = null; // learnt once, before the first attempt
   }
-  for (const inst of instances.values()) inst.reg = null;
-  connectFailed();
-}
 
-class Timeout extends Error {}
-
-// Rejects at once when there is no connection, so callers fall back without waiting.
-function request(method, params, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    const l = link;
-    if (!l) return reject(new Error("ocstopd: not connected"));
-    const id = nextMsgid;
-    nextMsgid = nextMsgid >= 0xffffffff ? 1 : nextMsgid + 1;
-    const timer = later(() => {
-      pending.delete(id);
-      reject(new Timeout(`ocstopd: no reply to ${method} in ${timeoutMs} ms`));
-    }, timeoutMs);
-    pending.set(id, { resolve, reject, timer, link: l });
-    l.send([0, id, method, [params]]);
-  });
-}
-
-function dispatch(l, msg) {
-  if (!Array.isArray(msg)) return;
-  if (msg[0] === 1) {
-    const p = pending.get(msg[1]);
-    if (!p) return; // a reply that came after its deadline
-    pending.delete(msg[1]);
-    clearTimeout(p.timer);
-    const err = msg[2];
-    if (err == null) p.resolve(msg[3] ?? {});
-    else p.reject(new Error(`ocstopd: ${Array.isArray(err) ? err[1] : err}`));
-  } else if (msg[0] === 0) {
-    answer(l, msg[1], msg[2], Array.isArray(msg[3]) && msg[3][0] ? msg[3][0] : {});
+  get connected() {
+    return this.conn !== null;
   }
-  // Notifications from the daemon carry nothing the shim needs.
-}
 
-async function register(inst) {
-  const l = link;
-  const { ctx } = inst;
-  const env = process.env;
-  try {
-    const reply = await request(
-      "register",
-      {
-        server_url: String(ctx.serverUrl),
-        directory: ctx.directory,
-        worktree: ctx.worktree,
-        pid: process.pid,
-        opencode_version: opencodeVersion ?? "",
-        username: env.OPENCODE_SERVER_USERNAME || undefined,
-        password: env.OPENCODE_SERVER_PASSWORD || undefined,
-      },
-      REGISTER_TIMEOUT_MS,
-    );
-    if (link !== l || instances.get(ctx.directory) !== inst) return;
-    const words = Array.isArray(reply.stop_words) ? reply.stop_words.filter((w) => typeof w === "string") : [];
-    inst.reg = {
-      // The daemon counts bytes; a JS length never exceeds the UTF-8 byte count, so comparing the two
-      // can only send the daemon more messages, never skip a stop word.
-      maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
-      relay: reply.relay === true,
-    };
-    backoff = BACKOFF_MIN_MS;
-  } catch (e) {
-    // A daemon that takes the connection but never answers would otherwise pin us in fail-safe mode.
-    if (e instanceof Timeout && link === l) l.close();
+  // A new plugin instance. Never on OpenCode's start-up path: the caller returns its hooks before
+  // any connection attempt.
+  add(inst) {
+    this.instances.set(inst.ctx.directory, inst);
+    if (this.conn) this.register(inst);
+    else this.scheduleConnect(0);
+  }
+
+  scheduleConnect(delay) {
+    if (this.conn || this.connecting || this.retryTimer) return;
+    this.retryTimer = later(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  connectFailed() {
+    this.connecting = false;
+    const delay = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, this.backoffMaxMs);
+    this.scheduleConnect(delay);
+  }
+
+  // Bun.connect rather than node:net: 1.8 ms instead of 36 ms for the first connection in OpenCode.
+  async connect() {
+    if (this.conn || this.connecting) return;
+    this.connecting = true;
+    if (this.opencodeVersion === null) this.opencodeVersion = await this.version(this.instances.values().next().value);
+    const decoder = new Decoder();
+    let self = null;
+    let sock;
+    try {
+      sock = await this.dial({
+        unix: this.socketPath(),
+        socket: {
+          data: (s, chunk) => {
+            let msgs;
+            try {
+              msgs = decoder.feed(chunk);
+            } catch {
+              // A frame over 1 MiB or bytes that are not msgpack: the stream cannot be trusted.
+              s.end();
+              return;
+            }
+            for (const m of msgs) if (self) this.dispatch(self, m);
+          },
+          drain: () => {
+            self?.flush();
+          },
+          close: () => {
+            if (self) this.drop(self);
+          },
+          error() {},
+        },
+      });
+    } catch {
+      this.connectFailed();
+      return;
+    }
+    sock.unref();
+    self = new Connection(sock, (c) => this.drop(c));
+    this.conn = self;
+    this.connecting = false;
+    for (const inst of this.instances.values()) this.register(inst);
+  }
+
+  drop(c) {
+    if (this.conn !== c) return;
+    this.conn = null;
+    for (const [id, p] of this.pending) {
+      if (p.conn !== c) continue;
+      this.pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(new Error("ocstopd: connection closed"));
+    }
+    for (const inst of this.instances.values()) inst.reg = null;
+    this.connectFailed();
+  }
+
+  // Rejects at once when there is no connection, so callers fall back without waiting.
+  request(method, params, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const c = this.conn;
+      if (!c) return reject(new Error("ocstopd: not connected"));
+      const id = this.nextMsgid;
+      this.nextMsgid = this.nextMsgid >= 0xffffffff ? 1 : this.nextMsgid + 1;
+      const timer = later(() => {
+        this.pending.delete(id);
+        reject(new Timeout(`ocstopd: no reply to ${method} in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer, conn: c });
+      c.send([0, id, method, [params]]);
+    });
+  }
+
+  // A notification, sent only when connected.
+  notify(method, params) {
+    this.conn?.send([2, method, params]);
+  }
+
+  dispatch(c, msg) {
+    if (!Array.isArray(msg)) return;
+    if (msg[0] === 1) {
+      const p = this.pending.get(msg[1]);
+      if (!p) return; // a reply that came after its deadline
+      this.pending.delete(msg[1]);
+      clearTimeout(p.timer);
+      const err = msg[2];
+      if (err == null) p.resolve(msg[3] ?? {});
+      else p.reject(new Error(`ocstopd: ${Array.isArray(err) ? err[1] : err}`));
+    } else if (msg[0] === 0) {
+      this.answer(c, msg[1], msg[2], Array.isArray(msg[3]) && msg[3][0] ? msg[3][0] : {});
+    }
+    // Notifications from the daemon carry nothing the shim needs.
+  }
+
+  async answer(c, msgid, method, params) {
+    const [error, result] = await this.onRequest(method, params);
+    if (this.conn === c) c.send([1, msgid, error, error ? null : result]);
+  }
+
+  async register(inst) {
+    const c = this.conn;
+    const { ctx } = inst;
+    const { env } = this;
+    try {
+      const reply = await this.request(
+        "register",
+        {
+          server_url: String(ctx.serverUrl),
+          directory: ctx.directory,
+          worktree: ctx.worktree,
+          pid: process.pid,
+          opencode_version: this.opencodeVersion ?? "",
+          username: env.OPENCODE_SERVER_USERNAME || undefined,
+          password: env.OPENCODE_SERVER_PASSWORD || undefined,
+        },
+        this.registerTimeoutMs,
+      );
+      if (this.conn !== c || this.instances.get(ctx.directory) !== inst) return;
+      const words = Array.isArray(reply.stop_words) ? reply.stop_words.filter((w) => typeof w === "string") : [];
+      inst.reg = {
+        // The daemon counts bytes; a JS length never exceeds the UTF-8 byte count, so comparing the two
+        // can only send the daemon more messages, never skip a stop word.
+        maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
+        relay: reply.relay === true,
+      };
+      this.backoff = this.backoffMinMs;
+    } catch (e) {
+      // A daemon that takes the connection but never answers would otherwise pin us in fail-safe mode.
+      if (e instanceof Timeout && this.conn === c) c.close();
+    }
   }
 }
 
-// The register message carries the OpenCode version; plugins are not told it, but /global/health
-// is. The v1 client has no method for that route, hence its underlying HTTP client. Asked once per
-// process, before the first connection attempt.
-async function fetchVersion() {
-  const inst = instances.values().next().value;
-  try {
-    const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
-    return typeof r?.data?.version === "string" ? r.data.version : "";
-  } catch {
-    return "";
+return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, Link };
+})();
+
+// ============================================================================== src/socket-path.js
+
+const __socket_path = (() => {
+// socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
+//
+//   $OCSTOP_SOCKET if set and not empty; it must be absolute (a relative one is an error),
+//   else $XDG_RUNTIME_DIR/ocstop/ocstop.sock if that is set, not empty and absolute (the XDG spec
+//   says a relative one is ignored), else /tmp/ocstop-$UID/ocstop.sock;
+//   a path over 107 bytes does not fit a sockaddr_un and is an error.
+//
+// tests/js/socket-path.test.mjs runs both rules under the same environments.
+
+// sun_path holds 108 bytes, one of them the terminating NUL.
+const MAX_SOCKET_PATH = 107;
+
+// Set and not empty: shells make an empty variable easy to create by mistake, so it counts as unset.
+function given(env, name) {
+  const v = env[name];
+  return typeof v === "string" && v !== "" ? v : null;
+}
+
+// The path, or an Error thrown with the reason there is none.
+function socketPath(env, uid) {
+  let path;
+  const socket = given(env, "OCSTOP_SOCKET");
+  const runtime = given(env, "XDG_RUNTIME_DIR");
+  if (socket !== null) {
+    // The daemon and its clients run in different directories.
+    if (!socket.startsWith("/")) throw new Error("OCSTOP_SOCKET must be an absolute path");
+    path = socket;
+  } else if (runtime !== null && runtime.startsWith("/")) {
+    path = `${runtime}/ocstop/ocstop.sock`;
+  } else {
+    path = `/tmp/ocstop-${uid}/ocstop.sock`;
   }
+  // The bound is in bytes, as the kernel counts them, not in UTF-16 units.
+  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH) throw new Error("the socket path is too long for a Unix socket; set OCSTOP_SOCKET");
+  return path;
 }
 
-function withTimeout(promise, ms) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => (timer = later(() => reject(new Timeout("timeout")), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
+return { socketPath };
+})();
 
-// ----------------------------------------------------------------------------------------- relay
+// ==================================================================================== src/relay.js
+
+const __relay = (() => {
+// relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
 //
 // In the TUI and `opencode run` there is no HTTP port: the daemon can only see and stop sessions
 // through this plugin. It then asks (register reply relay: true) for the events below and sends us
 // opencode.abort / opencode.sessions requests.
 
-async function answer(l, msgid, method, params) {
-  let error = null;
-  let result = null;
-  try {
-    if (method === "opencode.abort") result = await relayAbort(params);
-    else if (method === "opencode.sessions") result = await relaySessions(params);
-    else error = [2, "unknown method"];
-  } catch (e) {
-    error = e instanceof RelayError ? [e.code, e.message] : [4, String(e?.message ?? e)];
-  }
-  if (link === l) l.send([1, msgid, error, error ? null : result]);
-}
+const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+
+// session.error texts can carry whole stack traces; the daemon needs only the gist.
+const MAX_ERROR_TEXT = 500;
 
 // An error reply with its PROTOCOL.md code; any other failure is reported as 4 (unreachable).
 class RelayError extends Error {
@@ -528,7 +614,22 @@ class RelayError extends Error {
   }
 }
 
-async function relayAbort({ session, directory }) {
+// The reply to a daemon request, as [error, result]: error is null or [code, message].
+// instances: directory -> { ctx }, the plugin instances of this process.
+async function answer(instances, method, params) {
+  let error = null;
+  let result = null;
+  try {
+    if (method === "opencode.abort") result = await relayAbort(instances, params);
+    else if (method === "opencode.sessions") result = await relaySessions(instances, params);
+    else error = [2, "unknown method"];
+  } catch (e) {
+    error = e instanceof RelayError ? [e.code, e.message] : [4, String(e?.message ?? e)];
+  }
+  return [error, result];
+}
+
+async function relayAbort(instances, { session, directory }) {
   if (typeof session !== "string") throw new RelayError(1, "session must be a string");
   // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
   const inst = instances.get(directory) ?? instances.values().next().value;
@@ -545,7 +646,7 @@ async function relayAbort({ session, directory }) {
 }
 
 // session.status() and session.list() only see the instance's own directory, hence no fallback.
-async function relaySessions({ directory }) {
+async function relaySessions(instances, { directory }) {
   const inst = instances.get(directory);
   if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
   const [statuses, sessions] = await Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]);
@@ -580,8 +681,15 @@ function slimEvent({ type, properties: p }) {
   return null;
 }
 
-// ------------------------------------------------------------------------------ blocking a message
+return { MAX_ERROR_TEXT, RelayError, answer, slimEvent };
+})();
+
+// ==================================================================================== src/block.js
+
+const __block = (() => {
+// block.js: the chat.message hook: the verdict on what the user typed, and the stop.
 //
+// The daemon gives the verdict; a stop word aborts the running session and blocks the message.
 // Throwing from chat.message is the only way to keep a message from being saved and sent to the
 // model (emptying output.parts still starts a turn). The thrown value reaches OpenCode's HTTP layer
 // as an Effect defect, and what the client shows depends on its shape:
@@ -599,9 +707,15 @@ function slimEvent({ type, properties: p }) {
 // UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
 // Effect's span trace. So name, message and stack are chosen to read well there too.
 
+const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+
+const DEFAULT_STOP_WORD = "x";
+// chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
+const VERDICT_DEADLINE_MS = 50;
+
 const RESPONSE_TYPE_KEY = "~effect/http/HttpServerResponse";
 const FALLBACK_NAME = "ConfigFrontmatterError";
-const EMPTY_JSON = utf8Encoder.encode("{}");
+const EMPTY_JSON = new TextEncoder().encode("{}");
 
 function blockError(message) {
   const err = new Error(message);
@@ -645,14 +759,14 @@ function blockError(message) {
 }
 
 // ctx.client runs in-process and carries the server's auth; the HTTP fallback covers a client that
-// fails (it only works where OpenCode listens on a port: serve, web, --port).
-async function abortSession(ctx, id) {
+// fails (it only works where OpenCode listens on a port: serve, web, --port). env: where the
+// server's username and password are read.
+async function abortSession(ctx, id, env) {
   try {
     const r = await withTimeout(ctx.client.session.abort({ path: { id } }), CLIENT_TIMEOUT_MS);
     if (r?.data === true) return;
   } catch {}
   try {
-    const env = process.env;
     const headers = {};
     if (env.OPENCODE_SERVER_PASSWORD) {
       const user = env.OPENCODE_SERVER_USERNAME || "opencode";
@@ -666,104 +780,179 @@ async function abortSession(ctx, id) {
   } catch {}
 }
 
-// Stops waiting for their session's idle event, so the toast can say how long the stop took as
-// the user saw it (the abort call itself returns later than the session goes idle).
-const idleWaiters = new Map();
+// The hook's body, given request(method, params, timeoutMs) to the daemon (rejecting at once when
+// there is none), the toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance
+// and its register reply (null until it comes).
+function chatMessageHook({ request, toasts, env }) {
+  return async function onChatMessage(inst, input, output) {
+    // Synthetic parts (the TUI's editor context) are not typed by the user.
+    let text = "";
+    for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
+    const word = text.trim();
+    // Ordinary messages leave here, before any I/O.
+    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
 
-function whenIdle(session) {
-  let resolve;
-  const idle = new Promise((r) => (resolve = r));
-  idleWaiters.set(session, resolve);
-  later(() => {
-    if (idleWaiters.get(session) === resolve) idleWaiters.delete(session);
-    resolve(null);
-  }, IDLE_WAIT_MS);
-  return idle;
-}
+    const t0 = performance.now();
+    const { ctx } = inst;
+    const session = input.sessionID;
+    let verdict;
+    let aborted = false;
+    let note;
+    try {
+      const reply = await request(
+        "message",
+        {
+          session,
+          message_id: output.message?.id ?? input.messageID,
+          directory: ctx.directory,
+          server_url: String(ctx.serverUrl),
+          parts: (output.parts ?? [])
+            .filter((p) => !p?.synthetic)
+            .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),
+        },
+        VERDICT_DEADLINE_MS,
+      );
+      verdict = reply.verdict;
+      aborted = reply.aborted === true;
+      if (typeof reply.text === "string" && reply.text) note = reply.text;
+    } catch {
+      // Daemon absent, slow or confused: the built-in stop word still works.
+      verdict = word.toLowerCase() === DEFAULT_STOP_WORD ? "abort" : "pass";
+    }
+    if (verdict !== "abort" && verdict !== "clear") return;
 
-function noteIdle(event) {
-  if (event?.type !== "session.idle") return;
-  const resolve = idleWaiters.get(event.properties?.sessionID);
-  if (!resolve) return;
-  idleWaiters.delete(event.properties.sessionID);
-  resolve(performance.now());
-}
-
-// Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine. message is a
-// string or a promise of one.
-function toastLater(ctx, message) {
-  later(() => {
-    Promise.resolve(message)
-      .then((text) => ctx.client.tui.showToast({ body: { message: text, variant: "info" } }))
-      .catch(() => {});
-  }, TOAST_DELAY_MS);
-}
-
-async function onChatMessage(inst, input, output) {
-  // Synthetic parts (the TUI's editor context) are not typed by the user.
-  let text = "";
-  for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
-  const word = text.trim();
-  // Ordinary messages leave here, before any I/O.
-  if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
-
-  const t0 = performance.now();
-  const { ctx } = inst;
-  const session = input.sessionID;
-  let verdict;
-  let aborted = false;
-  let note;
-  try {
-    const reply = await request(
-      "message",
-      {
-        session,
-        message_id: output.message?.id ?? input.messageID,
-        directory: ctx.directory,
-        server_url: String(ctx.serverUrl),
-        parts: (output.parts ?? [])
-          .filter((p) => !p?.synthetic)
-          .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),
-      },
-      VERDICT_DEADLINE_MS,
-    );
-    verdict = reply.verdict;
-    aborted = reply.aborted === true;
-    if (typeof reply.text === "string" && reply.text) note = reply.text;
-  } catch {
-    // Daemon absent, slow or confused: the built-in stop word still works.
-    verdict = word.toLowerCase() === DEFAULT_STOP_WORD ? "abort" : "pass";
-  }
-  if (verdict !== "abort" && verdict !== "clear") return;
-
-  // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
-  if (verdict === "abort") {
-    const idle = whenIdle(session);
-    if (!aborted) await abortSession(ctx, session);
-    toastLater(ctx, note ?? idle.then((at) => (at ? `ocstop: stopped in ${Math.round(at - t0)} ms` : "ocstop: stopped")));
-    throw blockError(note ?? `ocstop: stopped (${word})`);
-  }
-  toastLater(ctx, note ?? "ocstop: message not sent");
-  throw blockError(note ?? `ocstop: not sent (${word})`);
-}
-
-export const OcStop = async (ctx) => {
-  const inst = { ctx, reg: null };
-  instances.set(ctx.directory, inst);
-  // Never on OpenCode's start-up path: the hooks are returned before any connection attempt.
-  if (link) register(inst);
-  else scheduleConnect(0);
-  return {
-    "chat.message": (input, output) => onChatMessage(inst, input, output),
-    event: async ({ event }) => {
-      noteIdle(event);
-      if (!link || !inst.reg?.relay) return;
-      const slim = slimEvent(event);
-      if (slim) link.send([2, "opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]]);
-    },
+    // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
+    if (verdict === "abort") {
+      const stopped = toasts.stopText(session, t0);
+      if (!aborted) await abortSession(ctx, session, env);
+      toasts.show(ctx, note ?? stopped);
+      throw blockError(note ?? `ocstop: stopped (${word})`);
+    }
+    toasts.show(ctx, note ?? "ocstop: message not sent");
+    throw blockError(note ?? `ocstop: not sent (${word})`);
   };
-};
+}
 
-// The tests reach the codec through the plugin function, since any other export would stop OpenCode
-// from loading the file. OpenCode only calls the function and never reads its properties.
-OcStop.msgpack = { encode, Decoder };
+return { DEFAULT_STOP_WORD, VERDICT_DEADLINE_MS, blockError, abortSession, chatMessageHook };
+})();
+
+// ==================================================================================== src/toast.js
+
+const __toast = (() => {
+// toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
+//
+// Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine.
+
+const { later } = __timers;
+
+// Our toast must come after any error toast of the blocked prompt (which replaces an earlier one).
+const TOAST_DELAY_MS = 150;
+// How long the toast waits for the stopped session's idle event to show the latency.
+const IDLE_WAIT_MS = 1000;
+
+class Toasts {
+  constructor() {
+    // session -> resolve of the promise that waits for its idle event
+    this.idleWaiters = new Map();
+  }
+
+  // A promise of the sentence for a stop of session begun at t0 (performance.now()): with the
+  // latency as the user saw it if the session's idle event comes within IDLE_WAIT_MS (the abort
+  // call itself returns later than the session goes idle), plain otherwise. Ask before aborting.
+  stopText(session, t0) {
+    return this.whenIdle(session).then((at) => (at ? `ocstop: stopped in ${Math.round(at - t0)} ms` : "ocstop: stopped"));
+  }
+
+  // Resolves with the time of session's idle event, or null after IDLE_WAIT_MS.
+  whenIdle(session) {
+    let resolve;
+    const idle = new Promise((r) => (resolve = r));
+    this.idleWaiters.set(session, resolve);
+    later(() => {
+      if (this.idleWaiters.get(session) === resolve) this.idleWaiters.delete(session);
+      resolve(null);
+    }, IDLE_WAIT_MS);
+    return idle;
+  }
+
+  // Every event OpenCode gives the plugin passes here.
+  noteIdle(event) {
+    if (event?.type !== "session.idle") return;
+    const resolve = this.idleWaiters.get(event.properties?.sessionID);
+    if (!resolve) return;
+    this.idleWaiters.delete(event.properties.sessionID);
+    resolve(performance.now());
+  }
+
+  // Shows message (a string or a promise of one) TOAST_DELAY_MS from now.
+  show(ctx, message) {
+    later(() => {
+      Promise.resolve(message)
+        .then((text) => ctx.client.tui.showToast({ body: { message: text, variant: "info" } }))
+        .catch(() => {});
+    }, TOAST_DELAY_MS);
+  }
+}
+
+return { TOAST_DELAY_MS, IDLE_WAIT_MS, Toasts };
+})();
+
+// ===================================================================================== src/main.js
+
+const __main = (() => {
+const { Link } = __link;
+const { socketPath } = __socket_path;
+const { answer, slimEvent } = __relay;
+const { chatMessageHook } = __block;
+const { Toasts } = __toast;
+const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+
+// The register message carries the OpenCode version; plugins are not told it, but /global/health
+// is. The v1 client has no method for that route, hence its underlying HTTP client.
+async function opencodeVersion(inst) {
+  try {
+    const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
+    return typeof r?.data?.version === "string" ? r.data.version : "";
+  } catch {
+    return "";
+  }
+}
+
+// A plugin function and the state its instances share (one per OpenCode process). dial: Bun.connect
+// or a stand-in; env: where the socket path and the server's credentials are read.
+function createPlugin({ dial, env }) {
+  const link = new Link({
+    dial,
+    socketPath: () => socketPath(env, process.getuid()),
+    version: opencodeVersion,
+    onRequest: (method, params) => answer(link.instances, method, params),
+    env,
+  });
+  const toasts = new Toasts();
+  const onChatMessage = chatMessageHook({ request: (method, params, ms) => link.request(method, params, ms), toasts, env });
+
+  // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
+  async function OcStop(ctx) {
+    const inst = { ctx, reg: null };
+    link.add(inst);
+    return {
+      "chat.message": (input, output) => onChatMessage(inst, input, output),
+      event: async ({ event }) => {
+        toasts.noteIdle(event);
+        if (!link.connected || !inst.reg?.relay) return;
+        const slim = slimEvent(event);
+        if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);
+      },
+    };
+  }
+  return OcStop;
+}
+
+const OcStop = createPlugin({ dial: (options) => Bun.connect(options), env: process.env });
+
+return { createPlugin, OcStop };
+})();
+
+// ====================================================================================== the plugin
+
+export const OcStop = __main.OcStop;

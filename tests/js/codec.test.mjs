@@ -1,6 +1,6 @@
-// The plugin shim's msgpack codec (client/opencode-plugin/ocstop.js) against msgpack-c.
+// The plugin shim's msgpack codec (client/opencode-plugin/src/codec.js) against msgpack-c.
 //
-//   OCSTOP_MSGPACK_ECHO=build/tests/msgpack-echo node --test --test-reporter=tap tests/js/msgpack.test.mjs
+//   OCSTOP_MSGPACK_ECHO=build/tests/msgpack-echo node --test --test-reporter=tap tests/js/codec.test.mjs
 //
 // msgpack-echo unpacks what it reads and packs it again with msgpack_pack_object, which always uses
 // the shortest form. So "msgpack-c re-emits our bytes unchanged" means both encoders agree byte for
@@ -8,9 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { OcStop } from "../../client/opencode-plugin/ocstop.js";
+import { encode, Decoder } from "../../client/opencode-plugin/src/codec.js";
 
-const { encode, Decoder } = OcStop.msgpack;
 const ECHO = process.env.OCSTOP_MSGPACK_ECHO;
 
 function echo(bytes) {

@@ -1,0 +1,145 @@
+// block.js: the chat.message hook: the verdict on what the user typed, and the stop.
+//
+// The daemon gives the verdict; a stop word aborts the running session and blocks the message.
+// Throwing from chat.message is the only way to keep a message from being saved and sent to the
+// model (emptying output.parts still starts a turn). The thrown value reaches OpenCode's HTTP layer
+// as an Effect defect, and what the client shows depends on its shape:
+//
+//   1. It carries the Effect HttpServerResponse type key. Effect's causeResponse() sends such a
+//      defect as the response itself, and OpenCode's error middleware lets it through untouched. So
+//      POST /session/:id/message (the TUI's prompt call) answers 200 "{}" and the TUI shows no
+//      "Failed to send prompt" toast at all.
+//   2. If a later version stops recognising the key, the middleware turns NamedError defects named
+//      ConfigFrontmatterError into 400 toObject(), and the TUI toasts "Failed to send prompt" with
+//      data.message: our own sentence.
+//   3. Otherwise it is a plain error: 500 "Unexpected server error", which still blocks the message.
+//
+// prompt_async (serve mode) answers 204 before the hook runs, then publishes session.error
+// UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
+// Effect's span trace. So name, message and stack are chosen to read well there too.
+
+import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+
+export const DEFAULT_STOP_WORD = "x";
+// chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
+export const VERDICT_DEADLINE_MS = 50;
+
+const RESPONSE_TYPE_KEY = "~effect/http/HttpServerResponse";
+const FALLBACK_NAME = "ConfigFrontmatterError";
+const EMPTY_JSON = new TextEncoder().encode("{}");
+
+export function blockError(message) {
+  const err = new Error(message);
+  // Cause.pretty() writes its own "<name>: <message>" header, then the stack lines after the first;
+  // the plugin's frames say nothing to the user, so none are kept.
+  err.stack = `Error: ${message}`;
+  Object.assign(err, {
+    // (1) Effect's isHttpServerResponse() is `RESPONSE_TYPE_KEY in value`.
+    [RESPONSE_TYPE_KEY]: RESPONSE_TYPE_KEY,
+    // The fields HttpServerResponse.toWeb() and the middlewares read: status, statusText, headers
+    // (a lower-case record), cookies (Effect Cookies, whose own `cookies` record is empty: no
+    // Set-Cookie) and body (an HttpBody "Uint8Array": bytes plus their type and length).
+    status: 200,
+    statusText: undefined,
+    headers: { "content-type": "application/json" },
+    cookies: { cookies: {} },
+    body: { _tag: "Uint8Array", body: EMPTY_JSON, contentType: "application/json", contentLength: EMPTY_JSON.length },
+    // (2) NamedError's toObject() shape; the TUI prints data.message for this error name.
+    data: { path: "ocstop", message },
+    toObject() {
+      return { name: FALLBACK_NAME, data: this.data };
+    },
+  });
+  // (2) needs name === FALLBACK_NAME, but Cause.pretty() would then print "ConfigFrontmatterError:
+  // ocstop: stopped (x)" in every serve-mode session.error. NamedError.hasName() is
+  // `"name" in e && e.name === N`, and Cause.pretty() reads e.name without asking `in` first, so the
+  // name answers FALLBACK_NAME only to a read that directly follows an `in` test of "name".
+  let askedName = false;
+  return new Proxy(err, {
+    has(target, key) {
+      askedName = key === "name";
+      return Reflect.has(target, key);
+    },
+    get(target, key, receiver) {
+      if (key !== "name") return Reflect.get(target, key, receiver);
+      const asked = askedName;
+      askedName = false;
+      return asked ? FALLBACK_NAME : "Error";
+    },
+  });
+}
+
+// ctx.client runs in-process and carries the server's auth; the HTTP fallback covers a client that
+// fails (it only works where OpenCode listens on a port: serve, web, --port). env: where the
+// server's username and password are read.
+export async function abortSession(ctx, id, env) {
+  try {
+    const r = await withTimeout(ctx.client.session.abort({ path: { id } }), CLIENT_TIMEOUT_MS);
+    if (r?.data === true) return;
+  } catch {}
+  try {
+    const headers = {};
+    if (env.OPENCODE_SERVER_PASSWORD) {
+      const user = env.OPENCODE_SERVER_USERNAME || "opencode";
+      headers.authorization = `Basic ${Buffer.from(`${user}:${env.OPENCODE_SERVER_PASSWORD}`).toString("base64")}`;
+    }
+    await fetch(new URL(`session/${encodeURIComponent(id)}/abort`, String(ctx.serverUrl)), {
+      method: "POST",
+      headers,
+      signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+    });
+  } catch {}
+}
+
+// The hook's body, given request(method, params, timeoutMs) to the daemon (rejecting at once when
+// there is none), the toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance
+// and its register reply (null until it comes).
+export function chatMessageHook({ request, toasts, env }) {
+  return async function onChatMessage(inst, input, output) {
+    // Synthetic parts (the TUI's editor context) are not typed by the user.
+    let text = "";
+    for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
+    const word = text.trim();
+    // Ordinary messages leave here, before any I/O.
+    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
+
+    const t0 = performance.now();
+    const { ctx } = inst;
+    const session = input.sessionID;
+    let verdict;
+    let aborted = false;
+    let note;
+    try {
+      const reply = await request(
+        "message",
+        {
+          session,
+          message_id: output.message?.id ?? input.messageID,
+          directory: ctx.directory,
+          server_url: String(ctx.serverUrl),
+          parts: (output.parts ?? [])
+            .filter((p) => !p?.synthetic)
+            .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),
+        },
+        VERDICT_DEADLINE_MS,
+      );
+      verdict = reply.verdict;
+      aborted = reply.aborted === true;
+      if (typeof reply.text === "string" && reply.text) note = reply.text;
+    } catch {
+      // Daemon absent, slow or confused: the built-in stop word still works.
+      verdict = word.toLowerCase() === DEFAULT_STOP_WORD ? "abort" : "pass";
+    }
+    if (verdict !== "abort" && verdict !== "clear") return;
+
+    // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
+    if (verdict === "abort") {
+      const stopped = toasts.stopText(session, t0);
+      if (!aborted) await abortSession(ctx, session, env);
+      toasts.show(ctx, note ?? stopped);
+      throw blockError(note ?? `ocstop: stopped (${word})`);
+    }
+    toasts.show(ctx, note ?? "ocstop: message not sent");
+    throw blockError(note ?? `ocstop: not sent (${word})`);
+  };
+}

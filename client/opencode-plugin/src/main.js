@@ -1,0 +1,61 @@
+// The OpenCode plugin shim of ocstop (written against OpenCode 1.18.33 and its embedded Bun 1.3.14).
+//
+// When the user types the stop word ("x" by default: alone, trimmed, any case) in any OpenCode
+// client, this plugin stops the running session before the message is saved. The "x" never reaches
+// the model and leaves nothing in the history. Everything else is decided by the ocstopd daemon, which
+// the plugin reaches over msgpack-rpc on a Unix socket (proto/PROTOCOL.md). A stop never depends on
+// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word.
+//
+// Install: copy ocstop.js into ~/.config/opencode/plugins/ or a project's .opencode/plugins/, or
+// list it in opencode.json "plugin". OpenCode requires every export of a plugin file to be a plugin
+// function, so ocstop.js exports exactly one: OcStop.
+
+import { Link } from "./link.js";
+import { socketPath } from "./socket-path.js";
+import { answer, slimEvent } from "./relay.js";
+import { chatMessageHook } from "./block.js";
+import { Toasts } from "./toast.js";
+import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+
+// The register message carries the OpenCode version; plugins are not told it, but /global/health
+// is. The v1 client has no method for that route, hence its underlying HTTP client.
+async function opencodeVersion(inst) {
+  try {
+    const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
+    return typeof r?.data?.version === "string" ? r.data.version : "";
+  } catch {
+    return "";
+  }
+}
+
+// A plugin function and the state its instances share (one per OpenCode process). dial: Bun.connect
+// or a stand-in; env: where the socket path and the server's credentials are read.
+export function createPlugin({ dial, env }) {
+  const link = new Link({
+    dial,
+    socketPath: () => socketPath(env, process.getuid()),
+    version: opencodeVersion,
+    onRequest: (method, params) => answer(link.instances, method, params),
+    env,
+  });
+  const toasts = new Toasts();
+  const onChatMessage = chatMessageHook({ request: (method, params, ms) => link.request(method, params, ms), toasts, env });
+
+  // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
+  async function OcStop(ctx) {
+    const inst = { ctx, reg: null };
+    link.add(inst);
+    return {
+      "chat.message": (input, output) => onChatMessage(inst, input, output),
+      event: async ({ event }) => {
+        toasts.noteIdle(event);
+        if (!link.connected || !inst.reg?.relay) return;
+        const slim = slimEvent(event);
+        if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);
+      },
+    };
+  }
+  return OcStop;
+}
+
+export const OcStop = createPlugin({ dial: (options) => Bun.connect(options), env: process.env });

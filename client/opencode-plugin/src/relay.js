@@ -1,0 +1,85 @@
+// relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
+//
+// In the TUI and `opencode run` there is no HTTP port: the daemon can only see and stop sessions
+// through this plugin. It then asks (register reply relay: true) for the events below and sends us
+// opencode.abort / opencode.sessions requests.
+
+import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+
+// session.error texts can carry whole stack traces; the daemon needs only the gist.
+export const MAX_ERROR_TEXT = 500;
+
+// An error reply with its PROTOCOL.md code; any other failure is reported as 4 (unreachable).
+export class RelayError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// The reply to a daemon request, as [error, result]: error is null or [code, message].
+// instances: directory -> { ctx }, the plugin instances of this process.
+export async function answer(instances, method, params) {
+  let error = null;
+  let result = null;
+  try {
+    if (method === "opencode.abort") result = await relayAbort(instances, params);
+    else if (method === "opencode.sessions") result = await relaySessions(instances, params);
+    else error = [2, "unknown method"];
+  } catch (e) {
+    error = e instanceof RelayError ? [e.code, e.message] : [4, String(e?.message ?? e)];
+  }
+  return [error, result];
+}
+
+async function relayAbort(instances, { session, directory }) {
+  if (typeof session !== "string") throw new RelayError(1, "session must be a string");
+  // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
+  const inst = instances.get(directory) ?? instances.values().next().value;
+  if (!inst) throw new RelayError(3, "no OpenCode instance");
+  const t0 = performance.now();
+  try {
+    const r = await withTimeout(inst.ctx.client.session.abort({ path: { id: session } }), CLIENT_TIMEOUT_MS);
+    const ms = Math.round(performance.now() - t0);
+    if (r?.data === true) return { ok: true, ms };
+    return { ok: false, ms, error: JSON.stringify(r?.error ?? null) };
+  } catch (e) {
+    return { ok: false, ms: Math.round(performance.now() - t0), error: String(e?.message ?? e) };
+  }
+}
+
+// session.status() and session.list() only see the instance's own directory, hence no fallback.
+async function relaySessions(instances, { directory }) {
+  const inst = instances.get(directory);
+  if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
+  const [statuses, sessions] = await Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]);
+  return { statuses: JSON.stringify(statuses.data ?? {}), sessions: JSON.stringify(sessions.data ?? []) };
+}
+
+// The events the daemon tracks sessions with, in the shape /global/event delivers them (so the
+// daemon parses both alike), stripped of text, deltas and tool output: only activity matters.
+export function slimEvent({ type, properties: p }) {
+  switch (type) {
+    case "session.created":
+    case "session.updated":
+    case "session.deleted": {
+      const { id, parentID, directory, title } = p.info ?? {};
+      return { type, properties: { sessionID: p.sessionID ?? id, info: { id, parentID, directory, title } } };
+    }
+    case "session.status":
+    case "session.idle":
+      return { type, properties: p };
+    case "session.error": {
+      const message = p.error?.data?.message;
+      const data = typeof message === "string" ? { message: message.slice(0, MAX_ERROR_TEXT) } : {};
+      return { type, properties: { sessionID: p.sessionID, error: { name: p.error?.name, data } } };
+    }
+    case "message.part.updated": {
+      const { sessionID, messageID, type: partType } = p.part ?? {};
+      return { type, properties: { sessionID, part: { sessionID, messageID, type: partType } } };
+    }
+    case "message.part.delta":
+      return { type, properties: { sessionID: p.sessionID, messageID: p.messageID } };
+  }
+  return null;
+}
