@@ -97,6 +97,16 @@ test("opencode.sessions gives the instance's statuses and sessions as JSON", asy
   assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/a" }), [null, { statuses: "{}", sessions: "[]" }]);
 });
 
+test("an opencode.sessions that never returns is given up after the client timeout", async () => {
+  const { map, fakes } = instances("/a");
+  fakes["/a"].client.session.list = () => new Promise(() => {});
+  const t0 = performance.now();
+  const [error, result] = await answer(map, "opencode.sessions", { directory: "/a" });
+  const waited = performance.now() - t0;
+  assert.deepStrictEqual([error, result], [[4, "timeout"], null]);
+  assert.ok(waited >= 999 && waited < 1500, `waited ${waited}`);
+});
+
 test("opencode.sessions for a directory without an instance is not_found (3), with no fallback", async () => {
   const { map, fakes } = instances("/a");
   assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/b" }), [[3, "no OpenCode instance for /b"], null]);
@@ -143,6 +153,13 @@ test("status and idle events go as they are", () => {
   assert.deepStrictEqual(slimEvent({ type: "session.idle", properties: { sessionID: "ses_1" } }), { type: "session.idle", properties: { sessionID: "ses_1" } });
 });
 
+test("an event without properties is no news", () => {
+  for (const type of ["session.created", "session.status", "session.error", "message.part.updated"]) {
+    assert.equal(slimEvent({ type }), null);
+    assert.equal(slimEvent({ type, properties: null }), null);
+  }
+});
+
 test("session.error keeps the error's name and its message cut to 500 characters", () => {
   assert.equal(MAX_ERROR_TEXT, 500);
   const error = (message) => ({ type: "session.error", properties: { sessionID: "ses_1", error: { name: "APIError", data: { message, statusCode: 500, responseBody: "huge" } } } });
@@ -153,6 +170,13 @@ test("session.error keeps the error's name and its message cut to 500 characters
   assert.deepStrictEqual(slimEvent(error(42)).properties.error, { name: "APIError", data: {} });
   assert.deepStrictEqual(slimEvent({ type: "session.error", properties: { sessionID: "ses_1" } }), { type: "session.error", properties: { sessionID: "ses_1", error: { name: undefined, data: {} } } });
   assert.deepStrictEqual(slimEvent({ type: "session.error", properties: {} }).properties.sessionID, undefined);
+  // A cut never leaves half of a character that takes two UTF-16 units: the JSON stays valid.
+  const emoji = "a".repeat(499) + "\u{1F600}" + "tail";
+  const kept = slimEvent(error(emoji)).properties.error.data.message;
+  assert.equal(kept, "a".repeat(499));
+  assert.doesNotMatch(JSON.stringify(kept), /\\ud[89ab]/i);
+  assert.equal(slimEvent(error("a".repeat(498) + "\u{1F600}" + "x")).properties.error.data.message,
+    "a".repeat(498) + "\u{1F600}");
 });
 
 test("part events keep the session, message and part type, never the text", () => {

@@ -52,13 +52,26 @@ async function relayAbort(instances, { session, directory }) {
 async function relaySessions(instances, { directory }) {
   const inst = instances.get(directory);
   if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
-  const [statuses, sessions] = await Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]);
+  const [statuses, sessions] = await withTimeout(
+    Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]),
+    CLIENT_TIMEOUT_MS,
+  );
   return { statuses: JSON.stringify(statuses.data ?? {}), sessions: JSON.stringify(sessions.data ?? []) };
+}
+
+// At most max UTF-16 units of s, never half of a surrogate pair: JSON.stringify would write the
+// lone half as an escape that the daemon's JSON parser rightly refuses, dropping the event.
+function cut(s, max) {
+  if (s.length <= max) return s;
+  const code = s.charCodeAt(max - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 // The events the daemon tracks sessions with, in the shape /global/event delivers them (so the
 // daemon parses both alike), stripped of text, deltas and tool output: only activity matters.
+// An event without properties is no news of a session.
 export function slimEvent({ type, properties: p }) {
+  if (p === null || typeof p !== "object") return null;
   switch (type) {
     case "session.created":
     case "session.updated":
@@ -71,7 +84,7 @@ export function slimEvent({ type, properties: p }) {
       return { type, properties: p };
     case "session.error": {
       const message = p.error?.data?.message;
-      const data = typeof message === "string" ? { message: message.slice(0, MAX_ERROR_TEXT) } : {};
+      const data = typeof message === "string" ? { message: cut(message, MAX_ERROR_TEXT) } : {};
       return { type, properties: { sessionID: p.sessionID, error: { name: p.error?.name, data } } };
     }
     case "message.part.updated": {
