@@ -139,6 +139,23 @@ static void status_print_counters(const msgpack_object *m)
 	putchar('\n');
 }
 
+/* A reply must fit in a frame: the daemon lists the running sessions first
+ * and as many others as fit, and says so. */
+static void status_print_truncated(const msgpack_object *r, const msgpack_object *counters,
+    size_t listed)
+{
+	int64_t total = 0;
+	bool cut = false;
+
+	if (proto_map_bool(r, "sessions_truncated", &cut) != PROTO_OK || !cut)
+		return;
+	if (counters != NULL && proto_map_int(counters, "sessions", &total) == PROTO_OK &&
+	    total > (int64_t)listed)
+		printf("(%zu of %" PRId64 " sessions listed: the running ones first)\n", listed, total);
+	else
+		puts("(not every session is listed: the running ones first)");
+}
+
 /* Checks the whole reply before printing, so a bad one prints nothing. */
 static int status_print(const msgpack_object *r)
 {
@@ -171,6 +188,7 @@ static int status_print(const msgpack_object *r)
 		table_print(sessions, stdout);
 	else
 		puts("no sessions");
+	status_print_truncated(r, counters, table_rows(sessions));
 	if (counters != NULL)
 		status_print_counters(counters);
 out:
