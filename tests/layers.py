@@ -8,6 +8,7 @@
 2. Calls: from the object files' symbols (nm), every reference from one daemon file to another
    goes to the same layer or a lower one, and the references among files form no cycle.
    Backends and the engine meet only through the ops table: function pointers, not symbols.
+3. Every header has an include guard of its own: two headers sharing one hide each other.
 Prints TAP; each violation is named with the file and what it reaches.
 """
 import os
@@ -165,6 +166,26 @@ def cycles(edges):
     return out
 
 
+def check_guards(src):
+    """Headers without a guard, and guards two headers share."""
+    seen, bad = {}, []
+    for top in ("proto", "daemon", "client", "tests", "bench"):
+        for dirpath, _, files in os.walk(os.path.join(src, top)):
+            for f in sorted(files):
+                if not f.endswith(".h"):
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, f), src)
+                m = re.search(r"^#ifndef\s+(\w+)\s*\n#define\s+\1\b",
+                              open(os.path.join(src, rel), encoding="utf-8").read(), re.M)
+                if m is None:
+                    bad.append("%s has no include guard" % rel)
+                elif m.group(1) in seen:
+                    bad.append("%s and %s share the guard %s" % (seen[m.group(1)], rel, m.group(1)))
+                else:
+                    seen[m.group(1)] = rel
+    return bad, len(seen)
+
+
 def tap(n, ok, desc, details):
     print("%s %d - %s" % ("ok" if ok else "not ok", n, desc))
     for d in details:
@@ -173,7 +194,7 @@ def tap(n, ok, desc, details):
 
 if __name__ == "__main__":
     SRC, BUILD = sys.argv[1], sys.argv[2]
-    print("1..3")
+    print("1..4")
     inc = check_includes(SRC)
     tap(1, not inc, "every file includes only its own layer's headers and those below", inc)
     calls, cyc, nobj, nedges = check_calls(BUILD)
@@ -182,3 +203,6 @@ if __name__ == "__main__":
         % (nobj, nedges), calls)
     tap(3, nobj > 20 and not cyc, "no cycle of calls among the files",
         ["cycle: " + " -> ".join(c) for c in cyc])
+    guards, nguards = check_guards(SRC)
+    tap(4, nguards > 20 and not guards, "every header has an include guard of its own (%d)" % nguards,
+        guards)

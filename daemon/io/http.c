@@ -20,11 +20,11 @@
 #include <event2/event.h>
 
 #include "io/http.h"
+#include "proto.h"
 #include "core/log.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 2000
 #define HTTP_MAX_BODY (4 * 1024 * 1024)
-#define HTTP_USERNAME "opencode"
 
 struct http_req {
 	struct http *h;
@@ -284,7 +284,7 @@ static int req_setup(struct http_req *r, const struct http_opts *o)
 		bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) !=
 		    CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_USERNAME,
-		    o->username != NULL ? o->username : HTTP_USERNAME) !=
+		    o->username != NULL ? o->username : PROTO_OPENCODE_USERNAME) !=
 		    CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, o->password) !=
 		    CURLE_OK;
