@@ -126,7 +126,9 @@ const char *proto_reader_error(const struct proto_reader *r);
 /* A growing buffer to pack one message into. A failed allocation is
  * remembered (oom) instead of leaving a truncated frame to be sent. */
 struct proto_buf {
-	msgpack_sbuffer sb;
+	char *data;
+	size_t size;
+	size_t cap;
 	msgpack_packer pk;
 	bool oom;
 };

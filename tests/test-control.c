@@ -233,7 +233,7 @@ static void send_json(struct client *c, const char *json)
 	proto_buf_reset(&c->out);
 	pack_json(&c->out.pk, j);
 	json_decref(j);
-	send_bytes(c, c->out.sb.data, c->out.sb.size);
+	send_bytes(c, c->out.data, c->out.size);
 }
 
 /* Read what is there into the inbox, as JSON. */

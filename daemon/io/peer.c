@@ -325,7 +325,7 @@ struct peer_req *peer_request(struct peer *p, const char *method, peer_pack_cb p
 	proto_buf_reset(&p->scratch);
 	proto_pack_request_header(&p->scratch.pk, r->msgid, method);
 	pack(&p->scratch.pk, pack_arg);
-	rc = p->scratch.oom ? -1 : peer_send(p, p->scratch.sb.data, p->scratch.sb.size);
+	rc = p->scratch.oom ? -1 : peer_send(p, p->scratch.data, p->scratch.size);
 	if (rc < 0) {
 		event_free(r->timer);
 		free(r);

@@ -70,7 +70,7 @@ static void news_cb(const struct notify_event *ev, void *arg)
 	}
 	TAILQ_FOREACH(c, &ctl->subscribers, sub_link)
 		if ((c->mask & bit) != 0)
-			peer_send(c->peer, ctl->news.sb.data, ctl->news.sb.size);
+			peer_send(c->peer, ctl->news.data, ctl->news.size);
 }
 
 int conns_init(struct control *ctl)

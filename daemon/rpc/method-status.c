@@ -38,10 +38,10 @@ static uint32_t pack_sessions(struct session_table *t, struct proto_buf *buf)
 	struct session *s;
 	uint32_t n = 0;
 
-	for (s = session_table_first_running(t); s != NULL && buf->sb.size < STATUS_MAX_SESSION_BYTES;
+	for (s = session_table_first_running(t); s != NULL && buf->size < STATUS_MAX_SESSION_BYTES;
 	     s = session_next_running(s), n++)
 		view_pack_session(&buf->pk, s);
-	for (s = session_table_first(t); s != NULL && buf->sb.size < STATUS_MAX_SESSION_BYTES;
+	for (s = session_table_first(t); s != NULL && buf->size < STATUS_MAX_SESSION_BYTES;
 	     s = session_next(s)) {
 		if (session_status_running(session_status(s)))
 			continue;
@@ -78,8 +78,8 @@ static int method_status(const struct rpc_call *call, const msgpack_object *opts
 	proto_pack_cstr(pk, "sessions");
 	msgpack_pack_array(pk, n);
 	/* The sessions were packed ahead to count them: append their bytes. */
-	if (sessions.sb.size > 0)
-		msgpack_pack_str_body(pk, sessions.sb.data, sessions.sb.size);
+	if (sessions.size > 0)
+		msgpack_pack_str_body(pk, sessions.data, sessions.size);
 	proto_pack_kv_bool(pk, "sessions_truncated", n < session_table_count(t));
 	proto_pack_cstr(pk, "counters");
 	pack_counters(pk, call);

@@ -27,7 +27,7 @@ void rpc_reply_end(const struct rpc_call *call)
 		rpc_reply_error(call, PROTO_EINTERNAL, "out of memory");
 		return;
 	}
-	peer_send(c->peer, ctl->reply.sb.data, ctl->reply.sb.size);
+	peer_send(c->peer, ctl->reply.data, ctl->reply.size);
 }
 
 void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
@@ -40,7 +40,7 @@ void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
 	proto_buf_reset(&ctl->reply);
 	proto_pack_error(&ctl->reply.pk, call->msgid, code, message);
 	if (!ctl->reply.oom)
-		peer_send(c->peer, ctl->reply.sb.data, ctl->reply.sb.size);
+		peer_send(c->peer, ctl->reply.data, ctl->reply.size);
 }
 
 struct engine *rpc_engine(const struct rpc_call *call)
