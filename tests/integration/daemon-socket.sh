@@ -15,10 +15,10 @@ DEF=$XDG_RUNTIME_DIR/ocstop/ocstop.sock
 
 "$OCSTOPD_BIN" --no-default-server >"$T/d1.log" 2>&1 &
 P1=$!; oc_track $P1
-tap_ok "default socket is \$XDG_RUNTIME_DIR/ocstop/ocstop.sock" wait_until 5 test -S "$DEF"
+tap_ok "default socket is \$XDG_RUNTIME_DIR/ocstop/ocstop.sock" wait_until 30 test -S "$DEF"
 tap_eq "its directory is 0700" 700 "$(stat -c %a "$(dirname "$DEF")")"
 tap_eq "the socket is 0600" 600 "$(stat -c %a "$DEF")"
-tap_ok "the CLI finds it the same way" wait_until 5 ocstop -q ping
+tap_ok "the CLI finds it the same way" wait_until 30 ocstop -q ping
 
 tap_run "a second daemon on a live socket refuses to start" '!0' "$OCSTOPD_BIN" --no-default-server
 tap_contains "and says why" "another ocstopd is already listening on $DEF" "$ERR"
@@ -28,7 +28,7 @@ kill -KILL $P1; wait $P1 2>/dev/null
 tap_ok "a killed daemon leaves a stale socket" test -S "$DEF"
 "$OCSTOPD_BIN" --no-default-server >"$T/d3.log" 2>&1 &
 P3=$!; oc_track $P3
-tap_ok "a new daemon replaces the stale socket" wait_until 5 ocstop -q ping
+tap_ok "a new daemon replaces the stale socket" wait_until 30 ocstop -q ping
 tap_ok "and logs it" grep -q "replacing stale socket" "$T/d3.log"
 
 # Another user may not connect, even through a socket made reachable on purpose.
@@ -39,7 +39,7 @@ tap_run "a connection from another uid fails" 1 \
   <"$OCSTOP_SRCDIR/tests/lib/rawrpc.py"
 tap_match "... as the daemon closes it without an answer" \
   "^# (reply: (None|b'')|error: \[Errno (104|32)\] (Connection reset by peer|Broken pipe))$" "$OUT"
-tap_ok "and is logged with its uid" wait_until 5 grep -q "refused a connection from uid 65534" "$T/d3.log"
+tap_ok "and is logged with its uid" wait_until 30 grep -q "refused a connection from uid 65534" "$T/d3.log"
 
 # Bad input.
 tap_ok "invalid frames get error replies and the connection goes on" "${RAW[@]}" "$DEF" invalid_then_valid
@@ -71,7 +71,7 @@ os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
 os.execv(sys.argv[2], [sys.argv[2], "--no-default-server", "-s", sys.argv[1] + ".unused"])
 PY
 P5=$!; oc_track $P5
-tap_ok "socket activation: the daemon serves the socket it was given" wait_until 5 ocstop -s "$ACT" -q ping
+tap_ok "socket activation: the daemon serves the socket it was given" wait_until 30 ocstop -s "$ACT" -q ping
 tap_ok "socket activation: it made no socket of its own" test ! -e "$ACT.unused"
 tap_ok "socket activation: it says so" grep -q "socket systemd passed" "$T/d5.log"
 

@@ -10,10 +10,10 @@ tap_plan 15
 tmp_dir_new T
 python3 "$OCSTOP_SRCDIR/tests/lib/fake-opencode.py" "$T/port" 2>"$T/fake.err" &
 oc_track $!
-wait_until 10 test -s "$T/port" || tap_bail "fake OpenCode did not start"
+wait_until 30 test -s "$T/port" || tap_bail "fake OpenCode did not start"
 URL=http://127.0.0.1:$(cat "$T/port")
 ocstopd_start "$T" --opencode "$URL" --stop-timeout-ms 400 || tap_bail "ocstopd did not start"
-wait_until 10 ocstop_knows_busy ses_stuck || tap_bail "daemon did not learn the sessions"
+wait_until 30 ocstop_knows_busy ses_stuck || tap_bail "daemon did not learn the sessions"
 aborts_of() { curl -s -m 2 "$URL/__aborts" | grep -c "^$1\$"; }
 
 tap_run "a proven stop: exit 0" 0 ocstop -j abort ses_ok

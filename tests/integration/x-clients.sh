@@ -15,13 +15,13 @@ sse_capture_start "$T/events.sse" || tap_bail "no event capture"
 
 # The HTTP API, synchronous route: the forged response makes the blocked prompt a plain 200.
 S=$(oc_session_new "$PROJ") || tap_bail "no session"
-wait_until 10 ocstop_connected "$OC_URL" || tap_bail "the shim did not register the server"
+wait_until 30 ocstop_connected "$OC_URL" || tap_bail "the shim did not register the server"
 stream "$S" hello || tap_bail "no stream"
 code=$(oc_curl -o "$T/sync.out" -w '%{http_code}' -X POST -H 'content-type: application/json' \
   -d '{"parts":[{"type":"text","text":"x"}]}' "$OC_URL/session/$S/message")
 tap_eq "POST /session/:id/message \"x\" answers 200 (display path intact)" 200 "$code"
 tap_eq "... with the body {}" "{}" "$(cat "$T/sync.out")"
-tap_ok "... and the session is idle" wait_until 5 oc_is_idle "$S"
+tap_ok "... and the session is idle" wait_until 30 oc_is_idle "$S"
 
 # The event stream (what web clients and chat bridges such as Kimaki read): one session.error whose
 # message is our sentence.
@@ -29,9 +29,9 @@ OUR_ERROR='"type":"session.error".*"message":"Error: ocstop: stopped \(x\)'
 errors=$(sse_count "$T/events.sse" "$OUR_ERROR")
 stream "$S" hello || tap_bail "no stream"
 oc_prompt "$S" x || tap_bail "prompt_async failed"
-tap_ok "prompt_async \"x\": the session stops" wait_until 5 oc_is_idle "$S"
+tap_ok "prompt_async \"x\": the session stops" wait_until 30 oc_is_idle "$S"
 tap_ok "session.error says \"Error: ocstop: stopped (x)\"" \
-  wait_until 5 sse_count_gt "$T/events.sse" "$OUR_ERROR" "$errors"
+  wait_until 30 sse_count_gt "$T/events.sse" "$OUR_ERROR" "$errors"
 grep -o '"type":"session.error","properties":{[^}]*}[^}]*}' "$T/events.sse" | grep ocstop | tail -n1 >"$T/session-error.txt"
 tap_diag "$(cat "$T/session-error.txt")"
 
@@ -40,7 +40,7 @@ stream "$S" hello || tap_bail "no stream"
 OPENCODE_SERVER_PASSWORD=$OC_PASSWORD timeout 30 "$(oc_bin)" run --attach "$OC_URL" --session "$S" x \
   >"$T/run-attach.out" 2>&1
 rc=$?
-tap_ok "opencode run --attach ... x: the session stops" wait_until 5 oc_is_idle "$S"
+tap_ok "opencode run --attach ... x: the session stops" wait_until 30 oc_is_idle "$S"
 tap_eq "opencode run --attach ... x: exit 0" 0 "$rc"
 tap_contains "opencode run --attach ... x: prints the interrupted turn" "Aborted" "$(cat "$T/run-attach.out")"
 tap_ok "opencode run --attach ... x: no server error printed" not grep -qi "server error" "$T/run-attach.out"

@@ -26,15 +26,15 @@ no_busy_for() { stays_false "$2" ocstop_knows_busy "$1"; }
 # x_stops SID — type x in SID and expect one more verified stop of it from the daemon.
 x_stops() {
   local n; n=$(stops_for "$1") || return 2
-  oc_prompt "$1" "$2" && wait_until 5 stops_at_least "$1" $((n + 1))
+  oc_prompt "$1" "$2" && wait_until 30 stops_at_least "$1" $((n + 1))
 }
 
 S=$(oc_session_new "$PROJ") || tap_bail "no session"
-tap_ok "the shim registered the server; the daemon reaches it over HTTP" wait_until 10 ocstop_connected "$OC_URL"
+tap_ok "the shim registered the server; the daemon reaches it over HTTP" wait_until 30 ocstop_connected "$OC_URL"
 
 # 1. x on a streaming session.
 stream "$S" hello || tap_bail "no stream"
-tap_ok "the event capture sees the reply's parts" wait_until 10 sse_has_parts "$T/events.sse" "$S"
+tap_ok "the event capture sees the reply's parts" wait_until 30 sse_has_parts "$T/events.sse" "$S"
 tap_ok "x: the daemon reports a verified stop" x_stops "$S" x
 tap_ok "x: OpenCode reports the session idle" oc_is_idle "$S"
 n=$(fake_requests); parts=$(sse_parts_for "$T/events.sse" "$S")
@@ -49,8 +49,8 @@ tap_ok "' X\\n' stops it too" x_stops "$S" $' X\n'
 reached_model() { grep -q "\"last_user\":$(json_str "$1")" "$FAKE_LOG"; }
 for w in xx "x y" fix; do
   oc_prompt "$S" "$w" || tap_bail "prompt_async failed"
-  tap_ok "'$w' passes and reaches the model" wait_until 15 reached_model "$w"
-  wait_until 10 fake_has_open_stream || tap_bail "no stream for '$w'"
+  tap_ok "'$w' passes and reaches the model" wait_until 30 reached_model "$w"
+  wait_until 30 fake_has_open_stream || tap_bail "no stream for '$w'"
   ocstop -q abort "$S" || tap_bail "ocstop abort after '$w' failed"
 done
 
@@ -59,10 +59,10 @@ S2=$(oc_session_new "$PROJ") || tap_bail "no session"
 oc_prompt "$S2" 'TOOL(sleep 300)' || tap_bail "prompt_async failed"
 wait_until 30 oc_proc_running 'sleep 300' || tap_bail "no sleep 300"
 P=$(oc_proc_pid 'sleep 300')
-wait_until 10 ocstop_knows_busy "$S2" || tap_bail "the daemon never saw $S2 busy"
+wait_until 30 ocstop_knows_busy "$S2" || tap_bail "the daemon never saw $S2 busy"
 n=$(fake_requests)
 tap_ok "x during a bash tool: verified stop" x_stops "$S2" x
-tap_ok "x during a bash tool: sleep 300 is gone" wait_until 5 pid_gone "$P"
+tap_ok "x during a bash tool: sleep 300 is gone" wait_until 30 pid_gone "$P"
 tap_ok "x during a bash tool: the model never gets the tool result" stays_false 2 fake_requests_gt "$n"
 
 # 4. x while a subagent's child session streams: parent and child stop.
@@ -89,7 +89,7 @@ tap_ok "x during retry: no further attempt" stays_false 3 fake_requests_gt "$n"
 n=$(fake_requests)
 clears=$(verdicts_for "$S" clear)
 oc_prompt "$S" x || tap_bail "prompt_async failed"
-tap_ok "x on an idle session: verdict clear" wait_until 5 verdicts_at_least "$S" clear $((clears + 1))
+tap_ok "x on an idle session: verdict clear" wait_until 30 verdicts_at_least "$S" clear $((clears + 1))
 tap_ok "x on an idle session: no model request" stays_false 2 fake_requests_gt "$n"
 tap_ok "x on an idle session: nothing in the history" history_clean "$S"
 
@@ -119,14 +119,14 @@ for r in $(seq 1 $ROUNDS); do
   stops=$(stops_for "$S")
   sample U "$S" x
   # The daemon's proof of that stop ends before the next reply starts.
-  wait_until 10 stops_at_least "$S" $((stops + 1)) || bad+=("U: no verified stop (round $r)")
+  wait_until 30 stops_at_least "$S" $((stops + 1)) || bad+=("U: no verified stop (round $r)")
   stream "$S" hello || tap_bail "no stream (round $r, H)"
   verdicts=$(verdicts_for "$S" "")
   kill -STOP "$OCSTOPD_PID"
   sample H "$S" x
   kill -CONT "$OCSTOPD_PID"
   # The daemon answers the x it was sent while hung (the session is idle by now) before going on.
-  wait_until 10 verdicts_at_least "$S" "" $((verdicts + 1)) || bad+=("H: the daemon gave no late verdict (round $r)")
+  wait_until 30 verdicts_at_least "$S" "" $((verdicts + 1)) || bad+=("H: the daemon gave no late verdict (round $r)")
   history_clean "$S" 2>/dev/null || bad+=("H: x in the history (round $r)")
   ocstopd_stop || tap_bail "ocstopd did not stop"
   stream_plain "$S" hello || tap_bail "no stream (round $r, A)"
@@ -136,7 +136,7 @@ for r in $(seq 1 $ROUNDS); do
   history_clean "$S" 2>/dev/null || bad+=("A: x in the history (round $r)")
   ocstopd_start "$T" || tap_bail "ocstopd did not restart"
   monitor_start
-  wait_until 15 ocstop_connected "$OC_URL" || tap_bail "the shim did not register again (round $r)"
+  wait_until 30 ocstop_connected "$OC_URL" || tap_bail "the shim did not register again (round $r)"
 done
 tap_diag "F (abort -> idle, ms): ${F[*]}"
 tap_diag "U (x, daemon up): ${U[*]}"
@@ -157,7 +157,7 @@ B_URL=$OC_URL
 OC_URL=$A_URL; SA=$(oc_session_new "$PROJ") || tap_bail "no session on A"
 OC_URL=$B_URL; SB=$(oc_session_new "$T/projb") || tap_bail "no session on B"
 both_registered() { ocstop_connected "$A_URL" && ocstop_connected "$B_URL"; }
-tap_ok "two servers: both shims registered" wait_until 10 both_registered
+tap_ok "two servers: both shims registered" wait_until 30 both_registered
 OC_URL=$A_URL; stream "$SA" hello || tap_bail "no stream on A"
 OC_URL=$B_URL; stream "$SB" hello || tap_bail "no stream on B"
 OC_URL=$A_URL
@@ -174,14 +174,14 @@ ocstopd_stop || tap_bail "ocstopd did not stop"
 printf 'stop_words = halt, Stopp\n' >"$T/config"
 ocstopd_start "$T" -c "$T/config" || tap_bail "ocstopd did not restart"
 monitor_start
-tap_ok "stop words: the shims registered again" wait_until 15 ocstop_connected "$A_URL"
+tap_ok "stop words: the shims registered again" wait_until 30 ocstop_connected "$A_URL"
 stream "$SA" hello || tap_bail "no stream"
 tap_ok "stop words: a configured word stops the session" x_stops "$SA" " STOPP "
 n=$(fake_requests)
 xs=$(grep -c '"last_user":"x"' "$FAKE_LOG")
 oc_prompt "$SA" x || tap_bail "prompt_async failed"
 x_reached_model() { fake_requests_gt "$1" && [ "$(grep -c '"last_user":"x"' "$FAKE_LOG")" -gt "$2" ]; }
-tap_ok "stop words: x is an ordinary message then" wait_until 15 x_reached_model "$n" "$xs"
+tap_ok "stop words: x is an ordinary message then" wait_until 30 x_reached_model "$n" "$xs"
 ocstop -q abort --all
 
 tap_done

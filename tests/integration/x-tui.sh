@@ -32,7 +32,7 @@ ticks_moved() {
 # tui_stream TEXT — type TEXT; wait until its reply streams and the daemon knows the session busy.
 tui_stream() {
   local n; n=$(fake_requests) || return 1
-  tm send-keys -t tui "$1" Enter && wait_until 30 fake_streaming_since "$n" && wait_until 10 ocstop_knows_busy "$S"
+  tm send-keys -t tui "$1" Enter && wait_until 30 fake_streaming_since "$n" && wait_until 30 ocstop_knows_busy "$S"
 }
 
 tap_ok "TUI starts" wait_until 60 pane_has "Ask anything"
@@ -41,15 +41,15 @@ tap_ok "the reply streams in the pane" wait_until 30 pane_has "tick 3"
 S=$(ocstop_relay_session)
 tap_match "the daemon knows the TUI's session through the relay" '^ses_' "$S"
 [ -n "$S" ] || tap_bail "no session to go on with"
-tap_ok "ocstop status lists the TUI's session ($S) busy" wait_until 10 ocstop_table_lists "$S" busy
+tap_ok "ocstop status lists the TUI's session ($S) busy" wait_until 30 ocstop_table_lists "$S" busy
 
 # x typed in the TUI.
 tm send-keys -t tui x Enter
-tap_ok "x: a verified stop" wait_until 5 stops_at_least "$S" 1
-tap_ok "x: the model stream is closed" wait_until 2 fake_no_open_stream
+tap_ok "x: a verified stop" wait_until 30 stops_at_least "$S" 1
+tap_ok "x: the model stream is closed" wait_until 30 fake_no_open_stream
 n=$(fake_requests)
 # The pane has drawn the stop (and every tick before it) when it says "interrupted".
-tap_ok "x: the pane shows the reply interrupted" wait_until 5 pane_has "interrupted"
+tap_ok "x: the pane shows the reply interrupted" wait_until 30 pane_has "interrupted"
 before=$(ticks)
 tap_ok "x: the pane stops streaming (${before:-no tick seen}) and stays stopped" stays_false 2 ticks_moved "$before"
 tap_eq "x: no model request afterwards" "$n" "$(fake_requests)"
@@ -62,14 +62,14 @@ tap_ok "x: no x user message in the pane" not grep -qE '^ *┃ +x *$' "$T/after-
 tui_stream 'and again' || tap_bail "no stream for 'and again'"
 tap_run "ocstop abort ID of the TUI session exits 0" 0 ocstop -j abort "$S"
 tap_ok "ocstop abort ID stops the TUI session" abort_stopped "$OUT" "$S"
-tap_ok "the model stream is closed" wait_until 2 fake_no_open_stream
+tap_ok "the model stream is closed" wait_until 30 fake_no_open_stream
 
 # The daemon restarts while the TUI streams: the shim registers again and the relay's listing
 # tells the new daemon what runs.
 tui_stream 'after a restart' || tap_bail "no stream for 'after a restart'"
 ocstopd_stop || tap_bail "ocstopd did not stop"
 ocstopd_start "$T" || tap_bail "ocstopd did not restart"
-tap_ok "after a daemon restart the relay reports the running session" wait_until 10 ocstop_knows_busy "$S"
+tap_ok "after a daemon restart the relay reports the running session" wait_until 30 ocstop_knows_busy "$S"
 tap_run "ocstop abort ID after the restart exits 0" 0 ocstop -j abort "$S"
 tap_ok "and ocstop abort ID stops it" abort_stopped "$OUT" "$S"
 monitor_start

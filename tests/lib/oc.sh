@@ -375,7 +375,7 @@ fake_llm_start() {
   node "$OC_TESTS_DIR/fake-llm.mjs" --port 0 --log "$FAKE_LOG" >"$out" 2>"$dir/fake-llm.err" </dev/null &
   FAKE_PID=$!
   oc_track "$FAKE_PID"
-  if ! wait_until 10 grep -qs '^listening ' "$out"; then
+  if ! wait_until 30 grep -qs '^listening ' "$out"; then
     echo "fake_llm_start: no 'listening' line" >&2; cat "$dir/fake-llm.err" >&2; return 1
   fi
   FAKE_PORT=$(sed -n 's/^listening \([0-9]*\).*/\1/p' "$out" | head -n1)
@@ -542,8 +542,8 @@ time_to_idle() {
   if [ "$2" = --abort ]; then req="abort $1"; else req="say $1 $2"; fi
   [[ $req != *$'\n'* ]] || { echo "time_to_idle: a newline in '$2'" >&2; return 2; }
   echo "$req" >&"${IDLE_TIMER[1]}" || { echo "time_to_idle: the timer is gone" >&2; return 2; }
-  read -r -t 30 l <&"${IDLE_TIMER[0]}"
-  [[ $l =~ ^[0-9]+$ ]] || { echo "time_to_idle $req: ${l:-no answer in 30 s}" >&2; return 1; }
+  read -r -t 70 l <&"${IDLE_TIMER[0]}"
+  [[ $l =~ ^[0-9]+$ ]] || { echo "time_to_idle $req: ${l:-no answer in 70 s}" >&2; return 1; }
   IDLE_MS=$l
 }
 

@@ -16,7 +16,7 @@ ocstopd_start() {
   OCSTOPD_PID=$!
   oc_track "$OCSTOPD_PID"
   export OCSTOPD_PID OCSTOPD_LOG
-  wait_until 10 _ocstopd_answers || { echo "ocstopd did not answer" >&2; tail "$OCSTOPD_LOG" >&2; return 1; }
+  wait_until 30 _ocstopd_answers || { echo "ocstopd did not answer" >&2; tail "$OCSTOPD_LOG" >&2; return 1; }
 }
 
 _ocstopd_answers() { "$OCSTOP_BIN" -q ping 2>/dev/null; }
@@ -25,7 +25,7 @@ _ocstopd_gone() { ! kill -0 "$OCSTOPD_PID" 2>/dev/null; }
 # ocstopd_stop — SIGTERM and wait for the exit.
 ocstopd_stop() {
   kill -TERM "$OCSTOPD_PID" 2>/dev/null
-  wait_until 10 _ocstopd_gone
+  wait_until 30 _ocstopd_gone
 }
 
 ocstop() { "$OCSTOP_BIN" "$@"; }
@@ -149,7 +149,7 @@ sse_capture_start() {
   oc_curl -N -m 600 "$OC_URL/global/event" >"$out" 2>/dev/null &
   SSE_PID=$!
   oc_track "$SSE_PID"
-  wait_until 10 grep -qs server.connected "$out"
+  wait_until 30 grep -qs server.connected "$out"
 }
 # sse_count FILE ERE — how many recorded events match ERE. sse_count_gt FILE ERE N — more than N.
 sse_count() { grep -Ec -e "$2" "$1"; }
@@ -173,7 +173,7 @@ world_start() {
 }
 
 # stream SID TEXT — prompt; wait until the model streams the reply and the daemon knows SID is busy.
-stream() { stream_plain "$@" && wait_until 10 ocstop_knows_busy "$1"; }
+stream() { stream_plain "$@" && wait_until 30 ocstop_knows_busy "$1"; }
 
 # ocstop_build — install what is missing and build, quietly (the demo and the benchmarks).
 ocstop_build() {

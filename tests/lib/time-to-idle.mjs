@@ -2,7 +2,7 @@
 //   abort SESSION      POST /session/SESSION/abort (the direct floor)
 //   say SESSION TEXT   TEXT as a user message with prompt_async (typing "x" is the shim's path)
 // Each is answered with one line: the milliseconds from the request to SESSION's session.idle event,
-// or "error: WHY". Before the request it waits (10 s at most) for a streamed part of SESSION on its
+// or "error: WHY". Before the request it waits (30 s at most) for a streamed part of SESSION on its
 // own event stream, so that the reply is running and the subscription is live. Prints "ready" once
 // subscribed. Run as a coprocess (tests/lib/oc.sh: idle_timer_start, time_to_idle).
 import readline from "node:readline";
@@ -19,10 +19,10 @@ await events.up;
 console.log("ready");
 
 async function timeStop(kind, id, text) {
-  await events.waitEvent(isDelta(id), 10000).catch(() => {
-    throw new Error(`no streamed part of ${id} within 10 s`);
+  await events.waitEvent(isDelta(id), 30000).catch(() => {
+    throw new Error(`no streamed part of ${id} within 30 s`);
   });
-  const idle = events.waitEvent(isIdle(id), 10000);
+  const idle = events.waitEvent(isIdle(id), 30000);
   idle.catch(() => {});
   const t0 = now();
   const r = kind === "abort"
@@ -34,7 +34,7 @@ async function timeStop(kind, id, text) {
       });
   if (r.status !== (kind === "abort" ? 200 : 204)) throw new Error(`${kind}: HTTP ${r.status}`);
   const at = await idle.catch(() => {
-    throw new Error(`no session.idle of ${id} within 10 s`);
+    throw new Error(`no session.idle of ${id} within 30 s`);
   });
   return Math.round(at - t0);
 }
