@@ -286,13 +286,13 @@ tap_contains() {
 tap_fail() { _tap_not_ok "$1"; [ $# -lt 2 ] || tap_diag "$2"; return 1; }
 tap_skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
 
-# tap_logs — the tail of this test's logs (model, OpenCode, daemon) as diagnostics.
+# tap_logs — the tail of this test's logs (model, OpenCode, daemon, daemon events) as diagnostics.
 tap_logs() {
   local f
-  for f in "${FAKE_LOG:-}" "${OC_LOG:-}" "${OCSTOPD_LOG:-}"; do
+  for f in "${FAKE_LOG:-}" "${OC_LOG:-}" "${OCSTOPD_LOG:-}" "${T:+$T/monitor.jsonl}"; do
     [ -n "$f" ] && [ -s "$f" ] || continue
     echo "# last lines of $f:"
-    tail -n 15 "$f" | _tap_comment "  "
+    tail -n "$TAP_DIAG_LINES" "$f" | _tap_comment "  "
   done
 }
 
