@@ -48,7 +48,7 @@ stream "$S" hello || tap_bail "no stream"
 tap_ok "' X\\n' stops it too" x_stops "$S" $' X\n'
 reached_model() { grep -q "\"last_user\":$(json_str "$1")" "$FAKE_LOG"; }
 for w in xx "x y" fix; do
-  oc_prompt "$S" "$w" || tap_bail "prompt_async failed"
+  turn_over "$S" && oc_prompt "$S" "$w" || tap_bail "prompt_async failed"
   tap_ok "'$w' passes and reaches the model" wait_until 30 reached_model "$w"
   wait_until 30 fake_has_open_stream || tap_bail "no stream for '$w'"
   ocstop -q abort "$S" || tap_bail "ocstop abort after '$w' failed"

@@ -498,10 +498,14 @@ oc_prompt() {
   [ "$code" = 204 ] || { echo "oc_prompt: HTTP $code" >&2; return 1; }
 }
 # stream_plain SID TEXT — prompt; wait until the model streams the reply (a new stream request is open).
+# With an event capture (sse_capture_start) it first waits for SID's last turn to be over.
 stream_plain() {
   local n; n=$(fake_requests) || return 1
-  oc_prompt "$1" "$2" && wait_until 30 fake_streaming_since "$n"
+  turn_over "$1" && oc_prompt "$1" "$2" && wait_until 30 fake_streaming_since "$n"
 }
+# turn_over SID — wait (30 s at most) until OpenCode has ended SID's last turn, when this test
+# records OpenCode's events (SSE_FILE, for OC_URL's server); else true.
+turn_over() { [ -z "${SSE_FILE:-}" ] || wait_until 30 sse_turn_over "$SSE_FILE" "$1"; }
 
 # oc_abort SID — POST /session/SID/abort; echoes the body ("true").
 oc_abort() { oc_curl -X POST "$OC_URL/session/$1/abort"; }
@@ -523,6 +527,34 @@ _oc_status_is() { local t; t=$(oc_status_of "$2" "${3:-}") || return 2; echo "Op
 oc_is_busy() { _oc_status_is busy "$@"; }
 oc_is_idle() { _oc_status_is idle "$@"; }
 oc_is_retry() { _oc_status_is retry "$@"; }
+
+# sse_capture_start FILE — record OpenCode's /global/event stream (of OC_URL) in FILE; SSE_FILE.
+sse_capture_start() {
+  local out=$1
+  oc_curl -N -m 600 "$OC_URL/global/event" >"$out" 2>/dev/null &
+  SSE_PID=$! SSE_FILE=$out
+  oc_track "$SSE_PID"
+  wait_until 30 grep -qs server.connected "$out"
+}
+# sse_count FILE ERE — how many recorded events match ERE. sse_count_gt FILE ERE N — more than N.
+sse_count() { grep -Ec -e "$2" "$1"; }
+sse_count_gt() { local n; n=$(sse_count "$1" "$2"); echo "events matching $2: $n (were $3)" >&2; [ "$n" -gt "$3" ]; }
+# sse_parts_for FILE SID — count message.part events about SID in FILE.
+sse_parts_for() { sse_count "$1" "\"type\":\"message\\.part[^\"]*\".*\"sessionID\":\"$2\""; }
+# sse_turn_over FILE SID — OpenCode has ended SID's last turn: the last of SID's status, idle, message
+# and part events in FILE is session.idle (true for a session with none). After an abort OpenCode
+# says idle twice: at once, and again when the turn's runner has ended; a prompt sent between the two
+# joins the ending runner and is left unanswered, so a new turn waits for this.
+sse_turn_over() {
+  [ -r "$1" ] || return 2
+  local last
+  last=$(grep -Eo "\"type\":\"(session\.(status|idle)|message\.[a-z.]+)\",\"properties\":\{\"sessionID\":\"$2\"" "$1" |
+    tail -n1 | cut -d'"' -f4) || return 2
+  echo "last event of $2: ${last:-none}" >&2
+  [ -z "$last" ] || [ "$last" = session.idle ]
+}
+# sse_has_parts FILE SID — FILE has recorded part events about SID.
+sse_has_parts() { local n; n=$(sse_parts_for "$@"); echo "part events of $2: $n" >&2; [ "$n" -gt 0 ]; }
 
 # idle_timer_start — start tests/lib/time-to-idle.mjs for $OC_URL as a coprocess; wait until it is
 # subscribed to the events.

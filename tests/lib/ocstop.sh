@@ -96,6 +96,9 @@ ocstop_table_lists() {
   grep -Eq "^$1 +$2( |\$)" <<<"$t"
 }
 
+# said_stopped TEXT SID — the human output of `ocstop` (TEXT) reports a verified stop of SID.
+said_stopped() { grep -Eq "^stopped $2 .*\(verified\)" <<<"$1"; }
+
 # The result of `ocstop -j abort`.
 _abort_q() {
   local json=$1 q=$2; shift 2
@@ -142,22 +145,6 @@ verdicts_for() {
 # stops_at_least SID N / verdicts_at_least SID VERDICT N — probes on those counts.
 stops_at_least() { local n; n=$(stops_for "$1"); echo "verified stops of $1: $n (want $2)" >&2; [ "$n" -ge "$2" ]; }
 verdicts_at_least() { local n; n=$(verdicts_for "$1" "$2"); echo "$2 verdicts for $1: $n (want $3)" >&2; [ "$n" -ge "$3" ]; }
-
-# sse_capture_start FILE — record OpenCode's /global/event stream in FILE.
-sse_capture_start() {
-  local out=$1
-  oc_curl -N -m 600 "$OC_URL/global/event" >"$out" 2>/dev/null &
-  SSE_PID=$!
-  oc_track "$SSE_PID"
-  wait_until 30 grep -qs server.connected "$out"
-}
-# sse_count FILE ERE — how many recorded events match ERE. sse_count_gt FILE ERE N — more than N.
-sse_count() { grep -Ec -e "$2" "$1"; }
-sse_count_gt() { local n; n=$(sse_count "$1" "$2"); echo "events matching $2: $n (were $3)" >&2; [ "$n" -gt "$3" ]; }
-# sse_parts_for FILE SID — count message.part events about SID in FILE.
-sse_parts_for() { sse_count "$1" "\"type\":\"message\\.part[^\"]*\".*\"sessionID\":\"$2\""; }
-# sse_has_parts FILE SID — FILE has recorded part events about SID.
-sse_has_parts() { local n; n=$(sse_parts_for "$@"); echo "part events of $2: $n" >&2; [ "$n" -gt 0 ]; }
 
 # world_start [--shim] — this test's world: temp dir T, the fake model, an isolated offline OpenCode
 # environment and PROJ=$T/proj; with --shim, the plugin shim is installed for every OpenCode started.
