@@ -5,7 +5,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 35
+tap_plan 36
 world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
@@ -177,9 +177,11 @@ monitor_start
 tap_ok "stop words: the shims registered again" wait_until 30 ocstop_connected "$A_URL"
 stream "$SA" hello || tap_bail "no stream"
 tap_ok "stop words: a configured word stops the session" x_stops "$SA" " STOPP "
+word_reached_model() { grep -q '"last_user":" STOPP "' "$FAKE_LOG"; }
+tap_ok "stop words: the configured word never reaches the model" stays_false 1 word_reached_model
 n=$(fake_requests)
 xs=$(grep -c '"last_user":"x"' "$FAKE_LOG")
-oc_prompt "$SA" x || tap_bail "prompt_async failed"
+turn_over "$SA" && oc_prompt "$SA" x || tap_bail "prompt_async failed"
 x_reached_model() { fake_requests_gt "$1" && [ "$(grep -c '"last_user":"x"' "$FAKE_LOG")" -gt "$2" ]; }
 tap_ok "stop words: x is an ordinary message then" wait_until 30 x_reached_model "$n" "$xs"
 ocstop -q abort --all

@@ -160,9 +160,11 @@ median() { [ $# -gt 0 ] || return 2; printf '%s\n' "$@" | sort -n | sed -n "$(((
 # (after tap_bail or an early exit) as failed. A failing case is followed by `# ` lines that say why:
 # the command, its exit status and its output (tap_ok, tap_run), or what was wanted and what was got
 # (tap_eq, tap_match, tap_contains). Every line of a diagnostic is prefixed with "# ", control
-# characters show as "?", and long outputs are cut to their last TAP_DIAG_LINES lines.
+# characters show as "?", and long outputs are cut to their last TAP_DIAG_LINES lines (logs to
+# TAP_LOG_LINES).
 
 TAP_DIAG_LINES=${TAP_DIAG_LINES:-40}
+TAP_LOG_LINES=${TAP_LOG_LINES:-100}
 TAP_DIAG_COLS=${TAP_DIAG_COLS:-400}
 
 # tap_plan N — print the plan "1..N"; tap_done checks that N cases ran.
@@ -292,7 +294,7 @@ tap_logs() {
   for f in "${FAKE_LOG:-}" "${OC_LOG:-}" "${OCSTOPD_LOG:-}" "${T:+$T/monitor.jsonl}"; do
     [ -n "$f" ] && [ -s "$f" ] || continue
     echo "# last lines of $f:"
-    tail -n "$TAP_DIAG_LINES" "$f" | _tap_comment "  "
+    tail -n "$TAP_LOG_LINES" "$f" | TAP_DIAG_LINES=$TAP_LOG_LINES _tap_comment "  "
   done
 }
 
