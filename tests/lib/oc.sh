@@ -217,12 +217,19 @@ _tap_cmdline() {
   printf '%s' "$s"
 }
 
+# _tap_line ok|"not ok" DESC [DIRECTIVE] — one case line. DESC stays on its line and a "#" in it is
+# escaped, so that it never reads as a directive.
+_tap_line() {
+  local d=${2//$'\n'/ }
+  d=${d//\#/\\#}
+  echo "$1 $_TAP_N - $d${3:+ # $3}"
+}
 _TAP_TODO=
-_tap_pass() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1${_TAP_TODO:+ # TODO $_TAP_TODO}"; }
+_tap_pass() { _TAP_N=$((_TAP_N + 1)); _tap_line ok "$1" "${_TAP_TODO:+TODO $_TAP_TODO}"; }
 _tap_not_ok() {
   _TAP_N=$((_TAP_N + 1))
   [ -n "$_TAP_TODO" ] || _TAP_FAIL=$((_TAP_FAIL + 1))
-  echo "not ok $_TAP_N - $1${_TAP_TODO:+ # TODO $_TAP_TODO}"
+  _tap_line "not ok" "$1" "${_TAP_TODO:+TODO $_TAP_TODO}"
 }
 
 # tap_todo WHY TAP-CHECK... — run the case (tap_ok, tap_eq...) as a known defect, not yet fixed: its
@@ -286,7 +293,7 @@ tap_contains() {
 
 # tap_fail DESC [WHY] — a failed case. tap_skip DESC [WHY] — a skipped one.
 tap_fail() { _tap_not_ok "$1"; [ $# -lt 2 ] || tap_diag "$2"; return 1; }
-tap_skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
+tap_skip() { _TAP_N=$((_TAP_N + 1)); _tap_line ok "$1" "SKIP ${2:-}"; }
 
 # tap_logs — the tail of this test's logs (model, OpenCode, daemon, daemon events) as diagnostics.
 tap_logs() {
