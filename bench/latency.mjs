@@ -5,6 +5,7 @@
 //   node latency.mjs --url URL --dir DIR --runs N --modes curl,ocstop[,x] [--user U --password P]
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
+import { openEvents, now, isIdle, isDelta } from "../tests/lib/events.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -16,34 +17,8 @@ const { values: opt } = parseArgs({
 });
 const auth = opt.password ? { authorization: "Basic " + Buffer.from(`${opt.user}:${opt.password}`).toString("base64") } : {};
 const headers = { ...auth, "content-type": "application/json", "x-opencode-directory": encodeURIComponent(opt.dir) };
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-// One /global/event reader; waiters get the time an event arrived.
-const waiters = [];
-async function readEvents() {
-  const res = await fetch(`${opt.url}/global/event`, { headers: auth });
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of res.body) {
-    const t = now();
-    buf += dec.decode(chunk, { stream: true });
-    let i;
-    while ((i = buf.indexOf("\n\n")) >= 0) {
-      const frame = buf.slice(0, i); buf = buf.slice(i + 2);
-      if (!frame.startsWith("data: ")) continue;
-      const ev = JSON.parse(frame.slice(6)).payload;
-      for (const w of [...waiters]) if (w.match(ev)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(t); }
-    }
-  }
-}
-const waitEvent = (match, ms = 30000) => new Promise((resolve, reject) => {
-  const w = { match, resolve };
-  waiters.push(w);
-  setTimeout(() => { const i = waiters.indexOf(w); if (i >= 0) { waiters.splice(i, 1); reject(new Error("event timeout")); } }, ms);
-});
-const sid = (ev) => ev.properties?.sessionID ?? ev.properties?.info?.id ?? ev.properties?.part?.sessionID;
-const isIdle = (id) => (ev) => ev.type === "session.idle" && sid(ev) === id;
-const isDelta = (id) => (ev) => ev.type === "message.part.delta" && sid(ev) === id;
+const events = openEvents(opt.url, auth);
+const waitEvent = events.waitEvent;
 
 async function api(method, path, body) {
   const res = await fetch(`${opt.url}${path}`, { method, headers, body: body && JSON.stringify(body) });
@@ -129,8 +104,7 @@ function stats(xs) {
 }
 
 const monitor = opt.modes.split(",").includes("x") ? followStops() : null;
-readEvents().catch((e) => { console.error("event stream:", e.message); process.exit(1); });
-await new Promise((r) => setTimeout(r, 300));
+await events.up.catch((e) => { console.error("event stream:", e.message); process.exit(1); });
 const session = await api("POST", "/session", { title: "bench" });
 const names = opt.modes.split(",");
 const samples = Object.fromEntries(names.map((m) => [m, []]));

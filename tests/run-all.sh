@@ -6,9 +6,12 @@
 # Counting (from build/meson-logs/testlog.txt as written by meson 1.0.1):
 #   * every "ok N ..." line of a test's stdout is a pass, every "not ok N ..." a failure;
 #     "# SKIP" and "# TODO" cases are counted in neither;
+#   * a test's plan "1..N" fixes its number of cases: planned cases that never ran (after a bail out,
+#     a crash, a timeout or an early exit) count as failures, so a run that passes always reports
+#     the same number;
 #   * a test listed under "Summary of Failures" (FAIL, ERROR, TIMEOUT, UNEXPECTEDPASS: crash, timeout,
-#     bail out, plan mismatch, non-zero exit) that has no "not ok" line counts as one more failure;
-#   * a test without any TAP case line counts as one pass or one failure from its meson result
+#     bail out, plan mismatch, non-zero exit) with no failure counted otherwise counts as one;
+#   * a test without any TAP line counts as one pass or one failure from its meson result
 #     (SKIP counts as nothing).
 # Environment: OCSTOP_BUILDDIR (default <src>/build); OCSTOP_TEST_ARGS: extra `meson test` args
 # (e.g. "--suite unit"); OCSTOP_SKIP_SETUP=1 skips tests/setup.sh.
@@ -52,24 +55,30 @@ mrc=$?
 summary=$(python3 - "$LOG" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
-lines = text.splitlines()
+lines = text.split("\n")   # as meson reads a test's output: only "\n" ends a line
 
 # Failed test indices from "Summary of Failures".
 failed = {}
 if "\nSummary of Failures:" in text:
     tail = text.split("\nSummary of Failures:", 1)[1]
-    for l in tail.splitlines():
+    for l in tail.split("\n"):
         m = re.match(r"\s*(\d+)/\d+\s+(.*?)\s+(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)\s", l + " ")
         if m:
             failed[m.group(1)] = (m.group(2), m.group(3))
 
-tests = []   # [index, name, result, passes, fails]
+class Test:
+    def __init__(self, idx):
+        self.idx, self.name, self.result = idx, "?", ""
+        self.plan = None                       # N of the first "1..N" line
+        self.passes = self.fails = self.directives = 0
+
+tests = []
 cur = None
 section = None
 for l in lines:
     m = re.match(r"^=+ (\d+)/\d+ =+$", l)
     if m:
-        cur = [m.group(1), "?", "", 0, 0, False]   # index, name, result, passes, fails, skip-all plan
+        cur = Test(m.group(1))
         tests.append(cur)
         section = None
         continue
@@ -80,51 +89,57 @@ for l in lines:
         continue
     if section is None:
         if l.startswith("test:"):
-            cur[1] = l.split(":", 1)[1].strip()
+            cur.name = l.split(":", 1)[1].strip()
         elif l.startswith("result:"):
-            cur[2] = l.split(":", 1)[1].strip()
+            cur.result = l.split(":", 1)[1].strip()
     if re.match(r"^-+ stdout -+$", l):
         section = "stdout"; continue
     if re.match(r"^-+ \w+ -+$", l) or re.match(r"^=+$", l):
         section = "other"; continue
     if section != "stdout":
         continue
-    if re.match(r"^1\.\.0\b", l):
-        cur[5] = True
+    m = re.match(r"^1\.\.(\d+)\b", l)
+    if m and cur.plan is None:
+        cur.plan = int(m.group(1))
+        continue
     m = re.match(r"^(not ok|ok)\b(.*)$", l)
     if not m:
         continue
-    directive = re.search(r"#\s*(SKIP|TODO)\b", m.group(2), re.I)
-    if directive:
-        continue
-    if m.group(1) == "ok":
-        cur[3] += 1
+    if re.search(r"#\s*(SKIP|TODO)\b", m.group(2), re.I):
+        cur.directives += 1
+    elif m.group(1) == "ok":
+        cur.passes += 1
     else:
-        cur[4] += 1
+        cur.fails += 1
 
 passed = failed_n = 0
-for idx, name, result, p, f, skip_all in tests:
-    whole_failed = idx in failed
-    if p == 0 and f == 0:
-        # No TAP case lines: the whole test is one case. Skipped ("1..0" plan, exit 77) and
-        # expected-fail tests count as nothing.
-        if whole_failed:
+for t in tests:
+    whole = failed.get(t.idx)
+    ran = t.passes + t.fails + t.directives
+    if t.plan is None and ran == 0:
+        # No TAP at all: the whole test is one case. Skipped and expected-fail tests count as nothing.
+        if whole:
             failed_n += 1
-            print(f"# failed: {name} ({failed[idx][1]})", file=sys.stderr)
-        elif result == "exit status 0" and not skip_all:
+            print(f"# failed: {t.name} ({whole[1]})", file=sys.stderr)
+        elif t.result == "exit status 0":
             passed += 1
         continue
-    passed += p
-    failed_n += f
-    if whole_failed and f == 0:
-        failed_n += 1   # crash, timeout, bail out, plan mismatch, non-zero exit after only "ok" lines
-    if whole_failed:
-        print(f"# failed: {name} ({failed[idx][1]})", file=sys.stderr)
-    elif f:
-        print(f"# failed: {name}", file=sys.stderr)
+    missing = max(0, t.plan - ran) if t.plan is not None else 0
+    passed += t.passes
+    failed_n += t.fails + missing
+    if whole and t.fails + missing == 0:
+        failed_n += 1   # crash, timeout, plan mismatch, non-zero exit after only "ok" lines
+    why = [whole[1]] if whole else []
+    if missing:
+        why.append(f"{missing} of {t.plan} planned cases did not run")
+    if t.plan is None:
+        why.append("no plan")
+    if why or t.fails:
+        print(f"# failed: {t.name}" + (f" ({', '.join(why)})" if why else ""), file=sys.stderr)
 for idx, (name, st) in failed.items():
-    if not any(t[0] == idx for t in tests):
+    if not any(t.idx == idx for t in tests):
         failed_n += 1
+        print(f"# failed: {name} ({st})", file=sys.stderr)
 print(f"{passed} passed, {failed_n} failed")
 PY
 ) || fail_early "could not parse $LOG"

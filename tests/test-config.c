@@ -25,6 +25,31 @@ static void init_default(struct config *c)
 	assert_int_equal(config_add_stop_word(c, "x", &why), 0);
 }
 
+/*
+ * Prints LABEL and TEXT quoted as a TAP comment line, with control characters, quotes and
+ * backslashes escaped: a raw newline would end the comment and leave the rest as stray output.
+ */
+static void print_case(const char *label, const char *text)
+{
+	char buf[160];
+	size_t n = 0;
+
+	for (; *text != '\0' && n + 5 < sizeof(buf); text++) {
+		unsigned char ch = (unsigned char)*text;
+
+		if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '"' || ch == '\\') {
+			buf[n++] = '\\';
+			buf[n++] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x", ch);
+		} else {
+			buf[n++] = (char)ch;
+		}
+	}
+	buf[n] = '\0';
+	print_message("# %s\"%s%s\"\n", label, buf, *text != '\0' ? "..." : "");
+}
+
 static bool is_stop(const struct config *c, const char *text)
 {
 	return config_is_stop_word(c, text, strlen(text));
@@ -58,7 +83,7 @@ static void test_stop_word_default(void **state)
 	(void)state;
 	init_default(&c);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		print_message("# \"%s\"\n", cases[i].text);
+		print_case("", cases[i].text);
 		assert_int_equal(is_stop(&c, cases[i].text), cases[i].match);
 	}
 	config_clear(&c);
@@ -114,7 +139,7 @@ static void test_stop_words_several(void **state)
 	assert_int_equal(config_set_stop_words(&c, "stop, HALT ,x", &why), 0);
 	assert_int_equal(c.n_stop_words, 3);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		print_message("# \"%s\"\n", cases[i].text);
+		print_case("", cases[i].text);
 		assert_int_equal(is_stop(&c, cases[i].text), cases[i].match);
 	}
 	assert_int_equal(config_max_stop_len(&c), 4);
@@ -157,7 +182,7 @@ static void test_stop_words_invalid(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		print_message("# list \"%s\"\n", cases[i].list);
+		print_case("list ", cases[i].list);
 		init_default(&c);
 		why = NULL;
 		assert_int_equal(config_set_stop_words(&c, cases[i].list, &why), -1);
@@ -166,7 +191,7 @@ static void test_stop_words_invalid(void **state)
 		config_clear(&c);
 	}
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		print_message("# word \"%s\"\n", words[i].word);
+		print_case("word ", words[i].word);
 		init_default(&c);
 		why = NULL;
 		assert_int_equal(config_add_stop_word(&c, words[i].word, &why), -1);

@@ -6,46 +6,64 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
+tap_plan 13
 world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
+monitor_start
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 sse_capture_start "$T/events.sse" || tap_bail "no event capture"
 
 # The HTTP API, synchronous route: the forged response makes the blocked prompt a plain 200.
 S=$(oc_session_new "$PROJ") || tap_bail "no session"
-wait_until 10 ocstop_connected "$OC_URL"
-stream "$S" hello
+wait_until 30 ocstop_connected "$OC_URL" || tap_bail "the shim did not register the server"
+stream "$S" hello || tap_bail "no stream"
 code=$(oc_curl -o "$T/sync.out" -w '%{http_code}' -X POST -H 'content-type: application/json' \
   -d '{"parts":[{"type":"text","text":"x"}]}' "$OC_URL/session/$S/message")
-tap_ok "POST /session/:id/message \"x\" answers 200 (display path intact)" test "$code" = 200
-tap_ok "... with the body {}" test "$(cat "$T/sync.out")" = "{}"
-tap_ok "... and the session is idle" wait_until 5 oc_is_idle "$S"
+tap_eq "POST /session/:id/message \"x\" answers 200 (display path intact)" 200 "$code"
+tap_eq "... with the body {}" "{}" "$(cat "$T/sync.out")"
+tap_ok "... and the session is idle" wait_until 30 oc_is_idle "$S"
 
 # The event stream (what web clients and chat bridges such as Kimaki read): one session.error whose
 # message is our sentence.
-stream "$S" hello
-oc_prompt "$S" x
-wait_until 5 oc_is_idle "$S"
+OUR_ERROR='"type":"session.error".*"message":"Error: ocstop: stopped \(x\)'
+errors=$(sse_count "$T/events.sse" "$OUR_ERROR")
+stream "$S" hello || tap_bail "no stream"
+oc_prompt "$S" x || tap_bail "prompt_async failed"
+tap_ok "prompt_async \"x\": the session stops" wait_until 30 oc_is_idle "$S"
 tap_ok "session.error says \"Error: ocstop: stopped (x)\"" \
-  wait_until 5 grep -q '"type":"session.error".*"message":"Error: ocstop: stopped (x)' "$T/events.sse"
+  wait_until 30 sse_count_gt "$T/events.sse" "$OUR_ERROR" "$errors"
 grep -o '"type":"session.error","properties":{[^}]*}[^}]*}' "$T/events.sse" | grep ocstop | tail -n1 >"$T/session-error.txt"
 tap_diag "$(cat "$T/session-error.txt")"
 
-# opencode run --attach to the serve, on the busy session.
-stream "$S" hello
-OPENCODE_SERVER_PASSWORD=$OC_PASSWORD timeout 20 "$(oc_bin)" run --attach "$OC_URL" --session "$S" x \
+# opencode run --attach to the serve, on the busy session: prints "Error: Aborted", exits 0.
+stream "$S" hello || tap_bail "no stream"
+OPENCODE_SERVER_PASSWORD=$OC_PASSWORD timeout 30 "$(oc_bin)" run --attach "$OC_URL" --session "$S" x \
   >"$T/run-attach.out" 2>&1
 rc=$?
-tap_ok "opencode run --attach ... x: the session stops" wait_until 5 oc_is_idle "$S"
+tap_ok "opencode run --attach ... x: the session stops" wait_until 30 oc_is_idle "$S"
+tap_eq "opencode run --attach ... x: exit 0" 0 "$rc"
+tap_contains "opencode run --attach ... x: prints the interrupted turn" "Aborted" "$(cat "$T/run-attach.out")"
 tap_ok "opencode run --attach ... x: no server error printed" not grep -qi "server error" "$T/run-attach.out"
 tap_diag "exit $rc: $(cat "$T/run-attach.out")"
 
-# opencode run (its own in-process server, no port) with nothing running: cleared.
+# opencode run (its own in-process server, no port) with nothing running: cleared. Its shim asks the
+# daemon when it has connected by then (a clear verdict), else it decides alone (it aborts, and the
+# run ends).
 n=$(fake_requests)
-( cd "$PROJ" && timeout 60 "$(oc_bin)" run x ) >"$T/run.out" 2>&1
+clears=$(verdicts_for "" clear)
+( cd "$PROJ" && timeout 30 "$(oc_bin)" run x ) >"$T/run.out" 2>&1
 rc=$?
-tap_ok "opencode run x with nothing running: no model request" test "$(fake_requests)" = "$n"
-tap_ok "opencode run x: no server error printed" not grep -qi "server error" "$T/run.out"
 tap_diag "exit $rc: $(cat "$T/run.out")"
+cleared=$(($(verdicts_for "" clear) - clears))
+tap_ok "opencode run x: the shim took the x (daemon clears: $cleared, exit $rc)" \
+  test "$cleared" = 1 -o "$rc" = 0
+tap_eq "opencode run x with nothing running: no model request" "$n" "$(fake_requests)"
+tap_ok "opencode run x: no server error printed" not grep -qi "server error" "$T/run.out"
+if [ "$cleared" = 1 ]; then
+  # Known defect: after a clear verdict `opencode run x` never exits (README says exit 0).
+  tap_todo "the run hangs after a clear verdict" tap_eq "opencode run x, cleared by the daemon: exit 0" 0 "$rc"
+else
+  tap_skip "opencode run x, cleared by the daemon: exit 0" "the shim decided alone (not connected yet)"
+fi
 
 tap_done

@@ -6,6 +6,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
+tap_plan 21
 world_start --shim
 mkdir -p "$PROJ/sub"
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
@@ -17,53 +18,67 @@ oc_at_exit 'tm kill-server 2>/dev/null'
 env | grep -E '^(HOME|XDG_|OPENCODE_|OCSTOP_)' | sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/; s/^/export /" >"$T/env.sh"
 tm new-session -d -s tui -x 120 -y 30 "bash -c '. $T/env.sh; cd $PROJ; exec $(oc_bin)'"
 pane() { tm capture-pane -p -t tui; }
-pane_has() { pane | grep -q -- "$1"; }
+pane_has() { local p; p=$(pane) || return 2; grep -q -- "$1" <<<"$p" && return 0; printf '%s\n' "$p" >&2; return 1; }
+# ticks — the last "tick N" of the streamed reply the pane shows (empty when none).
 ticks() { pane | grep -o 'tick [0-9]*' | tail -n1; }
-tui_session() { ocstop -j status | grep -o '"id":"ses_[^"]*","server":"pid:[0-9]*"' | head -n1 | sed 's/"id":"\([^"]*\)".*/\1/'; }
+# ticks_moved BEFORE — the pane shows another last tick than BEFORE (2 when BEFORE is empty: with no
+# tick seen, "it stays stopped" would prove nothing).
+ticks_moved() {
+  [ -n "$1" ] || { echo "no tick was seen in the pane" >&2; return 2; }
+  local now; now=$(ticks)
+  echo "last tick in the pane: '$now' (was '$1')" >&2
+  [ "$now" != "$1" ]
+}
+# tui_stream TEXT — type TEXT; wait until its reply streams and the daemon knows the session busy.
+tui_stream() {
+  local n; n=$(fake_requests) || return 1
+  tm send-keys -t tui "$1" Enter && wait_until 30 fake_streaming_since "$n" && wait_until 30 ocstop_knows_busy "$S"
+}
 
 tap_ok "TUI starts" wait_until 60 pane_has "Ask anything"
 tm send-keys -t tui 'write me something long' Enter
 tap_ok "the reply streams in the pane" wait_until 30 pane_has "tick 3"
-S=$(tui_session)
-tap_ok "ocstop status lists the TUI's session through the relay ($S)" \
-  eval 'ocstop status | grep -q "$S *busy"'
+S=$(ocstop_relay_session)
+tap_match "the daemon knows the TUI's session through the relay" '^ses_' "$S"
+[ -n "$S" ] || tap_bail "no session to go on with"
+tap_ok "ocstop status lists the TUI's session ($S) busy" wait_until 30 ocstop_table_lists "$S" busy
 
 # x typed in the TUI.
 tm send-keys -t tui x Enter
-tap_ok "x: a verified stop" wait_until 5 eval '[ "$(stops_for "$S")" -ge 1 ]'
-tap_ok "x: the model stream is closed" wait_until 2 fake_no_open_stream
-sleep 0.3; before=$(ticks); n=$(fake_requests)
-tap_ok "x: the pane stops streaming ($before) and stays stopped" stays_false 2 eval '[ "$(ticks)" != "$before" ]'
-tap_ok "x: no model request afterwards" test "$(fake_requests)" = "$n"
-tap_ok "x: the pane shows the reply interrupted" pane_has "interrupted"
+tap_ok "x: a verified stop" wait_until 30 stops_at_least "$S" 1
+tap_ok "x: the model stream is closed" wait_until 30 fake_no_open_stream
+n=$(fake_requests)
+# The pane has drawn the stop (and every tick before it) when it says "interrupted".
+tap_ok "x: the pane shows the reply interrupted" wait_until 30 pane_has "interrupted"
+before=$(ticks)
+tap_ok "x: the pane stops streaming (${before:-no tick seen}) and stays stopped" stays_false 2 ticks_moved "$before"
+tap_eq "x: no model request afterwards" "$n" "$(fake_requests)"
 tap_ok "x: the pane shows no server error" not pane_has "Unexpected server error"
 pane >"$T/after-x.txt"
+tap_ok "x: the pane still shows the conversation" grep -q "write me something long" "$T/after-x.txt"
 tap_ok "x: no x user message in the pane" not grep -qE '^ *┃ +x *$' "$T/after-x.txt"
 
 # ocstop abort ID, from another terminal, through the relay.
-tm send-keys -t tui 'and again' Enter
-wait_until 30 fake_has_open_stream; wait_until 10 ocstop_knows_busy "$S"
-out=$(ocstop -j abort "$S")
-tap_ok "ocstop abort ID stops the TUI session" grep -q "\"session\":\"$S\",\"stopped\":true" <<<"$out"
-tap_ok "the model stream is closed" wait_until 2 fake_no_open_stream
+tui_stream 'and again' || tap_bail "no stream for 'and again'"
+tap_run "ocstop abort ID of the TUI session exits 0" 0 ocstop -j abort "$S"
+tap_ok "ocstop abort ID stops the TUI session" abort_stopped "$OUT" "$S"
+tap_ok "the model stream is closed" wait_until 30 fake_no_open_stream
 
 # The daemon restarts while the TUI streams: the shim registers again and the relay's listing
 # tells the new daemon what runs.
-tm send-keys -t tui 'after a restart' Enter
-wait_until 30 fake_has_open_stream; wait_until 10 ocstop_knows_busy "$S"
-ocstopd_stop
+tui_stream 'after a restart' || tap_bail "no stream for 'after a restart'"
+ocstopd_stop || tap_bail "ocstopd did not stop"
 ocstopd_start "$T" || tap_bail "ocstopd did not restart"
-tap_ok "after a daemon restart the relay reports the running session" wait_until 10 ocstop_knows_busy "$S"
-out=$(ocstop -j abort "$S")
-tap_ok "and ocstop abort ID stops it" grep -q "\"session\":\"$S\",\"stopped\":true" <<<"$out"
+tap_ok "after a daemon restart the relay reports the running session" wait_until 30 ocstop_knows_busy "$S"
+tap_run "ocstop abort ID after the restart exits 0" 0 ocstop -j abort "$S"
+tap_ok "and ocstop abort ID stops it" abort_stopped "$OUT" "$S"
 monitor_start
 
 # Bare ocstop in a subfolder of the project.
-tm send-keys -t tui 'once more' Enter
-wait_until 30 fake_has_open_stream; wait_until 10 ocstop_knows_busy "$S"
-out=$(cd "$PROJ/sub" && ocstop)
-tap_ok "bare ocstop in the project stops the TUI session" eval '[[ $out == "stopped $S"*"(verified)"* ]]'
-tap_diag "$out"
+tui_stream 'once more' || tap_bail "no stream for 'once more'"
+tap_run "bare ocstop in the project exits 0" 0 in_dir "$PROJ/sub" ocstop
+tap_ok "bare ocstop in the project stops the TUI session" said_stopped "$OUT" "$S"
+tap_diag "$OUT"
 n=$(fake_requests)
 tap_ok "stays stopped" stays_false 1 fake_requests_gt "$n"
 

@@ -86,53 +86,239 @@ tmp_dir_new() {
 
 # ---------------------------------------------------------------- polling
 
-# wait_until DEADLINE_SECS CMD... — run CMD every 50 ms until it succeeds; 1 on timeout.
+# Scratch files for captured output (tap_ok, tap_run, wait_until, stays_false).
+_OC_SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/ocstop-tap.XXXXXX") && _OC_TMPDIRS+=("$_OC_SCRATCH")
+
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+_secs_ms() {
+  [[ $1 =~ ^([0-9]+)(\.([0-9]{1,3}))?$ ]] || { echo "bad number of seconds: '$1'" >&2; return 2; }
+  local f=${BASH_REMATCH[3]}000
+  echo $((10#${BASH_REMATCH[1]} * 1000 + 10#${f:0:3}))
+}
+
+# wait_until SECS CMD... — run CMD every 50 ms until it succeeds; 1 on timeout. CMD's output is shown
+# only on timeout, on stderr, with the last try's exit status.
 wait_until() {
-  local secs=$1; shift
-  local ms=$(( ${secs%%.*} * 1000 ))
-  if [[ $secs == *.* ]]; then local f=${secs#*.}000; ms=$(( ms + 10#${f:0:3} )); fi
-  local end=$(( $(date +%s%N) / 1000000 + ms ))
+  local _w_secs=$1 _w_ms; _w_ms=$(_secs_ms "$1") || return 2
+  shift
+  local _w_end=$(($(now_ms) + _w_ms)) _w_n=0 _w_rc _w_f=$_OC_SCRATCH/wait.$BASHPID.${#FUNCNAME[@]}
   while :; do
-    "$@" && return 0
-    [ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1
+    _w_n=$((_w_n + 1))
+    "$@" >"$_w_f.1" 2>"$_w_f.2"; _w_rc=$?
+    [ $_w_rc -eq 0 ] && return 0
+    [ "$(now_ms)" -ge $_w_end ] && break
     sleep 0.05
+  done
+  cat "$_w_f.1" "$_w_f.2" >&2
+  echo "wait_until: still false after $_w_secs s ($_w_n tries; last exit status $_w_rc): $(_tap_cmdline "$@")" >&2
+  return 1
+}
+
+# stays_false SECS CMD... — true if CMD answers "no" (exit status 1) every time it is asked, every 50 ms
+# for SECS seconds (e.g. "no new model request"). A "yes" fails at once, and so does any other status:
+# a probe that cannot answer (no daemon, no model server) must not pass for a quiet one.
+stays_false() {
+  local _w_ms; _w_ms=$(_secs_ms "$1") || return 2
+  shift
+  local _w_t0; _w_t0=$(now_ms)
+  local _w_end=$((_w_t0 + _w_ms)) _w_n=0 _w_rc _w_f=$_OC_SCRATCH/stays.$BASHPID.${#FUNCNAME[@]}
+  while :; do
+    _w_n=$((_w_n + 1))
+    "$@" >"$_w_f.1" 2>"$_w_f.2"; _w_rc=$?
+    [ $_w_rc -ne 1 ] && break
+    [ "$(now_ms)" -ge $_w_end ] && return 0
+    sleep 0.05
+  done
+  cat "$_w_f.1" "$_w_f.2" >&2
+  if [ $_w_rc -eq 0 ]; then
+    echo "stays_false: became true after $(($(now_ms) - _w_t0)) ms (try $_w_n): $(_tap_cmdline "$@")" >&2
+  else
+    echo "stays_false: the probe failed with exit status $_w_rc (try $_w_n): $(_tap_cmdline "$@")" >&2
+  fi
+  return 1
+}
+
+# not CMD... — negate CMD (for tap_ok/wait_until, where `!` cannot be passed). An error status (2 and
+# above, as grep, test and the probes here use it) stays an error: it is never read as "no".
+not() {
+  "$@"
+  case $? in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
+}
+
+# in_dir DIR CMD... — CMD run in DIR (in a subshell).
+in_dir() { (cd "$1" && shift && "$@"); }
+
+# pid_gone PID — the process PID has exited (2 for an empty or malformed PID).
+pid_gone() { [[ ${1:-} =~ ^[0-9]+$ ]] || return 2; ! kill -0 "$1" 2>/dev/null; }
+
+# median N... — the median of whole numbers (the lower middle one for an even count).
+median() { [ $# -gt 0 ] || return 2; printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+
+# ---------------------------------------------------------------- TAP
+#
+# Every test declares its plan first: tap_plan N. run-all.sh counts planned cases that never ran
+# (after tap_bail or an early exit) as failed. A failing case is followed by `# ` lines that say why:
+# the command, its exit status and its output (tap_ok, tap_run), or what was wanted and what was got
+# (tap_eq, tap_match, tap_contains). Every line of a diagnostic is prefixed with "# ", control
+# characters show as "?", and long outputs are cut to their last TAP_DIAG_LINES lines (logs to
+# TAP_LOG_LINES).
+
+TAP_DIAG_LINES=${TAP_DIAG_LINES:-40}
+TAP_LOG_LINES=${TAP_LOG_LINES:-100}
+TAP_DIAG_COLS=${TAP_DIAG_COLS:-400}
+
+# tap_plan N — print the plan "1..N"; tap_done checks that N cases ran.
+tap_plan() {
+  [[ ${1:-} =~ ^[0-9]+$ ]] || { echo "Bail out! tap_plan: not a number: '${1:-}'"; exit 1; }
+  _TAP_PLAN=$1
+  echo "1..$1"
+  command -v jq >/dev/null || tap_bail "jq is missing (tests/setup.sh installs it)"
+}
+
+# _tap_comment [PREFIX] — stdin as TAP comment lines.
+_tap_comment() {
+  LC_ALL=C tr '\000-\010\013-\037\177' '?' |
+    LC_ALL=C awk -v p="${1:-}" -v max="$TAP_DIAG_LINES" -v cols="$TAP_DIAG_COLS" '
+      { l[NR % max] = $0 }
+      END {
+        s = NR > max ? NR - max + 1 : 1
+        if (s > 1) print "# " p "(" s - 1 " earlier lines left out)"
+        for (i = s; i <= NR; i++) {
+          x = l[i % max]
+          if (length(x) > cols) x = substr(x, 1, cols) "..."
+          print "# " p x
+        }
+      }'
+}
+
+# tap_diag TEXT... — TEXT as TAP comments, one "# " line per line.
+tap_diag() { printf '%s\n' "$*" | _tap_comment; }
+
+# _tap_show LABEL VALUE — "# LABEL: VALUE" for one line, else "# LABEL:" and the lines indented.
+_tap_show() {
+  if [ -z "$2" ]; then echo "# $1: (empty)"
+  elif [[ $2 != *$'\n'* ]]; then printf '%s: %s\n' "$1" "$2" | _tap_comment
+  else echo "# $1:"; printf '%s\n' "$2" | _tap_comment "  "
+  fi
+}
+# _tap_show_file LABEL FILE — the file's content as _tap_show does, if it has any.
+_tap_show_file() {
+  [ -s "$2" ] || return 0
+  echo "# $1:"
+  _tap_comment "  " <"$2"
+}
+# _tap_cmdline CMD... — CMD as one shell-like line: arguments with other than plain characters are quoted.
+_tap_cmdline() {
+  local a s=
+  for a in "$@"; do
+    [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]] || a="'${a//\'/\'\\\'\'}'"
+    s+="${s:+ }$a"
+  done
+  printf '%s' "$s"
+}
+
+# _tap_line ok|"not ok" DESC [DIRECTIVE] — one case line. DESC stays on its line and a "#" in it is
+# escaped, so that it never reads as a directive.
+_tap_line() {
+  local d=${2//$'\n'/ }
+  d=${d//\#/\\#}
+  echo "$1 $_TAP_N - $d${3:+ # $3}"
+}
+_TAP_TODO=
+_tap_pass() { _TAP_N=$((_TAP_N + 1)); _tap_line ok "$1" "${_TAP_TODO:+TODO $_TAP_TODO}"; }
+_tap_not_ok() {
+  _TAP_N=$((_TAP_N + 1))
+  [ -n "$_TAP_TODO" ] || _TAP_FAIL=$((_TAP_FAIL + 1))
+  _tap_line "not ok" "$1" "${_TAP_TODO:+TODO $_TAP_TODO}"
+}
+
+# tap_todo WHY TAP-CHECK... — run the case (tap_ok, tap_eq...) as a known defect, not yet fixed: its
+# failure is reported but fails nothing; once it passes, TAP readers (meson) report it, so the TODO
+# comes off.
+tap_todo() {
+  local _t_rc
+  _TAP_TODO=${1//#/}
+  shift
+  "$@"; _t_rc=$?
+  _TAP_TODO=
+  return $_t_rc
+}
+
+# tap_ok DESC CMD... — ok when CMD exits 0. On failure: the command, its exit status and its output.
+tap_ok() {
+  local _t_desc=$1; shift
+  if [ $# -eq 0 ]; then _tap_not_ok "$_t_desc"; tap_diag "tap_ok: no command to check"; return 1; fi
+  local _t_f=$_OC_SCRATCH/ok.$BASHPID _t_rc
+  "$@" >"$_t_f" 2>&1; _t_rc=$?
+  if [ $_t_rc -eq 0 ]; then _tap_pass "$_t_desc"; return 0; fi
+  _tap_not_ok "$_t_desc"
+  _tap_show command "$(_tap_cmdline "$@")"
+  echo "# exit status: $_t_rc"
+  _tap_show_file output "$_t_f"
+  return 1
+}
+
+# tap_run DESC WANT CMD... — run CMD; its stdout goes to OUT, its stderr to ERR (both without the
+# trailing newlines, as $(...) gives them), its exit status to RC. ok when RC is WANT: a number, or
+# "!0" for any failure. On failure: the command, the exit status and both outputs.
+tap_run() {
+  local _t_desc=$1 _t_want=$2; shift 2
+  local _t_f=$_OC_SCRATCH/run.$BASHPID
+  "$@" >"$_t_f.1" 2>"$_t_f.2"; RC=$?
+  OUT=$(cat "$_t_f.1"); ERR=$(cat "$_t_f.2")
+  if [ "$_t_want" = '!0' ] && [ $RC -ne 0 ] || [ "$_t_want" = "$RC" ]; then _tap_pass "$_t_desc"; return 0; fi
+  _tap_not_ok "$_t_desc"
+  _tap_show command "$(_tap_cmdline "$@")"
+  echo "# exit status: $RC (want $_t_want)"
+  _tap_show stdout "$OUT"
+  _tap_show stderr "$ERR"
+  return 1
+}
+
+# tap_eq DESC WANT GOT — ok when GOT is WANT.
+tap_eq() {
+  if [ "$2" = "$3" ]; then _tap_pass "$1"; return 0; fi
+  _tap_not_ok "$1"; _tap_show want "$2"; _tap_show got "$3"; return 1
+}
+# tap_match DESC ERE TEXT — ok when a line of TEXT matches the extended regular expression ERE.
+tap_match() {
+  if grep -Eq -e "$2" <<<"$3"; then _tap_pass "$1"; return 0; fi
+  _tap_not_ok "$1"; _tap_show "want a line matching" "$2"; _tap_show got "$3"; return 1
+}
+# tap_contains DESC STRING TEXT — ok when TEXT contains STRING (literally).
+tap_contains() {
+  if [[ -n $2 && $3 == *"$2"* ]]; then _tap_pass "$1"; return 0; fi
+  _tap_not_ok "$1"; _tap_show "want text containing" "$2"; _tap_show got "$3"; return 1
+}
+
+# tap_fail DESC [WHY] — a failed case. tap_skip DESC [WHY] — a skipped one.
+tap_fail() { _tap_not_ok "$1"; [ $# -lt 2 ] || tap_diag "$2"; return 1; }
+tap_skip() { _TAP_N=$((_TAP_N + 1)); _tap_line ok "$1" "SKIP ${2:-}"; }
+
+# tap_logs — the tail of this test's logs (model, OpenCode, daemon, daemon events) as diagnostics.
+tap_logs() {
+  local f
+  for f in "${FAKE_LOG:-}" "${OC_LOG:-}" "${OCSTOPD_LOG:-}" "${T:+$T/monitor.jsonl}"; do
+    [ -n "$f" ] && [ -s "$f" ] || continue
+    echo "# last lines of $f:"
+    tail -n "$TAP_LOG_LINES" "$f" | TAP_DIAG_LINES=$TAP_LOG_LINES _tap_comment "  "
   done
 }
 
-# not CMD... — negate CMD (for tap_ok/wait_until, where `!` cannot be passed).
-not() { ! "$@"; }
-# stays_false SECS CMD... — true if CMD stays false for SECS seconds (e.g. "no new model request").
-stays_false() { local s=$1; shift; ! wait_until "$s" "$@"; }
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# ---------------------------------------------------------------- TAP
-
-tap_plan() { _TAP_PLAN=$1; echo "1..$1"; }
-tap_diag() { local l; while IFS= read -r l; do echo "# $l"; done <<<"$*"; }
-
-# tap_ok DESC CMD... — ok/not ok from CMD's exit status. tap_ok DESC (no CMD) is a plain pass.
-tap_ok() {
-  local desc=$1; shift
-  _TAP_N=$((_TAP_N + 1))
-  if [ $# -eq 0 ] || "$@"; then
-    echo "ok $_TAP_N - $desc"
-  else
-    echo "not ok $_TAP_N - $desc"
-    _TAP_FAIL=$((_TAP_FAIL + 1))
-    return 1
-  fi
+# tap_bail MSG — abort the whole test: the cases not run count as failed.
+tap_bail() {
+  echo "Bail out! $*"
+  [ -z "$_TAP_PLAN" ] || echo "# $((_TAP_PLAN - _TAP_N)) of $_TAP_PLAN planned cases not run"
+  tap_logs
+  exit 1
 }
-tap_fail() { _TAP_N=$((_TAP_N + 1)); _TAP_FAIL=$((_TAP_FAIL + 1)); echo "not ok $_TAP_N - $1"; [ $# -lt 2 ] || tap_diag "$2"; return 1; }
-tap_skip() { _TAP_N=$((_TAP_N + 1)); echo "ok $_TAP_N - $1 # SKIP ${2:-}"; }
-# tap_bail MSG — abort the whole test (counts as failure).
-tap_bail() { echo "Bail out! $*"; exit 1; }
 
-# tap_done — print the trailing plan (if tap_plan was not used) and exit with the failure status.
+# tap_done — check the plan and exit with the failure status.
 tap_done() {
-  if [ -z "$_TAP_PLAN" ]; then echo "1..$_TAP_N"
+  if [ -z "$_TAP_PLAN" ]; then echo "1..$_TAP_N"; echo "# no plan declared (tap_plan)"; _TAP_FAIL=$((_TAP_FAIL + 1))
   elif [ "$_TAP_PLAN" != "$_TAP_N" ]; then echo "# planned $_TAP_PLAN tests but ran $_TAP_N"; _TAP_FAIL=$((_TAP_FAIL + 1)); fi
   [ "$_TAP_FAIL" -eq 0 ] && exit 0
+  tap_logs
   exit 1
 }
 
@@ -198,7 +384,7 @@ fake_llm_start() {
   node "$OC_TESTS_DIR/fake-llm.mjs" --port 0 --log "$FAKE_LOG" >"$out" 2>"$dir/fake-llm.err" </dev/null &
   FAKE_PID=$!
   oc_track "$FAKE_PID"
-  if ! wait_until 10 grep -qs '^listening ' "$out"; then
+  if ! wait_until 30 grep -qs '^listening ' "$out"; then
     echo "fake_llm_start: no 'listening' line" >&2; cat "$dir/fake-llm.err" >&2; return 1
   fi
   FAKE_PORT=$(sed -n 's/^listening \([0-9]*\).*/\1/p' "$out" | head -n1)
@@ -207,15 +393,35 @@ fake_llm_start() {
 }
 
 fake_stats() { curl -s -m 2 "$FAKE_URL/__stats"; }
-_json_num() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+# fake_stat KEY — a number from the fake model's /__stats; 2 when it does not answer with one.
+fake_stat() {
+  local v
+  v=$(fake_stats | jq -e ".$1" 2>/dev/null) && [[ $v =~ ^[0-9]+$ ]] ||
+    { echo "the fake model at $FAKE_URL gave no $1" >&2; return 2; }
+  echo "$v"
+}
 # fake_requests — number of chat requests so far.
-fake_requests() { fake_stats | _json_num requests; }
+fake_requests() { fake_stat requests; }
 # fake_open_streams — number of "stream" responses still open.
-fake_open_streams() { fake_stats | _json_num open_streams; }
-fake_has_open_stream() { [ "$(fake_open_streams)" -gt 0 ] 2>/dev/null; }
-fake_no_open_stream() { [ "$(fake_open_streams)" = 0 ]; }
-# fake_requests_gt N — true when more than N chat requests arrived.
-fake_requests_gt() { [ "$(fake_requests)" -gt "$1" ] 2>/dev/null; }
+fake_open_streams() { fake_stat open_streams; }
+# Probes: 0 yes, 1 no, 2 could not tell; they print what they saw.
+fake_has_open_stream() { local n; n=$(fake_open_streams) || return 2; echo "open model streams: $n" >&2; [ "$n" -gt 0 ]; }
+fake_no_open_stream() { local n; n=$(fake_open_streams) || return 2; echo "open model streams: $n" >&2; [ "$n" = 0 ]; }
+# fake_requests_gt N — true when more than N chat requests arrived (2 if N is not a number).
+fake_requests_gt() {
+  [[ ${1:-} =~ ^[0-9]+$ ]] || { echo "fake_requests_gt: not a count: '${1:-}'" >&2; return 2; }
+  local n; n=$(fake_requests) || return 2
+  echo "model requests: $n (were $1)" >&2
+  [ "$n" -gt "$1" ]
+}
+# fake_streaming_since N — a "stream" request made after the Nth request has its stream open.
+fake_streaming_since() {
+  fake_has_open_stream || return $?
+  local k
+  k=$(jq -R --argjson n "$1" 'fromjson? | select(.n > $n and .kind == "stream") | .n' "$FAKE_LOG") || return 2
+  echo "stream requests after #$1: ${k//$'\n'/ }" >&2
+  [ -n "$k" ]
+}
 # fake_count_kind KIND — number of logged requests of KIND (stream, tool, tool_result, task, fail, title).
 fake_count_kind() { grep -c "\"kind\":\"$1\"" "$FAKE_LOG"; }
 # fake_kinds — the kinds of all logged requests, one per line.
@@ -300,6 +506,15 @@ oc_prompt() {
     "$OC_URL/session/$1/prompt_async")
   [ "$code" = 204 ] || { echo "oc_prompt: HTTP $code" >&2; return 1; }
 }
+# stream_plain SID TEXT — prompt; wait until the model streams the reply (a new stream request is open).
+# With an event capture (sse_capture_start) it first waits for SID's last turn to be over.
+stream_plain() {
+  local n; n=$(fake_requests) || return 1
+  turn_over "$1" && oc_prompt "$1" "$2" && wait_until 30 fake_streaming_since "$n"
+}
+# turn_over SID — wait (30 s at most) until OpenCode has ended SID's last turn, when this test
+# records OpenCode's events (SSE_FILE, for OC_URL's server); else true.
+turn_over() { [ -z "${SSE_FILE:-}" ] || wait_until 30 sse_turn_over "$SSE_FILE" "$1"; }
 
 # oc_abort SID — POST /session/SID/abort; echoes the body ("true").
 oc_abort() { oc_curl -X POST "$OC_URL/session/$1/abort"; }
@@ -308,17 +523,70 @@ oc_abort() { oc_curl -X POST "$OC_URL/session/$1/abort"; }
 oc_status() {
   if [ -n "${1:-}" ]; then oc_curl -f "$OC_URL/session/status?directory=$(_urlenc "$1")"; else oc_curl -f "$OC_URL/session/status"; fi
 }
-# oc_status_of SID [DIR] — idle|busy|retry (idle when absent from the map).
+# oc_status_of SID [DIR] — idle|busy|retry (idle when absent from the map). 2 for a malformed SID: an
+# unknown id would always read as idle.
 oc_status_of() {
+  [[ ${1:-} =~ ^ses_[A-Za-z0-9]+$ ]] || { echo "oc_status_of: not a session id: '${1:-}'" >&2; return 2; }
   local s t
-  s=$(oc_status "${2:-}") || return 1
-  [[ $s == "{"* ]] || return 1
-  t=$(grep -o "\"$1\":{\"type\":\"[a-z]*\"" <<<"$s" | sed 's/.*"type":"\([a-z]*\)"/\1/')
-  echo "${t:-idle}"
+  s=$(oc_status "${2:-}") || return 2
+  t=$(jq -er --arg id "$1" '.[$id].type // "idle"' <<<"$s") || { echo "oc_status_of: $s" >&2; return 2; }
+  echo "$t"
 }
-oc_is_busy() { [ "$(oc_status_of "$@")" = busy ]; }
-oc_is_idle() { [ "$(oc_status_of "$@")" = idle ]; }
-oc_is_retry() { [ "$(oc_status_of "$@")" = retry ]; }
+_oc_status_is() { local t; t=$(oc_status_of "$2" "${3:-}") || return 2; echo "OpenCode: $2 $t" >&2; [ "$t" = "$1" ]; }
+oc_is_busy() { _oc_status_is busy "$@"; }
+oc_is_idle() { _oc_status_is idle "$@"; }
+oc_is_retry() { _oc_status_is retry "$@"; }
+
+# sse_capture_start FILE — record OpenCode's /global/event stream (of OC_URL) in FILE; SSE_FILE.
+sse_capture_start() {
+  local out=$1
+  oc_curl -N -m 600 "$OC_URL/global/event" >"$out" 2>/dev/null &
+  SSE_PID=$! SSE_FILE=$out
+  oc_track "$SSE_PID"
+  wait_until 30 grep -qs server.connected "$out"
+}
+# sse_count FILE ERE — how many recorded events match ERE. sse_count_gt FILE ERE N — more than N.
+sse_count() { grep -Ec -e "$2" "$1"; }
+sse_count_gt() { local n; n=$(sse_count "$1" "$2"); echo "events matching $2: $n (were $3)" >&2; [ "$n" -gt "$3" ]; }
+# sse_parts_for FILE SID — count message.part events about SID in FILE.
+sse_parts_for() { sse_count "$1" "\"type\":\"message\\.part[^\"]*\".*\"sessionID\":\"$2\""; }
+# sse_turn_over FILE SID — OpenCode has ended SID's last turn: the last of SID's status, idle, message
+# and part events in FILE is session.idle (true for a session with none). After an abort OpenCode
+# says idle twice: at once, and again when the turn's runner has ended; a prompt sent between the two
+# joins the ending runner and is left unanswered, so a new turn waits for this.
+sse_turn_over() {
+  [ -r "$1" ] || return 2
+  local last
+  last=$(grep -Eo "\"type\":\"(session\.(status|idle)|message\.[a-z.]+)\",\"properties\":\{\"sessionID\":\"$2\"" "$1" |
+    tail -n1 | cut -d'"' -f4) || return 2
+  echo "last event of $2: ${last:-none}" >&2
+  [ -z "$last" ] || [ "$last" = session.idle ]
+}
+# sse_has_parts FILE SID — FILE has recorded part events about SID.
+sse_has_parts() { local n; n=$(sse_parts_for "$@"); echo "part events of $2: $n" >&2; [ "$n" -gt 0 ]; }
+
+# idle_timer_start — start tests/lib/time-to-idle.mjs for $OC_URL as a coprocess; wait until it is
+# subscribed to the events.
+idle_timer_start() {
+  coproc IDLE_TIMER { exec node "$OC_LIB_DIR/time-to-idle.mjs" "$OC_URL" "${OC_PASSWORD:-}"; }
+  oc_track "$IDLE_TIMER_PID"
+  local l=
+  read -r -t 30 l <&"${IDLE_TIMER[0]}"
+  [ "$l" = ready ] || { echo "time-to-idle.mjs did not start: ${l:-no output}" >&2; return 1; }
+}
+# time_to_idle SID (--abort | TEXT) — set IDLE_MS to the milliseconds from the abort or the prompt
+# TEXT to SID's idle event (SID must be streaming). 1 with the reason on stderr when that fails. (The
+# coprocess's descriptors do not reach subshells: call it in the test's own shell, not in $(...).)
+time_to_idle() {
+  local req l=
+  IDLE_MS=
+  if [ "$2" = --abort ]; then req="abort $1"; else req="say $1 $2"; fi
+  [[ $req != *$'\n'* ]] || { echo "time_to_idle: a newline in '$2'" >&2; return 2; }
+  echo "$req" >&"${IDLE_TIMER[1]}" || { echo "time_to_idle: the timer is gone" >&2; return 2; }
+  read -r -t 70 l <&"${IDLE_TIMER[0]}"
+  [[ $l =~ ^[0-9]+$ ]] || { echo "time_to_idle $req: ${l:-no answer in 70 s}" >&2; return 1; }
+  IDLE_MS=$l
+}
 
 # oc_children SID — JSON array of child sessions.
 oc_children() { oc_curl "$OC_URL/session/$1/children"; }
@@ -334,7 +602,7 @@ oc_descendant_cmdlines() {
     echo "$p ${c% }"
   done
 }
-# oc_proc_running ERE [PID] — true if a descendant of PID (default OC_PID) has a cmdline matching ^ERE$.
+# oc_proc_pid ERE [PID] — the pid of a descendant of PID (default OC_PID) whose cmdline matches ^ERE$.
 # Looks only under this test's opencode, so parallel tests do not see each other's processes.
-oc_proc_running() { oc_descendant_cmdlines "${2:-$OC_PID}" | grep -qE "^[0-9]+ $1\$"; }
-oc_proc_gone() { ! oc_proc_running "$@"; }
+oc_proc_pid() { oc_descendant_cmdlines "${2:-$OC_PID}" | grep -E "^[0-9]+ $1\$" | head -n1 | cut -d' ' -f1 | grep .; }
+oc_proc_running() { oc_proc_pid "$@" >/dev/null; }

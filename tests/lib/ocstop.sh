@@ -16,7 +16,7 @@ ocstopd_start() {
   OCSTOPD_PID=$!
   oc_track "$OCSTOPD_PID"
   export OCSTOPD_PID OCSTOPD_LOG
-  wait_until 10 _ocstopd_answers || { echo "ocstopd did not answer" >&2; tail "$OCSTOPD_LOG" >&2; return 1; }
+  wait_until 30 _ocstopd_answers || { echo "ocstopd did not answer" >&2; tail "$OCSTOPD_LOG" >&2; return 1; }
 }
 
 _ocstopd_answers() { "$OCSTOP_BIN" -q ping 2>/dev/null; }
@@ -25,30 +25,126 @@ _ocstopd_gone() { ! kill -0 "$OCSTOPD_PID" 2>/dev/null; }
 # ocstopd_stop — SIGTERM and wait for the exit.
 ocstopd_stop() {
   kill -TERM "$OCSTOPD_PID" 2>/dev/null
-  wait_until 10 _ocstopd_gone
+  wait_until 30 _ocstopd_gone
 }
 
 ocstop() { "$OCSTOP_BIN" "$@"; }
 
-# ocstop_connected URL — the daemon reports URL connected.
-ocstop_connected() { ocstop -j status | grep -q "\"url\": *\"$1\", *\"connected\": *true"; }
+# ---------------------------------------------------------------- the daemon's answers
+# Every reading of the daemon's JSON (ocstop -j status, -j abort, -j monitor) is here, so that a change
+# of its shapes is met in one place. Probes answer 0 (yes), 1 (no) or 2 (could not tell: the daemon
+# did not answer, the JSON did not parse) and say what they saw on stderr, for the diagnostics of a
+# failure (tap_ok, wait_until and stays_false show it only then).
 
-# ocstop_knows_busy SID — the daemon's table has SID busy (or retry).
-ocstop_knows_busy() { ocstop -j status | grep -Eq "\"id\": *\"$1\"[^}]*\"status\": *\"(busy|retry)\""; }
-
-# json_field JSON KEY — the first scalar value of KEY in JSON (no nesting awareness; enough for results).
-json_field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}.*/\1/p" <<<"$1" | head -n1; }
-
-# parts_after SINCE_FILE SID — message.part events for SID in an SSE capture.
-sse_capture_start() {
-  local out=$1
-  oc_curl -N -m 600 "$OC_URL/global/event" >"$out" 2>/dev/null &
-  SSE_PID=$!
-  oc_track "$SSE_PID"
-  wait_until 10 grep -qs server.connected "$out"
+# ocstop_status_json — the daemon's `ocstop -j status`; 2 when it fails.
+ocstop_status_json() {
+  local s rc
+  s=$(ocstop -j status); rc=$?
+  [ $rc -eq 0 ] || { echo "ocstop -j status: exit $rc" >&2; return 2; }
+  printf '%s\n' "$s"
 }
-# sse_parts_for FILE SID — count message.part events about SID in FILE.
-sse_parts_for() { grep -c "\"type\":\"message.part[^\"]*\".*\"sessionID\":\"$2\"" "$1"; }
+# _ocstop_status_q JQ [jq options...] — JQ applied to the status, raw output; 2 on failure.
+_ocstop_status_q() {
+  local s q=$1; shift
+  s=$(ocstop_status_json) || return 2
+  jq -er "$q" "$@" <<<"$s" || { echo "no answer to $q in: $s" >&2; return 2; }
+}
+
+# ocstop_session_status SID — the daemon's status of SID (busy, retry, idle...), "absent" when unlisted.
+ocstop_session_status() {
+  _ocstop_status_q '[.sessions[] | select(.id == $id) | .status][0] // "absent"' --arg id "$1"
+}
+# ocstop_knows_busy SID — the daemon's table has SID busy (or retry).
+ocstop_knows_busy() {
+  local st; st=$(ocstop_session_status "$1") || return 2
+  echo "daemon: session $1 $st" >&2
+  [ "$st" = busy ] || [ "$st" = retry ]
+}
+# ocstop_knows_status SID STATUS — the daemon's table has SID in STATUS.
+ocstop_knows_status() {
+  local st; st=$(ocstop_session_status "$1") || return 2
+  echo "daemon: session $1 $st" >&2
+  [ "$st" = "$2" ]
+}
+# ocstop_server_field URL FIELD — FIELD of the server URL in the daemon's status ("absent" when unlisted).
+ocstop_server_field() {
+  _ocstop_status_q '[.servers[] | select(.url == $u) | .[$f]][0] | if . == null then "absent" else tostring end' \
+    --arg u "$1" --arg f "$2"
+}
+# ocstop_connected URL — the daemon reports URL connected.
+ocstop_connected() {
+  local c; c=$(ocstop_server_field "$1" connected) || return 2
+  echo "daemon: server $1 connected: $c" >&2
+  [ "$c" = true ]
+}
+# ocstop_server_error_has URL TEXT — the daemon's last error for URL contains TEXT.
+ocstop_server_error_has() {
+  local e; e=$(ocstop_server_field "$1" last_error) || return 2
+  echo "daemon: server $1 last error: $e" >&2
+  [[ $e == *"$2"* ]]
+}
+# ocstop_counter NAME — one of the daemon's counters.
+ocstop_counter() { _ocstop_status_q '.counters[$n]' --arg n "$1"; }
+# ocstop_relay_session — the first session the daemon knows through a shim's relay (a TUI's).
+ocstop_relay_session() {
+  _ocstop_status_q '[.sessions[] | select(.server | startswith("pid:")) | .id][0] // empty'
+}
+# ocstop_table_lists SID STATUS — the human `ocstop status` shows SID in STATUS.
+ocstop_table_lists() {
+  local t; t=$(ocstop status) || return 2
+  printf '%s\n' "$t" >&2
+  grep -Eq "^$1 +$2( |\$)" <<<"$t"
+}
+
+# said_stopped TEXT SID — the human output of `ocstop` (TEXT) reports a verified stop of SID.
+said_stopped() { grep -Eq "^stopped $2 .*\(verified\)" <<<"$1"; }
+
+# The result of `ocstop -j abort`.
+_abort_q() {
+  local json=$1 q=$2; shift 2
+  jq -e "$q" "$@" <<<"$json" >/dev/null 2>&1 && return 0
+  jq -e . <<<"$json" >/dev/null 2>&1 || { echo "not JSON: $json" >&2; return 2; }
+  return 1
+}
+# abort_stopped JSON SID — the result says SID was stopped (a verified stop).
+abort_stopped() { _abort_q "$1" '.results | any(.session == $s and .stopped == true)' --arg s "$2"; }
+# abort_tree_stopped JSON ROOT CHILD... — ROOT was stopped with exactly these children.
+abort_tree_stopped() {
+  local json=$1 root=$2; shift 2
+  _abort_q "$json" '.results | any(.session == $s and .stopped == true and .children == $ARGS.positional)' \
+    --arg s "$root" --args "$@"
+}
+# abort_not_stopped JSON SID REASON — SID was not stopped, for REASON.
+abort_not_stopped() {
+  _abort_q "$1" '.results | any(.session == $s and .stopped == false and .reason == $r)' --arg s "$2" --arg r "$3"
+}
+# abort_nothing JSON — no results: there was nothing to stop.
+abort_nothing() { _abort_q "$1" '.results == []'; }
+# abort_ms JSON SID — the stop latency the result gives for SID.
+abort_ms() { jq -er --arg s "$2" '[.results[] | select(.session == $s) | .ms][0] | numbers' <<<"$1"; }
+
+# monitor_start — record the daemon's events in $T/monitor.jsonl (appends across daemon restarts).
+monitor_start() {
+  ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
+  oc_track $!
+}
+# _monitor_count JQ [jq options...] — how many recorded events JQ selects (unparsable lines skipped).
+_monitor_count() {
+  local q=$1 out; shift
+  out=$(jq -cR "fromjson? | select($q) | 1" "$@" "$T/monitor.jsonl") || return 2
+  if [ -z "$out" ]; then echo 0; else wc -l <<<"$out"; fi
+}
+# stops_for SID — how many verified stops of SID monitor_start recorded.
+stops_for() { _monitor_count '.type == "stop" and .stop.session == $s and .stop.stopped == true' --arg s "$1"; }
+# verdicts_for SID VERDICT — how many VERDICT verdicts (abort, clear, pass; "": any) for SID ("": any
+# session) were recorded.
+verdicts_for() {
+  _monitor_count '.type == "verdict" and ($s == "" or .session.id == $s) and ($v == "" or .verdict == $v)' \
+    --arg s "$1" --arg v "$2"
+}
+# stops_at_least SID N / verdicts_at_least SID VERDICT N — probes on those counts.
+stops_at_least() { local n; n=$(stops_for "$1"); echo "verified stops of $1: $n (want $2)" >&2; [ "$n" -ge "$2" ]; }
+verdicts_at_least() { local n; n=$(verdicts_for "$1" "$2"); echo "$2 verdicts for $1: $n (want $3)" >&2; [ "$n" -ge "$3" ]; }
 
 # world_start [--shim] — this test's world: temp dir T, the fake model, an isolated offline OpenCode
 # environment and PROJ=$T/proj; with --shim, the plugin shim is installed for every OpenCode started.
@@ -63,16 +159,8 @@ world_start() {
   fi
 }
 
-# monitor_start — record the daemon's events in $T/monitor.jsonl (appends across daemon restarts).
-monitor_start() {
-  ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
-  oc_track $!
-}
-# stops_for SID — how many verified stops of SID monitor_start recorded.
-stops_for() { grep -c "\"type\":\"stop\",\"stop\":{\"session\":\"$1\",[^}]*\"stopped\":true" "$T/monitor.jsonl"; }
-
-# stream SID TEXT — prompt; wait until the reply streams and the daemon knows the session is busy.
-stream() { oc_prompt "$1" "$2" && wait_until 30 fake_has_open_stream && wait_until 10 ocstop_knows_busy "$1"; }
+# stream SID TEXT — prompt; wait until the model streams the reply and the daemon knows SID is busy.
+stream() { stream_plain "$@" && wait_until 30 ocstop_knows_busy "$1"; }
 
 # ocstop_build — install what is missing and build, quietly (the demo and the benchmarks).
 ocstop_build() {
