@@ -281,6 +281,8 @@ keep(struct proto_reader *r, const void *bytes, size_t n)
 	size_t cap, live = r->len - r->start;
 	char *fresh;
 
+	if (n == 0)
+		return 0;
 	if (n > r->cap - r->len) {
 		for (cap = READER_INIT_BUFFER; cap < 2 * (live + n); cap *= 2)
 			;

@@ -58,8 +58,11 @@ void engine_reap(struct engine *e)
 {
 	e->reap_asked = false;
 	servers_drop_pending(e);
-	stops_reap(e);
+	/* Closing a dropped server's backend answers its requests in flight:
+	 * the last references to the stops they belong to go before those
+	 * stops are looked at. */
 	servers_reap(e);
+	stops_reap(e);
 }
 
 void engine_tick(struct engine *e, int64_t now_ms)
