@@ -132,7 +132,8 @@ static int listen_on(const char *path)
 	strcpy(sa.sun_path, path);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, SOMAXCONN) < 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
 		perror(path);
 		if (fd >= 0)
 			close(fd);
@@ -157,7 +158,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	if ((lfd = listen_on(argv[1])) < 0)
 		return 1;
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) {
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) {
 		perror("echo: epoll");
 		return 1;
 	}
@@ -176,7 +178,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			if (c->len > 0)
-				rc = (evs[i].events & (EPOLLERR | EPOLLHUP)) ? -1 : conn_flush(ep, c);
+				rc = (evs[i].events & (EPOLLERR | EPOLLHUP)) ? -1
+									     : conn_flush(ep, c);
 			else
 				rc = conn_echo(ep, c, buf);
 			if (rc < 0)

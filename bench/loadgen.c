@@ -57,7 +57,7 @@
 #define N_PROBES 16 /* session ids sampled with an x verdict per level */
 #define BENCH_DIR "/bench/proj"
 #define SHIM_URL "http://127.0.0.1:1" /* nothing of ours listens there: relay */
-#define TOUCH_EVERY 256 /* keep the measured session recently active */
+#define TOUCH_EVERY 256               /* keep the measured session recently active */
 
 /* x on the oldest session (kept active, so never evicted: the far end of a
  * list), x on the newest one, y (not a stop word) on the oldest. */
@@ -418,7 +418,8 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key)
 	for (i = 0; i < m->via.map.size; i++) {
 		const msgpack_object *k = &m->via.map.ptr[i].key;
 
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, key, n) == 0)
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+		    memcmp(k->via.str.ptr, key, n) == 0)
 			return &m->via.map.ptr[i].val;
 	}
 	return NULL;
@@ -491,7 +492,8 @@ static int send_all(int fd, const char *p, size_t n, const char **why)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			*why = errno == EAGAIN ? "send timed out (the peer does not read)" : strerror(errno);
+			*why = errno == EAGAIN ? "send timed out (the peer does not read)"
+					       : strerror(errno);
 			return -1;
 		}
 		p += w;
@@ -512,7 +514,8 @@ static ssize_t conn_fill(struct conn *c, int flags, const char **why)
 		return -1;
 	}
 	do
-		n = recv(c->fd, msgpack_unpacker_buffer(&c->up), msgpack_unpacker_buffer_capacity(&c->up), flags);
+		n = recv(c->fd, msgpack_unpacker_buffer(&c->up),
+		    msgpack_unpacker_buffer_capacity(&c->up), flags);
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		msgpack_unpacker_buffer_consumed(&c->up, (size_t)n);
@@ -520,8 +523,9 @@ static ssize_t conn_fill(struct conn *c, int flags, const char **why)
 	}
 	if (n < 0 && errno == EAGAIN && (flags & MSG_DONTWAIT))
 		return 0;
-	*why = n == 0 ? "the peer closed the connection" :
-	    errno == EAGAIN ? "no answer in time" : strerror(errno);
+	*why = n == 0         ? "the peer closed the connection"
+	    : errno == EAGAIN ? "no answer in time"
+			      : strerror(errno);
 	return -1;
 }
 
@@ -633,7 +637,8 @@ static bool reply_ok(struct target *t, const msgpack_object *o, const char *what
 }
 
 /* Wait for the answer to msgid, answering the daemon's requests meanwhile. */
-static msgpack_object *wait_reply(struct target *t, struct conn *c, uint32_t msgid, const char *what)
+static msgpack_object *wait_reply(struct target *t, struct conn *c, uint32_t msgid,
+    const char *what)
 {
 	int64_t deadline = now_ns() + (int64_t)opt.timeout_ms * 1000000;
 	const char *why = NULL;
@@ -745,7 +750,8 @@ static void set_idle(struct target *t, size_t k)
 		int fd = connect_unix(t->path);
 
 		if (fd < 0) {
-			target_fail(t, "idle client %zu: connect: %s", t->n_idle + 1, strerror(errno));
+			target_fail(t, "idle client %zu: connect: %s", t->n_idle + 1,
+			    strerror(errno));
 			break;
 		}
 		t->idle[t->n_idle++] = fd;
@@ -767,8 +773,9 @@ static void set_idle(struct target *t, size_t k)
 
 			if (n <= 0) {
 				target_fail(t, "idle client %zu: %s", i + 1,
-				    n == 0 ? "closed by the target" : errno == EAGAIN ? "no answer to ping in time" :
-				    strerror(errno));
+				    n == 0                ? "closed by the target"
+					: errno == EAGAIN ? "no answer to ping in time"
+							  : strerror(errno));
 				break;
 			}
 			have += (size_t)n;
@@ -829,7 +836,8 @@ static void pack_status_event(msgpack_packer *pk, const char *id)
 	char json[256];
 
 	snprintf(json, sizeof(json),
-	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\",\"status\":{\"type\":\"idle\"}}}", id);
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\",\"status\":{\"type\":\"idle\"}}}",
+	    id);
 	pack_event(pk, json);
 }
 
@@ -949,11 +957,13 @@ static void count_held(struct target *t, struct level_res *lr)
 	probe.dead = false;
 	snprintf(probe.name, sizeof(probe.name), "%.20s/status", t->name);
 	if (conn_open(&probe.main, t->path) < 0) {
-		snprintf(lr->held_note, sizeof(lr->held_note), "status: connect: %s", strerror(errno));
+		snprintf(lr->held_note, sizeof(lr->held_note), "status: connect: %s",
+		    strerror(errno));
 		return;
 	}
 	req_empty(&r, "status");
-	if ((o = call(&probe, &probe.main, &r, "status")) != NULL && reply_ok(&probe, o, "status")) {
+	if ((o = call(&probe, &probe.main, &r, "status")) != NULL &&
+	    reply_ok(&probe, o, "status")) {
 		const msgpack_object *s = map_get(&o->via.array.ptr[3], "sessions");
 		const msgpack_object *k = map_get(&o->via.array.ptr[3], "counters");
 		const msgpack_object *n = k != NULL ? map_get(k, "sessions") : NULL;
@@ -1013,11 +1023,11 @@ static void finish_level(struct target *t, int L)
 	count_held(t, lr);
 	probe_known(t, lr);
 	if (tsv != NULL)
-		fprintf(tsv, "feed\t%lu\t%s\t%lu\t%ld\t%d/%d\t%.3f\t%.2f\t%.2f\t%ld\t%ld\n", opt.levels[L], t->name,
-		    lr->sent, lr->held, lr->known, lr->probes, lr->feed_s, lr->first_ms_1k, lr->last_ms_1k,
-		    lr->mem_before.anon_kb, lr->mem_after.anon_kb);
-	progress("%s: sent %lu, held %ld, %d/%d probed ids known, %.2f s", t->name, lr->sent, lr->held, lr->known,
-	    lr->probes, lr->feed_s);
+		fprintf(tsv, "feed\t%lu\t%s\t%lu\t%ld\t%d/%d\t%.3f\t%.2f\t%.2f\t%ld\t%ld\n",
+		    opt.levels[L], t->name, lr->sent, lr->held, lr->known, lr->probes, lr->feed_s,
+		    lr->first_ms_1k, lr->last_ms_1k, lr->mem_before.anon_kb, lr->mem_after.anon_kb);
+	progress("%s: sent %lu, held %ld, %d/%d probed ids known, %.2f s", t->name, lr->sent,
+	    lr->held, lr->known, lr->probes, lr->feed_s);
 }
 
 /* The requests a target is timed with at level L. The echo gets bytes of the
@@ -1027,7 +1037,8 @@ static void build_reqs(struct target *t, int L)
 	char newest[64];
 	int v;
 
-	session_id(t->echo || t->sent == 0 ? opt.levels[L] - 1 : t->sent - 1, newest, sizeof(newest));
+	session_id(t->echo || t->sent == 0 ? opt.levels[L] - 1 : t->sent - 1, newest,
+	    sizeof(newest));
 	for (v = 0; v < N_VARIANTS; v++) {
 		if (t->req[v].sb.data != NULL)
 			msgpack_sbuffer_destroy(&t->req[v].sb);
@@ -1166,9 +1177,11 @@ static void latency_cell(int L, int K, int v)
 		cell->st[i] = stats_of(t->samples, t->n_samples);
 		cell->errors[i] = t->errors - cell->errors[i];
 		if (tsv != NULL && !t->dead)
-			fprintf(tsv, "latency\t%lu\t%lu\t%s\t%s\t%zu\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%lu\n",
-			    opt.levels[L], opt.ks[K], variant_name[v], t->name, cell->st[i].n, cell->st[i].min,
-			    cell->st[i].p50, cell->st[i].p90, cell->st[i].p99, cell->st[i].max, cell->errors[i]);
+			fprintf(tsv,
+			    "latency\t%lu\t%lu\t%s\t%s\t%zu\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%lu\n",
+			    opt.levels[L], opt.ks[K], variant_name[v], t->name, cell->st[i].n,
+			    cell->st[i].min, cell->st[i].p50, cell->st[i].p90, cell->st[i].p99,
+			    cell->st[i].max, cell->errors[i]);
 	}
 	cell->done = true;
 }
@@ -1202,7 +1215,8 @@ static double tput_run(struct target *t, struct req *r, const char *verdict, dou
 		if (stop_at != 0 && inflight == 0 && ooff == olen)
 			break;
 		if (now - last > patience) {
-			target_fail(t, "pipelined: no answer for %d ms (%zu in flight)", opt.timeout_ms, inflight);
+			target_fail(t, "pipelined: no answer for %d ms (%zu in flight)",
+			    opt.timeout_ms, inflight);
 			break;
 		}
 		if (stop_at == 0 && ooff == olen && inflight < W) {
@@ -1217,7 +1231,8 @@ static double tput_run(struct target *t, struct req *r, const char *verdict, dou
 			}
 		}
 		if (ooff < olen) {
-			ssize_t w = send(t->main.fd, out + ooff, olen - ooff, MSG_DONTWAIT | MSG_NOSIGNAL);
+			ssize_t w =
+			    send(t->main.fd, out + ooff, olen - ooff, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 			if (w < 0 && errno != EAGAIN && errno != EINTR) {
 				target_fail(t, "pipelined: send: %s", strerror(errno));
@@ -1277,7 +1292,8 @@ static void tput_level(int L)
 
 			if (t->dead || lr->n_tput >= 16)
 				continue;
-			if ((rate = tput_run(t, &t->req[0], variant_verdict[0], opt.tput_seconds)) >= 0)
+			if ((rate = tput_run(t, &t->req[0], variant_verdict[0],
+				 opt.tput_seconds)) >= 0)
 				lr->tput[lr->n_tput++] = rate;
 		}
 	}
@@ -1297,7 +1313,8 @@ static pid_t spawn(char *const argv[], const char *errpath)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR), err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int null = open("/dev/null", O_RDWR),
+		    err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		if (null >= 0)
 			dup2(null, 0);
@@ -1347,7 +1364,8 @@ static int perf_ctl(int ctl, int ack, const char *cmd)
 	struct pollfd p = { .fd = ack, .events = POLLIN };
 	char buf[16];
 
-	if (write(ctl, cmd, strlen(cmd)) < 0 || poll(&p, 1, opt.timeout_ms) <= 0 || read(ack, buf, sizeof(buf)) <= 0)
+	if (write(ctl, cmd, strlen(cmd)) < 0 || poll(&p, 1, opt.timeout_ms) <= 0 ||
+	    read(ack, buf, sizeof(buf)) <= 0)
 		return -1;
 	return 0;
 }
@@ -1396,7 +1414,8 @@ static size_t parse_counts(const char *path, bool perf, struct counted *out, siz
 			unsigned long v;
 
 			/* count,,syscalls:sys_enter_NAME,... */
-			if (sscanf(line, "%lu,", &v) != 1 || v == 0 || (ev = strstr(line, "sys_enter_")) == NULL)
+			if (sscanf(line, "%lu,", &v) != 1 || v == 0 ||
+			    (ev = strstr(line, "sys_enter_")) == NULL)
 				continue;
 			ev += strlen("sys_enter_");
 			if ((p = strchr(ev, ',')) != NULL)
@@ -1406,9 +1425,11 @@ static size_t parse_counts(const char *path, bool perf, struct counted *out, siz
 			continue;
 		}
 		/* % time  seconds  usecs/call  calls  [errors]  syscall */
-		for (p = strtok_r(line, " \t\n", &save); p != NULL && nt < 8; p = strtok_r(NULL, " \t\n", &save))
+		for (p = strtok_r(line, " \t\n", &save); p != NULL && nt < 8;
+		     p = strtok_r(NULL, " \t\n", &save))
 			tok[nt++] = p;
-		if ((nt != 5 && nt != 6) || strchr(tok[0], '.') == NULL || strcmp(tok[nt - 1], "total") == 0)
+		if ((nt != 5 && nt != 6) || strchr(tok[0], '.') == NULL ||
+		    strcmp(tok[nt - 1], "total") == 0)
 			continue;
 		snprintf(out[n].name, sizeof(out[n].name), "%s", tok[nt - 1]);
 		out[n++].calls = strtoul(tok[3], NULL, 10);
@@ -1438,8 +1459,9 @@ static void syscalls_level(int L)
 {
 	bool perf = strcmp(opt.syscalls, "perf") == 0 ||
 	    (strcmp(opt.syscalls, "auto") == 0 && have_program("perf"));
-	bool strace = !perf && (strcmp(opt.syscalls, "strace") == 0 ||
-	    (strcmp(opt.syscalls, "auto") == 0 && have_program("strace")));
+	bool strace = !perf &&
+	    (strcmp(opt.syscalls, "strace") == 0 ||
+		(strcmp(opt.syscalls, "auto") == 0 && have_program("strace")));
 	int i, s;
 
 	if (!perf && !strace)
@@ -1465,8 +1487,8 @@ static void syscalls_level(int L)
 		work_path(err, sizeof(err), "syscalls-%s-%d.err", t->name, L);
 		if (perf) {
 			char control[2 * PATH_MAX + 16];
-			char *argv[] = { "perf", "stat", "-x,", "-o", out, "-D", "-1", "--control", control,
-				"-e", "syscalls:sys_enter_*", "-p", pidbuf, NULL };
+			char *argv[] = { "perf", "stat", "-x,", "-o", out, "-D", "-1", "--control",
+				control, "-e", "syscalls:sys_enter_*", "-p", pidbuf, NULL };
 
 			unlink(ctl);
 			unlink(ack);
@@ -1476,8 +1498,11 @@ static void syscalls_level(int L)
 			child = spawn(argv, err);
 			/* perf opens ctl for reading, then ack for writing. */
 			if ((ctl_fd = open_fifo_writer(ctl, child)) < 0 ||
-			    (ack_fd = open(ack, O_RDONLY | O_CLOEXEC)) < 0 || perf_ctl(ctl_fd, ack_fd, "enable\n") < 0) {
-				progress("%s: perf stat did not start (see %s); no system call counts", t->name, err);
+			    (ack_fd = open(ack, O_RDONLY | O_CLOEXEC)) < 0 ||
+			    perf_ctl(ctl_fd, ack_fd, "enable\n") < 0) {
+				progress(
+				    "%s: perf stat did not start (see %s); no system call counts",
+				    t->name, err);
 				if (ctl_fd >= 0)
 					close(ctl_fd);
 				kill(child, SIGKILL);
@@ -1505,7 +1530,9 @@ static void syscalls_level(int L)
 					usleep(5000);
 			}
 			if (!traced) {
-				progress("%s: strace did not attach (see %s); no system call counts", t->name, err);
+				progress(
+				    "%s: strace did not attach (see %s); no system call counts",
+				    t->name, err);
 				kill(child, SIGKILL);
 				reap(child, 1000);
 				continue;
@@ -1529,17 +1556,19 @@ static void syscalls_level(int L)
 			continue;
 		lr->sys_done = true;
 		lr->sys_per_req = (double)total / opt.syscall_requests;
-		lr->log_bytes_per_req = log0 >= 0 && log1 >= 0 ? (double)(log1 - log0) / opt.syscall_requests : -1;
+		lr->log_bytes_per_req =
+		    log0 >= 0 && log1 >= 0 ? (double)(log1 - log0) / opt.syscall_requests : -1;
 		for (k = 0; k < n && o + 40 < sizeof(lr->sys_detail); k++) {
 			double per = (double)c[k].calls / opt.syscall_requests;
 
 			if (per < 0.005)
 				continue;
-			o += (size_t)snprintf(lr->sys_detail + o, sizeof(lr->sys_detail) - o, "%s%s %.2f", o ? ", " : "",
-			    c[k].name, per);
+			o += (size_t)snprintf(lr->sys_detail + o, sizeof(lr->sys_detail) - o,
+			    "%s%s %.2f", o ? ", " : "", c[k].name, per);
 		}
 		if (tsv != NULL)
-			fprintf(tsv, "syscalls\t%lu\t%s\t%.3f\t%s\n", opt.levels[L], t->name, lr->sys_per_req, lr->sys_detail);
+			fprintf(tsv, "syscalls\t%lu\t%s\t%.3f\t%s\n", opt.levels[L], t->name,
+			    lr->sys_per_req, lr->sys_detail);
 	}
 }
 
@@ -1571,11 +1600,14 @@ static void print_latency(void)
 	char a[16], b[16], g1[32];
 	int L, K, v, i;
 
-	printf("\n== verdict round trip, us (one request at a time on the shim's connection; %d rounds of up to %d\n"
-	       "   samples per target per row, at most %.1f s a row, targets alternating each round; the echo gets\n"
-	       "   the same request bytes; n: samples)\n", opt.rounds, opt.samples, opt.row_seconds);
-	printf("%9s %7s %-9s %-12s %8s %8s %8s %8s %9s %6s %8s %8s  %s\n", "sessions", "others", "verdict", "target",
-	    "min", "p50", "p90", "p99", "max", "n", "p50/echo", "p99/echo", "goal (p50<=1.3x, p99<=2x)");
+	printf(
+	    "\n== verdict round trip, us (one request at a time on the shim's connection; %d rounds of up to %d\n"
+	    "   samples per target per row, at most %.1f s a row, targets alternating each round; the echo gets\n"
+	    "   the same request bytes; n: samples)\n",
+	    opt.rounds, opt.samples, opt.row_seconds);
+	printf("%9s %7s %-9s %-12s %8s %8s %8s %8s %9s %6s %8s %8s  %s\n", "sessions", "others",
+	    "verdict", "target", "min", "p50", "p90", "p99", "max", "n", "p50/echo", "p99/echo",
+	    "goal (p50<=1.3x, p99<=2x)");
 	for (L = 0; L < opt.n_levels; L++) {
 		for (K = opt.n_ks - 1; K >= 0; K--) {
 			for (v = 0; v < N_VARIANTS; v++) {
@@ -1589,15 +1621,20 @@ static void print_latency(void)
 					const struct stats *s = &c->st[i];
 					char sess[16], oth[16];
 
-					snprintf(sess, sizeof(sess), "%s", i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "");
-					snprintf(oth, sizeof(oth), "%s", i == 0 ? grouped(opt.ks[K], b, sizeof(b)) : "");
+					snprintf(sess, sizeof(sess), "%s",
+					    i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "");
+					snprintf(oth, sizeof(oth), "%s",
+					    i == 0 ? grouped(opt.ks[K], b, sizeof(b)) : "");
 					if (s->n == 0) {
-						printf("%9s %7s %-9s %-12s %s\n", sess, oth, i == 0 ? variant_name[v] : "", t->name,
+						printf("%9s %7s %-9s %-12s %s\n", sess, oth,
+						    i == 0 ? variant_name[v] : "", t->name,
 						    t->dead ? "FAILED" : "no samples");
 						continue;
 					}
-					printf("%9s %7s %-9s %-12s %8.1f %8.1f %8.1f %8.1f %9.1f %6zu", sess, oth,
-					    i == 0 ? variant_name[v] : "", t->name, s->min, s->p50, s->p90, s->p99, s->max, s->n);
+					printf(
+					    "%9s %7s %-9s %-12s %8.1f %8.1f %8.1f %8.1f %9.1f %6zu",
+					    sess, oth, i == 0 ? variant_name[v] : "", t->name,
+					    s->min, s->p50, s->p90, s->p99, s->max, s->n);
 					if (i == 0) {
 						printf("\n");
 						continue;
@@ -1608,12 +1645,14 @@ static void print_latency(void)
 					if (e->n == 0)
 						snprintf(g1, sizeof(g1), "no echo");
 					else if (s->p50 > 1.3 * e->p50 || s->p99 > 2.0 * e->p99)
-						snprintf(g1, sizeof(g1), "MISS%s%s", s->p50 > 1.3 * e->p50 ? " p50" : "",
+						snprintf(g1, sizeof(g1), "MISS%s%s",
+						    s->p50 > 1.3 * e->p50 ? " p50" : "",
 						    s->p99 > 2.0 * e->p99 ? " p99" : "");
 					else
 						snprintf(g1, sizeof(g1), "PASS");
 					if (!level_tracked(t, L))
-						snprintf(g1 + strlen(g1), sizeof(g1) - strlen(g1), "%s", " (short)");
+						snprintf(g1 + strlen(g1), sizeof(g1) - strlen(g1),
+						    "%s", " (short)");
 					if (c->errors[i] > 0)
 						printf("  %s, %lu errors\n", g1, c->errors[i]);
 					else
@@ -1622,8 +1661,9 @@ static void print_latency(void)
 			}
 		}
 	}
-	printf("   (short): the daemon did not hold all the sessions of that row (see below), so the row\n"
-	       "   cannot count for the goal at that size.\n");
+	printf(
+	    "   (short): the daemon did not hold all the sessions of that row (see below), so the row\n"
+	    "   cannot count for the goal at that size.\n");
 }
 
 /* The feed table of the main run (mem false) or of the memory pass. */
@@ -1633,12 +1673,13 @@ static void print_feed(bool mem)
 	int L, i;
 
 	if (mem)
-		printf("\n== taking in sessions, memory pass (a fresh instance, no other client)\n");
+		printf(
+		    "\n== taking in sessions, memory pass (a fresh instance, no other client)\n");
 	else
 		printf("\n== taking in sessions, main run (%s idle clients connected)\n",
 		    grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
-	printf("%-12s %9s %9s %9s %7s %8s %11s %12s %12s %7s\n", "target", "asked", "sent", "held", "probed", "time s",
-	    "us/session", "ms/1k first", "ms/1k last", "growth");
+	printf("%-12s %9s %9s %9s %7s %8s %11s %12s %12s %7s\n", "target", "asked", "sent", "held",
+	    "probed", "time s", "us/session", "ms/1k first", "ms/1k last", "growth");
 	for (i = 1; i < n_targets; i++) {
 		const struct target *t = &targets[i];
 
@@ -1656,29 +1697,36 @@ static void print_feed(bool mem)
 			else
 				snprintf(held, sizeof(held), "?");
 			snprintf(probed, sizeof(probed), "%d/%d", lr->known, lr->probes);
-			printf("%-12s %9s %9s %9s %7s %8.2f %11.1f %12.1f %12.1f %6.1fx\n", L == 0 ? t->name : "",
-			    grouped(opt.levels[L], a, sizeof(a)), grouped(lr->sent, b, sizeof(b)), held, probed, lr->feed_s,
-			    lr->sent > before ? lr->feed_s * 1e6 / (double)(lr->sent - before) : 0, lr->first_ms_1k,
-			    lr->last_ms_1k, lr->first_ms_1k > 0 ? lr->last_ms_1k / lr->first_ms_1k : 0);
+			printf("%-12s %9s %9s %9s %7s %8.2f %11.1f %12.1f %12.1f %6.1fx\n",
+			    L == 0 ? t->name : "", grouped(opt.levels[L], a, sizeof(a)),
+			    grouped(lr->sent, b, sizeof(b)), held, probed, lr->feed_s,
+			    lr->sent > before ? lr->feed_s * 1e6 / (double)(lr->sent - before) : 0,
+			    lr->first_ms_1k, lr->last_ms_1k,
+			    lr->first_ms_1k > 0 ? lr->last_ms_1k / lr->first_ms_1k : 0);
 			if (lr->held < 0 && lr->held_note[0] != '\0')
 				printf("%-12s   held unknown: %s\n", "", lr->held_note);
 			if (lr->sent < opt.levels[L])
-				printf("%-12s   took %s of %s sessions before the %.0f s budget ran out\n", "",
-				    grouped(lr->sent, a, sizeof(a)), grouped(opt.levels[L], c, sizeof(c)), opt.feed_budget);
+				printf(
+				    "%-12s   took %s of %s sessions before the %.0f s budget ran out\n",
+				    "", grouped(lr->sent, a, sizeof(a)),
+				    grouped(opt.levels[L], c, sizeof(c)), opt.feed_budget);
 			else if (lr->held >= 0 && (unsigned long)lr->held < lr->sent)
-				printf("%-12s   holds %s of the %s sessions it was sent\n", "", held,
-				    grouped(lr->sent, a, sizeof(a)));
+				printf("%-12s   holds %s of the %s sessions it was sent\n", "",
+				    held, grouped(lr->sent, a, sizeof(a)));
 		}
 		if (!mem && (t->daemon_requests > 0 || t->notes > 0))
-			printf("%-12s   the daemon sent the shim %lu requests (answered as an idle OpenCode) and %lu "
-			       "notifications\n", "", t->daemon_requests, t->notes);
+			printf(
+			    "%-12s   the daemon sent the shim %lu requests (answered as an idle OpenCode) and %lu "
+			    "notifications\n",
+			    "", t->daemon_requests, t->notes);
 	}
 	if (mem)
 		return;
-	printf("   fed as a relay shim: session.created + session.status idle per session, %lu per batch, a ping\n"
-	       "   after each batch as the barrier, at most %.0f s per daemon per level.\n"
-	       "   probed: of %d ids spread over all sent, how many an x verdict found (\"clear\"; unknown: \"abort\").\n"
-	       "   growth: ms per 1,000 for the last 1,000 sessions sent over the first 1,000 (1.0x is linear).\n",
+	printf(
+	    "   fed as a relay shim: session.created + session.status idle per session, %lu per batch, a ping\n"
+	    "   after each batch as the barrier, at most %.0f s per daemon per level.\n"
+	    "   probed: of %d ids spread over all sent, how many an x verdict found (\"clear\"; unknown: \"abort\").\n"
+	    "   growth: ms per 1,000 for the last 1,000 sessions sent over the first 1,000 (1.0x is linear).\n",
 	    opt.batch, opt.feed_budget, N_PROBES);
 }
 
@@ -1689,9 +1737,11 @@ static double bytes_per_session(const struct target *t, unsigned long *held_out)
 	unsigned long held = last->held >= 0 ? (unsigned long)last->held : last->sent;
 
 	*held_out = held;
-	if (!t->mem_done || held == 0 || first->mem_before.anon_kb < 0 || last->mem_after.anon_kb < 0)
+	if (!t->mem_done || held == 0 || first->mem_before.anon_kb < 0 ||
+	    last->mem_after.anon_kb < 0)
 		return -1;
-	return (double)(last->mem_after.anon_kb - first->mem_before.anon_kb) * 1024.0 / (double)held;
+	return (double)(last->mem_after.anon_kb - first->mem_before.anon_kb) * 1024.0 /
+	    (double)held;
 }
 
 static void print_memory(void)
@@ -1707,7 +1757,8 @@ static void print_memory(void)
 		printf("\n== memory: not measured (no --memory-daemon)\n");
 		return;
 	}
-	printf("\n== memory, memory pass (smaps_rollup of the fresh instance: RSS and Anonymous, kB)\n");
+	printf(
+	    "\n== memory, memory pass (smaps_rollup of the fresh instance: RSS and Anonymous, kB)\n");
 	printf("%-12s %-36s %9s %9s %14s\n", "target", "state", "RSS", "anon", "anon growth");
 	for (i = 1; i < n_targets; i++) {
 		const struct target *t = &targets[i];
@@ -1716,33 +1767,42 @@ static void print_memory(void)
 
 		if (t->mem_path == NULL)
 			continue;
-		printf("%-12s %-36s %9ld %9ld\n", t->name, "registered", t->mem0.rss_kb, t->mem0.anon_kb);
+		printf("%-12s %-36s %9ld %9ld\n", t->name, "registered", t->mem0.rss_kb,
+		    t->mem0.anon_kb);
 		for (L = 0; L < opt.n_levels; L++) {
 			const struct level_res *lr = &t->mlv[L];
 			unsigned long h = lr->held >= 0 ? (unsigned long)lr->held : lr->sent;
 
-			snprintf(state, sizeof(state), "%s sessions %s", grouped(h, a, sizeof(a)), lr->held >= 0 ? "held" : "sent");
-			printf("%-12s %-36s %9ld %9ld", "", state, lr->mem_after.rss_kb, lr->mem_after.anon_kb);
+			snprintf(state, sizeof(state), "%s sessions %s", grouped(h, a, sizeof(a)),
+			    lr->held >= 0 ? "held" : "sent");
+			printf("%-12s %-36s %9ld %9ld", "", state, lr->mem_after.rss_kb,
+			    lr->mem_after.anon_kb);
 			if (h > held_prev)
-				printf(" %8.0f B/session\n", (double)(lr->mem_after.anon_kb - lr->mem_before.anon_kb) * 1024.0 /
-				    (double)(h - held_prev));
+				printf(" %8.0f B/session\n",
+				    (double)(lr->mem_after.anon_kb - lr->mem_before.anon_kb) *
+					1024.0 / (double)(h - held_prev));
 			else
-				printf(" %+8ld kB\n", lr->mem_after.anon_kb - lr->mem_before.anon_kb);
+				printf(" %+8ld kB\n",
+				    lr->mem_after.anon_kb - lr->mem_before.anon_kb);
 			held_prev = h;
 		}
 		if (opt.ks[opt.n_ks - 1] > 0 && t->mem_clients.anon_kb >= 0) {
 			const struct level_res *last = &t->mlv[opt.n_levels - 1];
 
-			per = (double)(t->mem_clients.anon_kb - last->mem_after.anon_kb) * 1024.0 / (double)opt.ks[opt.n_ks - 1];
-			snprintf(state, sizeof(state), "+ %s idle clients", grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
-			printf("%-12s %-36s %9ld %9ld %8.0f B/client\n", "", state, t->mem_clients.rss_kb,
-			    t->mem_clients.anon_kb, per);
+			per = (double)(t->mem_clients.anon_kb - last->mem_after.anon_kb) * 1024.0 /
+			    (double)opt.ks[opt.n_ks - 1];
+			snprintf(state, sizeof(state), "+ %s idle clients",
+			    grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
+			printf("%-12s %-36s %9ld %9ld %8.0f B/client\n", "", state,
+			    t->mem_clients.rss_kb, t->mem_clients.anon_kb, per);
 		}
 		if ((per = bytes_per_session(t, &held)) >= 0)
-			printf("%-12s %-36s %19s %8.0f B/session\n", "", "all sessions fed, per session held", "", per);
+			printf("%-12s %-36s %19s %8.0f B/session\n", "",
+			    "all sessions fed, per session held", "", per);
 	}
-	printf("   per session: growth of anonymous memory over a level's feed / sessions it added; at the end,\n"
-	       "   the growth from registration to the last level / sessions held then (evicted ones included).\n");
+	printf(
+	    "   per session: growth of anonymous memory over a level's feed / sessions it added; at the end,\n"
+	    "   the growth from registration to the last level / sessions held then (evicted ones included).\n");
 }
 
 static void print_tput(void)
@@ -1750,9 +1810,12 @@ static void print_tput(void)
 	char a[16], b[16];
 	int L, i;
 
-	printf("\n== pipelined throughput (%d requests in flight on one connection, x verdicts; median of %d rounds of\n"
-	       "   %.1f s, targets alternating; no idle clients)\n", opt.window, opt.tput_rounds, opt.tput_seconds);
-	printf("%9s %-12s %12s %21s %8s  %s\n", "sessions", "target", "replies/s", "min..max", "vs echo", "goal >=150k/s");
+	printf(
+	    "\n== pipelined throughput (%d requests in flight on one connection, x verdicts; median of %d rounds of\n"
+	    "   %.1f s, targets alternating; no idle clients)\n",
+	    opt.window, opt.tput_rounds, opt.tput_seconds);
+	printf("%9s %-12s %12s %21s %8s  %s\n", "sessions", "target", "replies/s", "min..max",
+	    "vs echo", "goal >=150k/s");
 	for (L = 0; L < opt.n_levels; L++) {
 		double e = median(targets[0].lv[L].tput, targets[0].lv[L].n_tput);
 
@@ -1763,8 +1826,9 @@ static void print_tput(void)
 			int r;
 
 			if (lr->n_tput == 0) {
-				printf("%9s %-12s %12s\n", i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "", targets[i].name,
-				    targets[i].dead ? "FAILED" : "-");
+				printf("%9s %-12s %12s\n",
+				    i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "",
+				    targets[i].name, targets[i].dead ? "FAILED" : "-");
 				continue;
 			}
 			for (r = 0; r < lr->n_tput; r++) {
@@ -1772,9 +1836,12 @@ static void print_tput(void)
 				hi = lr->tput[r] > hi ? lr->tput[r] : hi;
 			}
 			snprintf(range, sizeof(range), "%.0f..%.0f", lo, hi);
-			printf("%9s %-12s %12.0f %21s %8s  %s%s\n", i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "",
-			    targets[i].name, m, range, i == 0 ? "" : ratio_str(m, e, b, sizeof(b)),
-			    i == 0 ? "" : m >= 150000 ? "PASS" : "MISS",
+			printf("%9s %-12s %12.0f %21s %8s  %s%s\n",
+			    i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "", targets[i].name, m,
+			    range, i == 0 ? "" : ratio_str(m, e, b, sizeof(b)),
+			    i == 0            ? ""
+				: m >= 150000 ? "PASS"
+					      : "MISS",
 			    i == 0 || level_tracked(&targets[i], L) ? "" : " (short)");
 		}
 	}
@@ -1790,19 +1857,24 @@ static void print_syscalls(void)
 		for (i = 0; i < n_targets; i++)
 			any = any || targets[i].lv[L].sys_done;
 	if (!any) {
-		printf("\n== system calls per request: not measured (needs perf or strace; --syscalls %s)\n", opt.syscalls);
+		printf(
+		    "\n== system calls per request: not measured (needs perf or strace; --syscalls %s)\n",
+		    opt.syscalls);
 		return;
 	}
-	printf("\n== system calls per request (%d sequential x verdicts, counted in the target by %s)\n",
+	printf(
+	    "\n== system calls per request (%d sequential x verdicts, counted in the target by %s)\n",
 	    opt.syscall_requests, sys_tool);
-	printf("%9s %-12s %8s %10s  %s\n", "sessions", "target", "per req", "log B/req", "per request, by call");
+	printf("%9s %-12s %8s %10s  %s\n", "sessions", "target", "per req", "log B/req",
+	    "per request, by call");
 	for (L = 0; L < opt.n_levels; L++) {
 		for (i = 0; i < n_targets; i++) {
 			const struct level_res *lr = &targets[i].lv[L];
 
 			if (!lr->sys_done)
 				continue;
-			printf("%9s %-12s %8.2f", i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "", targets[i].name,
+			printf("%9s %-12s %8.2f",
+			    i == 0 ? grouped(opt.levels[L], a, sizeof(a)) : "", targets[i].name,
 			    lr->sys_per_req);
 			if (i == 0 || lr->log_bytes_per_req < 0)
 				printf(" %10s", "-");
@@ -1845,13 +1917,19 @@ static void print_goals(void)
 					r99 = c->st[i].p99 / c->st[0].p99;
 					if (r50 > worst50) {
 						worst50 = r50;
-						snprintf(w50, sizeof(w50), "%s sessions, %s others, %s", grouped(opt.levels[L], a, sizeof(a)),
-						    grouped(opt.ks[K], b, sizeof(b)), variant_name[v]);
+						snprintf(w50, sizeof(w50),
+						    "%s sessions, %s others, %s",
+						    grouped(opt.levels[L], a, sizeof(a)),
+						    grouped(opt.ks[K], b, sizeof(b)),
+						    variant_name[v]);
 					}
 					if (r99 > worst99) {
 						worst99 = r99;
-						snprintf(w99, sizeof(w99), "%s sessions, %s others, %s", grouped(opt.levels[L], a, sizeof(a)),
-						    grouped(opt.ks[K], b, sizeof(b)), variant_name[v]);
+						snprintf(w99, sizeof(w99),
+						    "%s sessions, %s others, %s",
+						    grouped(opt.levels[L], a, sizeof(a)),
+						    grouped(opt.ks[K], b, sizeof(b)),
+						    variant_name[v]);
 					}
 				}
 			}
@@ -1859,10 +1937,12 @@ static void print_goals(void)
 				tput_all = false;
 			else if (m < worst_tput) {
 				worst_tput = m;
-				snprintf(wt, sizeof(wt), "%s sessions", grouped(opt.levels[L], a, sizeof(a)));
+				snprintf(wt, sizeof(wt), "%s sessions",
+				    grouped(opt.levels[L], a, sizeof(a)));
 			}
 		}
-		printf("%s%s%s\n", t->name, t->dead ? ": FAILED during the run: " : "", t->dead ? t->why : "");
+		printf("%s%s%s\n", t->name, t->dead ? ": FAILED during the run: " : "",
+		    t->dead ? t->why : "");
 		printf("  %-50s %s worst %.2fx (%s)%s\n", "verdict p50 <= 1.3x echo, every row",
 		    worst50 <= 1.3 && cells_all && tracked_all ? "PASS" : "MISS", worst50, w50,
 		    tracked_all ? "" : "; not every session level was held");
@@ -1870,17 +1950,21 @@ static void print_goals(void)
 		    worst99 <= 2.0 && cells_all && tracked_all ? "PASS" : "MISS", worst99, w99,
 		    tracked_all ? "" : "; not every session level was held");
 		if (worst_tput < 1e18)
-			printf("  %-50s %s worst %.0f/s (%s)%s\n", ">= 150k pipelined verdicts/s on one core",
-			    worst_tput >= 150000 && tput_all && tracked_all ? "PASS" : "MISS", worst_tput, wt,
+			printf("  %-50s %s worst %.0f/s (%s)%s\n",
+			    ">= 150k pipelined verdicts/s on one core",
+			    worst_tput >= 150000 && tput_all && tracked_all ? "PASS" : "MISS",
+			    worst_tput, wt,
 			    tracked_all ? "" : "; not every session level was held");
 		else
-			printf("  %-50s MISS not measured\n", ">= 150k pipelined verdicts/s on one core");
+			printf("  %-50s MISS not measured\n",
+			    ">= 150k pipelined verdicts/s on one core");
 		if ((per = bytes_per_session(t, &held)) >= 0)
-			printf("  %-50s REPORTED %.0f B/session (anonymous memory, %s sessions held)\n",
+			printf(
+			    "  %-50s REPORTED %.0f B/session (anonymous memory, %s sessions held)\n",
 			    "memory per tracked session", per, grouped(held, a, sizeof(a)));
 		else
-			printf("  %-50s MISS not measured%s%s\n", "memory per tracked session", t->mem_why[0] ? ": " : "",
-			    t->mem_why);
+			printf("  %-50s MISS not measured%s%s\n", "memory per tracked session",
+			    t->mem_why[0] ? ": " : "", t->mem_why);
 		if (t->errors > 0)
 			printf("  %lu errors; the first: %s\n", t->errors, t->first_error);
 	}
@@ -1931,57 +2015,106 @@ static void add_target(const char *name, const char *path, bool echo)
 static void parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "echo", required_argument, NULL, 'e' }, { "daemon", required_argument, NULL, 'd' },
-		{ "sessions", required_argument, NULL, 's' }, { "clients", required_argument, NULL, 'c' },
-		{ "rounds", required_argument, NULL, 'r' }, { "samples", required_argument, NULL, 'n' },
-		{ "warmup", required_argument, NULL, 'w' }, { "window", required_argument, NULL, 'W' },
-		{ "tput-seconds", required_argument, NULL, 'T' }, { "tput-rounds", required_argument, NULL, 'R' },
-		{ "feed-budget", required_argument, NULL, 'f' }, { "row-seconds", required_argument, NULL, 'S' }, { "batch", required_argument, NULL, 'b' },
-		{ "syscalls", required_argument, NULL, 'y' }, { "syscall-requests", required_argument, NULL, 'Y' },
-		{ "timeout-ms", required_argument, NULL, 't' }, { "work", required_argument, NULL, 'k' },
-		{ "tsv", required_argument, NULL, 'v' }, { "memory-daemon", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "echo", required_argument, NULL, 'e' },
+		{ "daemon", required_argument, NULL, 'd' },
+		{ "sessions", required_argument, NULL, 's' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "samples", required_argument, NULL, 'n' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "window", required_argument, NULL, 'W' },
+		{ "tput-seconds", required_argument, NULL, 'T' },
+		{ "tput-rounds", required_argument, NULL, 'R' },
+		{ "feed-budget", required_argument, NULL, 'f' },
+		{ "row-seconds", required_argument, NULL, 'S' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "syscalls", required_argument, NULL, 'y' },
+		{ "syscall-requests", required_argument, NULL, 'Y' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "work", required_argument, NULL, 'k' },
+		{ "tsv", required_argument, NULL, 'v' },
+		{ "memory-daemon", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *daemons[MAX_DAEMONS], *memd[MAX_DAEMONS];
 	int n_daemons = 0, n_memd = 0, ch, i, j;
 
 	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'e': opt.echo_path = optarg; break;
+		case 'e':
+			opt.echo_path = optarg;
+			break;
 		case 'd':
 			if (n_daemons >= MAX_DAEMONS)
 				die("at most %d daemons", MAX_DAEMONS);
 			daemons[n_daemons++] = optarg;
 			break;
-		case 's': opt.n_levels = parse_list(optarg, opt.levels, MAX_LEVELS); break;
-		case 'c': opt.n_ks = parse_list(optarg, opt.ks, MAX_KS); break;
-		case 'r': opt.rounds = atoi(optarg); break;
-		case 'n': opt.samples = atoi(optarg); break;
-		case 'w': opt.warmup = atoi(optarg); break;
-		case 'W': opt.window = atoi(optarg); break;
-		case 'T': opt.tput_seconds = atof(optarg); break;
-		case 'R': opt.tput_rounds = atoi(optarg); break;
-		case 'f': opt.feed_budget = atof(optarg); break;
-		case 'S': opt.row_seconds = atof(optarg); break;
-		case 'b': opt.batch = strtoul(optarg, NULL, 10); break;
-		case 'y': opt.syscalls = optarg; break;
-		case 'Y': opt.syscall_requests = atoi(optarg); break;
-		case 't': opt.timeout_ms = atoi(optarg); break;
-		case 'k': opt.work = optarg; break;
-		case 'v': opt.tsv = optarg; break;
+		case 's':
+			opt.n_levels = parse_list(optarg, opt.levels, MAX_LEVELS);
+			break;
+		case 'c':
+			opt.n_ks = parse_list(optarg, opt.ks, MAX_KS);
+			break;
+		case 'r':
+			opt.rounds = atoi(optarg);
+			break;
+		case 'n':
+			opt.samples = atoi(optarg);
+			break;
+		case 'w':
+			opt.warmup = atoi(optarg);
+			break;
+		case 'W':
+			opt.window = atoi(optarg);
+			break;
+		case 'T':
+			opt.tput_seconds = atof(optarg);
+			break;
+		case 'R':
+			opt.tput_rounds = atoi(optarg);
+			break;
+		case 'f':
+			opt.feed_budget = atof(optarg);
+			break;
+		case 'S':
+			opt.row_seconds = atof(optarg);
+			break;
+		case 'b':
+			opt.batch = strtoul(optarg, NULL, 10);
+			break;
+		case 'y':
+			opt.syscalls = optarg;
+			break;
+		case 'Y':
+			opt.syscall_requests = atoi(optarg);
+			break;
+		case 't':
+			opt.timeout_ms = atoi(optarg);
+			break;
+		case 'k':
+			opt.work = optarg;
+			break;
+		case 'v':
+			opt.tsv = optarg;
+			break;
 		case 'm':
 			if (n_memd >= MAX_DAEMONS)
 				die("at most %d memory daemons", MAX_DAEMONS);
 			memd[n_memd++] = optarg;
 			break;
-		case 'h': usage(0); break;
-		default: usage(2);
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
 		}
 	}
 	if (optind != argc || opt.echo_path == NULL || n_daemons == 0)
 		usage(2);
-	if (opt.rounds < 1 || opt.samples < 1 || opt.warmup < 0 || opt.window < 1 || opt.window > 65536 ||
-	    opt.tput_rounds < 1 || opt.tput_rounds > 16 || opt.tput_seconds <= 0 || opt.batch < 1 || opt.row_seconds <= 0 ||
+	if (opt.rounds < 1 || opt.samples < 1 || opt.warmup < 0 || opt.window < 1 ||
+	    opt.window > 65536 || opt.tput_rounds < 1 || opt.tput_rounds > 16 ||
+	    opt.tput_seconds <= 0 || opt.batch < 1 || opt.row_seconds <= 0 ||
 	    opt.timeout_ms < 100 || opt.syscall_requests < 1 || opt.n_levels < 1 || opt.n_ks < 1)
 		die("an option is out of range (see --help)");
 	for (i = 1; i < opt.n_levels; i++)
@@ -2024,9 +2157,10 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-		die("%lu idle clients on %d targets need %lu descriptors; the limit is %lu", opt.ks[opt.n_ks - 1],
-		    n_targets, need, (unsigned long)rl.rlim_cur);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < need)
+		die("%lu idle clients on %d targets need %lu descriptors; the limit is %lu",
+		    opt.ks[opt.n_ks - 1], n_targets, need, (unsigned long)rl.rlim_cur);
 }
 
 static void print_header(void)
@@ -2034,7 +2168,8 @@ static void print_header(void)
 	char cpus[64], exe[PATH_MAX], path[64];
 	int i;
 
-	printf("ocstopd load generator: %d daemon(s) against a raw Unix-socket echo, interleaved\n", n_targets - 1);
+	printf("ocstopd load generator: %d daemon(s) against a raw Unix-socket echo, interleaved\n",
+	    n_targets - 1);
 	printf("  loadgen pid %d on cpus %s\n", (int)getpid(), cpus_of(0, cpus, sizeof(cpus)));
 	for (i = 0; i < n_targets; i++) {
 		const struct target *t = &targets[i];
@@ -2043,10 +2178,12 @@ static void print_header(void)
 		snprintf(path, sizeof(path), "/proc/%d/exe", (int)t->pid);
 		n = t->pid > 0 ? readlink(path, exe, sizeof(exe) - 1) : -1;
 		exe[n > 0 ? n : 0] = '\0';
-		printf("  %-12s pid %-7d cpus %-5s %s%s%s\n", t->name, (int)t->pid, t->pid > 0 ? cpus_of(t->pid, cpus,
-		    sizeof(cpus)) : "?", exe, t->dead ? " FAILED: " : "", t->dead ? t->why : "");
+		printf("  %-12s pid %-7d cpus %-5s %s%s%s\n", t->name, (int)t->pid,
+		    t->pid > 0 ? cpus_of(t->pid, cpus, sizeof(cpus)) : "?", exe,
+		    t->dead ? " FAILED: " : "", t->dead ? t->why : "");
 		if (t->mem_pid > 0)
-			printf("  %-12s pid %-7d (a fresh instance for the memory pass)\n", "", (int)t->mem_pid);
+			printf("  %-12s pid %-7d (a fresh instance for the memory pass)\n", "",
+			    (int)t->mem_pid);
 	}
 }
 
@@ -2070,13 +2207,14 @@ int main(int argc, char **argv)
 		die("the echo failed: %s", targets[0].why);
 	memory_pass();
 	for (L = 0; L < opt.n_levels; L++) {
-		progress("level %d/%d: %lu sessions: connecting %lu idle clients to each target", L + 1, opt.n_levels,
-		    opt.levels[L], opt.ks[opt.n_ks - 1]);
+		progress("level %d/%d: %lu sessions: connecting %lu idle clients to each target",
+		    L + 1, opt.n_levels, opt.levels[L], opt.ks[opt.n_ks - 1]);
 		set_idle_all(opt.ks[opt.n_ks - 1]);
 		for (i = 1; i < n_targets; i++)
 			if (!targets[i].dead)
 				targets[i].lv[L].mem_before = mem_of(targets[i].pid);
-		progress("level %d/%d: feeding sessions up to %lu", L + 1, opt.n_levels, opt.levels[L]);
+		progress("level %d/%d: feeding sessions up to %lu", L + 1, opt.n_levels,
+		    opt.levels[L]);
 		feed_level(L, targets, n_targets);
 		for (i = 0; i < n_targets; i++) {
 			if (i > 0)
@@ -2085,7 +2223,8 @@ int main(int argc, char **argv)
 		}
 		for (K = opt.n_ks - 1; K >= 0; K--) {
 			set_idle_all(opt.ks[K]);
-			progress("level %d/%d: round trips with %lu idle clients", L + 1, opt.n_levels, opt.ks[K]);
+			progress("level %d/%d: round trips with %lu idle clients", L + 1,
+			    opt.n_levels, opt.ks[K]);
 			for (v = 0; v < N_VARIANTS; v++)
 				latency_cell(L, K, v);
 		}

@@ -57,8 +57,8 @@ int client_malformed(const char *fmt, ...)
 	return EXIT_DAEMON;
 }
 
-const msgpack_object *client_call_simple(struct conn *c, const char *method,
-    int64_t deadline, int *exit)
+const msgpack_object *client_call_simple(struct conn *c, const char *method, int64_t deadline,
+    int *exit)
 {
 	const msgpack_object *result;
 	msgpack_packer *pk;

@@ -32,7 +32,7 @@ struct client_opts {
 	bool quiet; /* nothing on stdout; errors still go to stderr */
 
 	/* abort only; main rejects them for other commands */
-	const char *dir;   /* NULL: not given */
+	const char *dir; /* NULL: not given */
 	bool all;
 	bool no_wait;
 	int64_t timeout_ms; /* 0: not given, the daemon's default applies */
@@ -42,7 +42,7 @@ struct client_opts {
 struct cmd_entry {
 	const char *name;
 	int min_args;
-	int max_args; /* -1: any number */
+	int max_args;       /* -1: any number */
 	bool abort_options; /* accepts --dir, --all, --no-wait, --timeout */
 	int (*exec)(const struct client_opts *o, int argc, char **argv);
 };
@@ -68,8 +68,8 @@ int client_malformed(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* Sends method with empty params and waits for its result map; on failure
  * prints why and returns NULL with *exit set. The result is borrowed from
  * c like conn_call()'s. */
-const msgpack_object *client_call_simple(struct conn *c, const char *method,
-    int64_t deadline, int *exit);
+const msgpack_object *client_call_simple(struct conn *c, const char *method, int64_t deadline,
+    int *exit);
 
 /* Prints a reply as one line of JSON; EXIT_DONE or, when it has no JSON
  * form, EXIT_DAEMON after saying why. */

@@ -26,13 +26,12 @@ struct abort_result {
 };
 
 static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv);
-static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc,
-    char **argv, const char *dir);
+static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc, char **argv,
+    const char *dir);
 static int abort_parse(const msgpack_object *m, struct abort_result *res);
 static bool abort_failed(const struct client_opts *o, const struct abort_result *res);
 static int abort_print(const struct client_opts *o, const struct abort_result *res);
-static int abort_print_all(const struct client_opts *o, const struct abort_result *res,
-    uint32_t n);
+static int abort_print_all(const struct client_opts *o, const struct abort_result *res, uint32_t n);
 
 const struct cmd_entry cmd_abort_entry = {
 	.name = "abort",
@@ -43,8 +42,8 @@ const struct cmd_entry cmd_abort_entry = {
 };
 
 /* params: [{session | sessions | directory | all, wait?, timeout_ms?}] */
-static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc,
-    char **argv, const char *dir)
+static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc, char **argv,
+    const char *dir)
 {
 	int i, n;
 
@@ -116,8 +115,7 @@ static int abort_print(const struct client_opts *o, const struct abort_result *r
 	char *session, *reason = NULL, children[32] = "", ms[32] = "";
 
 	if ((session = text_safe(res->session, res->session_len)) == NULL ||
-	    (res->reason != NULL &&
-	    (reason = text_safe(res->reason, res->reason_len)) == NULL)) {
+	    (res->reason != NULL && (reason = text_safe(res->reason, res->reason_len)) == NULL)) {
 		free(session);
 		return client_oom();
 	}
@@ -138,8 +136,7 @@ static int abort_print(const struct client_opts *o, const struct abort_result *r
 	return EXIT_DONE;
 }
 
-static int abort_print_all(const struct client_opts *o, const struct abort_result *res,
-    uint32_t n)
+static int abort_print_all(const struct client_opts *o, const struct abort_result *res, uint32_t n)
 {
 	uint32_t i;
 	int rc = EXIT_DONE;
@@ -199,8 +196,7 @@ static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
 		rc = client_malformed("abort result has no results array");
 		goto out;
 	}
-	if (results->size > 0 &&
-	    (res = calloc(results->size, sizeof *res)) == NULL) {
+	if (results->size > 0 && (res = calloc(results->size, sizeof *res)) == NULL) {
 		rc = client_oom();
 		goto out;
 	}

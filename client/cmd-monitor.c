@@ -139,8 +139,8 @@ static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 	char when[16];
 	uint32_t i;
 
-	if (ev->type != MSGPACK_OBJECT_MAP ||
-	    (type = proto_map_get(ev, "type")) == NULL || type->type != MSGPACK_OBJECT_STR)
+	if (ev->type != MSGPACK_OBJECT_MAP || (type = proto_map_get(ev, "type")) == NULL ||
+	    type->type != MSGPACK_OBJECT_STR)
 		return client_malformed("an event is not a map with a type");
 	for (i = 0; i < ev->via.map.size; i++) {
 		if (ev->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
@@ -226,8 +226,8 @@ static int cmd_monitor_exec(const struct client_opts *o, int argc, char **argv)
 			continue;
 		params = msg.params;
 		if (params->via.array.size != 1) {
-			rc = client_malformed("an event notification has %" PRIu32
-			    " params, not 1", params->via.array.size);
+			rc = client_malformed("an event notification has %" PRIu32 " params, not 1",
+			    params->via.array.size);
 			break;
 		}
 		rc = monitor_print(o, &params->via.array.ptr[0]);

@@ -38,8 +38,8 @@ static int cmd_ping_exec(const struct client_opts *o, int argc, char **argv)
 	}
 	/* Worth saying even with -q: other commands may misbehave. */
 	if (protocol != PROTO_VERSION)
-		fprintf(stderr, "ocstop: the daemon speaks protocol %" PRId64
-		    ", this client %d\n", protocol, PROTO_VERSION);
+		fprintf(stderr, "ocstop: the daemon speaks protocol %" PRId64 ", this client %d\n",
+		    protocol, PROTO_VERSION);
 	if (o->quiet)
 		goto out;
 	if (o->json) {

@@ -9,8 +9,8 @@
 #include "text.h"
 
 static int cmd_status_exec(const struct client_opts *o, int argc, char **argv);
-static int status_cell(struct table *t, const msgpack_object *m, const char *what,
-    const char *key, bool required);
+static int status_cell(struct table *t, const msgpack_object *m, const char *what, const char *key,
+    bool required);
 static int status_servers(const msgpack_object *r, struct table *t);
 static int status_sessions(const msgpack_object *r, struct table *t);
 static int status_counters(const msgpack_object *r, const msgpack_object **out);
@@ -25,8 +25,8 @@ const struct cmd_entry cmd_status_entry = {
 };
 
 /* Adds m[key], a string, as the next cell; "-" when optional and absent. */
-static int status_cell(struct table *t, const msgpack_object *m, const char *what,
-    const char *key, bool required)
+static int status_cell(struct table *t, const msgpack_object *m, const char *what, const char *key,
+    bool required)
 {
 	const char *s = NULL;
 	size_t len = 0;
@@ -151,7 +151,8 @@ static void status_print_truncated(const msgpack_object *r, const msgpack_object
 		return;
 	if (counters != NULL && proto_map_int(counters, "sessions", &total) == PROTO_OK &&
 	    total > (int64_t)listed)
-		printf("(%zu of %" PRId64 " sessions listed: the running ones first)\n", listed, total);
+		printf("(%zu of %" PRId64 " sessions listed: the running ones first)\n", listed,
+		    total);
 	else
 		puts("(not every session is listed: the running ones first)");
 }
@@ -160,10 +161,20 @@ static void status_print_truncated(const msgpack_object *r, const msgpack_object
 static int status_print(const msgpack_object *r)
 {
 	static const char *const server_cols[] = {
-		"SERVER", "TRANSPORT", "STATE", "VERSION", "LAST ERROR", NULL,
+		"SERVER",
+		"TRANSPORT",
+		"STATE",
+		"VERSION",
+		"LAST ERROR",
+		NULL,
 	};
 	static const char *const session_cols[] = {
-		"SESSION", "STATUS", "PARENT", "DIRECTORY", "TITLE", NULL,
+		"SESSION",
+		"STATUS",
+		"PARENT",
+		"DIRECTORY",
+		"TITLE",
+		NULL,
 	};
 	const msgpack_object *counters = NULL;
 	struct table *servers, *sessions;
@@ -208,8 +219,7 @@ static int cmd_status_exec(const struct client_opts *o, int argc, char **argv)
 	(void)argv;
 	if ((c = client_connect(o, deadline)) == NULL)
 		return EXIT_FAIL;
-	if ((r = client_call_simple(c, PROTO_M_STATUS, deadline, &rc)) != NULL &&
-	    !o->quiet)
+	if ((r = client_call_simple(c, PROTO_M_STATUS, deadline, &rc)) != NULL && !o->quiet)
 		rc = o->json ? client_print_json(r) : status_print(r);
 	conn_free(c);
 	return rc;

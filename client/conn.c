@@ -22,11 +22,11 @@
 
 struct conn {
 	int fd;
-	uint32_t msgid;              /* of the last request started */
+	uint32_t msgid; /* of the last request started */
 	struct proto_reader *reader;
-	msgpack_sbuffer out;         /* the request being packed */
+	msgpack_sbuffer out; /* the request being packed */
 	msgpack_packer pk;
-	bool oom;                    /* packing ran out of memory */
+	bool oom; /* packing ran out of memory */
 	bool has_wait_mask;
 	sigset_t wait_mask;
 };
@@ -37,8 +37,8 @@ static int conn_write_cb(void *data, const char *buf, size_t len);
 static int conn_wait(struct conn *c, short events, int64_t deadline, char **cause);
 static int conn_connect(struct conn *c, const char *path, int64_t deadline, char **cause);
 static int conn_send(struct conn *c, int64_t deadline, char **cause);
-static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg,
-    bool *invalid, char **cause);
+static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg, bool *invalid,
+    char **cause);
 static int conn_check_response(const struct proto_msg *msg, char **cause);
 
 /* A message for *cause; NULL when memory runs out, which callers report. */
@@ -90,8 +90,7 @@ struct conn *conn_new(int fd)
 	struct conn *c;
 	int flags;
 
-	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+	if ((flags = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		return NULL;
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return NULL;
@@ -263,8 +262,8 @@ static int conn_send(struct conn *c, int64_t deadline, char **cause)
  * that was msgpack but not a valid message (only msg's kind and msgid are
  * known then). A stream that is not msgpack, or a frame over the limit,
  * is a bad reply: the daemon never sends one. */
-static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg,
-    bool *invalid, char **cause)
+static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg, bool *invalid,
+    char **cause)
 {
 	char buf[CONN_READ_CHUNK];
 	ssize_t n;
@@ -283,8 +282,8 @@ static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg
 		n = recv(c->fd, buf, sizeof buf, 0);
 		if (n > 0) {
 			if (proto_reader_feed(c->reader, buf, (size_t)n) == PROTO_ERR) {
-				*cause = conn_fmt("bad reply stream: %s",
-				    proto_reader_error(c->reader));
+				*cause =
+				    conn_fmt("bad reply stream: %s", proto_reader_error(c->reader));
 				return CONN_EREPLY;
 			}
 			continue;
@@ -316,13 +315,12 @@ static int conn_check_response(const struct proto_msg *msg, char **cause)
 		a = &e->via.array;
 		if (e->type != MSGPACK_OBJECT_ARRAY || a->size != 2 ||
 		    (a->ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-		    a->ptr[0].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
+			a->ptr[0].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
 		    (text = proto_strdup(&a->ptr[1])) == NULL) {
 			*cause = conn_fmt("malformed reply: error is not [code, message]");
 			return CONN_EREPLY;
 		}
-		*cause = conn_fmt("%s (%s)", text,
-		    proto_errcode_name((int)a->ptr[0].via.i64));
+		*cause = conn_fmt("%s (%s)", text, proto_errcode_name((int)a->ptr[0].via.i64));
 		free(text);
 		return CONN_EREPLY;
 	}
@@ -333,8 +331,7 @@ static int conn_check_response(const struct proto_msg *msg, char **cause)
 	return CONN_OK;
 }
 
-int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result,
-    char **cause)
+int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result, char **cause)
 {
 	struct proto_msg msg;
 	bool invalid;
@@ -360,8 +357,7 @@ int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result,
 	}
 }
 
-int conn_next_notify(struct conn *c, int64_t deadline, struct proto_msg *msg,
-    char **cause)
+int conn_next_notify(struct conn *c, int64_t deadline, struct proto_msg *msg, char **cause)
 {
 	bool invalid;
 	int st;

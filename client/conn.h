@@ -54,13 +54,11 @@ msgpack_packer *conn_request(struct conn *c, const char *method);
  * anything else. On CONN_OK *result is the reply's map, borrowed until the
  * next conn_call() or conn_next_notify(). Otherwise *cause is set (caller
  * frees): an error reply reads "message (error_name)". */
-int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result,
-    char **cause);
+int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result, char **cause);
 
 /* Waits until deadline for the next notification, skipping anything else.
  * *msg is borrowed like conn_call()'s result. CONN_ETRANSPORT when the
  * daemon closes the connection. */
-int conn_next_notify(struct conn *c, int64_t deadline, struct proto_msg *msg,
-    char **cause);
+int conn_next_notify(struct conn *c, int64_t deadline, struct proto_msg *msg, char **cause);
 
 #endif

@@ -33,8 +33,8 @@ char *text_safe(const char *s, size_t len)
 		if (c < 0x20 || c == 0x7f)
 			out[i] = '?';
 		/* U+0080..U+009F, which some terminals take as CSI and friends. */
-		if (c == 0xc2 && i + 1 < len &&
-		    (unsigned char)out[i + 1] >= 0x80 && (unsigned char)out[i + 1] <= 0x9f) {
+		if (c == 0xc2 && i + 1 < len && (unsigned char)out[i + 1] >= 0x80 &&
+		    (unsigned char)out[i + 1] <= 0x9f) {
 			out[i] = '?';
 			out[i + 1] = '?';
 			i++;

@@ -265,7 +265,7 @@ static void setup(struct daemon *d)
 	d->engine = engine_new(&d->config, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
 	if (d->http == NULL || d->engine == NULL)
 		fatalx("out of memory");
-	d->http_ctx = (struct backend_http_ctx) { .base = d->base, .http = d->http };
+	d->http_ctx = (struct backend_http_ctx){ .base = d->base, .http = d->http };
 	engine_set_backend(d->engine, SERVER_HTTP, &backend_http_ops, &d->http_ctx);
 	engine_set_backend(d->engine, SERVER_RELAY, &backend_relay_ops, NULL);
 	if ((d->control = control_new(d->base, d->engine)) == NULL)

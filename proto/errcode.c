@@ -10,8 +10,7 @@ static const char *const errcode_names[] = {
 	[PROTO_EINTERNAL] = "internal",
 };
 
-const char *
-proto_errcode_name(int code)
+const char *proto_errcode_name(int code)
 {
 	if (code <= 0 || (size_t)code >= sizeof(errcode_names) / sizeof(errcode_names[0]))
 		return "unknown";

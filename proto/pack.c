@@ -9,8 +9,7 @@
 
 /* The packer's writer: every token of every reply goes through here, so it
  * is one bounds check and a copy. */
-static int
-buf_write(void *data, const char *buf, size_t len)
+static int buf_write(void *data, const char *buf, size_t len)
 {
 	struct proto_buf *b = data;
 	size_t cap;
@@ -33,8 +32,7 @@ buf_write(void *data, const char *buf, size_t len)
 	return 0;
 }
 
-void
-proto_buf_init(struct proto_buf *b)
+void proto_buf_init(struct proto_buf *b)
 {
 	b->data = NULL;
 	b->size = b->cap = 0;
@@ -42,23 +40,20 @@ proto_buf_init(struct proto_buf *b)
 	b->oom = false;
 }
 
-void
-proto_buf_reset(struct proto_buf *b)
+void proto_buf_reset(struct proto_buf *b)
 {
 	b->size = 0;
 	b->oom = false;
 }
 
-void
-proto_buf_destroy(struct proto_buf *b)
+void proto_buf_destroy(struct proto_buf *b)
 {
 	free(b->data);
 	b->data = NULL;
 	b->size = b->cap = 0;
 }
 
-void
-proto_pack_cstr(msgpack_packer *pk, const char *s)
+void proto_pack_cstr(msgpack_packer *pk, const char *s)
 {
 	size_t len;
 
@@ -71,8 +66,7 @@ proto_pack_cstr(msgpack_packer *pk, const char *s)
 	msgpack_pack_str_body(pk, s, len);
 }
 
-void
-proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method)
+void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method)
 {
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, PROTO_REQUEST);
@@ -80,16 +74,14 @@ proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method
 	proto_pack_cstr(pk, method);
 }
 
-void
-proto_pack_notify_header(msgpack_packer *pk, const char *method)
+void proto_pack_notify_header(msgpack_packer *pk, const char *method)
 {
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_uint8(pk, PROTO_NOTIFY);
 	proto_pack_cstr(pk, method);
 }
 
-void
-proto_pack_result_header(msgpack_packer *pk, uint32_t msgid)
+void proto_pack_result_header(msgpack_packer *pk, uint32_t msgid)
 {
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, PROTO_RESPONSE);
@@ -97,8 +89,7 @@ proto_pack_result_header(msgpack_packer *pk, uint32_t msgid)
 	msgpack_pack_nil(pk);
 }
 
-void
-proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message)
+void proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message)
 {
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, PROTO_RESPONSE);
@@ -109,22 +100,19 @@ proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *messa
 	msgpack_pack_nil(pk);
 }
 
-void
-proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
+void proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
 {
 	proto_pack_cstr(pk, key);
 	proto_pack_cstr(pk, value);
 }
 
-void
-proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
+void proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
 {
 	proto_pack_cstr(pk, key);
 	msgpack_pack_int64(pk, value);
 }
 
-void
-proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value)
+void proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value)
 {
 	proto_pack_cstr(pk, key);
 	if (value)

@@ -4,13 +4,11 @@
 
 #include "proto.h"
 
-const msgpack_object *
-proto_params_map(const msgpack_object *params, const char **err)
+const msgpack_object *proto_params_map(const msgpack_object *params, const char **err)
 {
 	const msgpack_object *o;
 
-	if (params == NULL || params->type != MSGPACK_OBJECT_ARRAY ||
-	    params->via.array.size > 1)
+	if (params == NULL || params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size > 1)
 		goto bad;
 	if (params->via.array.size == 0)
 		return NULL;
@@ -25,17 +23,15 @@ bad:
 	return NULL;
 }
 
-bool
-proto_str_eq(const msgpack_object *o, const char *s)
+bool proto_str_eq(const msgpack_object *o, const char *s)
 {
 	size_t len = strlen(s);
 
 	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == len &&
-	       memcmp(o->via.str.ptr, s, len) == 0;
+	    memcmp(o->via.str.ptr, s, len) == 0;
 }
 
-const msgpack_object *
-proto_map_get(const msgpack_object *map, const char *key)
+const msgpack_object *proto_map_get(const msgpack_object *map, const char *key)
 {
 	size_t len;
 
@@ -53,16 +49,14 @@ proto_map_get(const msgpack_object *map, const char *key)
 }
 
 /* The value of key unless it is absent or nil, which mean "not given". */
-static const msgpack_object *
-given(const msgpack_object *map, const char *key)
+static const msgpack_object *given(const msgpack_object *map, const char *key)
 {
 	const msgpack_object *v = proto_map_get(map, key);
 
 	return v != NULL && v->type != MSGPACK_OBJECT_NIL ? v : NULL;
 }
 
-int
-proto_map_str(const msgpack_object *map, const char *key, const char **s, size_t *len)
+int proto_map_str(const msgpack_object *map, const char *key, const char **s, size_t *len)
 {
 	const msgpack_object *v = given(map, key);
 
@@ -75,8 +69,7 @@ proto_map_str(const msgpack_object *map, const char *key, const char **s, size_t
 	return PROTO_OK;
 }
 
-int
-proto_map_bool(const msgpack_object *map, const char *key, bool *out)
+int proto_map_bool(const msgpack_object *map, const char *key, bool *out)
 {
 	const msgpack_object *v = given(map, key);
 
@@ -88,8 +81,7 @@ proto_map_bool(const msgpack_object *map, const char *key, bool *out)
 	return PROTO_OK;
 }
 
-int
-proto_map_int(const msgpack_object *map, const char *key, int64_t *out)
+int proto_map_int(const msgpack_object *map, const char *key, int64_t *out)
 {
 	const msgpack_object *v = given(map, key);
 
@@ -104,8 +96,7 @@ proto_map_int(const msgpack_object *map, const char *key, int64_t *out)
 	return PROTO_OK;
 }
 
-int
-proto_map_array(const msgpack_object *map, const char *key, const msgpack_object_array **out)
+int proto_map_array(const msgpack_object *map, const char *key, const msgpack_object_array **out)
 {
 	const msgpack_object *v = given(map, key);
 
@@ -117,8 +108,7 @@ proto_map_array(const msgpack_object *map, const char *key, const msgpack_object
 	return PROTO_OK;
 }
 
-char *
-proto_strdup(const msgpack_object *o)
+char *proto_strdup(const msgpack_object *o)
 {
 	char *s;
 

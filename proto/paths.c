@@ -53,7 +53,7 @@ bool proto_session_id_valid(const char *id, size_t len)
 		char c = id[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-'))
+			c == '_' || c == '-'))
 			return false;
 	}
 	return true;

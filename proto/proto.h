@@ -78,7 +78,7 @@ enum proto_errcode {
 const char *proto_errcode_name(int code);
 
 enum proto_status {
-	PROTO_ERR = -1,    /* the stream is broken; sticky; close the peer */
+	PROTO_ERR = -1, /* the stream is broken; sticky; close the peer */
 	PROTO_OK = 0,
 	PROTO_AGAIN = 1,   /* need more bytes */
 	PROTO_INVALID = 2, /* one frame was well-formed msgpack but not a valid
@@ -95,9 +95,9 @@ enum proto_kind {
  * until the next proto_reader_next() or proto_reader_free(). */
 struct proto_msg {
 	enum proto_kind kind;
-	bool has_msgid;               /* set for PROTO_INVALID when recoverable */
-	uint32_t msgid;               /* request, response */
-	const char *method;           /* request, notify; not NUL-terminated */
+	bool has_msgid;     /* set for PROTO_INVALID when recoverable */
+	uint32_t msgid;     /* request, response */
+	const char *method; /* request, notify; not NUL-terminated */
 	size_t method_len;
 	const msgpack_object *params; /* request, notify: always an array */
 	const msgpack_object *error;  /* response: nil or [code, message] */

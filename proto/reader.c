@@ -47,11 +47,11 @@ _Static_assert(PROTO_MAX_DEPTH <= MSGPACK_EMBED_STACK_SIZE, "depth beyond msgpac
 struct scanner {
 	uint8_t hdr[HEADER_MAX]; /* header bytes split across feeds */
 	size_t hdr_len;
-	uint64_t skip;           /* payload bytes of the current item still due */
-	size_t frame_used;       /* bytes of the frame being scanned so far */
-	size_t depth;            /* open containers */
+	uint64_t skip;                  /* payload bytes of the current item still due */
+	size_t frame_used;              /* bytes of the frame being scanned so far */
+	size_t depth;                   /* open containers */
 	uint64_t left[PROTO_MAX_DEPTH]; /* items still due in each open container */
-	uint64_t min_left;       /* sum of left[]: each item needs at least a byte */
+	uint64_t min_left;              /* sum of left[]: each item needs at least a byte */
 };
 
 struct proto_reader {
@@ -60,21 +60,19 @@ struct proto_reader {
 	size_t max_frame;
 	size_t frames_ready; /* validated frames waiting in buf */
 	struct scanner scan;
-	char *buf;           /* validated bytes: frames, then the head of the next */
-	size_t start;        /* where the next frame begins */
+	char *buf;    /* validated bytes: frames, then the head of the next */
+	size_t start; /* where the next frame begins */
 	size_t len;
 	size_t cap;
-	char *retired;       /* a buffer the last message still points into */
-	msgpack_zone zone;   /* behind the last message */
+	char *retired;     /* a buffer the last message still points into */
+	msgpack_zone zone; /* behind the last message */
 	msgpack_object obj;
 };
 
-static int fail(struct proto_reader *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int fail(struct proto_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Break the stream for good, saying why. */
-static int
-fail(struct proto_reader *r, const char *fmt, ...)
+static int fail(struct proto_reader *r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -85,8 +83,7 @@ fail(struct proto_reader *r, const char *fmt, ...)
 	return PROTO_ERR;
 }
 
-struct proto_reader *
-proto_reader_new(size_t max_frame)
+struct proto_reader *proto_reader_new(size_t max_frame)
 {
 	struct proto_reader *r = calloc(1, sizeof(*r));
 
@@ -100,8 +97,7 @@ proto_reader_new(size_t max_frame)
 	return r;
 }
 
-void
-proto_reader_free(struct proto_reader *r)
+void proto_reader_free(struct proto_reader *r)
 {
 	if (r == NULL)
 		return;
@@ -111,26 +107,37 @@ proto_reader_free(struct proto_reader *r)
 	free(r);
 }
 
-const char *
-proto_reader_error(const struct proto_reader *r)
+const char *proto_reader_error(const struct proto_reader *r)
 {
 	return r->errstr;
 }
 
 /* Total header length for a marker byte, 0 for the reserved 0xc1. */
-static size_t
-header_len(uint8_t b)
+static size_t header_len(uint8_t b)
 {
 	switch (b) {
 	case 0xc1:
 		return 0;
-	case 0xc4: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: case 0xd9:
+	case 0xc4:
+	case 0xd4:
+	case 0xd5:
+	case 0xd6:
+	case 0xd7:
+	case 0xd8:
+	case 0xd9:
 		return 2;
-	case 0xc5: case 0xc7: case 0xda: case 0xdc: case 0xde:
+	case 0xc5:
+	case 0xc7:
+	case 0xda:
+	case 0xdc:
+	case 0xde:
 		return 3;
 	case 0xc8:
 		return 4;
-	case 0xc6: case 0xdb: case 0xdd: case 0xdf:
+	case 0xc6:
+	case 0xdb:
+	case 0xdd:
+	case 0xdf:
 		return 5;
 	case 0xc9:
 		return 6;
@@ -139,14 +146,12 @@ header_len(uint8_t b)
 	}
 }
 
-static uint64_t
-be16(const uint8_t *p)
+static uint64_t be16(const uint8_t *p)
 {
 	return (uint64_t)p[0] << 8 | p[1];
 }
 
-static uint64_t
-be32(const uint8_t *p)
+static uint64_t be32(const uint8_t *p)
 {
 	return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
 }
@@ -155,8 +160,7 @@ be32(const uint8_t *p)
  * with one byte for each item its open containers still expect. The item
  * itself and each open container but the root are counted in min_left as
  * in-progress items of their parents; depth takes them back out. */
-static bool
-fits(const struct proto_reader *r, uint64_t need)
+static bool fits(const struct proto_reader *r, uint64_t need)
 {
 	const struct scanner *s = &r->scan;
 
@@ -165,8 +169,7 @@ fits(const struct proto_reader *r, uint64_t need)
 
 /* One item is complete: count it against its containers, closing those it
  * fills. True when that completes the frame. */
-static bool
-value_done(struct scanner *s)
+static bool value_done(struct scanner *s)
 {
 	while (s->depth > 0) {
 		s->min_left--;
@@ -177,8 +180,7 @@ value_done(struct scanner *s)
 	return true;
 }
 
-static void
-frame_done(struct proto_reader *r)
+static void frame_done(struct proto_reader *r)
 {
 	r->frames_ready++;
 	r->scan.frame_used = 0;
@@ -186,8 +188,7 @@ frame_done(struct proto_reader *r)
 
 /* Act on a complete header: start a payload skip or a container, or finish a
  * scalar. */
-static int
-header_done(struct proto_reader *r)
+static int header_done(struct proto_reader *r)
 {
 	struct scanner *s = &r->scan;
 	const uint8_t *h = s->hdr;
@@ -204,18 +205,58 @@ header_done(struct proto_reader *r)
 		n = h[0] & 0x1f;
 	else {
 		switch (h[0]) {
-		case 0xc4: case 0xc7: case 0xd9: n = h[1]; break;
-		case 0xc5: case 0xc8: case 0xda: n = be16(h + 1); break;
-		case 0xc6: case 0xc9: case 0xdb: n = be32(h + 1); break;
-		case 0xcc: case 0xd0: case 0xd4: n = 1; break;
-		case 0xcd: case 0xd1: case 0xd5: n = 2; break;
-		case 0xca: case 0xce: case 0xd2: case 0xd6: n = 4; break;
-		case 0xcb: case 0xcf: case 0xd3: case 0xd7: n = 8; break;
-		case 0xd8: n = 16; break;
-		case 0xdc: n = be16(h + 1), container = true; break;
-		case 0xdd: n = be32(h + 1), container = true; break;
-		case 0xde: n = 2 * be16(h + 1), container = true; break;
-		default: n = 2 * be32(h + 1), container = true; break; /* 0xdf */
+		case 0xc4:
+		case 0xc7:
+		case 0xd9:
+			n = h[1];
+			break;
+		case 0xc5:
+		case 0xc8:
+		case 0xda:
+			n = be16(h + 1);
+			break;
+		case 0xc6:
+		case 0xc9:
+		case 0xdb:
+			n = be32(h + 1);
+			break;
+		case 0xcc:
+		case 0xd0:
+		case 0xd4:
+			n = 1;
+			break;
+		case 0xcd:
+		case 0xd1:
+		case 0xd5:
+			n = 2;
+			break;
+		case 0xca:
+		case 0xce:
+		case 0xd2:
+		case 0xd6:
+			n = 4;
+			break;
+		case 0xcb:
+		case 0xcf:
+		case 0xd3:
+		case 0xd7:
+			n = 8;
+			break;
+		case 0xd8:
+			n = 16;
+			break;
+		case 0xdc:
+			n = be16(h + 1), container = true;
+			break;
+		case 0xdd:
+			n = be32(h + 1), container = true;
+			break;
+		case 0xde:
+			n = 2 * be16(h + 1), container = true;
+			break;
+		default:
+			n = 2 * be32(h + 1), container = true;
+			break; /* 0xdf */
 		}
 	}
 
@@ -223,8 +264,8 @@ header_done(struct proto_reader *r)
 		return fail(r, "nesting deeper than %d", PROTO_MAX_DEPTH);
 	if (!fits(r, n))
 		return fail(r, "declared %s of %llu %s does not fit in a %zu-byte frame",
-		            container ? "container" : "payload", (unsigned long long)n,
-		            container ? "items" : "bytes", r->max_frame);
+		    container ? "container" : "payload", (unsigned long long)n,
+		    container ? "items" : "bytes", r->max_frame);
 	if (n == 0) {
 		if (value_done(s))
 			frame_done(r);
@@ -238,8 +279,7 @@ header_done(struct proto_reader *r)
 }
 
 /* Validate bytes and count the frames they complete. */
-static int
-scan(struct proto_reader *r, const uint8_t *p, size_t n)
+static int scan(struct proto_reader *r, const uint8_t *p, size_t n)
 {
 	struct scanner *s = &r->scan;
 	size_t i = 0;
@@ -275,8 +315,7 @@ scan(struct proto_reader *r, const uint8_t *p, size_t n)
 /* Append validated bytes. The last message returned points into buf, so
  * bytes are never moved here: a buffer that must grow is replaced, and the
  * old one kept until the next proto_reader_next(). */
-static int
-keep(struct proto_reader *r, const void *bytes, size_t n)
+static int keep(struct proto_reader *r, const void *bytes, size_t n)
 {
 	size_t cap, live = r->len - r->start;
 	char *fresh;
@@ -302,8 +341,7 @@ keep(struct proto_reader *r, const void *bytes, size_t n)
 	return 0;
 }
 
-int
-proto_reader_feed(struct proto_reader *r, const void *buf, size_t len)
+int proto_reader_feed(struct proto_reader *r, const void *buf, size_t len)
 {
 	if (r->err)
 		return PROTO_ERR;
@@ -317,8 +355,7 @@ proto_reader_feed(struct proto_reader *r, const void *buf, size_t len)
 }
 
 /* Read msgid at index 1 of a request or response into msg. */
-static bool
-read_msgid(const msgpack_object_array *a, struct proto_msg *msg)
+static bool read_msgid(const msgpack_object_array *a, struct proto_msg *msg)
 {
 	const msgpack_object *id;
 
@@ -333,17 +370,15 @@ read_msgid(const msgpack_object_array *a, struct proto_msg *msg)
 }
 
 /* The frame is consumed; the stream goes on. */
-static int
-invalid(struct proto_reader *r, const char *why)
+static int invalid(struct proto_reader *r, const char *why)
 {
 	snprintf(r->errstr, sizeof(r->errstr), "%s", why);
 	return PROTO_INVALID;
 }
 
 /* Check method and params at a[i], a[i + 1]. */
-static int
-read_call(struct proto_reader *r, const msgpack_object_array *a, size_t i,
-          struct proto_msg *msg)
+static int read_call(struct proto_reader *r, const msgpack_object_array *a, size_t i,
+    struct proto_msg *msg)
 {
 	const msgpack_object *m = &a->ptr[i];
 
@@ -362,8 +397,7 @@ read_call(struct proto_reader *r, const msgpack_object_array *a, size_t i,
 }
 
 /* Check an unpacked frame's shape and fill msg. */
-static int
-check_message(struct proto_reader *r, const msgpack_object *o, struct proto_msg *msg)
+static int check_message(struct proto_reader *r, const msgpack_object *o, struct proto_msg *msg)
 {
 	const msgpack_object_array *a;
 	const msgpack_object *e;
@@ -385,8 +419,9 @@ check_message(struct proto_reader *r, const msgpack_object *o, struct proto_msg 
 	if (!read_msgid(a, msg))
 		return invalid(r, "msgid must be an unsigned 32-bit integer");
 	if (a->size != 4)
-		return invalid(r, msg->kind == PROTO_REQUEST ? "request must have 4 elements"
-		                                             : "response must have 4 elements");
+		return invalid(r,
+		    msg->kind == PROTO_REQUEST ? "request must have 4 elements"
+					       : "response must have 4 elements");
 	if (msg->kind == PROTO_REQUEST)
 		return read_call(r, a, 2, msg);
 	e = &a->ptr[2];
@@ -398,8 +433,7 @@ check_message(struct proto_reader *r, const msgpack_object *o, struct proto_msg 
 	return PROTO_OK;
 }
 
-int
-proto_reader_next(struct proto_reader *r, struct proto_msg *msg)
+int proto_reader_next(struct proto_reader *r, struct proto_msg *msg)
 {
 	size_t off;
 

@@ -1,6 +1,6 @@
 /* One packer per wire object. */
-#include "proto.h"
 #include "wire.h"
+#include "proto.h"
 
 void wire_pack_session(msgpack_packer *pk, const struct wire_session *s)
 {

@@ -17,10 +17,10 @@
 /* {id, server, directory, parent, status, title} */
 struct wire_session {
 	const char *id;
-	const char *server;    /* the URL of its OpenCode process */
+	const char *server; /* the URL of its OpenCode process */
 	const char *directory;
 	const char *parent;
-	const char *status;    /* "busy", "idle", "retry"; nil when unknown */
+	const char *status; /* "busy", "idle", "retry"; nil when unknown */
 	const char *title;
 };
 
@@ -36,14 +36,14 @@ struct wire_server {
 
 /* {session, stopped, children, ms, reason, server, origin} */
 struct wire_stop {
-	const char *session;   /* the root of the tree */
+	const char *session; /* the root of the tree */
 	bool stopped;
 	const char *const *children;
 	size_t n_children;
-	int64_t ms;            /* -1 when no idle was seen */
-	const char *reason;    /* nil when stopped */
+	int64_t ms;         /* -1 when no idle was seen */
+	const char *reason; /* nil when stopped */
 	const char *server;
-	const char *origin;    /* "rpc", "x" */
+	const char *origin; /* "rpc", "x" */
 };
 
 void wire_pack_session(msgpack_packer *pk, const struct wire_session *s);

@@ -36,8 +36,8 @@ static void fake_close(void *priv)
 	}
 }
 
-static int fake_abort(void *priv, const char *session_id, const char *directory,
-    int64_t timeout_ms, abort_done_cb cb, void *arg)
+static int fake_abort(void *priv, const char *session_id, const char *directory, int64_t timeout_ms,
+    abort_done_cb cb, void *arg)
 {
 	struct fake *f = priv;
 	struct fake_abort *a;

@@ -8,8 +8,7 @@
 
 #include <msgpack.h>
 
-int
-main(void)
+int main(void)
 {
 	msgpack_unpacker up;
 	msgpack_unpacked obj;
@@ -30,7 +29,8 @@ main(void)
 			rc = 2;
 			break;
 		}
-		n = fread(msgpack_unpacker_buffer(&up), 1, msgpack_unpacker_buffer_capacity(&up), stdin);
+		n = fread(msgpack_unpacker_buffer(&up), 1, msgpack_unpacker_buffer_capacity(&up),
+		    stdin);
 		msgpack_unpacker_buffer_consumed(&up, n);
 		while ((ret = msgpack_unpacker_next(&up, &obj)) == MSGPACK_UNPACK_SUCCESS)
 			msgpack_pack_object(&pk, obj.data);

@@ -44,16 +44,16 @@ struct world {
 	char url[64];
 
 	/* The fake OpenCode. */
-	int health_status;               /* what /global/health answers */
-	struct evhttp_request *stream;   /* the /global/event reply, open */
-	int streams;                     /* how many were opened */
-	char statuses[256];              /* what /session/status answers */
+	int health_status;             /* what /global/health answers */
+	struct evhttp_request *stream; /* the /global/event reply, open */
+	int streams;                   /* how many were opened */
+	char statuses[256];            /* what /session/status answers */
 	int status_requests;
 	char last_status_query[256];
-	int abort_status;                /* 0: hang */
+	int abort_status; /* 0: hang */
 	int aborts;
 	char last_abort[64];
-	struct evhttp_request *hung;     /* an abort left unanswered */
+	struct evhttp_request *hung; /* an abort left unanswered */
 	int session_requests;
 
 	struct stop_result res;
@@ -135,7 +135,8 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 		    "text/event-stream");
 		evhttp_send_reply_start(req, 200, "OK");
-		evhttp_connection_set_closecb(evhttp_request_get_connection(req), stream_closed_cb, w);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(req), stream_closed_cb,
+		    w);
 		w->stream = req;
 		publish(w, "{\"type\":\"server.connected\",\"properties\":{}}");
 	} else if (strncmp(uri, "/session/status", 15) == 0) {
@@ -143,7 +144,7 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 		snprintf(w->last_status_query, sizeof(w->last_status_query), "%s", uri + 15);
 		reply(req, 200, w->statuses);
 	} else if (evhttp_request_get_command(req) == EVHTTP_REQ_POST &&
-	           sscanf(uri, "/session/%63[^/]/abort", id) == 1) {
+	    sscanf(uri, "/session/%63[^/]/abort", id) == 1) {
 		w->aborts++;
 		snprintf(w->last_abort, sizeof(w->last_abort), "%s", id);
 		if (w->abort_status == 0)
@@ -154,8 +155,10 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 		char body[256];
 
 		w->session_requests++;
-		snprintf(body, sizeof(body), "{\"id\":\"%s\",\"directory\":\"/elsewhere\","
-		                             "\"parentID\":null,\"title\":\"looked up\"}", id);
+		snprintf(body, sizeof(body),
+		    "{\"id\":\"%s\",\"directory\":\"/elsewhere\","
+		    "\"parentID\":null,\"title\":\"looked up\"}",
+		    id);
 		reply(req, 200, body);
 	} else {
 		reply(req, 404, "{}");
@@ -188,9 +191,10 @@ static int setup(void **state)
 	w->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	snprintf(w->url, sizeof(w->url), "http://127.0.0.1:%d", w->port);
 	assert_non_null(w->http = http_new(w->base));
-	w->ctx = (struct backend_http_ctx) { .base = w->base, .http = w->http };
+	w->ctx = (struct backend_http_ctx){ .base = w->base, .http = w->http };
 	host.arg = w;
-	assert_non_null(w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
+	assert_non_null(
+	    w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
 	engine_set_backend(w->e, SERVER_HTTP, &backend_http_ops, &w->ctx);
 	*state = w;
 	return 0;
@@ -214,20 +218,23 @@ static int teardown(void **state)
 }
 
 /* Turn the loop until cond holds; fail after WAIT_MS. */
-#define UNTIL(w, cond)                                                            \
-	do {                                                                      \
-		int64_t until_ = clock_now_ms() + WAIT_MS;                        \
-		while (!(cond)) {                                                 \
-			if (clock_now_ms() > until_)                              \
-				fail_msg("waited %d ms for %s", WAIT_MS, #cond);  \
+#define UNTIL(w, cond) \
+	do { \
+		int64_t until_ = clock_now_ms() + WAIT_MS; \
+		while (!(cond)) { \
+			if (clock_now_ms() > until_) \
+				fail_msg("waited %d ms for %s", WAIT_MS, #cond); \
 			event_base_loop((w)->base, EVLOOP_ONCE | EVLOOP_NONBLOCK); \
-		}                                                                 \
+		} \
 	} while (0)
 
 static struct server *attach(struct world *w, bool configured, uint64_t shim)
 {
 	struct server_spec spec = {
-		.transport = SERVER_HTTP, .url = w->url, .configured = configured, .shim = shim,
+		.transport = SERVER_HTTP,
+		.url = w->url,
+		.configured = configured,
+		.shim = shim,
 		.password = "pw",
 	};
 	const char *cause = NULL;
@@ -263,7 +270,8 @@ static void test_connect_and_resync(void **state)
 	struct world *w = *state;
 	struct server *s;
 
-	strcpy(w->statuses, "{\"ses_run\":{\"type\":\"busy\"},\"ses_odd\":{\"type\":\"compacting\"}}");
+	strcpy(w->statuses,
+	    "{\"ses_run\":{\"type\":\"busy\"},\"ses_odd\":{\"type\":\"compacting\"}}");
 	s = attach(w, true, 0);
 	UNTIL(w, server_connected(s));
 	assert_string_equal(server_version(s), "1.18.33");
@@ -272,12 +280,14 @@ static void test_connect_and_resync(void **state)
 	assert_string_equal(w->last_status_query, "");
 	/* A status this version does not know changes nothing. */
 	assert_null(find(w, s, "ses_odd"));
-	publish(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_run\","
-	           "\"status\":{\"type\":\"idle\"}}}");
+	publish(w,
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_run\","
+	    "\"status\":{\"type\":\"idle\"}}}");
 	UNTIL(w, idle(w, s, "ses_run"));
 	/* First seen by status: the daemon looks it up. */
-	publish(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_new\","
-	           "\"status\":{\"type\":\"busy\"}}}");
+	publish(w,
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_new\","
+	    "\"status\":{\"type\":\"busy\"}}}");
 	UNTIL(w, find(w, s, "ses_new") != NULL && session_title(find(w, s, "ses_new")) != NULL);
 	assert_string_equal(session_title(find(w, s, "ses_new")), "looked up");
 	/* Both were first seen by status: ses_run in the resync, ses_new here. */
@@ -361,8 +371,9 @@ static void test_stream_ends(void **state)
 	struct server *s = attach(w, true, 0);
 
 	UNTIL(w, server_connected(s));
-	publish(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_d\","
-	           "\"status\":{\"type\":\"busy\"}}}");
+	publish(w,
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_d\","
+	    "\"status\":{\"type\":\"busy\"}}}");
 	UNTIL(w, running(w, s, "ses_d"));
 	w->status_requests = 0;
 	evhttp_send_reply_end(w->stream);

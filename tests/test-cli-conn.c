@@ -20,8 +20,8 @@
 
 struct fixture {
 	struct conn *c;
-	int peer;              /* the fake daemon's end */
-	msgpack_sbuffer sb;    /* its canned replies */
+	int peer;           /* the fake daemon's end */
+	msgpack_sbuffer sb; /* its canned replies */
 	msgpack_packer pk;
 };
 
@@ -398,9 +398,11 @@ static void test_open_path_too_long(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_call_sends_request_and_reads_result, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_sends_request_and_reads_result, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_call_msgids_increase, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_call_skips_notifications_and_other_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_skips_notifications_and_other_ids, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_call_error_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_error_without_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_result_not_map, setup, teardown),

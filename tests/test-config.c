@@ -39,7 +39,10 @@ static void print_case(const char *label, const char *text)
 
 		if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '"' || ch == '\\') {
 			buf[n++] = '\\';
-			buf[n++] = ch == '\n' ? 'n' : ch == '\r' ? 'r' : ch == '\t' ? 't' : (char)ch;
+			buf[n++] = ch == '\n' ? 'n'
+			    : ch == '\r'      ? 'r'
+			    : ch == '\t'      ? 't'
+					      : (char)ch;
 		} else if (ch < 0x20 || ch == 0x7f) {
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x", ch);
 		} else {
@@ -109,7 +112,8 @@ static void test_stop_word_len(void **state)
 	(void)state;
 	init_default(&c);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_int_equal(config_is_stop_word(&c, cases[i].text, cases[i].len), cases[i].match);
+		assert_int_equal(config_is_stop_word(&c, cases[i].text, cases[i].len),
+		    cases[i].match);
 	config_clear(&c);
 }
 
@@ -157,14 +161,10 @@ static void test_stop_words_invalid(void **state)
 		const char *list;
 		const char *cause; /* a word the reason must contain */
 	} cases[] = {
-		{ "", "empty" },
-		{ " ", "1 to 32" },
-		{ ",", "empty" },
-		{ "x, ,stop", "1 to 32" },
-		{ "a b", "whitespace" },
-		{ "x,a\tb", "whitespace" },
-		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1 to 32" },      /* 33 bytes */
-		{ "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "too many" },    /* 17 words */
+		{ "", "empty" }, { " ", "1 to 32" }, { ",", "empty" }, { "x, ,stop", "1 to 32" },
+		{ "a b", "whitespace" }, { "x,a\tb", "whitespace" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1 to 32" },  /* 33 bytes */
+		{ "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "too many" }, /* 17 words */
 	};
 	static const struct {
 		const char *word;
@@ -310,7 +310,8 @@ static void test_load_file(void **state)
 	    "opencode_url = http://127.0.0.1:5000\n"
 	    "   # an indented comment = not a key\n"
 	    "username = alice\n"
-	    "password_file = %s\n", pw);
+	    "password_file = %s\n",
+	    pw);
 	path = write_file(f, "config", content);
 
 	init_default(&c);
@@ -353,7 +354,7 @@ static void test_load_file_bounds(void **state)
 		{ "quiet_ms = 0\n", 0, 3000 },
 		{ "quiet_ms = 10000\n", 10000, 3000 },
 		{ "stop_timeout_ms = 100\n", 100, 100 },
-		{ "stop_timeout_ms = 60000", 100, 60000 },   /* no final newline */
+		{ "stop_timeout_ms = 60000", 100, 60000 }, /* no final newline */
 		{ "", 100, 3000 },
 	};
 	struct files *f = *state;

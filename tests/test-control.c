@@ -101,7 +101,9 @@ static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon };
-	struct server_spec spec = { .transport = SERVER_HTTP, .url = "http://fake", .configured = true };
+	struct server_spec spec = { .transport = SERVER_HTTP,
+		.url = "http://fake",
+		.configured = true };
 	const char *why = NULL;
 	char *cause = NULL;
 
@@ -117,7 +119,8 @@ static int setup(void **state)
 	assert_non_null(w->timer = evtimer_new(w->base, timer_cb, w));
 	assert_non_null(w->reaper = event_new(w->base, -1, 0, reap_cb, w));
 	host.arg = w;
-	assert_non_null(w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
+	assert_non_null(
+	    w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
 	engine_set_backend(w->e, SERVER_HTTP, &fake_backend_ops, &w->fakes);
 	engine_set_backend(w->e, SERVER_RELAY, &backend_relay_ops, NULL);
 	assert_non_null(w->ctl = control_new(w->base, w->e));
@@ -300,7 +303,8 @@ static json_t *call(struct world *w, struct client *c, const char *method, const
 	char text[4096];
 	uint32_t id = ++c->msgid;
 
-	snprintf(text, sizeof(text), "[0, %u, \"%s\", [%s]]", id, method, params != NULL ? params : "");
+	snprintf(text, sizeof(text), "[0, %u, \"%s\", [%s]]", id, method,
+	    params != NULL ? params : "");
 	if (params == NULL)
 		snprintf(text, sizeof(text), "[0, %u, \"%s\", []]", id, method);
 	send_json(c, text);
@@ -362,19 +366,25 @@ static void oc_event(struct world *w, const char *fmt, ...)
 }
 
 #define BUSY(w, id) \
-	oc_event(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	            "\"status\":{\"type\":\"busy\"}}}", id)
+	oc_event(w, \
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	    "\"status\":{\"type\":\"busy\"}}}", \
+	    id)
 #define IDLE(w, id) \
-	oc_event(w, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	            "\"status\":{\"type\":\"idle\"}}}", id)
+	oc_event(w, \
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	    "\"status\":{\"type\":\"idle\"}}}", \
+	    id)
 
 static const char *str_at(json_t *j, const char *path)
 {
 	char copy[128], *key, *save = NULL;
 
 	snprintf(copy, sizeof(copy), "%s", path);
-	for (key = strtok_r(copy, ".", &save); key != NULL && j != NULL; key = strtok_r(NULL, ".", &save))
-		j = json_is_array(j) ? json_array_get(j, (size_t)atoi(key)) : json_object_get(j, key);
+	for (key = strtok_r(copy, ".", &save); key != NULL && j != NULL;
+	     key = strtok_r(NULL, ".", &save))
+		j = json_is_array(j) ? json_array_get(j, (size_t)atoi(key))
+				     : json_object_get(j, key);
 	return json_string_value(j);
 }
 
@@ -418,7 +428,8 @@ static void test_errors(void **state)
 	/* A request of three elements: invalid, but its msgid can be read. */
 	send_json(c, "[0, 77, \"ping\"]");
 	r = wait_for(w, c, is_reply, &id);
-	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)), PROTO_EBADREQ);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
+	    PROTO_EBADREQ);
 	json_decref(r);
 	json_decref(result(w, c, "ping", NULL));
 	/* A notification of a method nobody knows is ignored. */
@@ -459,7 +470,8 @@ static void test_abort_and_events(void **state)
 	char text[256];
 	uint32_t id;
 
-	json_decref(result(w, sub, "subscribe", "{\"events\": [\"session.status\", \"stop\", \"nope\"]}"));
+	json_decref(
+	    result(w, sub, "subscribe", "{\"events\": [\"session.status\", \"stop\", \"nope\"]}"));
 	BUSY(w, "ses_a");
 	ev = wait_for(w, sub, is_event_type, "session.status");
 	assert_string_equal(str_at(ev, "2.0.session.id"), "ses_a");
@@ -475,21 +487,25 @@ static void test_abort_and_events(void **state)
 	fake_answer(f, 0, true, NULL, clock_now_ms());
 	IDLE(w, "ses_a");
 	r = wait_for(w, c, is_reply, &id);
-	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(json_array_get(r, 3),
-	    "results"), 0), "stopped")));
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(json_array_get(r, 3), "results"), 0),
+		"stopped")));
 	assert_string_equal(str_at(r, "3.results.0.origin"), "rpc");
 	json_decref(r);
 	ev = wait_for(w, sub, is_event_type, "stop");
 	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_a");
-	assert_true(json_is_true(json_object_get(json_object_get(json_array_get(json_array_get(ev, 2),
-	    0), "stop"), "stopped")));
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
+		"stopped")));
 	json_decref(ev);
 	/* wait: false answers at once, pending. */
 	BUSY(w, "ses_b");
 	r = result(w, c, "abort", "{\"sessions\": [\"ses_b\"], \"wait\": false}");
 	assert_string_equal(str_at(r, "results.0.reason"), "pending");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(r,
-	    "results"), 0), "ms")), -1);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(json_object_get(r, "results"), 0),
+				 "ms")),
+	    -1);
 	json_decref(r);
 	client_free(w, c);
 	client_free(w, sub);
@@ -505,12 +521,14 @@ static void test_message(void **state)
 	json_t *r, *ev;
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
-	r = result(w, c, "message", "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"y\"}]}");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"y\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "pass");
 	assert_true(json_is_false(json_object_get(r, "aborted")));
 	json_decref(r);
 	IDLE(w, "ses_m");
-	r = result(w, c, "message", "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \" X \"}]}");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \" X \"}]}");
 	assert_string_equal(str_at(r, "verdict"), "clear");
 	assert_non_null(str_at(r, "text"));
 	json_decref(r);
@@ -519,13 +537,15 @@ static void test_message(void **state)
 	assert_string_equal(str_at(ev, "2.0.session.status"), "idle");
 	json_decref(ev);
 	BUSY(w, "ses_m");
-	r = result(w, c, "message", "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
 	assert_int_equal(f->n_aborts, 1);
 	assert_string_equal(f->aborts[0].session, "ses_m");
 	/* Never seen: abort, and nothing for the daemon to stop itself. */
-	r = result(w, c, "message", "{\"session\": \"ses_new\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_new\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
 	assert_int_equal(f->n_aborts, 1);
@@ -550,8 +570,9 @@ static void test_relay(void **state)
 	char text[512];
 	uint32_t id;
 
-	r = result(w, shim, "register", "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
-	                                "\"pid\": 900200, \"opencode_version\": \"9.9\"}");
+	r = result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
+	    "\"pid\": 900200, \"opencode_version\": \"9.9\"}");
 	assert_true(json_is_true(json_object_get(r, "relay")));
 	assert_true(json_is_false(json_object_get(r, "http")));
 	assert_string_equal(str_at(r, "server"), "pid:900200");
@@ -559,8 +580,9 @@ static void test_relay(void **state)
 	json_decref(r);
 	req = wait_for(w, shim, is_request, "opencode.sessions");
 	assert_string_equal(str_at(req, "3.0.directory"), "/r");
-	snprintf(text, sizeof(text), "[1, %lld, null, {\"statuses\": \"{\\\"ses_r\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
-	                             "\"sessions\": \"[{\\\"id\\\": \\\"ses_r\\\", \\\"directory\\\": \\\"/r\\\", \\\"title\\\": \\\"relayed\\\"}]\"}]",
+	snprintf(text, sizeof(text),
+	    "[1, %lld, null, {\"statuses\": \"{\\\"ses_r\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
+	    "\"sessions\": \"[{\\\"id\\\": \\\"ses_r\\\", \\\"directory\\\": \\\"/r\\\", \\\"title\\\": \\\"relayed\\\"}]\"}]",
 	    (long long)json_integer_value(json_array_get(req, 1)));
 	json_decref(req);
 	send_json(shim, text);
@@ -580,13 +602,15 @@ static void test_relay(void **state)
 	    (long long)json_integer_value(json_array_get(req, 1)));
 	json_decref(req);
 	send_json(shim, text);
-	send_json(shim, "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
-	                "\"{\\\"type\\\":\\\"session.idle\\\",\\\"properties\\\":{\\\"sessionID\\\":\\\"ses_r\\\"}}\"}]]");
+	send_json(shim,
+	    "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
+	    "\"{\\\"type\\\":\\\"session.idle\\\",\\\"properties\\\":{\\\"sessionID\\\":\\\"ses_r\\\"}}\"}]]");
 	r = wait_for(w, c, is_reply, &id);
 	assert_string_equal(str_at(r, "3.results.0.session"), "ses_r");
 	assert_string_equal(str_at(r, "3.results.0.server"), "pid:900200");
-	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(json_array_get(r, 3),
-	    "results"), 0), "stopped")));
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(json_array_get(r, 3), "results"), 0),
+		"stopped")));
 	json_decref(r);
 	/* Events from a connection that relays nothing are refused. */
 	send_json(c, "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": \"{}\"}]]");

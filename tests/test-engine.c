@@ -32,7 +32,7 @@ struct world {
 	struct config cfg;
 	struct engine *e;
 	struct fakes fakes;
-	int64_t wake;       /* what the engine asked the host for */
+	int64_t wake; /* what the engine asked the host for */
 	bool reap_asked;
 	struct stop_result results[8];
 	char *reasons[8];
@@ -105,8 +105,7 @@ static void loop_top(struct world *w)
 	}
 }
 
-static struct server *add_server(struct world *w, const char *url, bool configured,
-    uint64_t shim)
+static struct server *add_server(struct world *w, const char *url, bool configured, uint64_t shim)
 {
 	struct server_spec spec = {
 		.transport = SERVER_HTTP,
@@ -151,17 +150,25 @@ static void event(struct world *w, struct server *s, int64_t now, const char *fm
 }
 
 #define BUSY(w, s, t, id) \
-	event(w, s, t, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	               "\"status\":{\"type\":\"busy\"}}}", id)
+	event(w, s, t, \
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	    "\"status\":{\"type\":\"busy\"}}}", \
+	    id)
 #define IDLE(w, s, t, id) \
-	event(w, s, t, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	               "\"status\":{\"type\":\"idle\"}}}", id)
+	event(w, s, t, \
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	    "\"status\":{\"type\":\"idle\"}}}", \
+	    id)
 #define PART(w, s, t, id) \
-	event(w, s, t, "{\"type\":\"message.part.delta\",\"properties\":{\"sessionID\":\"%s\"," \
-	               "\"messageID\":\"m\",\"partID\":\"p\",\"field\":\"text\",\"delta\":\".\"}}", id)
+	event(w, s, t, \
+	    "{\"type\":\"message.part.delta\",\"properties\":{\"sessionID\":\"%s\"," \
+	    "\"messageID\":\"m\",\"partID\":\"p\",\"field\":\"text\",\"delta\":\".\"}}", \
+	    id)
 #define CHILD(w, s, t, id, parent) \
-	event(w, s, t, "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
-	               "\"parentID\":\"%s\",\"directory\":\"/p\",\"title\":\"t\"}}}", id, parent)
+	event(w, s, t, \
+	    "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
+	    "\"parentID\":\"%s\",\"directory\":\"/p\",\"title\":\"t\"}}}", \
+	    id, parent)
 
 static void done_cb(const struct stop_result *res, void *arg)
 {

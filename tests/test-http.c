@@ -48,18 +48,18 @@ struct fixture {
 
 	struct evhttp_request *stream; /* /stream reply in progress */
 	int chunks_sent;
-	int stream_end;                /* chunks after which /stream ends */
+	int stream_end; /* chunks after which /stream ends */
 
-	struct http_req *req;          /* the request a test acts on */
+	struct http_req *req; /* the request a test acts on */
 	int done;
-	int want_done;                 /* on_done calls that end the loop */
+	int want_done; /* on_done calls that end the loop */
 	struct got got[MAX_DONE];
 	int data_calls;
 	char data[256];
 	size_t data_len;
-	int data_rc;                   /* what on_data returns */
+	int data_rc; /* what on_data returns */
 	int cancel_in_data;
-	int break_in_data;             /* end the loop on the first chunk */
+	int break_in_data; /* end the loop on the first chunk */
 	int start_in_done;
 };
 
@@ -118,8 +118,7 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/echo") == 0) {
 		ct = evhttp_find_header(in, "Content-Type");
 		v = evhttp_find_header(in, "Content-Length");
-		evbuffer_add_printf(out, "%d %s %s ",
-		    (int)evhttp_request_get_command(req),
+		evbuffer_add_printf(out, "%d %s %s ", (int)evhttp_request_get_command(req),
 		    ct != NULL ? ct : "-", v != NULL ? v : "-");
 		evbuffer_add_buffer(out, body);
 		evhttp_send_reply(req, 200, "OK", NULL);
@@ -157,8 +156,7 @@ static void done_cb(const struct http_result *res, void *arg)
 	g->status = res->status;
 	assert_int_equal(res->body[res->body_len], '\0');
 	snprintf(g->body, sizeof g->body, "%s", res->body);
-	snprintf(g->error, sizeof g->error, "%s",
-	    res->error != NULL ? res->error : "");
+	snprintf(g->error, sizeof g->error, "%s", res->error != NULL ? res->error : "");
 	assert_true(res->ok || res->error != NULL);
 	/* Our own handle is still valid, and cancelling it does nothing. */
 	http_cancel(f->req);
@@ -210,8 +208,9 @@ static int setup(void **state)
 	evhttp_set_gencb(f->srv, srv_cb, f);
 	bs = evhttp_bind_socket_with_handle(f->srv, "127.0.0.1", 0);
 	assert_non_null(bs);
-	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs),
-	    (struct sockaddr *)&sin, &slen), 0);
+	assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sin,
+			     &slen),
+	    0);
 	f->port = ntohs(sin.sin_port);
 	assert_non_null(f->http = http_new(f->base));
 	assert_non_null(f->deadline = evtimer_new(f->base, deadline_cb, f));
@@ -268,7 +267,9 @@ static int local_port(int listening, int *fdp)
 static void get(struct fixture *f, const char *path)
 {
 	struct http_opts o = {
-		.url = url(f, path), .timeout_ms = 3000, .on_done = done_cb,
+		.url = url(f, path),
+		.timeout_ms = 3000,
+		.on_done = done_cb,
 		.arg = f,
 	};
 
@@ -349,8 +350,11 @@ static void test_too_large(void **state)
 {
 	struct fixture *f = *state;
 	struct http_opts o = {
-		.url = url(f, "/big"), .timeout_ms = 3000, .max_body = 1000,
-		.on_done = done_cb, .arg = f,
+		.url = url(f, "/big"),
+		.timeout_ms = 3000,
+		.max_body = 1000,
+		.on_done = done_cb,
+		.arg = f,
 	};
 
 	assert_non_null(http_start(f->http, &o));
@@ -371,8 +375,11 @@ static void test_too_large(void **state)
 static void stream(struct fixture *f, const char *path)
 {
 	struct http_opts o = {
-		.url = url(f, path), .low_speed_time_s = 3, .on_data = data_cb,
-		.on_done = done_cb, .arg = f,
+		.url = url(f, path),
+		.low_speed_time_s = 3,
+		.on_data = data_cb,
+		.on_done = done_cb,
+		.arg = f,
 	};
 
 	assert_non_null(f->req = http_start(f->http, &o));
@@ -436,7 +443,9 @@ static void test_cancel_direct(void **state)
 {
 	struct fixture *f = *state;
 	struct http_opts o = {
-		.url = url(f, "/500"), .timeout_ms = 3000, .on_done = done_cb,
+		.url = url(f, "/500"),
+		.timeout_ms = 3000,
+		.on_done = done_cb,
 		.arg = f,
 	};
 
@@ -475,8 +484,11 @@ static void test_basic_auth(void **state)
 {
 	struct fixture *f = *state;
 	struct http_opts o = {
-		.url = url(f, "/auth"), .password = "pw", .timeout_ms = 3000,
-		.on_done = done_cb, .arg = f,
+		.url = url(f, "/auth"),
+		.password = "pw",
+		.timeout_ms = 3000,
+		.on_done = done_cb,
+		.arg = f,
 	};
 
 	assert_non_null(http_start(f->http, &o));
@@ -499,15 +511,19 @@ static void test_post(void **state)
 	struct fixture *f = *state;
 	char want[64];
 	struct http_opts o = {
-		.url = url(f, "/echo"), .method = "POST", .body = "{\"a\":1}",
-		.body_len = 7, .content_type = "application/json",
-		.timeout_ms = 3000, .on_done = done_cb, .arg = f,
+		.url = url(f, "/echo"),
+		.method = "POST",
+		.body = "{\"a\":1}",
+		.body_len = 7,
+		.content_type = "application/json",
+		.timeout_ms = 3000,
+		.on_done = done_cb,
+		.arg = f,
 	};
 
 	assert_non_null(http_start(f->http, &o));
 	run(f);
-	snprintf(want, sizeof want, "%d application/json 7 {\"a\":1}",
-	    EVHTTP_REQ_POST);
+	snprintf(want, sizeof want, "%d application/json 7 {\"a\":1}", EVHTTP_REQ_POST);
 	assert_string_equal(f->got[0].body, want);
 
 	/* No body: still a POST, with Content-Length: 0. */
@@ -518,8 +534,7 @@ static void test_post(void **state)
 	f->want_done = 2;
 	assert_non_null(http_start(f->http, &o));
 	run(f);
-	snprintf(want, sizeof want, "%d application/x-www-form-urlencoded 0 ",
-	    EVHTTP_REQ_POST);
+	snprintf(want, sizeof want, "%d application/x-www-form-urlencoded 0 ", EVHTTP_REQ_POST);
 	assert_string_equal(f->got[1].body, want);
 
 	/* Methods other than GET and POST are refused up front. */

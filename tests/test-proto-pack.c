@@ -13,8 +13,7 @@ struct fixture {
 	msgpack_packer pk;
 };
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	struct fixture *f = test_malloc(sizeof(*f));
 
@@ -24,8 +23,7 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
@@ -34,14 +32,13 @@ teardown(void **state)
 	return 0;
 }
 
-#define assert_bytes(f, lit)                                          \
-	do {                                                          \
-		assert_int_equal((f)->sb.size, sizeof(lit) - 1);      \
+#define assert_bytes(f, lit) \
+	do { \
+		assert_int_equal((f)->sb.size, sizeof(lit) - 1); \
 		assert_memory_equal((f)->sb.data, lit, sizeof(lit) - 1); \
 	} while (0)
 
-static void
-test_request_header(void **state)
+static void test_request_header(void **state)
 {
 	struct fixture *f = *state;
 
@@ -50,27 +47,28 @@ test_request_header(void **state)
 	assert_bytes(f, "\x94\x00\x07\xa4ping\x90");
 }
 
-static void
-test_request_max_msgid(void **state)
+static void test_request_max_msgid(void **state)
 {
 	struct fixture *f = *state;
 
 	proto_pack_request_header(&f->pk, UINT32_MAX, "a");
-	assert_bytes(f, "\x94\x00\xce\xff\xff\xff\xff\xa1" "a");
+	assert_bytes(f,
+	    "\x94\x00\xce\xff\xff\xff\xff\xa1"
+	    "a");
 }
 
-static void
-test_notify_header(void **state)
+static void test_notify_header(void **state)
 {
 	struct fixture *f = *state;
 
 	proto_pack_notify_header(&f->pk, PROTO_N_EVENT);
 	msgpack_pack_array(&f->pk, 0);
-	assert_bytes(f, "\x93\x02\xa5" "event\x90");
+	assert_bytes(f,
+	    "\x93\x02\xa5"
+	    "event\x90");
 }
 
-static void
-test_result_header(void **state)
+static void test_result_header(void **state)
 {
 	struct fixture *f = *state;
 
@@ -79,8 +77,7 @@ test_result_header(void **state)
 	assert_bytes(f, "\x94\x01\xcd\x01\x2c\xc0\x80");
 }
 
-static void
-test_error(void **state)
+static void test_error(void **state)
 {
 	struct fixture *f = *state;
 
@@ -88,8 +85,7 @@ test_error(void **state)
 	assert_bytes(f, "\x94\x01\x02\x92\x02\xa2no\xc0");
 }
 
-static void
-test_error_null_message(void **state)
+static void test_error_null_message(void **state)
 {
 	struct fixture *f = *state;
 
@@ -97,8 +93,7 @@ test_error_null_message(void **state)
 	assert_bytes(f, "\x94\x01\x02\x92\x06\xc0\xc0");
 }
 
-static void
-test_cstr(void **state)
+static void test_cstr(void **state)
 {
 	struct fixture *f = *state;
 
@@ -108,8 +103,7 @@ test_cstr(void **state)
 	assert_bytes(f, "\xc0\xa0\xa2hi");
 }
 
-static void
-test_kv(void **state)
+static void test_kv(void **state)
 {
 	struct fixture *f = *state;
 
@@ -119,20 +113,22 @@ test_kv(void **state)
 	proto_pack_kv_int(&f->pk, "i", -1);
 	proto_pack_kv_int(&f->pk, "j", 200);
 	proto_pack_kv_bool(&f->pk, "b", true);
-	assert_bytes(f, "\x85\xa1s\xa1v\xa1n\xc0\xa1i\xff\xa1j\xcc\xc8\xa1" "b\xc3");
+	assert_bytes(f,
+	    "\x85\xa1s\xa1v\xa1n\xc0\xa1i\xff\xa1j\xcc\xc8\xa1"
+	    "b\xc3");
 }
 
-static void
-test_kv_bool_false(void **state)
+static void test_kv_bool_false(void **state)
 {
 	struct fixture *f = *state;
 
 	proto_pack_kv_bool(&f->pk, "b", false);
-	assert_bytes(f, "\xa1" "b\xc2");
+	assert_bytes(f,
+	    "\xa1"
+	    "b\xc2");
 }
 
-static void
-test_errcode_names(void **state)
+static void test_errcode_names(void **state)
 {
 	(void)state;
 	assert_string_equal(proto_errcode_name(PROTO_EBADREQ), "bad_request");
@@ -146,8 +142,7 @@ test_errcode_names(void **state)
 	assert_string_equal(proto_errcode_name(7), "unknown");
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_request_header, setup, teardown),

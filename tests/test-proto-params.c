@@ -11,8 +11,7 @@
 #include "proto.h"
 
 /* Unpack a literal msgpack encoding; the caller destroys u. */
-static const msgpack_object *
-obj(msgpack_unpacked *u, const char *bytes, size_t len)
+static const msgpack_object *obj(msgpack_unpacked *u, const char *bytes, size_t len)
 {
 	size_t off = 0;
 
@@ -26,13 +25,16 @@ obj(msgpack_unpacked *u, const char *bytes, size_t len)
 
 /* {s: "str", e: "", b: true, i: -5, u: 7, big: 2^63, a: [1], n: nil, f: 1.0,
  *  1: "intkey"} */
-static const char options[] =
-	"\x8a\xa1s\xa3str\xa1" "e\xa0\xa1" "b\xc3\xa1i\xfb\xa1u\x07"
-	"\xa3" "big\xcf\x80\x00\x00\x00\x00\x00\x00\x00\xa1" "a\x91\x01\xa1n\xc0"
-	"\xa1" "f\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\x01\xa6intkey";
+static const char options[] = "\x8a\xa1s\xa3str\xa1"
+			      "e\xa0\xa1"
+			      "b\xc3\xa1i\xfb\xa1u\x07"
+			      "\xa3"
+			      "big\xcf\x80\x00\x00\x00\x00\x00\x00\x00\xa1"
+			      "a\x91\x01\xa1n\xc0"
+			      "\xa1"
+			      "f\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\x01\xa6intkey";
 
-static void
-test_params_map(void **state)
+static void test_params_map(void **state)
 {
 	msgpack_unpacked u;
 	const char *err = NULL;
@@ -56,8 +58,12 @@ test_params_map(void **state)
 		const char *bytes;
 		size_t len;
 	} bad[] = {
-		{"\x91\x01", 2}, {"\x91\x90", 2}, {"\x92\x80\x80", 3}, {"\x92\xc0\xc0", 3},
-		{"\x80", 1}, {"\xc0", 1},
+		{ "\x91\x01", 2 },
+		{ "\x91\x90", 2 },
+		{ "\x92\x80\x80", 3 },
+		{ "\x92\xc0\xc0", 3 },
+		{ "\x80", 1 },
+		{ "\xc0", 1 },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err = NULL;
@@ -70,8 +76,7 @@ test_params_map(void **state)
 	assert_non_null(err);
 }
 
-static void
-test_map_get(void **state)
+static void test_map_get(void **state)
 {
 	msgpack_unpacked u;
 	const msgpack_object *map = OBJ(&u, options);
@@ -88,8 +93,7 @@ test_map_get(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
-static void
-test_map_str(void **state)
+static void test_map_str(void **state)
 {
 	msgpack_unpacked u;
 	const msgpack_object *map = OBJ(&u, options);
@@ -112,8 +116,7 @@ test_map_str(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
-static void
-test_map_bool(void **state)
+static void test_map_bool(void **state)
 {
 	msgpack_unpacked u;
 	const msgpack_object *map = OBJ(&u, options);
@@ -130,8 +133,7 @@ test_map_bool(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
-static void
-test_map_int(void **state)
+static void test_map_int(void **state)
 {
 	msgpack_unpacked u;
 	const msgpack_object *map = OBJ(&u, options);
@@ -153,8 +155,7 @@ test_map_int(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
-static void
-test_map_array(void **state)
+static void test_map_array(void **state)
 {
 	msgpack_unpacked u;
 	const msgpack_object *map = OBJ(&u, options);
@@ -172,14 +173,15 @@ test_map_array(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
-static void
-test_strdup(void **state)
+static void test_strdup(void **state)
 {
 	msgpack_unpacked u;
 	char *s;
 
 	(void)state;
-	s = proto_strdup(OBJ(&u, "\xa3" "abc"));
+	s = proto_strdup(OBJ(&u,
+	    "\xa3"
+	    "abc"));
 	assert_string_equal(s, "abc");
 	free(s);
 	msgpack_unpacked_destroy(&u);
@@ -189,7 +191,9 @@ test_strdup(void **state)
 	free(s);
 	msgpack_unpacked_destroy(&u);
 
-	assert_null(proto_strdup(OBJ(&u, "\xa3" "a\0c")));
+	assert_null(proto_strdup(OBJ(&u,
+	    "\xa3"
+	    "a\0c")));
 	msgpack_unpacked_destroy(&u);
 	assert_null(proto_strdup(OBJ(&u, "\xa1\0")));
 	msgpack_unpacked_destroy(&u);
@@ -200,8 +204,7 @@ test_strdup(void **state)
 	assert_null(proto_strdup(NULL));
 }
 
-static void
-test_str_eq(void **state)
+static void test_str_eq(void **state)
 {
 	msgpack_unpacked u;
 	const msgpack_object *o = OBJ(&u, "\xa4ping");
@@ -217,13 +220,14 @@ test_str_eq(void **state)
 	assert_false(proto_str_eq(o, "ping"));
 	msgpack_unpacked_destroy(&u);
 
-	o = OBJ(&u, "\xa3" "a\0c");
+	o = OBJ(&u,
+	    "\xa3"
+	    "a\0c");
 	assert_false(proto_str_eq(o, "a"));
 	msgpack_unpacked_destroy(&u);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_params_map),

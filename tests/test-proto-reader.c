@@ -12,8 +12,7 @@
 
 /* Three pipelined messages: a request with options, a response, a
  * notification. */
-static void
-pack_three(msgpack_sbuffer *sb)
+static void pack_three(msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 
@@ -35,8 +34,7 @@ pack_three(msgpack_sbuffer *sb)
 }
 
 /* Count of messages seen by drain(), and checks of each against pack_three. */
-static void
-check_three(const struct proto_msg *m, int i)
+static void check_three(const struct proto_msg *m, int i)
 {
 	const msgpack_object *map;
 	const char *err = NULL;
@@ -81,8 +79,7 @@ check_three(const struct proto_msg *m, int i)
 }
 
 /* Read messages until PROTO_AGAIN, checking each; returns the new count. */
-static int
-drain(struct proto_reader *r, int seen)
+static int drain(struct proto_reader *r, int seen)
 {
 	struct proto_msg m;
 	int rc;
@@ -93,8 +90,7 @@ drain(struct proto_reader *r, int seen)
 	return seen;
 }
 
-static void
-test_round_trip_pipelined(void **state)
+static void test_round_trip_pipelined(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -107,8 +103,7 @@ test_round_trip_pipelined(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-test_split_every_offset(void **state)
+static void test_split_every_offset(void **state)
 {
 	msgpack_sbuffer sb;
 
@@ -127,8 +122,7 @@ test_split_every_offset(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-test_byte_at_a_time(void **state)
+static void test_byte_at_a_time(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -145,8 +139,7 @@ test_byte_at_a_time(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-test_error_response(void **state)
+static void test_error_response(void **state)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -171,8 +164,7 @@ test_error_response(void **state)
 }
 
 /* Each message stays readable while more bytes arrive, until the next call. */
-static void
-test_msg_survives_feed(void **state)
+static void test_msg_survives_feed(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -209,47 +201,56 @@ struct bad_case {
 #define B(s) s, sizeof(s) - 1
 
 static const struct bad_case bad_cases[] = {
-	{"not array", B("\x01"), PROTO_INVALID, false, 0, "must be an array"},
-	{"map", B("\x80"), PROTO_INVALID, false, 0, "must be an array"},
-	{"empty array", B("\x90"), PROTO_INVALID, false, 0, "message type"},
-	{"type tag 3", B("\x94\x03\x01\xa4ping\x90"), PROTO_INVALID, false, 0, "message type"},
-	{"type tag str", B("\x94\xa1" "0\x01\xa4ping\x90"), PROTO_INVALID, false, 0, "message type"},
-	{"type tag negative", B("\x94\xff\x01\xa4ping\x90"), PROTO_INVALID, false, 0, "message type"},
-	{"request of 3", B("\x93\x00\x07\xa4ping"), PROTO_INVALID, true, 7, "4 elements"},
-	{"request of 5", B("\x95\x00\x07\xa4ping\x90\x90"), PROTO_INVALID, true, 7, "4 elements"},
-	{"request of 1", B("\x91\x00"), PROTO_INVALID, false, 0, "msgid"},
-	{"msgid negative", B("\x94\x00\xff\xa4ping\x90"), PROTO_INVALID, false, 0, "msgid"},
-	{"msgid over u32", B("\x94\x00\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xa4ping\x90"),
-	 PROTO_INVALID, false, 0, "msgid"},
-	{"msgid str", B("\x94\x00\xa1" "1\xa4ping\x90"), PROTO_INVALID, false, 0, "msgid"},
-	{"method int", B("\x94\x00\x01\x01\x90"), PROTO_INVALID, true, 1, "method must be a string"},
-	{"method bin", B("\x94\x00\x01\xc4\x04ping\x90"), PROTO_INVALID, true, 1,
-	 "method must be a string"},
-	{"method empty", B("\x94\x00\x01\xa0\x90"), PROTO_INVALID, true, 1, "empty"},
-	{"params map", B("\x94\x00\x02\xa4ping\x80"), PROTO_INVALID, true, 2,
-	 "params must be an array"},
-	{"params nil", B("\x94\x00\x02\xa4ping\xc0"), PROTO_INVALID, true, 2,
-	 "params must be an array"},
-	{"response of 3", B("\x93\x01\x05\xc0"), PROTO_INVALID, true, 5, "4 elements"},
-	{"response error str", B("\x94\x01\x05\xa1x\xc0"), PROTO_INVALID, true, 5, "error must be"},
-	{"response error [1]", B("\x94\x01\x05\x91\x01\xc0"), PROTO_INVALID, true, 5, "error must be"},
-	{"notify of 4", B("\x94\x02\xa4ping\x90\x90"), PROTO_INVALID, false, 0, "3 elements"},
-	{"notify method int", B("\x93\x02\x01\x90"), PROTO_INVALID, false, 0, "method"},
-	{"notify params str", B("\x93\x02\xa4ping\xa0"), PROTO_INVALID, false, 0, "params"},
-	{"0xc1 alone", B("\xc1"), PROTO_ERR, false, 0, "0xc1"},
-	{"0xc1 nested", B("\x94\x00\x01\xa4ping\x91\xc1"), PROTO_ERR, false, 0, "0xc1"},
-	{"huge array32", B("\xdd\x05\xf5\xe1\x00"), PROTO_ERR, false, 0, "does not fit"},
-	{"huge map32", B("\xdf\xff\xff\xff\xff"), PROTO_ERR, false, 0, "does not fit"},
-	{"huge str32", B("\xdb\xff\xff\xff\xff"), PROTO_ERR, false, 0, "does not fit"},
-	{"huge bin32", B("\xc6\x00\x20\x00\x00"), PROTO_ERR, false, 0, "does not fit"},
-	{"huge ext32", B("\xc9\x00\x10\x00\x01\x01"), PROTO_ERR, false, 0, "does not fit"},
+	{ "not array", B("\x01"), PROTO_INVALID, false, 0, "must be an array" },
+	{ "map", B("\x80"), PROTO_INVALID, false, 0, "must be an array" },
+	{ "empty array", B("\x90"), PROTO_INVALID, false, 0, "message type" },
+	{ "type tag 3", B("\x94\x03\x01\xa4ping\x90"), PROTO_INVALID, false, 0, "message type" },
+	{ "type tag str",
+	    B("\x94\xa1"
+	      "0\x01\xa4ping\x90"),
+	    PROTO_INVALID, false, 0, "message type" },
+	{ "type tag negative", B("\x94\xff\x01\xa4ping\x90"), PROTO_INVALID, false, 0,
+	    "message type" },
+	{ "request of 3", B("\x93\x00\x07\xa4ping"), PROTO_INVALID, true, 7, "4 elements" },
+	{ "request of 5", B("\x95\x00\x07\xa4ping\x90\x90"), PROTO_INVALID, true, 7, "4 elements" },
+	{ "request of 1", B("\x91\x00"), PROTO_INVALID, false, 0, "msgid" },
+	{ "msgid negative", B("\x94\x00\xff\xa4ping\x90"), PROTO_INVALID, false, 0, "msgid" },
+	{ "msgid over u32", B("\x94\x00\xcf\x00\x00\x00\x01\x00\x00\x00\x00\xa4ping\x90"),
+	    PROTO_INVALID, false, 0, "msgid" },
+	{ "msgid str",
+	    B("\x94\x00\xa1"
+	      "1\xa4ping\x90"),
+	    PROTO_INVALID, false, 0, "msgid" },
+	{ "method int", B("\x94\x00\x01\x01\x90"), PROTO_INVALID, true, 1,
+	    "method must be a string" },
+	{ "method bin", B("\x94\x00\x01\xc4\x04ping\x90"), PROTO_INVALID, true, 1,
+	    "method must be a string" },
+	{ "method empty", B("\x94\x00\x01\xa0\x90"), PROTO_INVALID, true, 1, "empty" },
+	{ "params map", B("\x94\x00\x02\xa4ping\x80"), PROTO_INVALID, true, 2,
+	    "params must be an array" },
+	{ "params nil", B("\x94\x00\x02\xa4ping\xc0"), PROTO_INVALID, true, 2,
+	    "params must be an array" },
+	{ "response of 3", B("\x93\x01\x05\xc0"), PROTO_INVALID, true, 5, "4 elements" },
+	{ "response error str", B("\x94\x01\x05\xa1x\xc0"), PROTO_INVALID, true, 5,
+	    "error must be" },
+	{ "response error [1]", B("\x94\x01\x05\x91\x01\xc0"), PROTO_INVALID, true, 5,
+	    "error must be" },
+	{ "notify of 4", B("\x94\x02\xa4ping\x90\x90"), PROTO_INVALID, false, 0, "3 elements" },
+	{ "notify method int", B("\x93\x02\x01\x90"), PROTO_INVALID, false, 0, "method" },
+	{ "notify params str", B("\x93\x02\xa4ping\xa0"), PROTO_INVALID, false, 0, "params" },
+	{ "0xc1 alone", B("\xc1"), PROTO_ERR, false, 0, "0xc1" },
+	{ "0xc1 nested", B("\x94\x00\x01\xa4ping\x91\xc1"), PROTO_ERR, false, 0, "0xc1" },
+	{ "huge array32", B("\xdd\x05\xf5\xe1\x00"), PROTO_ERR, false, 0, "does not fit" },
+	{ "huge map32", B("\xdf\xff\xff\xff\xff"), PROTO_ERR, false, 0, "does not fit" },
+	{ "huge str32", B("\xdb\xff\xff\xff\xff"), PROTO_ERR, false, 0, "does not fit" },
+	{ "huge bin32", B("\xc6\x00\x20\x00\x00"), PROTO_ERR, false, 0, "does not fit" },
+	{ "huge ext32", B("\xc9\x00\x10\x00\x01\x01"), PROTO_ERR, false, 0, "does not fit" },
 	/* 600k declared items, the first of them 600k more: 1.2 MB at least. */
-	{"nested counts overflow budget", B("\x92\xdd\x00\x09\x27\xc0\xdd\x00\x09\x27\xc0"), PROTO_ERR,
-	 false, 0, "does not fit"},
+	{ "nested counts overflow budget", B("\x92\xdd\x00\x09\x27\xc0\xdd\x00\x09\x27\xc0"),
+	    PROTO_ERR, false, 0, "does not fit" },
 };
 
-static void
-run_bad_case(const struct bad_case *c, bool trickle)
+static void run_bad_case(const struct bad_case *c, bool trickle)
 {
 	struct proto_reader *r = proto_reader_new(0);
 	struct proto_msg m;
@@ -277,8 +278,7 @@ run_bad_case(const struct bad_case *c, bool trickle)
 	proto_reader_free(r);
 }
 
-static void
-test_bad_frames(void **state)
+static void test_bad_frames(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
@@ -288,8 +288,7 @@ test_bad_frames(void **state)
 }
 
 /* A request for method named by n copies of 'm'. */
-static void
-pack_method_len(msgpack_sbuffer *sb, size_t n)
+static void pack_method_len(msgpack_sbuffer *sb, size_t n)
 {
 	msgpack_packer pk;
 	char name[PROTO_MAX_METHOD + 2];
@@ -302,8 +301,7 @@ pack_method_len(msgpack_sbuffer *sb, size_t n)
 	msgpack_pack_array(&pk, 0);
 }
 
-static void
-test_method_length(void **state)
+static void test_method_length(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -327,8 +325,7 @@ test_method_length(void **state)
 }
 
 /* [0, 1, "ping", [[[...[]...]]]] with depth containers in all. */
-static void
-pack_nested(msgpack_sbuffer *sb, int depth)
+static void pack_nested(msgpack_sbuffer *sb, int depth)
 {
 	msgpack_packer pk;
 
@@ -340,8 +337,7 @@ pack_nested(msgpack_sbuffer *sb, int depth)
 	msgpack_pack_array(&pk, 0);
 }
 
-static void
-test_depth(void **state)
+static void test_depth(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -361,14 +357,13 @@ test_depth(void **state)
 }
 
 /* A request whose params hold one str32 padding the frame to exactly size. */
-static void
-pack_sized(msgpack_sbuffer *sb, size_t size)
+static void pack_sized(msgpack_sbuffer *sb, size_t size)
 {
 	msgpack_packer pk;
 	size_t head = 1 + 1 + 1 + 5 + 1 + 5; /* array, 0, msgid, "ping", [, str32 */
 	size_t pad = size - head;
-	char str32[5] = {(char)0xdb, (char)(pad >> 24), (char)(pad >> 16), (char)(pad >> 8),
-	                 (char)pad};
+	char str32[5] = { (char)0xdb, (char)(pad >> 24), (char)(pad >> 16), (char)(pad >> 8),
+		(char)pad };
 	char *body = calloc(1, pad);
 
 	msgpack_sbuffer_init(sb);
@@ -381,8 +376,7 @@ pack_sized(msgpack_sbuffer *sb, size_t size)
 	free(body);
 }
 
-static void
-test_frame_limit(void **state)
+static void test_frame_limit(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r;
@@ -435,8 +429,7 @@ test_frame_limit(void **state)
 }
 
 /* Frames before the limit still count; pipelined frames each get a budget. */
-static void
-test_limit_is_per_frame(void **state)
+static void test_limit_is_per_frame(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(100);
@@ -453,8 +446,7 @@ test_limit_is_per_frame(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-test_sticky_error(void **state)
+static void test_sticky_error(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -471,8 +463,7 @@ test_sticky_error(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-test_invalid_then_valid(void **state)
+static void test_invalid_then_valid(void **state)
 {
 	msgpack_sbuffer sb;
 	struct proto_reader *r = proto_reader_new(0);
@@ -493,20 +484,19 @@ test_invalid_then_valid(void **state)
 
 /* Every msgpack type in params, so the scanner's header table is exercised
  * against what msgpack-c itself accepts. */
-static void
-test_all_types(void **state)
+static void test_all_types(void **state)
 {
 	static const char frame[] =
-		"\x94\x00\x01\xa4ping\xdc\x00\x21"
-		"\x00\x7f\xe0\xff\xc0\xc2\xc3"
-		"\xcc\x01\xcd\x00\x01\xce\x00\x00\x00\x01\xcf\x00\x00\x00\x00\x00\x00\x00\x01"
-		"\xd0\x01\xd1\x00\x01\xd2\x00\x00\x00\x01\xd3\x00\x00\x00\x00\x00\x00\x00\x01"
-		"\xca\x00\x00\x00\x00\xcb\x00\x00\x00\x00\x00\x00\x00\x00"
-		"\xa1x\xd9\x01x\xda\x00\x01x\xdb\x00\x00\x00\x01x"
-		"\xc4\x01x\xc5\x00\x01x\xc6\x00\x00\x00\x01x"
-		"\xd4\x01x\xd5\x01xx\xd6\x01xxxx\xd7\x01xxxxxxxx\xd8\x01xxxxxxxxxxxxxxxx"
-		"\xc7\x01\x01x\xc8\x00\x01\x01x\xc9\x00\x00\x00\x01\x01x"
-		"\xde\x00\x01\xa1k\xdd\x00\x00\x00\x00";
+	    "\x94\x00\x01\xa4ping\xdc\x00\x21"
+	    "\x00\x7f\xe0\xff\xc0\xc2\xc3"
+	    "\xcc\x01\xcd\x00\x01\xce\x00\x00\x00\x01\xcf\x00\x00\x00\x00\x00\x00\x00\x01"
+	    "\xd0\x01\xd1\x00\x01\xd2\x00\x00\x00\x01\xd3\x00\x00\x00\x00\x00\x00\x00\x01"
+	    "\xca\x00\x00\x00\x00\xcb\x00\x00\x00\x00\x00\x00\x00\x00"
+	    "\xa1x\xd9\x01x\xda\x00\x01x\xdb\x00\x00\x00\x01x"
+	    "\xc4\x01x\xc5\x00\x01x\xc6\x00\x00\x00\x01x"
+	    "\xd4\x01x\xd5\x01xx\xd6\x01xxxx\xd7\x01xxxxxxxx\xd8\x01xxxxxxxxxxxxxxxx"
+	    "\xc7\x01\x01x\xc8\x00\x01\x01x\xc9\x00\x00\x00\x01\x01x"
+	    "\xde\x00\x01\xa1k\xdd\x00\x00\x00\x00";
 	struct proto_reader *r = proto_reader_new(0);
 	struct proto_msg m;
 	size_t len = sizeof(frame) - 1;
@@ -524,8 +514,7 @@ test_all_types(void **state)
 
 /* A ~1 MiB frame of many small items fed a byte at a time: the scanner must
  * resume rather than rescan, or this takes minutes. */
-static void
-test_big_frame_bytewise(void **state)
+static void test_big_frame_bytewise(void **state)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -551,8 +540,7 @@ test_big_frame_bytewise(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
-static void
-test_new_free(void **state)
+static void test_new_free(void **state)
 {
 	struct proto_reader *r = proto_reader_new(0);
 	struct proto_msg m;
@@ -566,8 +554,7 @@ test_new_free(void **state)
 	proto_reader_free(NULL);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_free),

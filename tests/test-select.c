@@ -40,11 +40,15 @@ static void feed(struct session_table *t, struct server *srv, const char *dir, c
 }
 
 #define STATUS(t, srv, dir, id, st) \
-	feed(t, srv, dir, "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	                  "\"status\":{\"type\":\"%s\"}}}", id, st)
+	feed(t, srv, dir, \
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+	    "\"status\":{\"type\":\"%s\"}}}", \
+	    id, st)
 #define CHILD(t, srv, id, parent, dir) \
-	feed(t, srv, NULL, "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
-	                   "\"parentID\":\"%s\",\"directory\":\"%s\"}}}", id, parent, dir)
+	feed(t, srv, NULL, \
+	    "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
+	    "\"parentID\":\"%s\",\"directory\":\"%s\"}}}", \
+	    id, parent, dir)
 
 /*
  * On A: r (busy, /proj) -> c (idle), r2 (idle, /proj) -> k (busy, /proj/sub)
@@ -76,13 +80,13 @@ static void test_by_id(void **state)
 		const char *root;      /* NULL: nothing selected */
 		struct server *server; /* of the root */
 	} cases[] = {
-		{ "r", NULL, SELECT_RUNNING, "r", SRV_A },   /* the running one of two */
-		{ "c", NULL, SELECT_RUNNING, "r", SRV_A },   /* its tree runs */
-		{ "k", NULL, SELECT_RUNNING, "r2", SRV_A },  /* a running child makes its tree run */
+		{ "r", NULL, SELECT_RUNNING, "r", SRV_A },  /* the running one of two */
+		{ "c", NULL, SELECT_RUNNING, "r", SRV_A },  /* its tree runs */
+		{ "k", NULL, SELECT_RUNNING, "r2", SRV_A }, /* a running child makes its tree run */
 		{ "r2", NULL, SELECT_RUNNING, "r2", SRV_A },
 		{ "i", NULL, SELECT_IDLE, NULL, NULL },
-		{ "r", SRV_B, SELECT_IDLE, NULL, NULL },     /* the asking process's own r is idle */
-		{ "b", SRV_A, SELECT_RUNNING, "b", SRV_B },  /* not on A: any server */
+		{ "r", SRV_B, SELECT_IDLE, NULL, NULL },    /* the asking process's own r is idle */
+		{ "b", SRV_A, SELECT_RUNNING, "b", SRV_B }, /* not on A: any server */
 		{ "ses_nobody", NULL, SELECT_UNKNOWN, NULL, NULL },
 	};
 	struct session_table *t = world();
@@ -94,7 +98,8 @@ static void test_by_id(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("# %s\n", cases[i].id);
 		selection_init(&sel);
-		f = selection_add_id(&sel, t, cases[i].prefer, cases[i].id, strlen(cases[i].id), true);
+		f = selection_add_id(&sel, t, cases[i].prefer, cases[i].id, strlen(cases[i].id),
+		    true);
 		assert_int_equal(f, cases[i].found);
 		if (cases[i].root == NULL) {
 			assert_int_equal(sel.n, 0);
@@ -125,7 +130,8 @@ static void test_odd_ids(void **state)
 		assert_int_equal(selection_add_id(&sel, t, NULL, odd[i], strlen(odd[i]), true),
 		    SELECT_UNKNOWN);
 	memset(longer, 'a', sizeof(longer));
-	assert_int_equal(selection_add_id(&sel, t, NULL, longer, sizeof(longer), true), SELECT_UNKNOWN);
+	assert_int_equal(selection_add_id(&sel, t, NULL, longer, sizeof(longer), true),
+	    SELECT_UNKNOWN);
 	assert_int_equal(sel.n_unknown, 0);
 	/* "rXYZ" cut to one byte is "r". */
 	assert_int_equal(selection_add_id(&sel, t, NULL, "rXYZ", 1, true), SELECT_RUNNING);
@@ -168,9 +174,10 @@ static void test_where(void **state)
 	} cases[] = {
 		/* k runs in /proj/sub, which does not contain /proj. */
 		{ "/proj", false, 1, { "r" } },
-		{ "/proj/sub/deeper", false, 2, { "r", "r2" } }, /* /proj and /proj/sub contain it */
-		{ "/proj/subway", false, 1, { "r" } },           /* not /proj/sub */
-		{ "/other", false, 0, { NULL } },                /* only idle there */
+		{ "/proj/sub/deeper", false, 2,
+		    { "r", "r2" } },                   /* /proj and /proj/sub contain it */
+		{ "/proj/subway", false, 1, { "r" } }, /* not /proj/sub */
+		{ "/other", false, 0, { NULL } },      /* only idle there */
 		{ "/nowhere", false, 0, { NULL } },
 		{ NULL, true, 3, { "r", "r2", "b" } },
 	};
@@ -185,7 +192,9 @@ static void test_where(void **state)
 		selection_add_where(&sel, t, cases[i].dir, cases[i].all);
 		assert_int_equal(sel.n, cases[i].n);
 		for (j = 0; j < sel.n; j++) {
-			for (k = 0; k < cases[i].n && strcmp(session_id(sel.roots[j]), cases[i].roots[k]); k++)
+			for (k = 0;
+			     k < cases[i].n && strcmp(session_id(sel.roots[j]), cases[i].roots[k]);
+			     k++)
 				;
 			assert_true(k < cases[i].n);
 		}

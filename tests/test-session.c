@@ -137,7 +137,7 @@ static void feed(struct session_table *t, struct server *srv, const char *text, 
 struct step {
 	const char *json;
 	enum oc_kind kind;
-	const char *id;                 /* ev.session_id; NULL for none */
+	const char *id; /* ev.session_id; NULL for none */
 	bool created;
 	bool changed;
 	enum session_status old_status; /* checked when the event has a session */
@@ -152,6 +152,8 @@ struct script {
 	struct step steps[MAX_STEPS];
 };
 
+/* A table of scripts reads best as written. */
+/* clang-format off */
 static const struct script scripts[] = {
 	{ "status creates an unknown session, then transitions", {
 		{ STATUS("ses_1", "busy"), OC_STATUS, "ses_1", true, true, IDLE, BUSY, 1 },
@@ -218,6 +220,7 @@ static const struct script scripts[] = {
 		  "\"sessionID\":\"ses_1\"}}}", OC_NONE, NULL, false, false, IDLE, IDLE, 0 },
 	} },
 };
+/* clang-format on */
 
 static void run_script(const struct script *sc)
 {
@@ -231,7 +234,8 @@ static void run_script(const struct script *sc)
 	for (i = 0; i < MAX_STEPS && sc->steps[i].json != NULL; i++) {
 		st = &sc->steps[i];
 		print_message("# %s, step %zu\n", sc->name, i + 1);
-		assert_int_equal(apply(t, SRV_A, "/srv", st->json, (int64_t)(1000 + i), &ev, &p), 0);
+		assert_int_equal(apply(t, SRV_A, "/srv", st->json, (int64_t)(1000 + i), &ev, &p),
+		    0);
 		assert_int_equal(ev.kind, st->kind);
 		if (st->id == NULL)
 			assert_null(ev.session_id);
@@ -348,9 +352,12 @@ static void test_info_merge(void **state)
 	assert_null(session_title(s));
 	assert_false(session_info_known(s));
 
-	assert_int_equal(apply(t, SRV_A, "/srv",
-	    "{\"type\":\"session.updated\",\"properties\":{\"info\":{\"id\":\"ses_2\","
-	    "\"parentID\":\"ses_1\",\"directory\":\"/p\",\"title\":\"first\"}}}", 2, &ev, &p), 0);
+	assert_int_equal(
+	    apply(t, SRV_A, "/srv",
+		"{\"type\":\"session.updated\",\"properties\":{\"info\":{\"id\":\"ses_2\","
+		"\"parentID\":\"ses_1\",\"directory\":\"/p\",\"title\":\"first\"}}}",
+		2, &ev, &p),
+	    0);
 	assert_int_equal(ev.kind, OC_INFO);
 	assert_false(ev.created);
 	assert_ptr_equal(ev.session, s);
@@ -362,9 +369,12 @@ static void test_info_merge(void **state)
 	json_decref(p);
 
 	/* A retitle that names neither parent nor directory keeps both. */
-	assert_int_equal(apply(t, SRV_A, "/other",
-	    "{\"type\":\"session.updated\",\"properties\":{\"info\":{\"id\":\"ses_2\","
-	    "\"title\":\"second\"}}}", 3, &ev, &p), 0);
+	assert_int_equal(
+	    apply(t, SRV_A, "/other",
+		"{\"type\":\"session.updated\",\"properties\":{\"info\":{\"id\":\"ses_2\","
+		"\"title\":\"second\"}}}",
+		3, &ev, &p),
+	    0);
 	assert_ptr_equal(ev.session, s);
 	assert_string_equal(session_title(s), "second");
 	assert_string_equal(session_parent(s), "ses_1");
@@ -394,9 +404,11 @@ static void test_info_merge(void **state)
 	json_decref(info);
 
 	/* Created with no directory anywhere: none is made up. */
-	assert_int_equal(apply(t, SRV_B, NULL,
-	    "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"ses_4\"}}}", 7,
-	    &ev, &p), 0);
+	assert_int_equal(
+	    apply(t, SRV_B, NULL,
+		"{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"ses_4\"}}}", 7,
+		&ev, &p),
+	    0);
 	assert_true(ev.created);
 	assert_null(session_directory(ev.session));
 	assert_null(session_title(ev.session));
@@ -415,8 +427,8 @@ static void test_set_status(void **state)
 		bool changed;
 		size_t count;
 	} steps[] = {
-		{ "ses_1", IDLE, false, 1 },  /* new and idle: nothing to announce */
-		{ "ses_2", BUSY, true, 2 },   /* new and running */
+		{ "ses_1", IDLE, false, 1 }, /* new and idle: nothing to announce */
+		{ "ses_2", BUSY, true, 2 },  /* new and running */
 		{ "ses_2", BUSY, false, 2 },
 		{ "ses_2", RETRY, true, 2 },
 		{ "ses_2", IDLE, true, 2 },
@@ -431,7 +443,8 @@ static void test_set_status(void **state)
 	assert_non_null(t);
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		changed = !steps[i].changed;
-		s = session_table_set_status(t, SRV_A, steps[i].id, "/d", steps[i].status, &changed);
+		s = session_table_set_status(t, SRV_A, steps[i].id, "/d", steps[i].status,
+		    &changed);
 		assert_non_null(s);
 		assert_string_equal(session_id(s), steps[i].id);
 		assert_string_equal(session_directory(s), "/d");
@@ -480,7 +493,9 @@ static bool ancestor_or_self(struct session_table *t, struct session *a, struct 
 	for (depth = 0; b != NULL && depth < 100; depth++) {
 		if (a == b)
 			return true;
-		b = session_parent(b) != NULL ? session_table_find(t, session_server(b), session_parent(b)) : NULL;
+		b = session_parent(b) != NULL
+		    ? session_table_find(t, session_server(b), session_parent(b))
+		    : NULL;
 	}
 	return false;
 }
@@ -496,7 +511,7 @@ static void test_root(void **state)
 		{ SRV_A, "c2", "r" },
 		{ SRV_A, "g1", "r" },
 		{ SRV_A, "gg1", "r" },
-		{ SRV_A, "u", "u" },      /* parent unknown: the walk stops at u */
+		{ SRV_A, "u", "u" }, /* parent unknown: the walk stops at u */
 		{ SRV_A, "lone", "lone" },
 		{ SRV_B, "bc", "r" },
 	};
@@ -575,7 +590,7 @@ static void test_tree_running(void **state)
 {
 	static const struct {
 		struct server *busy_srv;
-		const char *busy;      /* the one running session, or NULL */
+		const char *busy; /* the one running session, or NULL */
 		const char *status;
 		const char *root;
 		bool running;
@@ -602,7 +617,8 @@ static void test_tree_running(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		t = make_tree();
 		if (cases[i].busy != NULL) {
-			snprintf(json, sizeof(json), "{\"type\":\"session.status\",\"properties\":"
+			snprintf(json, sizeof(json),
+			    "{\"type\":\"session.status\",\"properties\":"
 			    "{\"sessionID\":\"%s\",\"status\":{\"type\":\"%s\"}}}",
 			    cases[i].busy, cases[i].status);
 			feed(t, cases[i].busy_srv, json, 100);
@@ -643,7 +659,8 @@ static void test_cycles(void **state)
 			assert_true(n > 0);
 			for (j = 0; j < n && j < SESSION_TREE_MAX; j++) {
 				assert_string_not_equal(session_id(out[j]), "outside");
-				for (k = 0; k < members && strcmp(session_id(out[j]), names[k]) != 0; k++)
+				for (k = 0;
+				     k < members && strcmp(session_id(out[j]), names[k]) != 0; k++)
 					;
 				assert_true(k < members);
 			}
@@ -651,7 +668,8 @@ static void test_cycles(void **state)
 		}
 		feed(t, SRV_A, STATUS("a", "busy"), 2);
 		for (s = session_table_first(t); s != NULL; s = session_next(s))
-			assert_int_equal(session_table_tree_running(t, s), strcmp(session_id(s), "outside") != 0);
+			assert_int_equal(session_table_tree_running(t, s),
+			    strcmp(session_id(s), "outside") != 0);
 		session_table_free(t);
 	}
 }
@@ -682,10 +700,14 @@ static void test_find_any(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		t = TABLE_NEW();
 		assert_non_null(t);
-		snprintf(a, sizeof(a), "{\"type\":\"session.status\",\"properties\":"
-		    "{\"sessionID\":\"ses_1\",\"status\":{\"type\":\"%s\"}}}", cases[i].first);
-		snprintf(b, sizeof(b), "{\"type\":\"session.status\",\"properties\":"
-		    "{\"sessionID\":\"ses_1\",\"status\":{\"type\":\"%s\"}}}", cases[i].second);
+		snprintf(a, sizeof(a),
+		    "{\"type\":\"session.status\",\"properties\":"
+		    "{\"sessionID\":\"ses_1\",\"status\":{\"type\":\"%s\"}}}",
+		    cases[i].first);
+		snprintf(b, sizeof(b),
+		    "{\"type\":\"session.status\",\"properties\":"
+		    "{\"sessionID\":\"ses_1\",\"status\":{\"type\":\"%s\"}}}",
+		    cases[i].second);
 		if (cases[i].a_first) {
 			feed(t, SRV_A, a, 1);
 			feed(t, SRV_B, b, 2);

@@ -43,8 +43,8 @@ static void seen_clear(struct seen *s)
 
 /* Feed the whole stream, then every two-piece split of it, and check
  * each run gives exactly the expected events. */
-static void check_stream(const char *stream, size_t max_event,
-    const char *const *want, size_t nwant)
+static void check_stream(const char *stream, size_t max_event, const char *const *want,
+    size_t nwant)
 {
 	size_t len = strlen(stream), cut, i;
 	struct sse_parser *p;
@@ -67,13 +67,12 @@ static void check_stream(const char *stream, size_t max_event,
 
 static void test_opencode_stream(void **state)
 {
-	static const char stream[] =
-	    "data: {\"directory\":\"/p\",\"payload\":{\"id\":\"evt_1\","
-	    "\"type\":\"session.idle\",\"properties\":{\"sessionID\":"
-	    "\"ses_1\"}}}\n\n"
-	    "data: {\"payload\":{\"type\":\"server.heartbeat\"}}\n\n"
-	    "data:no-space\n\n"
-	    "data:  two spaces\n\n";
+	static const char stream[] = "data: {\"directory\":\"/p\",\"payload\":{\"id\":\"evt_1\","
+				     "\"type\":\"session.idle\",\"properties\":{\"sessionID\":"
+				     "\"ses_1\"}}}\n\n"
+				     "data: {\"payload\":{\"type\":\"server.heartbeat\"}}\n\n"
+				     "data:no-space\n\n"
+				     "data:  two spaces\n\n";
 	static const char *const want[] = {
 		"{\"directory\":\"/p\",\"payload\":{\"id\":\"evt_1\","
 		"\"type\":\"session.idle\",\"properties\":{\"sessionID\":"
@@ -111,8 +110,7 @@ static void test_line_endings(void **state)
 	static const char *const want[] = { "a", "b", "c", "d" };
 
 	(void)state;
-	check_stream("data: a\r\n\r\ndata: b\r\rdata: c\n\ndata: d\r\n\n", 64,
-	    want, 4);
+	check_stream("data: a\r\n\r\ndata: b\r\rdata: c\n\ndata: d\r\n\n", 64, want, 4);
 }
 
 /* "\r" then "\n" in the next feed is one line end, not two. */
@@ -142,8 +140,9 @@ static void test_multiline_data(void **state)
 
 	(void)state;
 	check_stream("data: one\ndata: two\ndata:\ndata: four\n\n"
-	    "data\n\n"
-	    "data\ndata\n\n", 64, want, 3);
+		     "data\n\n"
+		     "data\ndata\n\n",
+	    64, want, 3);
 }
 
 static void test_comments_and_fields(void **state)
@@ -152,11 +151,12 @@ static void test_comments_and_fields(void **state)
 
 	(void)state;
 	check_stream(": hello\n\n"
-	    "event: message\nid: 7\nretry: 10\ndata: x\n: mid\n\n"
-	    "database: no\ndat: no\ndata : no\nDATA: no\n\n"
-	    "id: only\n\n"
-	    "data: y\n\n"
-	    "data: unterminated\n", 64, want, 2);
+		     "event: message\nid: 7\nretry: 10\ndata: x\n: mid\n\n"
+		     "database: no\ndat: no\ndata : no\nDATA: no\n\n"
+		     "id: only\n\n"
+		     "data: y\n\n"
+		     "data: unterminated\n",
+	    64, want, 2);
 }
 
 static void test_oversize_dropped(void **state)
@@ -165,10 +165,10 @@ static void test_oversize_dropped(void **state)
 	struct seen s = { 0 };
 	struct sse_parser *p;
 	const char stream[] = "data: 0123456789\n\n"
-	    "data: 0123456789A\n\n"
-	    "data: ok\n\n"
-	    "data: 01234\ndata: 56789\n\n"
-	    "data: a\ndata: b\n\n";
+			      "data: 0123456789A\n\n"
+			      "data: ok\n\n"
+			      "data: 01234\ndata: 56789\n\n"
+			      "data: a\ndata: b\n\n";
 
 	(void)state;
 	check_stream(stream, 10, want, 3);
@@ -186,12 +186,17 @@ static void test_bom(void **state)
 	static const char *const want_not[] = { "b" };
 
 	(void)state;
-	check_stream("\xef\xbb\xbf" "data: a\n\ndata: b\n\n", 64, want, 2);
+	check_stream("\xef\xbb\xbf"
+		     "data: a\n\ndata: b\n\n",
+	    64, want, 2);
 	/* Only one leading BOM is dropped; a second spoils the field name. */
-	check_stream("\xef\xbb\xbf\xef\xbb\xbf" "data: a\n\ndata: b\n\n", 64,
-	    want_not, 1);
+	check_stream("\xef\xbb\xbf\xef\xbb\xbf"
+		     "data: a\n\ndata: b\n\n",
+	    64, want_not, 1);
 	/* A BOM prefix that is not a BOM is kept as field-name bytes. */
-	check_stream("\xef\xbb" "data: a\n\ndata: b\n\n", 64, want_not, 1);
+	check_stream("\xef\xbb"
+		     "data: a\n\ndata: b\n\n",
+	    64, want_not, 1);
 }
 
 static void test_reset(void **state)
@@ -205,7 +210,10 @@ static void test_reset(void **state)
 	assert_int_equal(sse_parser_feed(p, "data: partial\ndata: mo", 22), 0);
 	sse_parser_reset(p);
 	/* A new stream: the partial event is gone and a BOM is dropped again. */
-	assert_int_equal(sse_parser_feed(p, "\xef\xbb\xbf" "data: fresh\n\n", 17),
+	assert_int_equal(sse_parser_feed(p,
+			     "\xef\xbb\xbf"
+			     "data: fresh\n\n",
+			     17),
 	    0);
 	assert_int_equal(s.n, 1);
 	assert_string_equal(s.data[0], "fresh");

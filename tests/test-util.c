@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "io/procnet.h"
 #include "core/util.h"
+#include "io/procnet.h"
 
 static void test_path_within(void **state)
 {
@@ -60,7 +60,6 @@ static void test_path_within(void **state)
 		assert_int_equal(path_within(cases[i].path, cases[i].dir), cases[i].within);
 	}
 }
-
 
 static void test_url_port(void **state)
 {

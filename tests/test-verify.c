@@ -20,10 +20,10 @@
 
 enum op {
 	END,
-	IDLE,  /* verify_on_status(id, idle) */
-	BUSY,  /* verify_on_status(id, busy) */
-	PART,  /* verify_on_part(id) */
-	POLL,  /* verify_poll, then check want, wake (when QUIET) and all_idle */
+	IDLE, /* verify_on_status(id, idle) */
+	BUSY, /* verify_on_status(id, busy) */
+	PART, /* verify_on_part(id) */
+	POLL, /* verify_poll, then check want, wake (when QUIET) and all_idle */
 };
 
 struct vstep {
@@ -44,6 +44,8 @@ struct vscript {
 	struct vstep steps[MAX_VSTEPS];
 };
 
+/* A table of scripts reads best as written. */
+/* clang-format off */
 /* All armed at t=1000. */
 static const struct vscript scripts[] = {
 	{ "one target: idle, then the window passes at exactly quiet_ms", 100, { "a" }, {
@@ -141,6 +143,7 @@ static const struct vscript scripts[] = {
 		{ POLL, NULL, 1150, DONE, 0, 1030 },
 	} },
 };
+/* clang-format on */
 
 static void run_script(const struct vscript *sc)
 {

@@ -32,8 +32,8 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 #define MAX_EVENT (4u << 20)
-#define MAX_AUX 128         /* resync, lookup, probe and abort requests in flight */
-#define MAX_RESYNC_DIRS 64  /* directories asked about after a reconnect */
+#define MAX_AUX 128        /* resync, lookup, probe and abort requests in flight */
+#define MAX_RESYNC_DIRS 64 /* directories asked about after a reconnect */
 
 enum aux_kind { AUX_ABORT, AUX_STATUS, AUX_LOOKUP, AUX_PROBE_SESSION, AUX_PROBE_STATUS };
 
@@ -130,7 +130,8 @@ static void report_failure(struct link *l, const char *what, const struct http_r
 	else if (res->ok)
 		server_set_error(l->srv, "%s: HTTP %ld", what, res->status);
 	else
-		server_set_error(l->srv, "%s: %s", what, res->error != NULL ? res->error : "failed");
+		server_set_error(l->srv, "%s: %s", what,
+		    res->error != NULL ? res->error : "failed");
 }
 
 static struct aux *aux_new(struct link *l, enum aux_kind kind, const char *session,
@@ -144,7 +145,8 @@ static struct aux *aux_new(struct link *l, enum aux_kind kind, const char *sessi
 	a->kind = kind;
 	a->session = session != NULL ? strdup(session) : NULL;
 	a->directory = directory != NULL ? strdup(directory) : NULL;
-	if ((session != NULL && a->session == NULL) || (directory != NULL && a->directory == NULL)) {
+	if ((session != NULL && a->session == NULL) ||
+	    (directory != NULL && a->directory == NULL)) {
 		free(a->session);
 		free(a->directory);
 		free(a);
@@ -207,8 +209,8 @@ static void aux_done(const struct http_result *res, void *arg)
 	switch (a->kind) {
 	case AUX_ABORT:
 		if (!ok && res->ok)
-			snprintf(err, sizeof(err), "HTTP %ld from %s%s", res->status, server_url(l->srv),
-			    res->status == 401 ? " (wrong password?)" : "");
+			snprintf(err, sizeof(err), "HTTP %ld from %s%s", res->status,
+			    server_url(l->srv), res->status == 401 ? " (wrong password?)" : "");
 		else if (!ok)
 			snprintf(err, sizeof(err), "%s: %s", server_url(l->srv), res->error);
 		a->abort_done(a->arg, ok, ok ? NULL : err, clock_now_ms());
@@ -253,8 +255,8 @@ static int aux_start(struct link *l, struct aux *a, const char *url, const char 
 	return 0;
 }
 
-static int http_abort(void *priv, const char *session_id, const char *directory,
-    int64_t timeout_ms, abort_done_cb cb, void *arg)
+static int http_abort(void *priv, const char *session_id, const char *directory, int64_t timeout_ms,
+    abort_done_cb cb, void *arg)
 {
 	struct link *l = priv;
 	char url[1024];
@@ -266,8 +268,8 @@ static int http_abort(void *priv, const char *session_id, const char *directory,
 	snprintf(url, sizeof(url), "%s/session/%s/abort", server_url(l->srv), session_id);
 	a->abort_done = cb;
 	a->arg = arg;
-	return aux_start(l, a, url, "POST", timeout_ms > CONNECT_TIMEOUT_MS ? timeout_ms
-	                                                                     : CONNECT_TIMEOUT_MS);
+	return aux_start(l, a, url, "POST",
+	    timeout_ms > CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
 }
 
 /* GET /session/status for directory (NULL: the server's default). done and
@@ -359,8 +361,9 @@ static void on_sse_event(const char *data, size_t len, void *arg)
 	}
 	payload = json_object_get(frame, "payload");
 	if (json_is_object(payload))
-		engine_observe_event(l->e, l->srv, json_string_value(json_object_get(frame, "directory")),
-		    payload, clock_now_ms());
+		engine_observe_event(l->e, l->srv,
+		    json_string_value(json_object_get(frame, "directory")), payload,
+		    clock_now_ms());
 	json_decref(frame);
 }
 

@@ -87,7 +87,8 @@ static void abort_reply(struct relay_req *q, const msgpack_object *error,
 	bool ok = false;
 	char err[256];
 
-	if (result != NULL && error == NULL && proto_map_bool(result, "ok", &ok) == PROTO_OK && ok) {
+	if (result != NULL && error == NULL && proto_map_bool(result, "ok", &ok) == PROTO_OK &&
+	    ok) {
 		q->abort_done(q->arg, true, NULL, clock_now_ms());
 		return;
 	}
@@ -121,8 +122,8 @@ static void listing_reply(struct relay_req *q, const msgpack_object *error,
 	}
 }
 
-static void reply_cb(const msgpack_object *error, const msgpack_object *result,
-    const char *failure, void *arg)
+static void reply_cb(const msgpack_object *error, const msgpack_object *result, const char *failure,
+    void *arg)
 {
 	struct relay_req *q = arg;
 
@@ -170,7 +171,7 @@ static int relay_abort(void *priv, const char *session_id, const char *directory
 	q->arg = arg;
 	q->directory = directory;
 	if (send_req(q, PROTO_M_OPENCODE_ABORT, pack_abort,
-	        timeout_ms < INT_MAX ? (int)timeout_ms : INT_MAX) < 0)
+		timeout_ms < INT_MAX ? (int)timeout_ms : INT_MAX) < 0)
 		return -1;
 	q->directory = NULL;
 	return 0;

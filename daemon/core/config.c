@@ -161,7 +161,8 @@ int config_read_password_file(struct config *c, const char *path, char **cause)
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (n > CONFIG_MAX_PASSWORD || buf[0] == '\0') {
 		explicit_bzero(buf, sizeof(buf));
-		if (asprintf(cause, "%s: empty or longer than %d bytes", path, CONFIG_MAX_PASSWORD) < 0)
+		if (asprintf(cause, "%s: empty or longer than %d bytes", path,
+			CONFIG_MAX_PASSWORD) < 0)
 			*cause = NULL;
 		return -1;
 	}
@@ -324,7 +325,8 @@ static int add_env_urls(struct config *c, char **cause)
 		return 0;
 	if ((list = strdup(env)) == NULL)
 		return fail(c, cause, "%s%s", "out of memory", "");
-	for (tok = strtok_r(list, ", ", &save); tok != NULL && rc == 0; tok = strtok_r(NULL, ", ", &save))
+	for (tok = strtok_r(list, ", ", &save); tok != NULL && rc == 0;
+	     tok = strtok_r(NULL, ", ", &save))
 		if (config_add_url(c, tok, &why) < 0)
 			rc = fail(c, cause, "OCSTOP_OPENCODE_URL: %s: %s", tok, why);
 	free(list);
@@ -348,15 +350,15 @@ static int apply_overrides(struct config *c, const struct config_overrides *o, c
 			if (config_add_stop_word(c, o->stop_words[i], &why) < 0)
 				return fail(c, cause, "--stop-word %s: %s", o->stop_words[i], why);
 	}
-	if (o->quiet_ms != NULL &&
-	    parse_ms(o->quiet_ms, 0, CONFIG_MAX_QUIET_MS, &c->quiet_ms) < 0)
+	if (o->quiet_ms != NULL && parse_ms(o->quiet_ms, 0, CONFIG_MAX_QUIET_MS, &c->quiet_ms) < 0)
 		return fail(c, cause, "--quiet-ms must be a number of milliseconds from 0 to %s%s",
 		    "10000", "");
 	if (o->stop_timeout_ms != NULL &&
 	    parse_ms(o->stop_timeout_ms, CONFIG_MIN_STOP_TIMEOUT_MS, CONFIG_MAX_STOP_TIMEOUT_MS,
-	        &c->stop_timeout_ms) < 0)
-		return fail(c, cause, "--stop-timeout-ms must be a number of milliseconds from %s to %s",
-		    "100", "60000");
+		&c->stop_timeout_ms) < 0)
+		return fail(c, cause,
+		    "--stop-timeout-ms must be a number of milliseconds from %s to %s", "100",
+		    "60000");
 	return 0;
 }
 

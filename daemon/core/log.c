@@ -15,8 +15,7 @@ static int verbose;
 /* Format one line and write it with a single fprintf, so concurrent writers
  * cannot interleave within it; control characters from peers (curl errors,
  * server text) become '?' so a message never spans lines. */
-static void log_vline(const char *level, const char *err, const char *fmt,
-    va_list ap)
+static void log_vline(const char *level, const char *err, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	char *p;

@@ -11,7 +11,7 @@
 /* 0 = info and above, 1 = debug. */
 void log_init(int verbosity);
 
-void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);  /* appends strerror(errno) */
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);

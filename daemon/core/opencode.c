@@ -81,7 +81,8 @@ static const char *event_session_id(const char *type, json_t *props)
 {
 	json_t *info;
 
-	if (strncmp(type, "session.", 8) == 0 && json_is_object(info = json_object_get(props, "info")))
+	if (strncmp(type, "session.", 8) == 0 &&
+	    json_is_object(info = json_object_get(props, "info")))
 		return json_str(info, "id");
 	if (strcmp(type, "message.part.updated") == 0)
 		return json_str(json_object_get(props, "part"), "sessionID");

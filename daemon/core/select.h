@@ -27,8 +27,8 @@ enum select_found {
 struct selection {
 	struct session *roots[SELECT_MAX_TREES]; /* borrowed from the table */
 	size_t n;
-	bool truncated;                          /* more than SELECT_MAX_TREES */
-	char *unknown[SELECT_MAX_TREES];         /* ids no event has named */
+	bool truncated;                  /* more than SELECT_MAX_TREES */
+	char *unknown[SELECT_MAX_TREES]; /* ids no event has named */
 	size_t n_unknown;
 };
 

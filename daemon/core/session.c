@@ -24,23 +24,23 @@ struct family {
 };
 
 struct session {
-	UT_hash_handle hh;        /* in by_id when first of its id */
-	struct session *same_id;  /* the next entry of this id, on another server */
+	UT_hash_handle hh;       /* in by_id when first of its id */
+	struct session *same_id; /* the next entry of this id, on another server */
 	struct server *server;
 	char *id;
 	char *directory;
 	char *parent;
 	char *title;
 	enum session_status status;
-	bool info_known;          /* parent and title came from a Session object */
+	bool info_known; /* parent and title came from a Session object */
 	unsigned pins;
-	uint32_t mark;            /* last walk that visited it */
+	uint32_t mark; /* last walk that visited it */
 	enum placement on;
-	struct family *family;    /* its parent's family, NULL without a parent */
+	struct family *family; /* its parent's family, NULL without a parent */
 	TAILQ_ENTRY(session) sibling;
 	TAILQ_ENTRY(session) all;
 	TAILQ_ENTRY(session) state;
-	size_t bytes;             /* what it counts in the table's bytes */
+	size_t bytes; /* what it counts in the table's bytes */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -83,8 +83,8 @@ static size_t str_bytes(const char *s)
 static void account(struct session_table *t, struct session *s)
 {
 	t->bytes -= s->bytes;
-	s->bytes = sizeof(*s) + str_bytes(s->id) + str_bytes(s->directory) +
-	    str_bytes(s->parent) + str_bytes(s->title);
+	s->bytes = sizeof(*s) + str_bytes(s->id) + str_bytes(s->directory) + str_bytes(s->parent) +
+	    str_bytes(s->title);
 	t->bytes += s->bytes;
 }
 
@@ -99,7 +99,7 @@ static void place(struct session_table *t, struct session *s)
 {
 	enum placement want = session_status_running(s->status) ? ON_RUNNING
 	    : s->pins > 0                                       ? ON_NONE
-	                                                        : ON_IDLE;
+								: ON_IDLE;
 
 	if (want == s->on)
 		return;
@@ -278,7 +278,7 @@ static bool make_room(struct session_table *t, size_t need)
 		log_debug("forgot idle session %s to make room", victim->id);
 		if (power_of_ten(t->evicted))
 			log_info("session table full (%zu sessions, %zu bytes): forgot %llu idle "
-			         "sessions so far, least recently active first",
+				 "sessions so far, least recently active first",
 			    t->count, t->bytes, (unsigned long long)t->evicted);
 		session_table_remove(t, victim);
 	}

@@ -29,7 +29,7 @@ struct verify {
 	bool idle[VERIFY_MAX_TARGETS];
 	int64_t quiet_ms;
 	int64_t armed_ms;
-	int64_t all_idle_ms;   /* when the last target went idle */
+	int64_t all_idle_ms; /* when the last target went idle */
 	int64_t quiet_since_ms;
 	enum verify_state state;
 };

@@ -31,7 +31,7 @@ struct server {
 	bool configured;
 	uint64_t shim;
 	int pid;
-	bool dead;           /* dropped: freed at the next reap */
+	bool dead;               /* dropped: freed at the next reap */
 	const char *drop_reason; /* set while a drop waits for the engine to be left */
 	TAILQ_ENTRY(server) link;
 };
@@ -49,10 +49,10 @@ struct engine {
 	size_t n_servers;
 	struct stop_list stops;
 	struct engine_counters counters;
-	unsigned depth;      /* engine calls on the stack */
-	bool drops_pending;  /* servers to drop when the outermost call ends */
+	unsigned depth;     /* engine calls on the stack */
+	bool drops_pending; /* servers to drop when the outermost call ends */
 	bool reap_asked;
-	int64_t wake_ms;     /* what the host was last asked for */
+	int64_t wake_ms; /* what the host was last asked for */
 };
 
 /* Ask the host for the safe point, once until it comes. */

@@ -135,11 +135,13 @@ void engine_observe_event(struct engine *e, struct server *srv, const char *dire
 		return;
 	engine_enter(e);
 	/* Publish a deletion while the entry still says what it was. */
-	if (ev.kind == OC_DELETED && (s = session_table_find(e->sessions, srv, ev.session_id)) != NULL)
+	if (ev.kind == OC_DELETED &&
+	    (s = session_table_find(e->sessions, srv, ev.session_id)) != NULL)
 		engine_notify_session(e, NOTIFY_SESSION_DELETED, s);
 	if (session_table_apply(e->sessions, srv, directory, &ev, &change) < 0)
-		log_warnx("%s: cannot track session %s: out of memory, or the session table is full "
-		          "of sessions that run or are being stopped",
+		log_warnx(
+		    "%s: cannot track session %s: out of memory, or the session table is full "
+		    "of sessions that run or are being stopped",
 		    server_url(srv), ev.session_id);
 	else if (change.session != NULL)
 		after_change(e, srv, &change, ev.kind, now_ms);
@@ -189,7 +191,8 @@ void engine_observe_statuses(struct engine *e, struct server *srv, const char *d
 		if (session_server(s) == srv && session_directory(s) != NULL &&
 		    strcmp(session_directory(s), directory) == 0 &&
 		    json_object_get(statuses, session_id(s)) == NULL) {
-			log_debug("%s: resync: %s went idle unseen", server_url(srv), session_id(s));
+			log_debug("%s: resync: %s went idle unseen", server_url(srv),
+			    session_id(s));
 			resync_one(e, srv, session_id(s), directory, SESSION_IDLE, now_ms);
 		}
 	}

@@ -17,7 +17,7 @@ struct notify_sink {
 
 struct notify {
 	TAILQ_HEAD(sink_list, notify_sink) sinks;
-	unsigned wanted;     /* union of the live sinks' masks */
+	unsigned wanted; /* union of the live sinks' masks */
 	unsigned dispatching;
 	bool has_removed;
 };

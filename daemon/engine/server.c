@@ -161,15 +161,15 @@ static struct server *server_new(struct engine *e, const struct server_spec *spe
 	} else {
 		s->url = url_copy(spec->url);
 	}
-	s->username = strdup(spec->username != NULL && spec->username[0] != '\0'
-	        ? spec->username
-	        : PROTO_OPENCODE_USERNAME);
+	s->username =
+	    strdup(spec->username != NULL && spec->username[0] != '\0' ? spec->username
+								       : PROTO_OPENCODE_USERNAME);
 	if (spec->password != NULL && spec->password[0] != '\0')
 		s->password = str_dup_or_null(spec->password, &failed);
-	s->version = str_dup_or_null(spec->version != NULL && spec->version[0] != '\0'
-	        ? spec->version
-	        : NULL,
-	    &failed);
+	s->version =
+	    str_dup_or_null(spec->version != NULL && spec->version[0] != '\0' ? spec->version
+									      : NULL,
+		&failed);
 	if (s->url == NULL || s->username == NULL || failed) {
 		server_free(s);
 		return NULL;

@@ -66,14 +66,14 @@ void engine_set_backend(struct engine *e, enum server_transport t, const struct 
 /* A server as announced by the configuration or by a shim's register. */
 struct server_spec {
 	enum server_transport transport;
-	const char *url;              /* HTTP only */
-	const char *username;         /* HTTP Basic auth; NULL: OpenCode's default */
-	const char *password;         /* NULL: none */
-	const char *version;          /* OpenCode's version when known */
-	bool configured;              /* named by the configuration: kept for ever */
-	int pid;                      /* OpenCode's pid, 0 when unknown */
-	uint64_t shim;                /* the shim connection that announced it, 0: none */
-	void *channel;                /* relay: how the backend reaches the shim */
+	const char *url;      /* HTTP only */
+	const char *username; /* HTTP Basic auth; NULL: OpenCode's default */
+	const char *password; /* NULL: none */
+	const char *version;  /* OpenCode's version when known */
+	bool configured;      /* named by the configuration: kept for ever */
+	int pid;              /* OpenCode's pid, 0 when unknown */
+	uint64_t shim;        /* the shim connection that announced it, 0: none */
+	void *channel;        /* relay: how the backend reaches the shim */
 };
 
 /* Add the server, or update the one that stands for the same OpenCode

@@ -147,15 +147,17 @@ static void send_abort(struct stop *st, const char *id)
 	/* A request may take as long as what is left of the whole stop, so
 	 * that its own timeout never ends a stop early. */
 	int64_t timeout = (STOP_ATTEMPTS - st->attempt + 1) * st->timeout_ms;
+	void *priv = st->server->priv;
+	int rc = -1;
 
 	st->sent++;
 	if (req != NULL) {
 		req->st = st;
 		req->attempt = st->attempt;
 		memcpy(req->session, id, len + 1);
+		rc = st->server->ops->abort(priv, id, st->directory, timeout, abort_done, req);
 	}
-	if (req == NULL || st->server->ops->abort(st->server->priv, id, st->directory, timeout,
-	                       abort_done, req) < 0) {
+	if (rc < 0) {
 		free(req);
 		st->failed++;
 		note_error(st, "could not send the abort request");
@@ -187,7 +189,8 @@ static void give_up(struct stop *st)
 		snprintf(reason, sizeof(reason), "the abort request failed (%d attempts): %s",
 		    st->attempt, st->last_error != NULL ? st->last_error : "unknown error");
 	else if (n == 0)
-		snprintf(reason, sizeof(reason), "output did not go quiet within %lld ms (%d attempts)",
+		snprintf(reason, sizeof(reason),
+		    "output did not go quiet within %lld ms (%d attempts)",
 		    (long long)st->timeout_ms, st->attempt);
 	else
 		snprintf(reason, sizeof(reason),
@@ -346,8 +349,8 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	add_running_descendants(st, root);
 	TAILQ_INSERT_HEAD(&e->stops, st, link);
 	e->counters.aborts++;
-	log_info("stopping %s on %s (%zu running descendants, origin %s)", st->targets[0],
-	    srv->url, st->n_targets - 1, origin);
+	log_info("stopping %s on %s (%zu running descendants, origin %s)", st->targets[0], srv->url,
+	    st->n_targets - 1, origin);
 	send_attempt(st, now_ms);
 	/* Never finish inside stop_start: the caller still holds st. */
 	st->wake_ms = st->failed == st->sent ? now_ms : st->deadline_ms;
@@ -375,7 +378,8 @@ void stops_on_event(struct engine *e, struct server *srv, struct session *s, enu
 			root = session_table_root(e->sessions, s);
 			if (strcmp(session_id(root), st->targets[0]) != 0 || add_target(st, id) < 0)
 				continue;
-			log_info("stop %s: %s started meanwhile; aborting it too", st->targets[0], id);
+			log_info("stop %s: %s started meanwhile; aborting it too", st->targets[0],
+			    id);
 			send_abort(st, id);
 		}
 		if (kind == OC_STATUS)

@@ -31,14 +31,14 @@ struct stop;
 
 /* The outcome of one stop, as replied and published; borrowed. */
 struct stop_result {
-	const char *session;         /* the root */
+	const char *session; /* the root */
 	const struct server *server;
 	bool stopped;
 	const char *const *children; /* descendants aborted with it */
 	size_t n_children;
-	int64_t ms;                  /* first abort sent to last idle; -1 if never */
-	const char *reason;          /* NULL when stopped; "pending" while it runs */
-	const char *origin;          /* "rpc", "x", ... */
+	int64_t ms;         /* first abort sent to last idle; -1 if never */
+	const char *reason; /* NULL when stopped; "pending" while it runs */
+	const char *origin; /* "rpc", "x", ... */
 };
 
 /* Told when a stop ends; res is borrowed for the call. Must not tear down

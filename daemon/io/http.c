@@ -19,9 +19,9 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "core/log.h"
 #include "io/http.h"
 #include "proto.h"
-#include "core/log.h"
 
 #define HTTP_CONNECT_TIMEOUT_MS 2000
 #define HTTP_MAX_BODY (4 * 1024 * 1024)
@@ -31,15 +31,15 @@ struct http_req {
 	CURL *easy;
 	LIST_ENTRY(http_req) entry;
 	struct curl_slist *headers;
-	int added;        /* handed to the multi handle */
-	int cancelled;    /* no more callbacks; freed at the next flush */
-	int in_done;      /* on_done is running; cancel is then a no-op */
+	int added;     /* handed to the multi handle */
+	int cancelled; /* no more callbacks; freed at the next flush */
+	int in_done;   /* on_done is running; cancel is then a no-op */
 
-	char *buf;        /* buffered body, NUL-terminated */
+	char *buf; /* buffered body, NUL-terminated */
 	size_t len;
 	size_t cap;
 	size_t max_body;
-	const char *why;  /* our reason for aborting the write, if any */
+	const char *why; /* our reason for aborting the write, if any */
 
 	http_data_cb on_data;
 	http_done_cb on_done;
@@ -52,8 +52,8 @@ struct http {
 	CURLM *multi;
 	struct event *timer;
 	LIST_HEAD(, http_req) reqs; /* every request not yet freed */
-	int in_curl;      /* inside curl_multi_socket_action() */
-	int need_flush;   /* requests queued or cancelled while in_curl */
+	int in_curl;                /* inside curl_multi_socket_action() */
+	int need_flush;             /* requests queued or cancelled while in_curl */
 };
 
 static void req_free(struct http_req *r)
@@ -121,8 +121,7 @@ static void http_flush(struct http *h)
 			if (r->cancelled) {
 				req_free(r);
 			} else if (!r->added) {
-				if (curl_multi_add_handle(h->multi, r->easy) ==
-				    CURLM_OK) {
+				if (curl_multi_add_handle(h->multi, r->easy) == CURLM_OK) {
 					r->added = 1;
 					continue;
 				}
@@ -151,8 +150,8 @@ static void http_action(struct http *h, curl_socket_t fd, int what)
 
 static void event_cb(evutil_socket_t fd, short kind, void *arg)
 {
-	int what = (kind & EV_READ ? CURL_CSELECT_IN : 0) |
-	    (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int what =
+	    (kind & EV_READ ? CURL_CSELECT_IN : 0) | (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
 
 	http_action(arg, fd, what);
 }
@@ -181,8 +180,7 @@ static int multi_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch fd for what curl asks, or stop. */
-static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg,
-    void *sockp)
+static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
 {
 	struct http *h = arg;
 	struct event *ev = sockp;
@@ -259,42 +257,34 @@ static int req_setup(struct http_req *r, const struct http_opts *o)
 
 	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_URL, o->url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
 	/* A proxy from the environment must not see loopback traffic. */
-	bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1") !=
-	    CURLE_OK;
+	bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1") != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms :
-	    HTTP_CONNECT_TIMEOUT_MS) != CURLE_OK;
+		   o->connect_timeout_ms > 0 ? o->connect_timeout_ms : HTTP_CONNECT_TIMEOUT_MS) !=
+	    CURLE_OK;
 	if (o->timeout_ms > 0)
-		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms) !=
-		    CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms) != CURLE_OK;
 	if (o->low_speed_time_s > 0) {
-		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) !=
-		    CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-		    o->low_speed_time_s) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s) != CURLE_OK;
 	}
 	if (o->password != NULL && o->password[0] != '\0') {
-		bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) !=
-		    CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_USERNAME,
-		    o->username != NULL ? o->username : PROTO_OPENCODE_USERNAME) !=
-		    CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, o->password) !=
-		    CURLE_OK;
+			   o->username != NULL ? o->username : PROTO_OPENCODE_USERNAME) != CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, o->password) != CURLE_OK;
 	}
 	if (o->method != NULL && strcmp(o->method, "POST") == 0) {
 		/* POSTFIELDSIZE first: COPYPOSTFIELDS copies that many bytes. */
 		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)(o->body != NULL ? o->body_len : 0)) != CURLE_OK;
+			   (curl_off_t)(o->body != NULL ? o->body_len : 0)) != CURLE_OK;
 		bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
-		    o->body != NULL ? o->body : "") != CURLE_OK;
+			   o->body != NULL ? o->body : "") != CURLE_OK;
 		/* Waiting for "100 Continue" would only add a delay. */
 		if ((l = curl_slist_append(r->headers, "Expect:")) == NULL)
 			return -1;
@@ -311,8 +301,7 @@ static int req_setup(struct http_req *r, const struct http_opts *o)
 		r->headers = l;
 	}
 	if (r->headers != NULL)
-		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) !=
-		    CURLE_OK;
+		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK;
 	return bad ? -1 : 0;
 }
 
@@ -371,11 +360,9 @@ struct http *http_new(struct event_base *base)
 	}
 	if ((h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
 	    (h->multi = curl_multi_init()) == NULL ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) !=
-	    CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) != CURLM_OK ||
 	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION,
-	    multi_timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb) != CURLM_OK ||
 	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
 		http_free(h);
 		return NULL;

@@ -15,9 +15,9 @@ struct http_req;
 
 /* Outcome of a finished transfer; borrowed for the duration of the callback. */
 struct http_result {
-	int ok;            /* the transfer completed (any HTTP status) */
-	long status;       /* HTTP status, 0 when no response */
-	const char *body;  /* buffered body, NUL-terminated; "" when streamed */
+	int ok;           /* the transfer completed (any HTTP status) */
+	long status;      /* HTTP status, 0 when no response */
+	const char *body; /* buffered body, NUL-terminated; "" when streamed */
 	size_t body_len;
 	const char *error; /* why !ok: curl's text, "response too large",
 	                    * "stopped by receiver" or "out of memory" */
@@ -33,17 +33,17 @@ typedef void (*http_done_cb)(const struct http_result *res, void *arg);
 
 struct http_opts {
 	const char *url;
-	const char *method;        /* "GET" (default) or "POST" */
-	const char *username;      /* Basic auth when password is set */
+	const char *method;   /* "GET" (default) or "POST" */
+	const char *username; /* Basic auth when password is set */
 	const char *password;
-	const char *body;          /* POST body, may be NULL */
+	const char *body; /* POST body, may be NULL */
 	size_t body_len;
-	const char *content_type;  /* for body */
-	long connect_timeout_ms;   /* default 2000 */
-	long timeout_ms;           /* 0: no total limit (streams) */
-	long low_speed_time_s;     /* streams: abort when no byte for this long */
-	size_t max_body;           /* buffered responses; default 4 MiB */
-	http_data_cb on_data;      /* set: stream the body instead of buffering */
+	const char *content_type; /* for body */
+	long connect_timeout_ms;  /* default 2000 */
+	long timeout_ms;          /* 0: no total limit (streams) */
+	long low_speed_time_s;    /* streams: abort when no byte for this long */
+	size_t max_body;          /* buffered responses; default 4 MiB */
+	http_data_cb on_data;     /* set: stream the body instead of buffering */
 	http_done_cb on_done;
 	void *arg;
 };

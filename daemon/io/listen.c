@@ -1,6 +1,6 @@
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,8 +180,8 @@ struct listener *listen_start(struct event_base *base, const char *path, listen_
 		l->owns_path = true;
 		log_info("listening on %s", path);
 	}
-	l->ev = evconnlistener_new(base, accept_cb, l, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    -1, fd);
+	l->ev = evconnlistener_new(base, accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->ev == NULL) {
 		close(fd);
 		listen_stop(l);
@@ -203,4 +203,3 @@ void listen_stop(struct listener *l)
 	free(l->path);
 	free(l);
 }
-

@@ -39,8 +39,8 @@ struct peer {
 	struct proto_reader *reader;
 	bool closing;
 	bool closed;
-	bool reading;         /* dispatching a read: output waits until it is done */
-	bool waiting_write;   /* wr is added: the socket took only part of the output */
+	bool reading;       /* dispatching a read: output waits until it is done */
+	bool waiting_write; /* wr is added: the socket took only part of the output */
 	const char *why;
 	struct proto_buf scratch; /* outgoing requests are packed here */
 	TAILQ_HEAD(, peer_req) pending;
@@ -192,8 +192,8 @@ static void on_response(struct peer *p, const struct proto_msg *m)
 
 	TAILQ_FOREACH(r, &p->pending, link) {
 		if (r->msgid == m->msgid) {
-			req_finish(r, m->error->type == MSGPACK_OBJECT_NIL ? NULL : m->error, m->result,
-			    NULL);
+			req_finish(r, m->error->type == MSGPACK_OBJECT_NIL ? NULL : m->error,
+			    m->result, NULL);
 			return;
 		}
 	}

@@ -20,8 +20,9 @@ static size_t listening_inodes(const char *table, int port, unsigned long *out, 
 		return n;
 	while (fgets(line, sizeof(line), f) != NULL && n < MAX_INODES) {
 		/* sl local_address rem_address st tx:rx tr:tm retrnsmt uid timeout inode */
-		if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*s %*s %*s %*u %*u %lu",
-		    &local_port, &state, &inode) != 3)
+		if (sscanf(line,
+			" %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x %*s %*s %*s %*u %*u %lu",
+			&local_port, &state, &inode) != 3)
 			continue;
 		if ((int)local_port == port && state == 0x0A)
 			out[n++] = inode;

@@ -39,16 +39,16 @@ struct sse_parser {
 	void *arg;
 
 	enum sse_state state;
-	char name[4];       /* only "data" matters, so 4 bytes are kept */
-	size_t name_len;    /* full length, to tell "data" from "database" */
-	int after_cr;       /* last byte was '\r': a '\n' now ends nothing */
-	size_t bom_len;     /* bytes of a leading BOM seen so far */
-	int at_start;       /* no byte of the stream processed yet */
+	char name[4];    /* only "data" matters, so 4 bytes are kept */
+	size_t name_len; /* full length, to tell "data" from "database" */
+	int after_cr;    /* last byte was '\r': a '\n' now ends nothing */
+	size_t bom_len;  /* bytes of a leading BOM seen so far */
+	int at_start;    /* no byte of the stream processed yet */
 
-	char *data;         /* event data, '\n'-joined, NUL-terminated */
+	char *data; /* event data, '\n'-joined, NUL-terminated */
 	size_t data_len;
 	size_t data_cap;
-	int has_data;       /* a data field was seen in this event */
+	int has_data; /* a data field was seen in this event */
 	enum sse_discard discard;
 
 	size_t dropped;

@@ -49,7 +49,7 @@ static void result_copy(struct tree_result *r, const struct stop_result *res)
 	for (i = 0; r->children != NULL && i < res->n_children; i++)
 		if ((r->children[n] = strdup(res->children[i])) != NULL)
 			n++;
-	r->view = (struct wire_stop) {
+	r->view = (struct wire_stop){
 		.session = r->session,
 		.server = r->server,
 		.stopped = res->stopped,
@@ -235,7 +235,8 @@ static int parse_selection(struct engine *e, const msgpack_object *opts, struct 
 		*msg = "session, directory: strings; sessions: array of strings; all: bool";
 		return PROTO_EBADREQ;
 	}
-	if ((one == NULL || one->type == MSGPACK_OBJECT_NIL) && many == NULL && dir == NULL && !all) {
+	if ((one == NULL || one->type == MSGPACK_OBJECT_NIL) && many == NULL && dir == NULL &&
+	    !all) {
 		*msg = "say what to abort: session, sessions, directory or all";
 		return PROTO_EBADREQ;
 	}
@@ -313,8 +314,8 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 		return 0;
 	}
 	if (sel.truncated)
-		log_warnx("abort: more than %d trees or ids; stopping the first %d", SELECT_MAX_TREES,
-		    SELECT_MAX_TREES);
+		log_warnx("abort: more than %d trees or ids; stopping the first %d",
+		    SELECT_MAX_TREES, SELECT_MAX_TREES);
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		selection_clear(&sel);
 		*msg = "out of memory";

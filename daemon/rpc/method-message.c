@@ -26,7 +26,8 @@ static bool join_text(const msgpack_object_array *parts, char *out, size_t size,
 
 		if (p->type != MSGPACK_OBJECT_MAP ||
 		    proto_map_str(p, "type", &type, &type_len) != PROTO_OK || type_len != 4 ||
-		    memcmp(type, "text", 4) != 0 || proto_map_str(p, "text", &text, &text_len) != PROTO_OK)
+		    memcmp(type, "text", 4) != 0 ||
+		    proto_map_str(p, "text", &text, &text_len) != PROTO_OK)
 			continue;
 		if (*len + text_len >= size)
 			return false;
@@ -67,8 +68,7 @@ static void publish(struct engine *e, const char *id, const char *verdict)
 /* A user message is about to reach the model: pass it, swallow it (a stop
  * word with nothing running), or swallow it and stop the session's tree.
  * The answer never waits for the stop. */
-static int method_message(const struct rpc_call *call, const msgpack_object *opts,
-    const char **msg)
+static int method_message(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
 {
 	struct engine *e = rpc_engine(call);
 	const struct config *cfg = engine_config(e);
@@ -111,7 +111,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	publish(e, id, "abort");
 	if (found == SELECT_RUNNING && sel.n > 0 &&
 	    stop_start(e, sel.roots[0], "x", cfg->stop_timeout_ms, clock_now_ms(), NULL, NULL) ==
-	        NULL)
+		NULL)
 		log_warnx("stop word in %s: could not start the stop: out of memory", id);
 	selection_clear(&sel);
 	return 0;

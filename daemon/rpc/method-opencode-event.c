@@ -33,8 +33,7 @@ static int method_opencode_event(const struct rpc_call *call, const msgpack_obje
 		return PROTO_EBADREQ;
 	}
 	if (proto_map_str(opts, "directory", &dir, &dir_len) == PROTO_OK && dir_len > 0 &&
-	    dir_len < sizeof(dirbuf) &&
-	    memchr(dir, '\0', dir_len) == NULL) {
+	    dir_len < sizeof(dirbuf) && memchr(dir, '\0', dir_len) == NULL) {
 		memcpy(dirbuf, dir, dir_len);
 		dirbuf[dir_len] = '\0';
 		dir = dirbuf;

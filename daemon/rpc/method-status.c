@@ -52,8 +52,7 @@ static uint32_t pack_sessions(struct session_table *t, struct proto_buf *buf)
 }
 
 /* Everything the daemon knows, for `ocstop status` and editors' statuslines. */
-static int method_status(const struct rpc_call *call, const msgpack_object *opts,
-    const char **msg)
+static int method_status(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
 {
 	struct engine *e = rpc_engine(call);
 	struct session_table *t = engine_sessions(e);

@@ -18,7 +18,7 @@ struct conn {
 	struct control *ctl;
 	struct peer *peer;
 	pid_t pid;
-	unsigned mask;     /* news it subscribed to; 0: none */
+	unsigned mask; /* news it subscribed to; 0: none */
 	TAILQ_ENTRY(conn) sub_link;
 };
 

@@ -19,7 +19,7 @@ struct peer;
 /* Who asked: copied freely. */
 struct rpc_call {
 	struct control *ctl;
-	uint64_t conn;     /* the connection's id, never reused */
+	uint64_t conn; /* the connection's id, never reused */
 	uint32_t msgid;
 	bool notification; /* nobody waits for a reply */
 };
@@ -27,8 +27,8 @@ struct rpc_call {
 /* opts is the params map, or NULL when none was given. Returns 0 when the
  * method replied or will reply later, or an error code (proto_errcode) with
  * *msg set to a static string: the dispatcher then sends the error. */
-typedef int (*method_exec)(const struct rpc_call *call, const msgpack_object *opts,
-    const char **msg);
+typedef int (
+    *method_exec)(const struct rpc_call *call, const msgpack_object *opts, const char **msg);
 
 /* How a method may be called. */
 #define METHOD_REQUEST 0x1

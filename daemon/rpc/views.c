@@ -1,9 +1,9 @@
+#include "rpc/views.h"
 #include "core/session.h"
 #include "engine/notify.h"
 #include "engine/server.h"
 #include "engine/stop.h"
 #include "proto.h"
-#include "rpc/views.h"
 #include "wire.h"
 
 void view_pack_session(msgpack_packer *pk, const struct session *s)
