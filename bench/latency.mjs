@@ -47,7 +47,7 @@ function followStops() {
     let i;
     while ((i = buf.indexOf("\n")) >= 0) {
       const ev = JSON.parse(buf.slice(0, i)); buf = buf.slice(i + 1);
-      if (ev.type === "stop") stops.push({ t, ev });
+      if (ev.type === "stop") stops.push({ t, ev: ev.stop });
     }
   });
   return m;

@@ -36,16 +36,16 @@ const idle = [], proof = [], daemon = [];
 for (let run = 0; run < Number(opt.runs); run++) {
   events.length = 0;
   tmux("send-keys", "-t", opt.target, `write run ${run}`, "Enter");
-  const busy = await waitFor(({ ev }) => ev.type === "session.status" && ev.status === "busy");
-  const session = busy.ev.session;
+  const busy = await waitFor(({ ev }) => ev.type === "session.status" && ev.session.status === "busy");
+  const session = busy.ev.session.id;
   for (const end = now() + 30000; !/tick 3/.test(pane()) && now() < end;) await sleep(20);
   events.length = 0;
   const t0 = now();
   tmux("send-keys", "-t", opt.target, "x", "Enter");
-  const i = await waitFor(({ ev }) => ev.type === "session.status" && ev.session === session && ev.status === "idle");
-  const s = await waitFor(({ ev }) => ev.type === "stop" && ev.session === session);
-  if (!s.ev.stopped) throw new Error(`not stopped: ${s.ev.reason}`);
-  idle.push(i.t - t0); proof.push(s.t - t0); daemon.push(s.ev.ms);
+  const i = await waitFor(({ ev }) => ev.type === "session.status" && ev.session.id === session && ev.session.status === "idle");
+  const s = await waitFor(({ ev }) => ev.type === "stop" && ev.stop.session === session);
+  if (!s.ev.stop.stopped) throw new Error(`not stopped: ${s.ev.stop.reason}`);
+  idle.push(i.t - t0); proof.push(s.t - t0); daemon.push(s.ev.stop.ms);
   await sleep(300);
 }
 const st = (xs) => { const s = [...xs].sort((a, b) => a - b); return [s[0], s[s.length >> 1], s[s.length - 1]]; };

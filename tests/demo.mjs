@@ -47,7 +47,7 @@ monitor.stdout.on("data", (d) => {
   let i;
   while ((i = mbuf.indexOf("\n")) >= 0) {
     const ev = JSON.parse(mbuf.slice(0, i)); mbuf = mbuf.slice(i + 1);
-    if (ev.type === "stop") stops.push({ ...ev, at: now() });
+    if (ev.type === "stop") stops.push({ ...ev.stop, at: now() });
   }
 });
 
