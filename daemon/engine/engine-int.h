@@ -52,7 +52,8 @@ struct engine {
 	unsigned depth;     /* engine calls on the stack */
 	bool drops_pending; /* servers to drop when the outermost call ends */
 	bool reap_asked;
-	int64_t wake_ms; /* what the host was last asked for */
+	int64_t wake_ms;    /* what the host was last asked for */
+	uint64_t untracked; /* sessions the table could not take */
 };
 
 /* Ask the host for the safe point, once until it comes. */

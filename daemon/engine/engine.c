@@ -106,6 +106,21 @@ void engine_notify_session(struct engine *e, int type, const struct session *s)
 	notify_fire(e->notify, &ev);
 }
 
+/* A session the table could not take. Said at the 1st, 10th, 100th... so
+ * that a flood of them cannot flood the log too. */
+static void untracked(struct engine *e, const struct server *srv, const char *id)
+{
+	uint64_t n = ++e->untracked;
+
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	if (n == 1)
+		log_warnx(
+		    "%s: cannot track session %s (%llu so far): out of memory, or the session "
+		    "table is full of sessions that run or are being stopped",
+		    server_url(srv), id, (unsigned long long)e->untracked);
+}
+
 /* After a session changed: learn what it is, tell the stops, publish. */
 static void after_change(struct engine *e, struct server *srv, const struct session_change *c,
     enum oc_kind kind, int64_t now_ms)
@@ -139,10 +154,7 @@ void engine_observe_event(struct engine *e, struct server *srv, const char *dire
 	    (s = session_table_find(e->sessions, srv, ev.session_id)) != NULL)
 		engine_notify_session(e, NOTIFY_SESSION_DELETED, s);
 	if (session_table_apply(e->sessions, srv, directory, &ev, &change) < 0)
-		log_warnx(
-		    "%s: cannot track session %s: out of memory, or the session table is full "
-		    "of sessions that run or are being stopped",
-		    server_url(srv), ev.session_id);
+		untracked(e, srv, ev.session_id);
 	else if (change.session != NULL)
 		after_change(e, srv, &change, ev.kind, now_ms);
 	engine_rearm(e);
@@ -160,8 +172,7 @@ static void resync_one(struct engine *e, struct server *srv, const char *id, con
 	change.session = session_table_set_status(e->sessions, srv, id, directory, status,
 	    &change.status_changed);
 	if (change.session == NULL) {
-		log_warnx("%s: cannot track session %s: out of memory or the table is full",
-		    server_url(srv), id);
+		untracked(e, srv, id);
 		return;
 	}
 	if (change.created || change.status_changed)
