@@ -23,6 +23,7 @@
 #include "engine/server.h"
 #include "io/http.h"
 #include "io/sd.h"
+#include "loop.h"
 #include "proto.h"
 #include "rpc/control.h"
 
@@ -145,58 +146,14 @@ struct daemon {
 	struct http *http;
 	struct backend_http_ctx http_ctx;
 	struct engine *engine;
+	struct engine_loop *loop;
 	struct control *control;
-	struct event *engine_timer;
-	struct event *engine_reap;
 	struct event *shutdown_poll;
 	struct event *sigterm;
 	struct event *sigint;
 	int64_t shutdown_deadline_ms;
 	bool shutting_down;
 };
-
-static void engine_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	(void)fd;
-	(void)what;
-	engine_tick(d->engine, clock_now_ms());
-}
-
-static void wake_at(void *arg, int64_t at_ms)
-{
-	struct daemon *d = arg;
-	int64_t delay = at_ms - clock_now_ms();
-	struct timeval tv;
-
-	if (at_ms < 0) {
-		evtimer_del(d->engine_timer);
-		return;
-	}
-	if (delay < 0)
-		delay = 0;
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
-	evtimer_add(d->engine_timer, &tv);
-}
-
-/* The engine's safe point: a callback of its own, from the top of the loop. */
-static void engine_reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	(void)fd;
-	(void)what;
-	engine_reap(d->engine);
-}
-
-static void reap_soon(void *arg)
-{
-	struct daemon *d = arg;
-
-	event_active(d->engine_reap, EV_TIMEOUT, 0);
-}
 
 static void shutdown_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -247,24 +204,24 @@ static void start_servers(struct daemon *d)
 
 static void setup(struct daemon *d)
 {
-	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon, .arg = d };
+	struct engine_host host;
 	char *cause = NULL;
 
 	if ((d->base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	d->engine_timer = evtimer_new(d->base, engine_timer_cb, d);
-	d->engine_reap = event_new(d->base, -1, 0, engine_reap_cb, d);
+	d->loop = engine_loop_new(d->base, &host);
 	d->shutdown_poll = evtimer_new(d->base, shutdown_poll_cb, d);
 	d->sigterm = evsignal_new(d->base, SIGTERM, signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, signal_cb, d);
-	if (d->engine_timer == NULL || d->engine_reap == NULL || d->shutdown_poll == NULL ||
-	    d->sigterm == NULL || d->sigint == NULL || evsignal_add(d->sigterm, NULL) < 0 ||
+	if (d->loop == NULL || d->shutdown_poll == NULL || d->sigterm == NULL ||
+	    d->sigint == NULL || evsignal_add(d->sigterm, NULL) < 0 ||
 	    evsignal_add(d->sigint, NULL) < 0)
 		fatalx("cannot set up the event loop");
 	d->http = http_new(d->base);
 	d->engine = engine_new(&d->config, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
 	if (d->http == NULL || d->engine == NULL)
 		fatalx("out of memory");
+	engine_loop_attach(d->loop, d->engine);
 	d->http_ctx = (struct backend_http_ctx){ .base = d->base, .http = d->http };
 	engine_set_backend(d->engine, SERVER_HTTP, &backend_http_ops, &d->http_ctx);
 	engine_set_backend(d->engine, SERVER_RELAY, &backend_relay_ops, NULL);
@@ -282,8 +239,7 @@ static void teardown(struct daemon *d)
 	control_free(d->control);
 	engine_free(d->engine);
 	http_free(d->http);
-	event_free(d->engine_timer);
-	event_free(d->engine_reap);
+	engine_loop_free(d->loop);
 	event_free(d->shutdown_poll);
 	event_free(d->sigterm);
 	event_free(d->sigint);

@@ -47,6 +47,8 @@ def layer_of_path(rel):
 def layer_of_include(name):
     if name in PROTO_HEADERS:
         return "proto"
+    if "/" not in name and os.path.exists(os.path.join(SRC, "daemon", name)):
+        return "main"   # the wiring's own headers, beside main.c
     first = name.split("/")[0]
     return first if first in BELOW and "/" in name else None
 

@@ -28,14 +28,14 @@
 #include "engine/server.h"
 #include "engine/stop.h"
 #include "io/http.h"
+#include "loop.h"
 
 #define WAIT_MS 3000
 
 struct world {
 	struct config cfg;
 	struct event_base *base;
-	struct event *timer;
-	struct event *reaper;
+	struct engine_loop *loop;
 	struct http *http;
 	struct backend_http_ctx ctx;
 	struct engine *e;
@@ -60,42 +60,6 @@ struct world {
 	char reason[256];
 	bool done;
 };
-
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	engine_tick(((struct world *)arg)->e, clock_now_ms());
-}
-
-static void wake_at(void *arg, int64_t at)
-{
-	struct world *w = arg;
-	int64_t d = at - clock_now_ms();
-	struct timeval tv = { 0, 0 };
-
-	if (at < 0) {
-		evtimer_del(w->timer);
-		return;
-	}
-	if (d > 0) {
-		tv.tv_sec = d / 1000;
-		tv.tv_usec = (d % 1000) * 1000;
-	}
-	evtimer_add(w->timer, &tv);
-}
-
-static void reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	engine_reap(((struct world *)arg)->e);
-}
-
-static void reap_soon(void *arg)
-{
-	event_active(((struct world *)arg)->reaper, EV_TIMEOUT, 0);
-}
 
 static void reply(struct evhttp_request *req, int code, const char *body)
 {
@@ -168,7 +132,7 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon };
+	struct engine_host host;
 	struct evhttp_bound_socket *bound;
 	struct sockaddr_storage ss;
 	ev_socklen_t len = sizeof(ss);
@@ -181,8 +145,7 @@ static int setup(void **state)
 	w->abort_status = 200;
 	strcpy(w->statuses, "{}");
 	assert_non_null(w->base = event_base_new());
-	assert_non_null(w->timer = evtimer_new(w->base, timer_cb, w));
-	assert_non_null(w->reaper = event_new(w->base, -1, 0, reap_cb, w));
+	assert_non_null(w->loop = engine_loop_new(w->base, &host));
 	assert_non_null(w->srv = evhttp_new(w->base));
 	evhttp_set_gencb(w->srv, srv_cb, w);
 	evhttp_set_allowed_methods(w->srv, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
@@ -192,9 +155,9 @@ static int setup(void **state)
 	snprintf(w->url, sizeof(w->url), "http://127.0.0.1:%d", w->port);
 	assert_non_null(w->http = http_new(w->base));
 	w->ctx = (struct backend_http_ctx){ .base = w->base, .http = w->http };
-	host.arg = w;
 	assert_non_null(
 	    w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
+	engine_loop_attach(w->loop, w->e);
 	engine_set_backend(w->e, SERVER_HTTP, &backend_http_ops, &w->ctx);
 	*state = w;
 	return 0;
@@ -209,8 +172,7 @@ static int teardown(void **state)
 	if (w->hung != NULL)
 		reply(w->hung, 200, "true");
 	evhttp_free(w->srv);
-	event_free(w->timer);
-	event_free(w->reaper);
+	engine_loop_free(w->loop);
 	event_base_free(w->base);
 	config_clear(&w->cfg);
 	free(w);

@@ -34,6 +34,8 @@
 #include "engine/engine.h"
 #include "engine/server.h"
 #include "fake-backend.h"
+#include "helpers.h"
+#include "loop.h"
 #include "proto.h"
 #include "rpc/control.h"
 
@@ -44,8 +46,7 @@ struct world {
 	char path[128];
 	struct config cfg;
 	struct event_base *base;
-	struct event *timer;
-	struct event *reaper;
+	struct engine_loop *loop;
 	struct engine *e;
 	struct control *ctl;
 	struct fakes fakes;
@@ -61,46 +62,10 @@ struct client {
 	json_t *inbox; /* messages read but not asked for yet */
 };
 
-static void timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	engine_tick(((struct world *)arg)->e, clock_now_ms());
-}
-
-static void wake_at(void *arg, int64_t at)
-{
-	struct world *w = arg;
-	int64_t d = at - clock_now_ms();
-	struct timeval tv = { 0, 0 };
-
-	if (at < 0) {
-		evtimer_del(w->timer);
-		return;
-	}
-	if (d > 0) {
-		tv.tv_sec = d / 1000;
-		tv.tv_usec = (d % 1000) * 1000;
-	}
-	evtimer_add(w->timer, &tv);
-}
-
-static void reap_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	engine_reap(((struct world *)arg)->e);
-}
-
-static void reap_soon(void *arg)
-{
-	event_active(((struct world *)arg)->reaper, EV_TIMEOUT, 0);
-}
-
 static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon };
+	struct engine_host host;
 	struct server_spec spec = { .transport = SERVER_HTTP,
 		.url = "http://fake",
 		.configured = true };
@@ -116,11 +81,10 @@ static int setup(void **state)
 	w->cfg.quiet_ms = 50;
 	w->cfg.stop_timeout_ms = 1000;
 	assert_non_null(w->base = event_base_new());
-	assert_non_null(w->timer = evtimer_new(w->base, timer_cb, w));
-	assert_non_null(w->reaper = event_new(w->base, -1, 0, reap_cb, w));
-	host.arg = w;
+	assert_non_null(w->loop = engine_loop_new(w->base, &host));
 	assert_non_null(
 	    w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES));
+	engine_loop_attach(w->loop, w->e);
 	engine_set_backend(w->e, SERVER_HTTP, &fake_backend_ops, &w->fakes);
 	engine_set_backend(w->e, SERVER_RELAY, &backend_relay_ops, NULL);
 	assert_non_null(w->ctl = control_new(w->base, w->e));
@@ -140,8 +104,7 @@ static int teardown(void **state)
 	control_free(w->ctl);
 	engine_free(w->e);
 	fakes_free(&w->fakes);
-	event_free(w->timer);
-	event_free(w->reaper);
+	engine_loop_free(w->loop);
 	event_base_free(w->base);
 	config_clear(&w->cfg);
 	rmdir(w->dir);
@@ -351,30 +314,22 @@ static bool is_request(json_t *m, const void *arg)
 }
 
 /* An event OpenCode publishes, as the fake-backed server reports it. */
-static void oc_event(struct world *w, const char *fmt, ...)
+static void oc_event(struct world *w, json_t *j)
 {
-	char text[512];
-	va_list ap;
-	json_t *j;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	assert_non_null(j = json_loads(text, 0, NULL));
 	engine_observe_event(w->e, w->http, "/proj", j, clock_now_ms());
 	json_decref(j);
 }
 
 #define BUSY(w, id) \
 	oc_event(w, \
-	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	    "\"status\":{\"type\":\"busy\"}}}", \
-	    id)
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+		  "\"status\":{\"type\":\"busy\"}}}", \
+		id))
 #define IDLE(w, id) \
 	oc_event(w, \
-	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	    "\"status\":{\"type\":\"idle\"}}}", \
-	    id)
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+		  "\"status\":{\"type\":\"idle\"}}}", \
+		id))
 
 static const char *str_at(json_t *j, const char *path)
 {

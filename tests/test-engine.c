@@ -23,6 +23,7 @@
 #include "engine/server.h"
 #include "engine/stop.h"
 #include "fake-backend.h"
+#include "helpers.h"
 
 #define QUIET 100
 #define TIMEOUT 1000
@@ -133,42 +134,33 @@ static struct server *add_relay(struct world *w, int pid, uint64_t shim)
 	return s;
 }
 
-static void event(struct world *w, struct server *s, int64_t now, const char *fmt, ...)
+/* One event OpenCode publishes, as the server's backend reports it. */
+static void event(struct world *w, struct server *s, int64_t now, json_t *j)
 {
-	char text[512];
-	va_list ap;
-	json_t *j;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	j = json_loads(text, 0, NULL);
-	if (j == NULL)
-		fail_msg("bad test JSON %s", text);
 	engine_observe_event(w->e, s, "/p", j, now);
 	json_decref(j);
 }
 
 #define BUSY(w, s, t, id) \
 	event(w, s, t, \
-	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	    "\"status\":{\"type\":\"busy\"}}}", \
-	    id)
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+		  "\"status\":{\"type\":\"busy\"}}}", \
+		id))
 #define IDLE(w, s, t, id) \
 	event(w, s, t, \
-	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	    "\"status\":{\"type\":\"idle\"}}}", \
-	    id)
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+		  "\"status\":{\"type\":\"idle\"}}}", \
+		id))
 #define PART(w, s, t, id) \
 	event(w, s, t, \
-	    "{\"type\":\"message.part.delta\",\"properties\":{\"sessionID\":\"%s\"," \
-	    "\"messageID\":\"m\",\"partID\":\"p\",\"field\":\"text\",\"delta\":\".\"}}", \
-	    id)
+	    jsonf("{\"type\":\"message.part.delta\",\"properties\":{\"sessionID\":\"%s\"," \
+		  "\"messageID\":\"m\",\"partID\":\"p\",\"field\":\"text\",\"delta\":\".\"}}", \
+		id))
 #define CHILD(w, s, t, id, parent) \
 	event(w, s, t, \
-	    "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
-	    "\"parentID\":\"%s\",\"directory\":\"/p\",\"title\":\"t\"}}}", \
-	    id, parent)
+	    jsonf("{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
+		  "\"parentID\":\"%s\",\"directory\":\"/p\",\"title\":\"t\"}}}", \
+		id, parent))
 
 static void done_cb(const struct stop_result *res, void *arg)
 {

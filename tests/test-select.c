@@ -16,24 +16,18 @@
 
 #include "core/select.h"
 #include "core/session.h"
+#include "helpers.h"
 #include "proto.h"
 
 static char server_a_obj, server_b_obj;
 #define SRV_A ((struct server *)&server_a_obj)
 #define SRV_B ((struct server *)&server_b_obj)
 
-static void feed(struct session_table *t, struct server *srv, const char *dir, const char *fmt, ...)
+static void feed(struct session_table *t, struct server *srv, const char *dir, json_t *j)
 {
 	struct session_change change;
 	struct oc_event ev;
-	char text[512];
-	va_list ap;
-	json_t *j;
 
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	assert_non_null(j = json_loads(text, 0, NULL));
 	assert_int_not_equal(oc_event_read(j, &ev), OC_NONE);
 	assert_int_equal(session_table_apply(t, srv, dir, &ev, &change), 0);
 	json_decref(j);
@@ -41,14 +35,14 @@ static void feed(struct session_table *t, struct server *srv, const char *dir, c
 
 #define STATUS(t, srv, dir, id, st) \
 	feed(t, srv, dir, \
-	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-	    "\"status\":{\"type\":\"%s\"}}}", \
-	    id, st)
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
+		  "\"status\":{\"type\":\"%s\"}}}", \
+		id, st))
 #define CHILD(t, srv, id, parent, dir) \
 	feed(t, srv, NULL, \
-	    "{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
-	    "\"parentID\":\"%s\",\"directory\":\"%s\"}}}", \
-	    id, parent, dir)
+	    jsonf("{\"type\":\"session.created\",\"properties\":{\"info\":{\"id\":\"%s\"," \
+		  "\"parentID\":\"%s\",\"directory\":\"%s\"}}}", \
+		id, parent, dir))
 
 /*
  * On A: r (busy, /proj) -> c (idle), r2 (idle, /proj) -> k (busy, /proj/sub)
