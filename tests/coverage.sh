@@ -19,3 +19,6 @@ meson test -C "$BUILD" --suite unit --no-rebuild --print-errorlogs >/dev/null ||
 cd "$SRC"
 gcovr --root "$SRC" --object-directory "$BUILD" --filter 'daemon/' --filter 'proto/' --filter 'client/' \
   --exclude 'daemon/main.c' --exclude 'client/main.c' --print-summary 2>/dev/null
+# The figure for the daemon alone (main.c, the wiring, is run by the integration tests only).
+echo "daemon/: $(gcovr --root "$SRC" --object-directory "$BUILD" --filter 'daemon/' \
+  --exclude 'daemon/main.c' --print-summary 2>/dev/null | sed -n 's/^lines: //p')"
