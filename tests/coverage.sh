@@ -14,8 +14,8 @@ if [ ! -f "$BUILD/build.ninja" ]; then
 fi
 meson compile -C "$BUILD" >/dev/null
 find "$BUILD" -name '*.gcda' -delete
-meson test -C "$BUILD" --suite unit --no-rebuild --print-errorlogs >/dev/null ||
-  { echo "coverage.sh: unit tests failed" >&2; exit 1; }
+meson test -C "$BUILD" --suite unit --no-rebuild --print-errorlogs >"$BUILD/unit.log" 2>&1 ||
+  { grep -E 'FAIL|ERROR|TIMEOUT' "$BUILD/unit.log" >&2; echo "coverage.sh: unit tests failed" >&2; exit 1; }
 cd "$SRC"
 gcovr --root "$SRC" --object-directory "$BUILD" --filter 'daemon/' --filter 'proto/' --filter 'client/' \
   --exclude 'daemon/main.c' --exclude 'client/main.c' --print-summary 2>/dev/null
