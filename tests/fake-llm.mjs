@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fake-llm.mjs — dependency-free fake OpenAI-compatible model server for the ocstop tests.
 //
-//   node tests/fake-llm.mjs [--port N] [--log FILE]
+//   node tests/fake-llm.mjs [--port N] [--log FILE] [--tick-ms MS]
 //
 // Listens on 127.0.0.1:N (0 = ephemeral) and prints "listening PORT" as its first stdout line.
 // POST /v1/chat/completions always answers with an SSE stream (or an HTTP error for FAIL*).
@@ -13,7 +13,7 @@
 //   last user text contains FAILnnn[(secs)]   -> kind "fail": HTTP nnn JSON error; retry-after: secs if
 //                                                given (429 defaults to 1 s; others send none).
 //                                                E.g. FAIL500, FAIL429, FAIL429(2), FAIL503(30)
-//   anything else                             -> kind "stream": "tick N " every 100 ms until the client
+//   anything else                             -> kind "stream": "tick N " every 100 ms (--tick-ms) until the client
 //                                                hangs up (or 10 minutes pass)
 // Verified against opencode-ai 1.18.33 (@ai-sdk/openai-compatible is bundled in the binary):
 //   * tool calls: one chunk with delta.tool_calls = [{index:0, id:"call_…", type:"function",
@@ -44,16 +44,22 @@ import fs from "node:fs";
 const args = process.argv.slice(2);
 let port = 0;
 let logFile = null;
+let tickMs = 100;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === "--port") port = Number(args[++i]);
   else if (args[i] === "--log") logFile = args[++i];
-  else {
+  else if (args[i] === "--tick-ms") {
+    tickMs = Number(args[++i]);
+    if (!Number.isInteger(tickMs) || tickMs < 1) {
+      process.stderr.write(`fake-llm: --tick-ms wants a whole number of milliseconds, not ${args[i]}\n`);
+      process.exit(2);
+    }
+  } else {
     process.stderr.write(`fake-llm: unknown argument ${args[i]}\n`);
     process.exit(2);
   }
 }
 
-const TICK_MS = 100;
 const MAX_STREAM_MS = 10 * 60 * 1000;
 let requests = 0;
 let openStreams = 0;
@@ -205,7 +211,7 @@ function chat(req, res, raw) {
   let closed = false;
   let k = 0;
   res.write(chunk({ role: "assistant", content: "" }));
-  const timer = setInterval(() => res.write(chunk({ content: `tick ${++k} ` })), TICK_MS);
+  const timer = setInterval(() => res.write(chunk({ content: `tick ${++k} ` })), tickMs);
   const cap = setTimeout(() => {
     clearInterval(timer);
     res.end(chunk({}, "stop") + usage() + DONE);

@@ -375,13 +375,14 @@ JSON
 # ---------------------------------------------------------------- fake LLM
 
 # fake_llm_start DIR — start tests/fake-llm.mjs on an ephemeral port. Sets FAKE_PORT FAKE_URL FAKE_LOG FAKE_PID.
+# FAKE_TICK_MS: how often a streamed reply sends its next part (default 100).
 fake_llm_start() {
   local dir=$1
   mkdir -p "$dir"
   FAKE_LOG=$dir/fake-llm.log
   : >"$FAKE_LOG"
   local out=$dir/fake-llm.out
-  node "$OC_TESTS_DIR/fake-llm.mjs" --port 0 --log "$FAKE_LOG" >"$out" 2>"$dir/fake-llm.err" </dev/null &
+  node "$OC_TESTS_DIR/fake-llm.mjs" --port 0 --log "$FAKE_LOG" --tick-ms "${FAKE_TICK_MS:-100}" >"$out" 2>"$dir/fake-llm.err" </dev/null &
   FAKE_PID=$!
   oc_track "$FAKE_PID"
   if ! wait_until 30 grep -qs '^listening ' "$out"; then
