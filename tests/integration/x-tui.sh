@@ -7,10 +7,14 @@ set -u
 . "$(dirname "$0")/../lib/ocstop.sh"
 
 tap_plan 21
-# The TUI redraws the whole growing reply for every streamed part: at ten parts a second it keeps a
-# core busy by itself, and on a small busy machine the keys typed and the stops wait behind it.
+# The TUI redraws the whole growing reply for every streamed part, and its busy spinner 25 times a
+# second: at ten parts a second, with the spinner, it keeps a core busy by itself, and on a small busy
+# machine the keys typed and the stops wait behind it. A slower stream, and the spinner off (the
+# user's setting "animations_enabled", kept in its state), leave it half of that.
 FAKE_TICK_MS=300
 world_start --shim
+mkdir -p "$XDG_STATE_HOME/opencode"
+echo '{"animations_enabled":false}' >"$XDG_STATE_HOME/opencode/kv.json"
 mkdir -p "$PROJ/sub"
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 monitor_start
