@@ -43,18 +43,23 @@ int proto_socket_path(char *buf, size_t size, const char **why)
 	return 0;
 }
 
+/* The bytes of a session id: OpenCode's are "ses_" and base62. */
+static const bool id_char[256] = {
+	['-'] = true,
+	['_'] = true,
+	['0' ... '9'] = true,
+	['A' ... 'Z'] = true,
+	['a' ... 'z'] = true,
+};
+
 bool proto_session_id_valid(const char *id, size_t len)
 {
 	size_t i;
 
 	if (len == 0 || len > PROTO_MAX_SESSION_ID)
 		return false;
-	for (i = 0; i < len; i++) {
-		char c = id[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '_' || c == '-'))
+	for (i = 0; i < len; i++)
+		if (!id_char[(unsigned char)id[i]])
 			return false;
-	}
 	return true;
 }

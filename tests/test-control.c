@@ -635,6 +635,42 @@ static void test_slow_subscriber(void **state)
 	client_free(w, c);
 }
 
+/* A subscriber that reads late, but before its output reaches the bound,
+ * gets every event whole and in order: what the socket did not take waits
+ * in the daemon and goes out as the socket drains. */
+static void test_late_reader(void **state)
+{
+	struct world *w = *state;
+	struct client *sub = client_new(w);
+	char id[64];
+	json_t *ev;
+	int i, seen = 0;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"session.status\"]}"));
+	/* About 2 MB of news: far more than a socket buffer, half the bound. */
+	for (i = 0; i < 16000; i++) {
+		snprintf(id, sizeof(id), "ses_%05d", i / 2);
+		if (i % 2 == 0)
+			BUSY(w, id);
+		else
+			IDLE(w, id);
+		if (i % 1000 == 0)
+			turn(w);
+	}
+	assert_true(control_output_bytes(w->ctl) > 1u << 20);
+	for (i = 0; i < 16000; i++) {
+		ev = wait_for(w, sub, is_event_type, "session.status");
+		snprintf(id, sizeof(id), "ses_%05d", i / 2);
+		assert_string_equal(str_at(ev, "2.0.session.id"), id);
+		assert_string_equal(str_at(ev, "2.0.session.status"), i % 2 == 0 ? "busy" : "idle");
+		json_decref(ev);
+		seen++;
+	}
+	assert_int_equal(seen, 16000);
+	json_decref(result(w, sub, "ping", NULL));
+	client_free(w, sub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -646,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_reader, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,10 @@
 
 void selection_init(struct selection *sel)
 {
-	memset(sel, 0, sizeof(*sel));
+	/* Only the counts: the arrays are large and read only below them. */
+	sel->n = 0;
+	sel->truncated = false;
+	sel->n_unknown = 0;
 }
 
 void selection_clear(struct selection *sel)

@@ -1,11 +1,12 @@
 #include <sys/queue.h>
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "core/log.h"
@@ -16,6 +17,10 @@
 #define PEER_READ_CHUNK 65536
 /* Reads per readiness before others get their turn. */
 #define PEER_READS_PER_WAKE 4
+/* Output memory a peer keeps once all is written: enough for the replies
+ * of a busy client without an allocation each, little for an idle one. */
+#define PEER_KEEP_OUTPUT (16u << 10)
+#define PEER_FIRST_OUTPUT 1024u
 
 struct peer_req {
 	struct peer *p;
@@ -35,7 +40,8 @@ struct peer {
 	struct event *rd;
 	struct event *wr;
 	struct event *closer; /* runs the deferred close */
-	struct evbuffer *out;
+	char *out;            /* out[out_head..out_len) is queued, out_cap allocated */
+	size_t out_head, out_len, out_cap;
 	struct proto_reader *reader;
 	bool closing;
 	bool closed;
@@ -91,7 +97,9 @@ static void close_now(struct peer *p, bool tell)
 	event_free(p->rd);
 	event_free(p->wr);
 	event_free(p->closer);
-	evbuffer_free(p->out);
+	free(p->out);
+	p->out = NULL;
+	p->out_head = p->out_len = p->out_cap = 0;
 	close(p->fd);
 	p->fd = -1;
 	if (tell)
@@ -135,29 +143,77 @@ const char *peer_label(const struct peer *p)
 	return p->label;
 }
 
+static size_t out_queued(const struct peer *p)
+{
+	return p->out_len - p->out_head;
+}
+
 size_t peer_output_bytes(const struct peer *p)
 {
-	return p->closed ? 0 : evbuffer_get_length(p->out);
+	return out_queued(p);
+}
+
+/* Append to the output; the caller has checked PEER_MAX_OUTPUT, so the
+ * buffer never grows past twice that bound. */
+static int out_append(struct peer *p, const void *buf, size_t len)
+{
+	size_t queued = out_queued(p), need, cap;
+	char *grown;
+
+	if (p->out_len + len > p->out_cap && p->out_head > 0) {
+		memmove(p->out, p->out + p->out_head, queued);
+		p->out_head = 0;
+		p->out_len = queued;
+	}
+	need = p->out_len + len;
+	if (need > p->out_cap) {
+		for (cap = p->out_cap > 0 ? p->out_cap : PEER_FIRST_OUTPUT; cap < need; cap *= 2)
+			;
+		if ((grown = realloc(p->out, cap)) == NULL)
+			return -1;
+		p->out = grown;
+		p->out_cap = cap;
+	}
+	memcpy(p->out + p->out_len, buf, len);
+	p->out_len += len;
+	return 0;
+}
+
+/* All written: start over at the front, and give back a large buffer. */
+static void out_drained(struct peer *p)
+{
+	p->out_head = p->out_len = 0;
+	if (p->out_cap > PEER_KEEP_OUTPUT) {
+		free(p->out);
+		p->out = NULL;
+		p->out_cap = 0;
+	}
 }
 
 /* Write what the socket takes; wait for writability for the rest. */
 static void flush(struct peer *p)
 {
-	int n;
+	ssize_t n;
 
-	if (p->closing || evbuffer_get_length(p->out) == 0)
+	if (p->closing || out_queued(p) == 0)
 		return;
-	n = evbuffer_write(p->out, p->fd);
+	/* MSG_NOSIGNAL: a peer gone away is an error here, never a signal. */
+	n = send(p->fd, p->out + p->out_head, out_queued(p), MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		peer_close(p, "write error");
 		return;
 	}
-	if (evbuffer_get_length(p->out) > 0 && !p->waiting_write) {
+	if (n > 0)
+		p->out_head += (size_t)n;
+	if (out_queued(p) == 0) {
+		out_drained(p);
+		if (p->waiting_write) {
+			event_del(p->wr);
+			p->waiting_write = false;
+		}
+	} else if (!p->waiting_write) {
 		event_add(p->wr, NULL);
 		p->waiting_write = true;
-	} else if (evbuffer_get_length(p->out) == 0 && p->waiting_write) {
-		event_del(p->wr);
-		p->waiting_write = false;
 	}
 }
 
@@ -172,12 +228,12 @@ int peer_send(struct peer *p, const void *buf, size_t len)
 {
 	if (p->closing)
 		return -1;
-	if (len > PEER_MAX_OUTPUT - evbuffer_get_length(p->out)) {
+	if (len > PEER_MAX_OUTPUT - out_queued(p)) {
 		log_warnx("%s: dropped: it does not read its replies", p->label);
 		peer_close(p, "output over bound");
 		return -1;
 	}
-	if (evbuffer_add(p->out, buf, len) < 0) {
+	if (out_append(p, buf, len) < 0) {
 		peer_close(p, "out of memory");
 		return -1;
 	}
@@ -276,20 +332,17 @@ struct peer *peer_new(struct event_base *base, int fd, const char *label,
 	proto_buf_init(&p->scratch);
 	p->label = strdup(label);
 	p->reader = proto_reader_new(PROTO_MAX_FRAME);
-	p->out = evbuffer_new();
 	p->rd = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, p);
 	p->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, write_cb, p);
 	p->closer = event_new(base, -1, 0, closer_cb, p);
-	if (p->label == NULL || p->reader == NULL || p->out == NULL || p->rd == NULL ||
-	    p->wr == NULL || p->closer == NULL || event_add(p->rd, NULL) < 0) {
+	if (p->label == NULL || p->reader == NULL || p->rd == NULL || p->wr == NULL ||
+	    p->closer == NULL || event_add(p->rd, NULL) < 0) {
 		if (p->rd != NULL)
 			event_free(p->rd);
 		if (p->wr != NULL)
 			event_free(p->wr);
 		if (p->closer != NULL)
 			event_free(p->closer);
-		if (p->out != NULL)
-			evbuffer_free(p->out);
 		close(fd);
 		p->closed = true;
 		peer_unref(p);
