@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,9 @@ static char *conn_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 static int64_t conn_now_ms(void);
 static int conn_write_cb(void *data, const char *buf, size_t len);
 static int conn_wait(struct conn *c, short events, int64_t deadline, char **cause);
+static int conn_check_dir(const char *path, char **cause);
 static int conn_connect(struct conn *c, const char *path, int64_t deadline, char **cause);
+static int conn_check_peer(struct conn *c, const char *path, char **cause);
 static int conn_send(struct conn *c, int64_t deadline, char **cause);
 static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg, bool *invalid,
     char **cause);
@@ -154,6 +157,26 @@ static int conn_wait(struct conn *c, short events, int64_t deadline, char **caus
 	}
 }
 
+/* Refuses a socket in a directory that someone else could have bound it in
+ * (proto's rule), before a byte is sent there. A directory that cannot be
+ * read is left to connect() to report. */
+static int conn_check_dir(const char *path, char **cause)
+{
+	char dir[PROTO_MAX_SOCKET_PATH + 1];
+	const char *why;
+	struct stat st;
+
+	if (proto_socket_dir(path, dir, sizeof dir) < 0 || lstat(dir, &st) < 0)
+		return CONN_OK;
+	if ((why = proto_socket_dir_refusal(st.st_mode, st.st_uid, geteuid())) == NULL)
+		return CONN_OK;
+	*cause = conn_fmt("refusing to use %s: its directory %s %s (owner uid %u, mode %04o); "
+			  "it must be yours with mode %04o, so that no one else can listen there",
+	    path, dir, why, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+	    PROTO_SOCKET_DIR_MODE);
+	return CONN_ETRANSPORT;
+}
+
 /* Non-blocking connect, so a daemon that never accepts costs at most the
  * deadline. A full listen queue (EAGAIN on Unix sockets) is retried. */
 static int conn_connect(struct conn *c, const char *path, int64_t deadline, char **cause)
@@ -190,6 +213,27 @@ static int conn_connect(struct conn *c, const char *path, int64_t deadline, char
 	return CONN_ETRANSPORT;
 }
 
+/* The directory can be replaced between the check and connect() (a link
+ * swapped in a parent we do not own): the kernel's word on the listener is
+ * what counts. */
+static int conn_check_peer(struct conn *c, const char *path, char **cause)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		*cause = conn_fmt("cannot tell who listens on %s: %s", path, strerror(errno));
+		return CONN_ETRANSPORT;
+	}
+	if (cred.uid != geteuid()) {
+		*cause = conn_fmt("refusing to use %s: the process listening there (pid %d) runs "
+				  "as uid %u, not as you (uid %u)",
+		    path, (int)cred.pid, (unsigned)cred.uid, (unsigned)geteuid());
+		return CONN_ETRANSPORT;
+	}
+	return CONN_OK;
+}
+
 struct conn *conn_open(const char *path, int64_t deadline, char **cause)
 {
 	struct sockaddr_un sun;
@@ -201,6 +245,8 @@ struct conn *conn_open(const char *path, int64_t deadline, char **cause)
 		*cause = conn_fmt("%s: socket path too long", path);
 		return NULL;
 	}
+	if (conn_check_dir(path, cause) != CONN_OK)
+		return NULL;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
 		*cause = conn_fmt("socket: %s", strerror(errno));
 		return NULL;
@@ -212,7 +258,8 @@ struct conn *conn_open(const char *path, int64_t deadline, char **cause)
 	}
 	if ((limit = conn_deadline(CONN_CONNECT_TIMEOUT_MS)) < deadline)
 		deadline = limit;
-	if (conn_connect(c, path, deadline, cause) != CONN_OK) {
+	if (conn_connect(c, path, deadline, cause) != CONN_OK ||
+	    conn_check_peer(c, path, cause) != CONN_OK) {
 		conn_free(c);
 		return NULL;
 	}

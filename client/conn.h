@@ -32,7 +32,9 @@ struct conn;
 /* Monotonic milliseconds from now, for deadlines. */
 int64_t conn_deadline(int64_t ms);
 
-/* Connects within CONN_CONNECT_TIMEOUT_MS (or by deadline, if sooner).
+/* Connects within CONN_CONNECT_TIMEOUT_MS (or by deadline, if sooner), only
+ * to a daemon of our own user: the socket's directory must pass proto's
+ * rule (proto_socket_dir_refusal()) and the listener must run as our uid.
  * Caller frees with conn_free(). NULL with *cause set (caller frees). */
 struct conn *conn_open(const char *path, int64_t deadline, char **cause);
 

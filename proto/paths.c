@@ -1,6 +1,8 @@
 /* The one rule for where ocstopd listens; the CLI and the shim use it too. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -41,6 +43,32 @@ int proto_socket_path(char *buf, size_t size, const char **why)
 		return -1;
 	}
 	return 0;
+}
+
+int proto_socket_dir(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len;
+
+	if (slash == NULL)
+		path = slash = ".";
+	len = slash == path ? 1 : (size_t)(slash - path);
+	if (len >= size)
+		return -1;
+	memcpy(buf, path, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+const char *proto_socket_dir_refusal(mode_t mode, uid_t owner, uid_t me)
+{
+	if (!S_ISDIR(mode))
+		return "is not a directory";
+	if (owner != me)
+		return "is owned by another user";
+	if ((mode & (S_IRWXG | S_IRWXO)) != 0)
+		return "is open to other users";
+	return NULL;
 }
 
 /* The bytes of a session id: OpenCode's are "ses_" and base62. */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <msgpack.h>
 
@@ -35,6 +36,22 @@
 /* Fill buf with the socket path. -1 with *why (static) when OCSTOP_SOCKET is
  * relative or the path does not fit in size or in a socket address. */
 int proto_socket_path(char *buf, size_t size, const char **why);
+
+/* Whom the socket is trusted from, on every side, as ssh and tmux do: its
+ * directory must be a directory (not a link) owned by the user and closed to
+ * everyone else, so that nobody else can have bound or replaced the socket.
+ * The daemon makes the directory with PROTO_SOCKET_DIR_MODE and refuses to
+ * listen in any other; clients refuse to connect through any other (and the
+ * CLI checks the daemon's uid too). */
+#define PROTO_SOCKET_DIR_MODE 0700
+
+/* The directory part of a socket path into buf: "/" for "/x", "." for a
+ * bare name. -1 when it does not fit in size. */
+int proto_socket_dir(const char *path, char *buf, size_t size);
+
+/* NULL when a directory with lstat()'s mode and owner passes the rule for
+ * the user me, else why not (static, to follow the directory's name). */
+const char *proto_socket_dir_refusal(mode_t mode, uid_t owner, uid_t me);
 
 /* OpenCode session ids as OpenCode makes them ("ses_" and base62): they go
  * into URL paths, so nothing else is accepted. */

@@ -9,12 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+/* The uid a squatter runs as in the tests that need root to make one. */
+#define OTHER_UID 65534
 
 #include "../client/conn.h"
 
@@ -383,6 +389,117 @@ static void test_open_and_call(void **state)
 	rmdir(dir);
 }
 
+/* A listening socket at path; returns its fd. */
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	assert_true((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	return fd;
+}
+
+/* Refused before connecting: the listener never sees us. */
+static void assert_refused_unseen(const char *path, int fd, const char *want)
+{
+	char *cause = NULL;
+
+	assert_null(conn_open(path, conn_deadline(1000), &cause));
+	assert_non_null(cause);
+	if (strstr(cause, want) == NULL)
+		fail_msg("got \"%s\", want \"%s\"", cause, want);
+	free(cause);
+	assert_int_equal(accept(fd, NULL, NULL), -1);
+}
+
+static void test_open_dir_open_to_others(void **state)
+{
+	char dir[64], path[128], want[512];
+	int fd;
+
+	(void)state;
+	temp_sock(dir, sizeof dir, path, sizeof path);
+	fd = listen_at(path);
+	chmod(dir, 0755);
+	snprintf(want, sizeof want,
+	    "refusing to use %s: its directory %s is open to other users (owner uid %u, mode "
+	    "0755); it must be yours with mode 0700",
+	    path, dir, (unsigned)geteuid());
+	assert_refused_unseen(path, fd, want);
+	chmod(dir, 01777);
+	assert_refused_unseen(path, fd, "is open to other users");
+	chmod(dir, 0700);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_open_dir_of_another_user(void **state)
+{
+	char dir[64], path[128], want[64];
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	temp_sock(dir, sizeof dir, path, sizeof path);
+	fd = listen_at(path);
+	assert_int_equal(chown(dir, OTHER_UID, OTHER_UID), 0);
+	snprintf(want, sizeof want, "is owned by another user (owner uid %u, mode 0700)",
+	    OTHER_UID);
+	assert_refused_unseen(path, fd, want);
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The directory is ours and private, but the process that listens there is
+ * not us: the kernel's credentials of the listener (taken at listen()) make
+ * the CLI refuse. The child binds as root, then becomes another uid and
+ * listens; it dies with us (a failed assertion leaves by longjmp). */
+static void test_open_listener_of_another_uid(void **state)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[64], want[128], *cause = NULL, ok;
+	int fd, ready[2];
+	pid_t child;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	temp_sock(dir, sizeof dir, sun.sun_path, sizeof sun.sun_path);
+	assert_int_equal(pipe(ready), 0);
+	assert_true((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	if ((child = fork()) == 0) {
+		if (setresgid(OTHER_UID, OTHER_UID, OTHER_UID) < 0 ||
+		    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) < 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || listen(fd, 1) < 0)
+			_exit(1);
+		(void)write(ready[1], "1", 1);
+		pause();
+		_exit(0);
+	}
+	assert_true(child > 0);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &ok, 1), 1);
+	snprintf(want, sizeof want, "runs as uid %u, not as you (uid 0)", OTHER_UID);
+	assert_null(conn_open(sun.sun_path, conn_deadline(1000), &cause));
+	assert_non_null(cause);
+	if (strstr(cause, want) == NULL || strstr(cause, "refusing to use") == NULL)
+		fail_msg("got \"%s\"", cause);
+	free(cause);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(ready[0]);
+	close(fd);
+	unlink(sun.sun_path);
+	rmdir(dir);
+}
+
 static void test_open_path_too_long(void **state)
 {
 	char path[200], *cause = NULL;
@@ -417,6 +534,9 @@ int main(void)
 		cmocka_unit_test(test_open_missing),
 		cmocka_unit_test(test_open_refused),
 		cmocka_unit_test(test_open_and_call),
+		cmocka_unit_test(test_open_dir_open_to_others),
+		cmocka_unit_test(test_open_dir_of_another_user),
+		cmocka_unit_test(test_open_listener_of_another_uid),
 		cmocka_unit_test(test_open_path_too_long),
 	};
 

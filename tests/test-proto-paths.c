@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -87,6 +88,49 @@ static void test_socket_path_too_long(void **state)
 	unsetenv("XDG_RUNTIME_DIR");
 }
 
+static void test_socket_dir(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	assert_int_equal(proto_socket_dir("/tmp/ocstop-0/ocstop.sock", buf, sizeof buf), 0);
+	assert_string_equal(buf, "/tmp/ocstop-0");
+	assert_int_equal(proto_socket_dir("/x.sock", buf, sizeof buf), 0);
+	assert_string_equal(buf, "/");
+	assert_int_equal(proto_socket_dir("x.sock", buf, sizeof buf), 0);
+	assert_string_equal(buf, ".");
+	assert_int_equal(proto_socket_dir("a/b", buf, sizeof buf), 0);
+	assert_string_equal(buf, "a");
+	assert_int_equal(proto_socket_dir("/0123456789abcdef/s", buf, sizeof buf), -1);
+}
+
+/* Only a private directory of the user's own: anyone who can write, enter
+ * or own it could have bound the socket there. */
+static void test_socket_dir_refusal(void **state)
+{
+	const mode_t dir = S_IFDIR;
+
+	(void)state;
+	assert_null(proto_socket_dir_refusal(dir | 0700, 1000, 1000));
+	assert_null(proto_socket_dir_refusal(dir | 0500, 1000, 1000));
+	assert_null(proto_socket_dir_refusal(dir | 0700, 0, 0));
+	assert_string_equal(proto_socket_dir_refusal(dir | 0700, 65534, 1000),
+	    "is owned by another user");
+	assert_string_equal(proto_socket_dir_refusal(dir | 0700, 1000, 0),
+	    "is owned by another user");
+	assert_string_equal(proto_socket_dir_refusal(dir | 0755, 1000, 1000),
+	    "is open to other users");
+	assert_string_equal(proto_socket_dir_refusal(dir | 01777, 0, 0), "is open to other users");
+	assert_string_equal(proto_socket_dir_refusal(dir | 0710, 1000, 1000),
+	    "is open to other users");
+	assert_string_equal(proto_socket_dir_refusal(dir | 0701, 1000, 1000),
+	    "is open to other users");
+	assert_string_equal(proto_socket_dir_refusal(S_IFLNK | 0777, 1000, 1000),
+	    "is not a directory");
+	assert_string_equal(proto_socket_dir_refusal(S_IFREG | 0700, 1000, 1000),
+	    "is not a directory");
+}
+
 static void test_session_id(void **state)
 {
 	char longest[PROTO_MAX_SESSION_ID + 1];
@@ -111,6 +155,8 @@ int main(void)
 		cmocka_unit_test(test_socket_path_relative_xdg),
 		cmocka_unit_test(test_socket_path_relative_override),
 		cmocka_unit_test(test_socket_path_too_long),
+		cmocka_unit_test(test_socket_dir),
+		cmocka_unit_test(test_socket_dir_refusal),
 		cmocka_unit_test(test_session_id),
 	};
 
