@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "io/listen.h"
 #include "io/sd.h"
+#include "proto.h"
 
 struct listener {
 	listen_accept_cb cb;
@@ -32,34 +33,33 @@ static int set_cause(char **cause, const char *fmt, const char *a, const char *b
 	return -1;
 }
 
-/* The socket's directory must be ours and closed to others: create it 0700,
- * or refuse one that someone else owns or others can enter. */
+/* The socket's directory must pass proto's rule: one the daemon makes is
+ * made PROTO_SOCKET_DIR_MODE; an existing one is used only if it passes
+ * already. Its mode is never changed: a shared directory (/tmp, a home)
+ * made private would lock its other users out, and one that others could
+ * enter until now may already hold their socket. */
 static int prepare_dir(const char *path, char **cause)
 {
-	char *dir = strdup(path), *slash;
+	char dir[PROTO_MAX_SOCKET_PATH + 1];
+	const char *why;
 	struct stat st;
-	int rc = 0;
 
-	if (dir == NULL)
-		return set_cause(cause, "%s%s", "out of memory", "");
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir) {
-		free(dir);
+	if (proto_socket_dir(path, dir, sizeof dir) < 0)
+		return set_cause(cause, "socket path too long: %s%s", path, "");
+	if (mkdir(dir, PROTO_SOCKET_DIR_MODE) < 0 && errno != EEXIST)
+		return set_cause(cause, "cannot create %s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) < 0)
+		return set_cause(cause, "%s: %s", dir, strerror(errno));
+	if ((why = proto_socket_dir_refusal(st.st_mode, st.st_uid, geteuid())) == NULL)
 		return 0;
-	}
-	*slash = '\0';
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		rc = set_cause(cause, "cannot create %s: %s", dir, strerror(errno));
-	else if (lstat(dir, &st) < 0)
-		rc = set_cause(cause, "%s: %s", dir, strerror(errno));
-	else if (!S_ISDIR(st.st_mode))
-		rc = set_cause(cause, "%s: %s", dir, "not a directory");
-	else if (st.st_uid != getuid())
-		rc = set_cause(cause, "%s: %s", dir, "owned by another user; refusing to use it");
-	else if ((st.st_mode & 0077) != 0 && chmod(dir, 0700) < 0)
-		rc = set_cause(cause, "%s: cannot make it private: %s", dir, strerror(errno));
-	free(dir);
-	return rc;
+	if (asprintf(cause,
+		"refusing to listen in %s: it %s (owner uid %u, mode %04o); the socket's "
+		"directory must be yours with mode %04o and is left as it is: remove it, or choose "
+		"a private one with -s or " PROTO_ENV_SOCKET,
+		dir, why, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+		PROTO_SOCKET_DIR_MODE) < 0)
+		*cause = NULL;
+	return -1;
 }
 
 /* 1 when a daemon answers on path, 0 when nothing does (stale or absent). */
@@ -91,6 +91,10 @@ static int bind_socket(const char *path, char **cause)
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return set_cause(cause, "%s exists and is not a socket%s", path, "");
+		/* Not ours to probe or remove, even in a directory that is. */
+		if (st.st_uid != geteuid())
+			return set_cause(cause, "%s exists and belongs to another user%s", path,
+			    "; refusing to use or remove it");
 		if (socket_alive(path))
 			return set_cause(cause,
 			    "another ocstopd is already listening on %s%s (stop it first, or use -s)",

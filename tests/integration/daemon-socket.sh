@@ -40,6 +40,8 @@ tap_run "a connection from another uid fails" 1 \
 tap_match "... as the daemon closes it without an answer" \
   "^# (reply: (None|b'')|error: \[Errno (104|32)\] (Connection reset by peer|Broken pipe))$" "$OUT"
 tap_ok "and is logged with its uid" wait_until 30 grep -q "refused a connection from uid 65534" "$T/d3.log"
+# Closed again: the CLI trusts only a socket directory closed to others.
+chmod 0700 "$(dirname "$DEF")"
 
 # Bad input.
 tap_ok "invalid frames get error replies and the connection goes on" "${RAW[@]}" "$DEF" invalid_then_valid
@@ -60,7 +62,7 @@ tap_contains "... and the error says why" "owned by another user" "$ERR"
 
 # systemd socket activation, emulated: the listening socket arrives as fd 3.
 ACT=$T/act/ocstop.sock
-mkdir -p "$T/act"
+mkdir -m 0700 "$T/act"
 python3 - "$ACT" "$OCSTOPD_BIN" >"$T/d5.log" 2>&1 <<'PY' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(16)
