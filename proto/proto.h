@@ -60,6 +60,9 @@ bool proto_session_id_valid(const char *id, size_t len);
 
 /* The user name OpenCode's HTTP Basic auth takes when none is configured. */
 #define PROTO_OPENCODE_USERNAME "opencode"
+/* Longest OpenCode server password, in bytes, wherever one is given:
+ * register's password, the password file (its line end not counted). */
+#define PROTO_MAX_PASSWORD 1024
 
 /* Hard limits on what a peer may send. A frame over PROTO_MAX_FRAME is fatal
  * for the connection; the others make a frame invalid. */

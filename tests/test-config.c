@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "proto.h"
 
 /* A config with the daemon's built-in stop word, as main.c sets it up. */
 static void init_default(struct config *c)
@@ -287,6 +289,8 @@ static const char *write_file(struct files *f, const char *name, const char *con
 	assert_non_null(fp);
 	assert_int_equal(fputs(content, fp) >= 0, 1);
 	assert_int_equal(fclose(fp), 0);
+	/* Private, as a password file must be; tests that want it open say so. */
+	assert_int_equal(chmod(path, 0600), 0);
 	return path;
 }
 
@@ -393,6 +397,8 @@ static void test_load_file_errors(void **state)
 		{ "\n\nstop_timeout_ms = 99\n", 3, "stop_timeout_ms" },
 		{ "stop_timeout_ms = 60001\n", 1, "stop_timeout_ms" },
 		{ "opencode_url = ftp://host/\n", 1, "http://" },
+		{ "opencode_url = http://u:pw@host:1\n", 1, CONFIG_URL_CREDENTIALS },
+		{ "opencode_url = http://u@host:1/\n", 1, CONFIG_URL_CREDENTIALS },
 		{ "stop_words = a b\n", 1, "whitespace" },
 		{ "stop_words =\n", 1, "empty" },
 		{ "password_file = /nonexistent/ocstop-pw\n", 1, "/nonexistent/ocstop-pw" },
@@ -417,6 +423,140 @@ static void test_load_file_errors(void **state)
 		free(cause);
 		config_clear(&c);
 	}
+}
+
+/* The password is the first line, up to PROTO_MAX_PASSWORD bytes without
+ * its line end. */
+static void test_password_file_bounds(void **state)
+{
+	static const struct {
+		size_t len;
+		const char *end;
+		bool ok;
+	} cases[] = {
+		{ 1, "", true },
+		{ PROTO_MAX_PASSWORD, "", true },
+		{ PROTO_MAX_PASSWORD, "\n", true },
+		{ PROTO_MAX_PASSWORD, "\r\n", true },
+		{ PROTO_MAX_PASSWORD, "\nsecond line\n", true },
+		{ PROTO_MAX_PASSWORD + 1, "", false },
+		{ PROTO_MAX_PASSWORD + 1, "\n", false },
+		{ PROTO_MAX_PASSWORD + 3, "\n", false },
+		{ 0, "\n", false },
+		{ 0, "", false },
+	};
+	struct files *f = *state;
+	char content[PROTO_MAX_PASSWORD + 32], *cause;
+	const char *path;
+	struct config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# password of %zu bytes then \"%s\"\n", cases[i].len,
+		    cases[i].end[0] == '\n'       ? "LF"
+			: cases[i].end[0] == '\r' ? "CR LF"
+						  : "");
+		memset(content, 'p', cases[i].len);
+		strcpy(content + cases[i].len, cases[i].end);
+		path = write_file(f, "pw", content);
+		init_default(&c);
+		cause = NULL;
+		if (cases[i].ok) {
+			assert_int_equal(config_read_password_file(&c, path, &cause), 0);
+			assert_null(cause);
+			assert_int_equal(strlen(c.password), cases[i].len);
+		} else {
+			assert_int_equal(config_read_password_file(&c, path, &cause), -1);
+			assert_non_null(strstr(cause, "is empty or longer than 1024 bytes"));
+			assert_null(c.password);
+			free(cause);
+		}
+		config_clear(&c);
+	}
+}
+
+/* As ssh does with a private key: a file that others can read or change is
+ * refused, and the password in it is not taken. */
+static void test_password_file_mode(void **state)
+{
+	static const mode_t modes[] = { 0644, 0640, 0604, 0620, 0602, 0660 };
+	struct files *f = *state;
+	const char *path = write_file(f, "pw", "s3cret\n");
+	char want[256], *cause = NULL;
+	struct config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(chmod(path, modes[i]), 0);
+		init_default(&c);
+		assert_int_equal(config_read_password_file(&c, path, &cause), -1);
+		snprintf(want, sizeof(want),
+		    "%s: others can read or change it (mode %04o); refusing it as a password file: "
+		    "chmod 600 it",
+		    path, (unsigned)modes[i]);
+		assert_string_equal(cause, want);
+		assert_null(c.password);
+		free(cause);
+		config_clear(&c);
+	}
+	assert_int_equal(chmod(path, 0400), 0);
+	init_default(&c);
+	assert_int_equal(config_read_password_file(&c, path, &cause), 0);
+	assert_string_equal(c.password, "s3cret");
+	config_clear(&c);
+}
+
+/* Credentials in a server URL are refused wherever the URL comes from, and
+ * the error shows the URL without them. */
+static void test_url_credentials(void **state)
+{
+	static const struct {
+		const char *url, *shown;
+	} bad[] = {
+		{ "http://u:s3cret@127.0.0.1:4096", "http://...@127.0.0.1:4096: " },
+		{ "https://u:s3cret@host/path", "https://...@host/path: " },
+		{ "http://:s3cret@host", "http://...@host: " },
+		{ "http://s3cret@host?q", "http://...@host?q: " },
+	};
+	struct config_overrides o = { .no_default_server = true };
+	char *cause = NULL;
+	const char *why;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
+	unsetenv("OCSTOP_OPENCODE_URL");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_case("URL ", bad[i].url);
+		init_default(&c);
+		why = NULL;
+		assert_int_equal(config_add_url(&c, bad[i].url, &why), -1);
+		assert_string_equal(why, CONFIG_URL_CREDENTIALS);
+		assert_int_equal(c.n_urls, 0);
+		config_clear(&c);
+		o.urls[0] = bad[i].url;
+		o.n_urls = 1;
+		assert_int_equal(config_load(&c, &o, &cause), -1);
+		assert_int_equal(strncmp(cause, bad[i].shown, strlen(bad[i].shown)), 0);
+		assert_string_equal(cause + strlen(bad[i].shown), CONFIG_URL_CREDENTIALS);
+		free(cause);
+		o.n_urls = 0;
+		setenv("OCSTOP_OPENCODE_URL", bad[i].url, 1);
+		assert_int_equal(config_load(&c, &o, &cause), -1);
+		assert_null(strstr(cause, "s3cret"));
+		assert_int_equal(strncmp(cause, "OCSTOP_OPENCODE_URL: ", 21), 0);
+		assert_non_null(strstr(cause, bad[i].shown));
+		free(cause);
+		unsetenv("OCSTOP_OPENCODE_URL");
+	}
+	/* An @ past the host is not user info. */
+	init_default(&c);
+	assert_int_equal(config_add_url(&c, "http://host:1/a@b", &why), 0);
+	assert_int_equal(config_add_url(&c, "http://host:2?to=a@b", &why), 0);
+	assert_int_equal(c.n_urls, 2);
+	config_clear(&c);
+	unsetenv("XDG_CONFIG_HOME");
 }
 
 /* A line past the 1024-byte bound is refused, not split. */
@@ -473,6 +613,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_long_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_file_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_file_mode, setup, teardown),
+		cmocka_unit_test(test_url_credentials),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -671,11 +671,47 @@ static void test_late_reader(void **state)
 	client_free(w, sub);
 }
 
+/* Register's password is bounded by PROTO_MAX_PASSWORD, inclusive; a server
+ * URL that carries credentials is refused, so none reaches status or the
+ * log. */
+static void test_register_credentials(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w);
+	char params[PROTO_MAX_PASSWORD + 256], pw[PROTO_MAX_PASSWORD + 2];
+	json_t *r;
+	char *text;
+
+	memset(pw, 'p', sizeof(pw) - 1);
+	pw[sizeof(pw) - 1] = '\0';
+	pw[PROTO_MAX_PASSWORD] = '\0';
+	snprintf(params, sizeof(params),
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"pid\": 900300, \"password\": \"%s\"}", pw);
+	r = result(w, shim, "register", params);
+	assert_string_equal(str_at(r, "server"), "pid:900300");
+	json_decref(r);
+	pw[PROTO_MAX_PASSWORD] = 'p';
+	snprintf(params, sizeof(params),
+	    "{\"server_url\": \"http://127.0.0.1:2\", \"pid\": 900301, \"password\": \"%s\"}", pw);
+	assert_int_equal(error_code(w, shim, "register", params), PROTO_EBADREQ);
+	assert_int_equal(error_code(w, shim, "register",
+			     "{\"server_url\": \"http://u:s3cret@127.0.0.1:3\", \"pid\": 900302}"),
+	    PROTO_EBADREQ);
+	r = result(w, shim, "status", NULL);
+	assert_non_null(text = json_dumps(r, 0));
+	assert_null(strstr(text, "s3cret"));
+	assert_null(strstr(text, "900302"));
+	free(text);
+	json_decref(r);
+	client_free(w, shim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),

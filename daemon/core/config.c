@@ -3,12 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/config.h"
 #include "proto.h"
 
 #define CONFIG_MAX_LINE 1024
-#define CONFIG_MAX_PASSWORD 1024
 
 void config_init(struct config *c)
 {
@@ -121,12 +121,26 @@ int config_set_stop_words(struct config *c, const char *comma_list, const char *
 	return rc;
 }
 
+bool config_url_has_credentials(const char *url)
+{
+	const char *host = strstr(url, "://");
+
+	host = host != NULL ? host + 3 : url;
+	return memchr(host, '@', strcspn(host, "/?#")) != NULL;
+}
+
 int config_add_url(struct config *c, const char *url, const char **cause)
 {
 	size_t i;
 
 	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
 		*cause = "an OpenCode URL must start with http:// or https://";
+		return -1;
+	}
+	/* Refused, not stripped: by now it has been in argv, the environment
+	 * or a file, and a URL is what logs and status show. */
+	if (config_url_has_credentials(url)) {
+		*cause = CONFIG_URL_CREDENTIALS;
 		return -1;
 	}
 	for (i = 0; i < c->n_urls; i++)
@@ -144,36 +158,68 @@ int config_add_url(struct config *c, const char *url, const char **cause)
 	return 0;
 }
 
+/* The URL as an error message may show it: without its credentials. */
+static char *url_shown(const char *url)
+{
+	const char *host = strstr(url, "://"), *at;
+	char *s;
+
+	host = host != NULL ? host + 3 : url;
+	at = memchr(host, '@', strcspn(host, "/?#"));
+	if (at == NULL)
+		return strdup(url);
+	if (asprintf(&s, "%.*s...%s", (int)(host - url), url, at) < 0)
+		return NULL;
+	return s;
+}
+
 int config_read_password_file(struct config *c, const char *path, char **cause)
 {
-	char buf[CONFIG_MAX_PASSWORD + 2];
+	/* Room for the longest password, a CR LF, and a byte that tells a
+	 * longer one. */
+	char buf[PROTO_MAX_PASSWORD + 4];
+	struct stat st;
 	size_t n;
 	FILE *f = fopen(path, "re");
+	int rc = 0;
 
+	*cause = NULL;
 	if (f == NULL) {
 		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	/* As ssh treats a private key: what others can read is no secret. */
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		fclose(f);
+		if (asprintf(cause,
+			"%s: others can read or change it (mode %04o); refusing it as a "
+			"password file: chmod 600 it",
+			path, (unsigned)(st.st_mode & 07777)) < 0)
 			*cause = NULL;
 		return -1;
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
+	/* The first line is the password; its line end is not. */
 	buf[strcspn(buf, "\r\n")] = '\0';
-	if (n > CONFIG_MAX_PASSWORD || buf[0] == '\0') {
-		explicit_bzero(buf, sizeof(buf));
-		if (asprintf(cause, "%s: empty or longer than %d bytes", path,
-			CONFIG_MAX_PASSWORD) < 0)
+	n = strlen(buf);
+	if (n == 0 || n > PROTO_MAX_PASSWORD) {
+		if (asprintf(cause,
+			"%s: the password (its first line) is empty or longer than %d bytes", path,
+			PROTO_MAX_PASSWORD) < 0)
 			*cause = NULL;
-		return -1;
+		rc = -1;
+	} else {
+		free(c->password);
+		if ((c->password = strdup(buf)) == NULL) {
+			*cause = strdup("out of memory");
+			rc = -1;
+		}
 	}
-	free(c->password);
-	c->password = strdup(buf);
 	explicit_bzero(buf, sizeof(buf));
-	if (c->password == NULL) {
-		*cause = strdup("out of memory");
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 static int parse_ms(const char *value, int64_t min, int64_t max, int64_t *out)
@@ -304,6 +350,22 @@ static int fail(struct config *c, char **cause, const char *fmt, const char *a, 
 	return -1;
 }
 
+/* fail() for a bad URL, which is shown without its credentials. */
+static int fail_url(struct config *c, char **cause, const char *where, const char *url,
+    const char *why)
+{
+	char *shown = url_shown(url), *what = NULL;
+	int rc;
+
+	if (shown == NULL || asprintf(&what, "%s%s", where, shown) < 0)
+		rc = fail(c, cause, "%s%s", "out of memory", "");
+	else
+		rc = fail(c, cause, "%s: %s", what, why);
+	free(what);
+	free(shown);
+	return rc;
+}
+
 /* Replace *field with value when the environment gives a non-empty one and
  * nothing set it yet. */
 static int from_env(char **field, const char *name)
@@ -328,7 +390,8 @@ static int add_env_urls(struct config *c, char **cause)
 	for (tok = strtok_r(list, ", ", &save); tok != NULL && rc == 0;
 	     tok = strtok_r(NULL, ", ", &save))
 		if (config_add_url(c, tok, &why) < 0)
-			rc = fail(c, cause, "OCSTOP_OPENCODE_URL: %s: %s", tok, why);
+			rc = fail_url(c, cause, "OCSTOP_OPENCODE_URL: ", tok, why);
+	explicit_bzero(list, strlen(env));
 	free(list);
 	return rc;
 }
@@ -340,7 +403,7 @@ static int apply_overrides(struct config *c, const struct config_overrides *o, c
 
 	for (i = 0; i < o->n_urls; i++)
 		if (config_add_url(c, o->urls[i], &why) < 0)
-			return fail(c, cause, "%s: %s", o->urls[i], why);
+			return fail_url(c, cause, "", o->urls[i], why);
 	if (c->n_urls == 0 && !o->no_default_server &&
 	    config_add_url(c, CONFIG_DEFAULT_URL, &why) < 0)
 		return fail(c, cause, "%s: %s", CONFIG_DEFAULT_URL, why);

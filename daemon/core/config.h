@@ -74,6 +74,18 @@ char *config_default_path(void);
 int config_set_stop_words(struct config *c, const char *comma_list, const char **cause);
 int config_add_stop_word(struct config *c, const char *word, const char **cause);
 int config_add_url(struct config *c, const char *url, const char **cause);
+
+/* A URL with user info ("http://user:pw@host") is refused everywhere, with
+ * this as the cause: a URL shows in argv, the log and status. */
+#define CONFIG_URL_CREDENTIALS \
+	"credentials in an OpenCode URL would show in ps, the log and status; give the " \
+	"password in $OPENCODE_SERVER_PASSWORD or a password file (--password-file, " \
+	"password_file) and the user in $OPENCODE_SERVER_USERNAME or username"
+bool config_url_has_credentials(const char *url);
+
+/* The password is the file's first line, at most PROTO_MAX_PASSWORD bytes
+ * without its line end; a file that group or others may read or write is
+ * refused. -1 with *cause (caller frees). */
 int config_read_password_file(struct config *c, const char *path, char **cause);
 
 /* Longest stop word, in bytes. */

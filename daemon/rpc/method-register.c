@@ -54,7 +54,8 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
 static int method_register(const struct rpc_call *call, const msgpack_object *opts,
     const char **msg)
 {
-	char url[MAX_FIELD], directory[MAX_FIELD], username[256], password[1024], version[64];
+	char url[MAX_FIELD], directory[MAX_FIELD], username[256], password[PROTO_MAX_PASSWORD + 1];
+	char version[64];
 	struct server_spec spec = { .transport = SERVER_RELAY };
 	struct server *s;
 	int64_t pid = 0;
@@ -68,6 +69,11 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 	    opt_str(opts, "opencode_version", version, sizeof(version)) < 0 ||
 	    proto_map_int(opts, "pid", &pid) != PROTO_OK || pid <= 0 || pid > 0x3fffffff) {
 		*msg = "register needs pid (int) and string server_url, directory";
+		return PROTO_EBADREQ;
+	}
+	if (config_url_has_credentials(url)) {
+		explicit_bzero(password, sizeof(password));
+		*msg = "server_url must not carry credentials: they go in username and password";
 		return PROTO_EBADREQ;
 	}
 	for (n = strlen(url); n > 0 && url[n - 1] == '/'; n--)
