@@ -370,12 +370,15 @@ class Connection {
 
 class Link {
   // dial: Bun.connect (or a stand-in with its signature). socketPath(): the path, or throws when
-  // there is none. version(inst): a promise of the OpenCode version for register, asked once, before
+  // there is none. refusal(path): a promise of why the daemon's socket there may not be trusted, or
+  // null; nothing is sent to a socket refused, and onRefused(why) hears each new reason once.
+  // version(inst): a promise of the OpenCode version for register, asked once, before
   // the first attempt. onRequest(method, params): a promise of [error, result] for a request of the
   // daemon. env: where the server's username and password are read. The timing options exist for
   // tests; OpenCode gets the defaults.
-  constructor({ dial, socketPath, version, onRequest, env, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
-    Object.assign(this, { dial, socketPath, version, onRequest, env, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, env, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
+    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, env, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+    this.refused = null; // the last reason the socket was refused for, said once
     // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
     this.instances = new Map();
     this.conn = null; // the live connection, or null
@@ -423,8 +426,14 @@ class Link {
     let self = null;
     let sock;
     try {
+      const path = this.socketPath();
+      // The register carries OpenCode's password: checked on every attempt, the socket may change.
+      const why = await this.refusal(path);
+      if (why !== this.refused && why !== null) this.onRefused(why);
+      this.refused = why;
+      if (why !== null) throw new Error(why);
       sock = await this.dial({
-        unix: this.socketPath(),
+        unix: path,
         socket: {
           data: (s, chunk) => {
             let msgs;
@@ -559,7 +568,12 @@ const __socket_path = (() => {
 //   says a relative one is ignored), else /tmp/ocstop-$UID/ocstop.sock;
 //   a path over 107 bytes does not fit a sockaddr_un and is an error.
 //
-// tests/js/socket-path.test.mjs runs both rules under the same environments.
+// Whom to trust there, by proto's rule too (proto_socket_dir_refusal): the socket's directory must be
+// a directory (not a link) owned by us and closed to everyone else, so that nobody else can have bound
+// the socket; the socket itself must be ours. The CLI also asks the kernel who listens (SO_PEERCRED);
+// Bun's sockets cannot, so the shim relies on the directory.
+//
+// tests/js/socket-path.test.mjs runs both rules under the same environments and directories.
 
 // sun_path holds 108 bytes, one of them the terminating NUL.
 const MAX_SOCKET_PATH = 107;
@@ -589,7 +603,49 @@ function socketPath(env, uid) {
   return path;
 }
 
-return { socketPath };
+// The mode the daemon makes the socket's directory with; group and others get nothing.
+const SOCKET_DIR_MODE = 0o700;
+
+// The directory part of a socket path: "/" for "/x", "." for a bare name.
+function socketDir(path) {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+}
+
+// null when a directory with lstat's facts (mode, uid) passes the rule for the user uid, else why not.
+function socketDirRefusal({ mode, uid: owner }, uid) {
+  if ((mode & 0o170000) !== 0o040000) return "is not a directory";
+  if (owner !== uid) return "is owned by another user";
+  if ((mode & 0o077) !== 0) return "is open to other users";
+  return null;
+}
+
+const octal = (mode) => (mode & 0o7777).toString(8).padStart(4, "0");
+
+// null when the daemon's socket at path may be trusted by the user uid, else why not, in the CLI's
+// words. lstat(path) is fs.promises.lstat or a stand-in. What cannot be read is left to the
+// connection to report.
+async function socketRefusal(path, uid, lstat) {
+  const dir = socketDir(path);
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch {
+    return null;
+  }
+  const why = socketDirRefusal(st, uid);
+  if (why !== null) {
+    return `refusing to use ${path}: its directory ${dir} ${why} (owner uid ${st.uid}, mode ${octal(st.mode)}); it must be yours with mode ${octal(SOCKET_DIR_MODE)}, so that no one else can listen there`;
+  }
+  try {
+    st = await lstat(path);
+  } catch {
+    return null;
+  }
+  return st.uid === uid ? null : `refusing to use ${path}: it belongs to uid ${st.uid}, not to you (uid ${uid})`;
+}
+
+return { socketPath, SOCKET_DIR_MODE, socketDir, socketDirRefusal, socketRefusal };
 })();
 
 // ==================================================================================== src/relay.js
@@ -914,7 +970,7 @@ return { TOAST_DELAY_MS, IDLE_WAIT_MS, Toasts };
 
 const __main = (() => {
 const { Link } = __link;
-const { socketPath } = __socket_path;
+const { socketPath, socketRefusal } = __socket_path;
 const { answer, slimEvent } = __relay;
 const { chatMessageHook } = __block;
 const { Toasts } = __toast;
@@ -931,12 +987,27 @@ async function opencodeVersion(inst) {
   }
 }
 
+// A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.
+async function logRefusal(link, message) {
+  const inst = link.instances.values().next().value;
+  try {
+    await withTimeout(inst.ctx.client.app.log({ body: { service: "ocstop", level: "warn", message } }), CLIENT_TIMEOUT_MS);
+  } catch {
+    // An OpenCode without the log route: nothing else to tell.
+  }
+}
+
+const lstatOf = async (path) => (await import("node:fs/promises")).lstat(path);
+
 // A plugin function and the state its instances share (one per OpenCode process). dial: Bun.connect
-// or a stand-in; env: where the socket path and the server's credentials are read.
-function createPlugin({ dial, env }) {
+// or a stand-in; env: where the socket path and the server's credentials are read; lstat: what
+// checks the socket's directory (fs.promises.lstat by default).
+function createPlugin({ dial, env, lstat = lstatOf }) {
   const link = new Link({
     dial,
     socketPath: () => socketPath(env, process.getuid()),
+    refusal: (path) => socketRefusal(path, process.geteuid(), lstat),
+    onRefused: (why) => logRefusal(link, why),
     version: opencodeVersion,
     onRequest: (method, params) => answer(link.instances, method, params),
     env,

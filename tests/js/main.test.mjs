@@ -74,7 +74,7 @@ test("a version OpenCode does not give is empty, after at most the client timeou
 test("the socket is where XDG_RUNTIME_DIR says when OCSTOP_SOCKET is unset", async () => {
   const tmp = tempDir();
   try {
-    mkdirSync(`${tmp.dir}/ocstop`);
+    mkdirSync(`${tmp.dir}/ocstop`, { mode: 0o700 });
     const d = await FakeDaemon.start({ path: `${tmp.dir}/ocstop/ocstop.sock` });
     const { OcStop, dials } = plugin({ XDG_RUNTIME_DIR: tmp.dir, OCSTOP_SOCKET: "" });
     await OcStop(fakeCtx().ctx);

@@ -1,12 +1,15 @@
 // The shim's socket path (client/opencode-plugin/src/socket-path.js) against the C rule the daemon
 // and the CLI use (proto/paths.c, printed by the tests/socket-path helper), under the same
-// environments: the same path, or an error from both.
+// environments: the same path, or an error from both. And the trust rule for the socket's directory,
+// on real directories of every kind: the same verdict from both.
 //
 //   OCSTOP_SOCKET_PATH_BIN=build/tests/socket-path node --test tests/js/socket-path.test.mjs
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { socketPath } from "../../client/opencode-plugin/src/socket-path.js";
+import { chmodSync, chownSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { socketDir, socketDirRefusal, socketPath } from "../../client/opencode-plugin/src/socket-path.js";
+import { tempDir } from "./helpers.mjs";
 
 const BIN = process.env.OCSTOP_SOCKET_PATH_BIN;
 const uid = process.getuid();
@@ -100,4 +103,58 @@ test("the shim alone: the rule without the C side", () => {
   assert.match(jsRule({ OCSTOP_SOCKET: fill("/", 108) }).error, /too long/);
   // Unrelated variables play no part; nor does a non-string value (process.env holds only strings).
   assert.equal(socketPath({ HOME: "/root", OCSTOP_SOCKET_X: "/x" }, 7), "/tmp/ocstop-7/ocstop.sock");
+});
+
+// The trust rule. [what, make(base): the socket path to judge, made under base; root-only?]
+const tmp = tempDir();
+after(() => tmp.cleanup());
+let made = 0;
+const madeDir = (mode) => {
+  const dir = `${tmp.dir}/d${++made}`;
+  mkdirSync(dir);
+  chmodSync(dir, mode);
+  return `${dir}/ocstop.sock`;
+};
+const dirCases = [
+  ["a private directory (0700)", () => madeDir(0o700)],
+  ["a private read-only directory (0500)", () => madeDir(0o500)],
+  ["a directory others may enter (0711)", () => madeDir(0o711)],
+  ["a directory others may read (0755)", () => madeDir(0o755)],
+  ["a directory the group may write (0770)", () => madeDir(0o770)],
+  ["a directory only others may enter (0701)", () => madeDir(0o701)],
+  ["a sticky directory anyone may write (1777)", () => madeDir(0o1777)],
+  ["a link to a private directory", () => {
+    const target = madeDir(0o700).replace(/\/ocstop\.sock$/, "");
+    symlinkSync(target, `${target}-link`);
+    return `${target}-link/ocstop.sock`;
+  }],
+  ["a file where the directory should be", () => {
+    writeFileSync(`${tmp.dir}/file${++made}`, "");
+    return `${tmp.dir}/file${made}/ocstop.sock`;
+  }],
+  ["the root directory", () => "/ocstop.sock"],
+  ["a private directory of another user", () => {
+    const sock = madeDir(0o700);
+    chownSync(sock.replace(/\/ocstop\.sock$/, ""), 65534, 65534);
+    return sock;
+  }, true],
+];
+
+for (const [what, make, needsRoot] of dirCases) {
+  const skip = (!BIN && "OCSTOP_SOCKET_PATH_BIN unset") || (needsRoot && process.geteuid() !== 0 && "needs root");
+  test(`socket directory: ${what}: the shim and proto/paths.c agree`, { skip }, () => {
+    const sock = make();
+    const r = spawnSync(BIN, [sock], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const dir = socketDir(sock);
+    const js = `${dir} ${socketDirRefusal(lstatSync(dir), process.geteuid()) ?? "ok"}`;
+    assert.equal(js, r.stdout.replace(/\n$/, ""));
+  });
+}
+
+test("the directory part of a socket path", () => {
+  assert.equal(socketDir("/tmp/ocstop-0/ocstop.sock"), "/tmp/ocstop-0");
+  assert.equal(socketDir("/x.sock"), "/");
+  assert.equal(socketDir("x.sock"), ".");
+  assert.equal(socketDir("a/b"), "a");
 });

@@ -51,12 +51,15 @@ class Connection {
 
 export class Link {
   // dial: Bun.connect (or a stand-in with its signature). socketPath(): the path, or throws when
-  // there is none. version(inst): a promise of the OpenCode version for register, asked once, before
+  // there is none. refusal(path): a promise of why the daemon's socket there may not be trusted, or
+  // null; nothing is sent to a socket refused, and onRefused(why) hears each new reason once.
+  // version(inst): a promise of the OpenCode version for register, asked once, before
   // the first attempt. onRequest(method, params): a promise of [error, result] for a request of the
   // daemon. env: where the server's username and password are read. The timing options exist for
   // tests; OpenCode gets the defaults.
-  constructor({ dial, socketPath, version, onRequest, env, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
-    Object.assign(this, { dial, socketPath, version, onRequest, env, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, env, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
+    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, env, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+    this.refused = null; // the last reason the socket was refused for, said once
     // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
     this.instances = new Map();
     this.conn = null; // the live connection, or null
@@ -104,8 +107,14 @@ export class Link {
     let self = null;
     let sock;
     try {
+      const path = this.socketPath();
+      // The register carries OpenCode's password: checked on every attempt, the socket may change.
+      const why = await this.refusal(path);
+      if (why !== this.refused && why !== null) this.onRefused(why);
+      this.refused = why;
+      if (why !== null) throw new Error(why);
       sock = await this.dial({
-        unix: this.socketPath(),
+        unix: path,
         socket: {
           data: (s, chunk) => {
             let msgs;

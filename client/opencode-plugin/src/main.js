@@ -11,7 +11,7 @@
 // function, so ocstop.js exports exactly one: OcStop.
 
 import { Link } from "./link.js";
-import { socketPath } from "./socket-path.js";
+import { socketPath, socketRefusal } from "./socket-path.js";
 import { answer, slimEvent } from "./relay.js";
 import { chatMessageHook } from "./block.js";
 import { Toasts } from "./toast.js";
@@ -28,12 +28,27 @@ async function opencodeVersion(inst) {
   }
 }
 
+// A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.
+async function logRefusal(link, message) {
+  const inst = link.instances.values().next().value;
+  try {
+    await withTimeout(inst.ctx.client.app.log({ body: { service: "ocstop", level: "warn", message } }), CLIENT_TIMEOUT_MS);
+  } catch {
+    // An OpenCode without the log route: nothing else to tell.
+  }
+}
+
+const lstatOf = async (path) => (await import("node:fs/promises")).lstat(path);
+
 // A plugin function and the state its instances share (one per OpenCode process). dial: Bun.connect
-// or a stand-in; env: where the socket path and the server's credentials are read.
-export function createPlugin({ dial, env }) {
+// or a stand-in; env: where the socket path and the server's credentials are read; lstat: what
+// checks the socket's directory (fs.promises.lstat by default).
+export function createPlugin({ dial, env, lstat = lstatOf }) {
   const link = new Link({
     dial,
     socketPath: () => socketPath(env, process.getuid()),
+    refusal: (path) => socketRefusal(path, process.geteuid(), lstat),
+    onRefused: (why) => logRefusal(link, why),
     version: opencodeVersion,
     onRequest: (method, params) => answer(link.instances, method, params),
     env,
