@@ -121,12 +121,20 @@ int config_set_stop_words(struct config *c, const char *comma_list, const char *
 	return rc;
 }
 
+/* The '@' that ends the user info of url, or NULL; *host is where the
+ * authority starts. */
+static const char *url_userinfo_end(const char *url, const char **host)
+{
+	*host = strstr(url, "://");
+	*host = *host != NULL ? *host + 3 : url;
+	return memchr(*host, '@', strcspn(*host, "/?#"));
+}
+
 bool config_url_has_credentials(const char *url)
 {
-	const char *host = strstr(url, "://");
+	const char *host;
 
-	host = host != NULL ? host + 3 : url;
-	return memchr(host, '@', strcspn(host, "/?#")) != NULL;
+	return url_userinfo_end(url, &host) != NULL;
 }
 
 int config_add_url(struct config *c, const char *url, const char **cause)
@@ -161,11 +169,9 @@ int config_add_url(struct config *c, const char *url, const char **cause)
 /* The URL as an error message may show it: without its credentials. */
 static char *url_shown(const char *url)
 {
-	const char *host = strstr(url, "://"), *at;
+	const char *host, *at = url_userinfo_end(url, &host);
 	char *s;
 
-	host = host != NULL ? host + 3 : url;
-	at = memchr(host, '@', strcspn(host, "/?#"));
 	if (at == NULL)
 		return strdup(url);
 	if (asprintf(&s, "%.*s...%s", (int)(host - url), url, at) < 0)
@@ -190,7 +196,13 @@ int config_read_password_file(struct config *c, const char *path, char **cause)
 		return -1;
 	}
 	/* As ssh treats a private key: what others can read is no secret. */
-	if (fstat(fileno(f), &st) < 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	if (fstat(fileno(f), &st) < 0) {
+		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+			*cause = NULL;
+		fclose(f);
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		fclose(f);
 		if (asprintf(cause,
 			"%s: others can read or change it (mode %04o); refusing it as a "
@@ -391,7 +403,6 @@ static int add_env_urls(struct config *c, char **cause)
 	     tok = strtok_r(NULL, ", ", &save))
 		if (config_add_url(c, tok, &why) < 0)
 			rc = fail_url(c, cause, "OCSTOP_OPENCODE_URL: ", tok, why);
-	explicit_bzero(list, strlen(env));
 	free(list);
 	return rc;
 }
