@@ -3,12 +3,32 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/server.h"
 #include "io/listen.h"
 #include "io/peer.h"
 #include "rpc/control.h"
 #include "rpc/rpc-int.h"
+
+/* A request came on c: count it in flight until it is answered; false
+ * when that is over a bound (it is then answered at once). */
+static bool admit(struct control *ctl, struct conn *c, uint32_t msgid)
+{
+	struct rpc_call call = { ctl, c->id, msgid, false };
+
+	c->in_flight++;
+	ctl->in_flight++;
+	if (c->in_flight <= CONTROL_MAX_IN_FLIGHT && ctl->in_flight <= CONTROL_MAX_IN_FLIGHT_ALL)
+		return true;
+	rpc_reply_error(&call, PROTO_ELIMIT,
+	    c->in_flight > CONTROL_MAX_IN_FLIGHT
+		? "too many requests in flight on this connection (limit " NUM_STR(
+		      CONTROL_MAX_IN_FLIGHT) "): wait for replies"
+		: "too many requests in flight on the daemon (limit " NUM_STR(
+		      CONTROL_MAX_IN_FLIGHT_ALL) "): try again later");
+	return false;
+}
 
 static void on_request(struct peer *p, uint32_t msgid, const char *method, size_t method_len,
     const msgpack_object *params, void *arg)
@@ -21,6 +41,8 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 	int code;
 
 	(void)p;
+	if (!admit(c->ctl, c, msgid))
+		return;
 	if (m == NULL || (m->how & METHOD_REQUEST) == 0) {
 		log_debug("client %llu: unknown method %.*s", (unsigned long long)c->id,
 		    (int)method_len, method);
@@ -65,7 +87,7 @@ static void on_invalid(struct peer *p, bool has_msgid, uint32_t msgid, const cha
 
 	(void)p;
 	log_debug("client %llu: invalid message: %s", (unsigned long long)c->id, why);
-	if (has_msgid)
+	if (has_msgid && admit(c->ctl, c, msgid))
 		rpc_reply_error(&call, PROTO_EBADREQ, why);
 }
 
@@ -92,11 +114,19 @@ static const struct peer_handlers conn_handlers = {
 static void accept_cb(int fd, uid_t uid, pid_t pid, void *arg)
 {
 	struct control *ctl = arg;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 	char label[64];
 
 	(void)uid;
-	if (c != NULL)
+	if (ctl->n_conns >= CONTROL_MAX_CONNS) {
+		if (is_power_of_ten(++ctl->refused))
+			log_warnx("refused a connection from pid %d: %d are open (limit); %llu "
+				  "refused so far",
+			    (int)pid, CONTROL_MAX_CONNS, (unsigned long long)ctl->refused);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) != NULL)
 		c->id = ++ctl->next_id; /* never reused: a late reply finds nobody */
 	if (c == NULL || conns_add(ctl, c) < 0) {
 		log_warnx("could not take a connection from pid %d: out of memory", (int)pid);
