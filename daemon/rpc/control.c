@@ -1,3 +1,5 @@
+#include <sys/resource.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -118,11 +120,11 @@ static void accept_cb(int fd, uid_t uid, pid_t pid, void *arg)
 	char label[64];
 
 	(void)uid;
-	if (ctl->n_conns >= CONTROL_MAX_CONNS) {
+	if (ctl->n_conns >= ctl->max_conns) {
 		if (is_power_of_ten(++ctl->refused))
-			log_warnx("refused a connection from pid %d: %d are open (limit); %llu "
+			log_warnx("refused a connection from pid %d: %zu are open (limit); %llu "
 				  "refused so far",
-			    (int)pid, CONTROL_MAX_CONNS, (unsigned long long)ctl->refused);
+			    (int)pid, ctl->max_conns, (unsigned long long)ctl->refused);
 		close(fd);
 		return;
 	}
@@ -147,6 +149,18 @@ static void accept_cb(int fd, uid_t uid, pid_t pid, void *arg)
 	log_debug("client %llu: connected, pid %d", (unsigned long long)c->id, (int)pid);
 }
 
+/* CONTROL_MAX_CONNS, or fewer when the descriptor limit leaves less. */
+static size_t max_conns(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= CONTROL_MAX_CONNS + CONTROL_FD_RESERVE)
+		return CONTROL_MAX_CONNS;
+	return rl.rlim_cur > 2 * CONTROL_FD_RESERVE ? rl.rlim_cur - CONTROL_FD_RESERVE
+						    : rl.rlim_cur / 2;
+}
+
 struct control *control_new(struct event_base *base, struct engine *e)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
@@ -155,6 +169,7 @@ struct control *control_new(struct event_base *base, struct engine *e)
 		return NULL;
 	ctl->base = base;
 	ctl->e = e;
+	ctl->max_conns = max_conns();
 	if (conns_init(ctl) < 0) {
 		control_free(ctl);
 		return NULL;

@@ -14,9 +14,12 @@ struct control;
 struct engine;
 struct event_base;
 
-/* Connections open at once; one more is accepted and closed at once, so the
- * listener never stalls and the daemon never runs out of descriptors. */
-#define CONTROL_MAX_CONNS 256
+/* Connections open at once: this many, or fewer when the descriptor limit
+ * (RLIMIT_NOFILE) leaves less after CONTROL_FD_RESERVE for the daemon's own
+ * (OpenCode links, the listener, the log). One more is accepted and closed
+ * at once, so the listener never stalls on a lack of descriptors. */
+#define CONTROL_MAX_CONNS 4096
+#define CONTROL_FD_RESERVE 256
 /* Requests one connection has in flight (asked, not yet answered), and all
  * connections together; a request past either is answered at once with
  * the limit error, so no client can make the daemon hold memory for

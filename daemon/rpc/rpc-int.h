@@ -32,6 +32,7 @@ struct control {
 	struct listener *listener;
 	struct conn *by_id;
 	size_t n_conns;
+	size_t max_conns; /* CONTROL_MAX_CONNS, or what the descriptor limit allows */
 	size_t in_flight; /* requests not answered yet, on every connection */
 	uint64_t refused; /* connections closed at once: over CONTROL_MAX_CONNS */
 	uint64_t next_id;
