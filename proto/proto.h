@@ -181,4 +181,9 @@ char *proto_strdup(const msgpack_object *o);
 /* True when o is a str equal to s. */
 bool proto_str_eq(const msgpack_object *o, const char *s);
 
+/* True when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates
+ * or code points past U+10FFFF). A string the daemon keeps and replies must
+ * be, or one peer's bytes would make every JSON reader of status fail. */
+bool proto_utf8_valid(const char *s, size_t len);
+
 #endif

@@ -742,6 +742,46 @@ static void test_register_bounds(void **state)
 	client_free(w, shim);
 }
 
+/* Strings the daemon keeps and replies are UTF-8: one peer's bytes must not
+ * make every JSON reader of status fail. */
+static void test_utf8_kept(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *c = client_new(w);
+	uint32_t id = 900;
+	json_t *r;
+
+	proto_buf_reset(&shim->out);
+	proto_pack_request_header(&shim->out.pk, id, "register");
+	msgpack_pack_array(&shim->out.pk, 1);
+	msgpack_pack_map(&shim->out.pk, 3);
+	proto_pack_kv_str(&shim->out.pk, "server_url", "http://127.0.0.1:1");
+	proto_pack_kv_int(&shim->out.pk, "pid", 900400);
+	proto_pack_kv_str(&shim->out.pk, "opencode_version", "\xc3(");
+	send_bytes(shim, shim->out.data, shim->out.size);
+	r = wait_for(w, shim, is_reply, &id);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
+	    PROTO_EBADREQ);
+	json_decref(r);
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"pid\": 900400}"));
+	proto_buf_reset(&shim->out);
+	proto_pack_notify_header(&shim->out.pk, "opencode.event");
+	msgpack_pack_array(&shim->out.pk, 1);
+	msgpack_pack_map(&shim->out.pk, 2);
+	proto_pack_kv_str(&shim->out.pk, "directory", "/d\xff");
+	proto_pack_kv_str(&shim->out.pk, "event",
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_u\","
+	    "\"status\":{\"type\":\"busy\"}}}");
+	send_bytes(shim, shim->out.data, shim->out.size);
+	json_decref(result(w, shim, "ping", NULL));
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "sessions")), 0);
+	json_decref(r);
+	client_free(w, shim);
+	client_free(w, c);
+}
+
 /* Requests complete before a bad byte in the same read are answered, then
  * the connection is closed. */
 static void test_answer_then_close(void **state)
@@ -880,6 +920,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_ids_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_then_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_subscriber, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_reader, setup, teardown),

@@ -15,7 +15,8 @@
  * each status reply, which must fit a frame. */
 #define REGISTER_MAX_URL 1024
 
-/* Copy an optional string option into buf; "" when absent. -1 on a bad type. */
+/* Copy an optional string option into buf; "" when absent. -1 on a bad type,
+ * a string too long, with a NUL, or not UTF-8. */
 static int opt_str(const msgpack_object *opts, const char *key, char *buf, size_t size)
 {
 	const char *s = NULL;
@@ -24,7 +25,9 @@ static int opt_str(const msgpack_object *opts, const char *key, char *buf, size_
 
 	buf[0] = '\0';
 	if (rc == PROTO_ERR ||
-	    (rc == PROTO_OK && (len >= size || (len > 0 && memchr(s, '\0', len) != NULL))))
+	    (rc == PROTO_OK &&
+		(len >= size || (len > 0 && memchr(s, '\0', len) != NULL) ||
+		    !proto_utf8_valid(s, len))))
 		return -1;
 	if (rc == PROTO_OK && len > 0) {
 		memcpy(buf, s, len);
@@ -74,7 +77,7 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 	    opt_str(opts, "opencode_version", version, sizeof(version)) < 0 ||
 	    proto_map_int(opts, "pid", &pid) != PROTO_OK || pid <= 0 || pid > 0x3fffffff) {
 		*msg = "register needs pid (int) and string server_url (up to " NUM_STR(
-		    REGISTER_MAX_URL) " bytes), directory";
+		    REGISTER_MAX_URL) " bytes), directory; strings are UTF-8";
 		return PROTO_EBADREQ;
 	}
 	if ((rc = rpc_claim_process(call, (int)pid, msg)) != 0)

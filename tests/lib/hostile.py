@@ -22,7 +22,7 @@ from peer import Decoder, Peer  # noqa: E402
 from rawrpc import pack  # noqa: E402
 from teardown import wait_for  # noqa: E402
 
-PLAN = 100
+PLAN = 102
 # Error codes (PROTOCOL.md).
 BAD_REQUEST, UNKNOWN_METHOD, LIMIT = 1, 2, 7
 # Limits (PROTOCOL.md, "Limits").
@@ -525,6 +525,28 @@ def _(ctx):
     out = replies(s, 1)
     ok = bool(out) and out[0][2] is None and out[0][3] == {"results": []}
     return ok, "replies %r" % (out,)
+
+
+@case("register with a version that is not UTF-8: bad_request")
+def _(ctx):
+    s = raw(ctx)
+    s.sendall(b"\x94\x00\x01\xa8register\x91\x83" + pack("server_url") + pack("http://127.0.0.1:1")
+              + pack("pid") + pack(ctx.new_pid()) + pack("opencode_version") + b"\xa2\xc3\x28")
+    out = replies(s, 1)
+    return bool(out) and out[0][2] is not None and out[0][2][0] == BAD_REQUEST, "replies %r" % (out,)
+
+
+@case("an event whose directory is not UTF-8 is refused; status stays JSON for every reader")
+def _(ctx):
+    p = ctx.shim("/u")
+    ev = json.dumps({"type": "session.status", "properties": {"sessionID": "ses_utf", "status": {"type": "busy"}}})
+    p.sock.sendall(b"\x93\x02\xaeopencode.event\x91\x82" + pack("directory") + b"\xa4/d\xff\xfe"
+                   + pack("event") + pack(ev))
+    ok, why = is_result(p.call("ping"))
+    cli = subprocess.run([ctx.cli, "-s", ctx.path, "-j", "status"], capture_output=True, text=True, timeout=20)
+    p.close()
+    return ok and cli.returncode == 0 and "ses_utf" not in cli.stdout, \
+        "ocstop -j status: %d %s" % (cli.returncode, cli.stderr[-200:])
 
 
 @case("notifications with bad params change nothing and get no reply")
