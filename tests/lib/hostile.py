@@ -724,23 +724,28 @@ def _(ctx):
 
 @case("connections past the cap are closed at once; those within it are served")
 def _(ctx):
-    have = status(ctx)["counters"]["connected"]
-    socks = [raw(ctx) for _ in range(MAX_CONNS - have)]
-    extra = raw(ctx)
-    extra.sendall(pack([0, 1, "ping", []]))
-    refused = closed_soon(extra, 3)
-    some = socks[len(socks) // 2]
-    some.sendall(pack([0, 2, "ping", []]))
-    served = replies(some, 1)
+    socks, refused = [], None
+    # One at a time, each served with a ping, until one is closed instead.
+    for i in range(MAX_CONNS + 8):
+        s = raw(ctx)
+        s.sendall(pack([0, i, "ping", []]))
+        out = replies(s, 1, 3)
+        if not out:
+            refused = s
+            break
+        socks.append(s)
+    connected = status(ctx, {"limit": 0})["counters"]["connected"]
+    gone = refused is not None and closed_soon(refused, 1)
     for s in socks:
         s.close()
-    say("connections: %d open (cap %d); one more was %s" % (len(socks) + have, MAX_CONNS,
-                                                         "closed" if refused else "kept"))
+    say("connections: %d served on this case's sockets, %d open in all (cap %d); the next was %s" % (
+        len(socks), connected, MAX_CONNS, "closed at once" if gone else "kept"))
     time.sleep(0.3)
     again = raw(ctx)
     again.sendall(pack([0, 3, "ping", []]))
     back = replies(again, 1)
-    return refused and len(served) == 1 and len(back) == 1, "served %r, after %r" % (served, back)
+    return gone and connected == MAX_CONNS and len(back) == 1, \
+        "refused %s, %d open, after %r" % (gone, connected, back)
 
 
 @case("a subscriber that never reads is dropped under an event flood; others are not")
