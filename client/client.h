@@ -36,6 +36,9 @@ struct client_opts {
 	bool all;
 	bool no_wait;
 	int64_t timeout_ms; /* 0: not given, the daemon's default applies */
+
+	/* status only */
+	int64_t limit; /* most sessions to list; -1: not given */
 };
 
 /* A command: exact name, argument count bounds, and what runs it. */

@@ -213,13 +213,25 @@ static int cmd_status_exec(const struct client_opts *o, int argc, char **argv)
 	const msgpack_object *r;
 	struct conn *c;
 	int64_t deadline = conn_deadline(CLIENT_TIMEOUT_MS);
-	int rc = EXIT_DONE;
+	int rc = EXIT_DONE, st;
+	msgpack_packer *pk;
+	char *cause;
 
 	(void)argc;
 	(void)argv;
 	if ((c = client_connect(o, deadline)) == NULL)
 		return EXIT_FAIL;
-	if ((r = client_call_simple(c, PROTO_M_STATUS, deadline, &rc)) != NULL && !o->quiet)
+	pk = conn_request(c, PROTO_M_STATUS);
+	if (o->limit >= 0) {
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, 1);
+		proto_pack_kv_int(pk, "limit", o->limit);
+	} else {
+		msgpack_pack_array(pk, 0);
+	}
+	if ((st = conn_call(c, deadline, &r, &cause)) != CONN_OK)
+		rc = client_fail(st, cause);
+	else if (!o->quiet)
 		rc = o->json ? client_print_json(r) : status_print(r);
 	conn_free(c);
 	return rc;

@@ -17,7 +17,9 @@ static const char usage_text[] =
     "  abort [SESSION...] [--dir DIR | --all] [--no-wait] [--timeout MS]\n"
     "             Stop sessions and wait until the stop is verified. With no\n"
     "             SESSION, --dir or --all: those in the current directory.\n"
-    "  status     List the OpenCode servers and sessions the daemon knows.\n"
+    "  status [--limit N]\n"
+    "             List the OpenCode servers and sessions the daemon knows\n"
+    "             (the running ones first; at most N sessions).\n"
     "  monitor    Print events as they come, one per line, until interrupted.\n"
     "  ping       Check that the daemon answers.\n"
     "With no COMMAND, ocstop stops what runs in the current directory.\n"
@@ -32,6 +34,7 @@ static const char usage_text[] =
     "      --all          abort every running session\n"
     "      --no-wait      return once the aborts are sent\n"
     "      --timeout=MS   how long the daemon waits for the stop to show\n"
+    "      --limit=N      list at most N sessions (status)\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
     "\n"
@@ -54,6 +57,7 @@ enum {
 	OPT_ALL,
 	OPT_NO_WAIT,
 	OPT_TIMEOUT,
+	OPT_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -66,11 +70,13 @@ static const struct option long_options[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ NULL, 0, NULL, 0 },
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int parse_timeout(const char *s, int64_t *ms);
+static int parse_limit(const char *s, int64_t *n);
 static const struct cmd_entry *cmd_find(const char *name);
 
 /* Says what is wrong and where help is; returns EXIT_FAIL. */
@@ -105,6 +111,20 @@ static int parse_timeout(const char *s, int64_t *ms)
 	return 0;
 }
 
+/* A count of sessions, 0 or more; -1 otherwise. */
+static int parse_limit(const char *s, int64_t *n)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*n = v;
+	return 0;
+}
+
 /* The command named exactly name, or NULL. */
 static const struct cmd_entry *cmd_find(const char *name)
 {
@@ -119,7 +139,7 @@ static const struct cmd_entry *cmd_find(const char *name)
 
 int main(int argc, char **argv)
 {
-	struct client_opts o = { 0 };
+	struct client_opts o = { .limit = -1 };
 	const struct cmd_entry *cmd;
 	char path[PROTO_MAX_SOCKET_PATH + 1];
 	const char *why = NULL;
@@ -168,6 +188,10 @@ int main(int argc, char **argv)
 				    ABORT_TIMEOUT_MIN_MS, ABORT_TIMEOUT_MAX_MS);
 			abort_opts = true;
 			break;
+		case OPT_LIMIT:
+			if (parse_limit(optarg, &o.limit) == -1)
+				return usage_error("--limit wants a number of sessions, 0 or more");
+			break;
 		default:
 			return usage_error(NULL);
 		}
@@ -185,6 +209,8 @@ int main(int argc, char **argv)
 	}
 	if (abort_opts && !cmd->abort_options)
 		return usage_error("--dir, --all, --no-wait and --timeout go with abort");
+	if (o.limit >= 0 && cmd != &cmd_status_entry)
+		return usage_error("--limit goes with status");
 	if (argc < cmd->min_args || (cmd->max_args >= 0 && argc > cmd->max_args))
 		return usage_error("wrong number of arguments for %s", cmd->name);
 

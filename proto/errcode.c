@@ -8,6 +8,7 @@ static const char *const errcode_names[] = {
 	[PROTO_EUNREACHABLE] = "opencode_unreachable",
 	[PROTO_ETIMEOUT] = "timeout",
 	[PROTO_EINTERNAL] = "internal",
+	[PROTO_ELIMIT] = "limit",
 };
 
 const char *proto_errcode_name(int code)

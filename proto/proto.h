@@ -92,6 +92,7 @@ enum proto_errcode {
 	PROTO_EUNREACHABLE = 4, /* OpenCode could not be reached */
 	PROTO_ETIMEOUT = 5,     /* the operation did not finish in time */
 	PROTO_EINTERNAL = 6,    /* out of memory or a broken invariant */
+	PROTO_ELIMIT = 7,       /* a bound of the daemon's (PROTOCOL.md, Limits) was hit */
 };
 
 /* Stable lowercase name of an error code ("bad_request", ...). */
@@ -133,12 +134,18 @@ void proto_reader_free(struct proto_reader *r);
 
 /* Append bytes from the stream. PROTO_ERR when out of memory, on bytes that
  * are not msgpack, or when the frame being assembled exceeds a limit (its
- * size, its nesting, or a declared length that cannot fit). */
+ * size, its nesting, or a declared length that cannot fit). The frames
+ * completed before the bad byte are still returned by proto_reader_next(),
+ * so that what a peer asked before it erred is answered. */
 int proto_reader_feed(struct proto_reader *r, const void *buf, size_t len);
 
 /* Next complete message: PROTO_OK, PROTO_AGAIN, PROTO_INVALID (msg->kind and
- * msg->msgid filled where known) or PROTO_ERR. */
+ * msg->msgid filled where known) or PROTO_ERR once the stream is broken and
+ * every frame completed before the break was returned. */
 int proto_reader_next(struct proto_reader *r, struct proto_msg *msg);
+
+/* True while part of a frame is held, waiting for the rest. */
+bool proto_reader_partial(const struct proto_reader *r);
 
 /* Why the last call failed; borrowed, valid until the next call. */
 const char *proto_reader_error(const struct proto_reader *r);
@@ -193,5 +200,10 @@ char *proto_strdup(const msgpack_object *o);
 
 /* True when o is a str equal to s. */
 bool proto_str_eq(const msgpack_object *o, const char *s);
+
+/* True when s[0..len) is well-formed UTF-8 (no overlong forms, surrogates
+ * or code points past U+10FFFF). A string the daemon keeps and replies must
+ * be, or one peer's bytes would make every JSON reader of status fail. */
+bool proto_utf8_valid(const char *s, size_t len);
 
 #endif

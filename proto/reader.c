@@ -22,8 +22,9 @@
  *                           push count
  *
  * Any malformed byte, oversized frame or allocation failure breaks the stream
- * for good (hiredis's sticky error): frames not yet returned are dropped,
- * since the peer is about to be closed anyway.
+ * for good (hiredis's sticky error). The frames completed before a bad byte
+ * are still returned, so a peer is answered what it asked before it erred;
+ * then the stream reports the error.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -278,12 +279,14 @@ static int header_done(struct proto_reader *r)
 	return PROTO_OK;
 }
 
-/* Validate bytes and count the frames they complete. */
-static int scan(struct proto_reader *r, const uint8_t *p, size_t n)
+/* Validate bytes and count the frames they complete; *used is how many
+ * bytes were good, also when some were not. */
+static int scan(struct proto_reader *r, const uint8_t *p, size_t n, size_t *used)
 {
 	struct scanner *s = &r->scan;
 	size_t i = 0;
 
+	*used = 0;
 	while (i < n) {
 		if (s->skip > 0) {
 			/* fits() already bounded skip by the frame budget. */
@@ -298,6 +301,7 @@ static int scan(struct proto_reader *r, const uint8_t *p, size_t n)
 		}
 		if (s->frame_used == r->max_frame)
 			return fail(r, "frame exceeds %zu bytes", r->max_frame);
+		*used = i;
 		s->hdr[s->hdr_len++] = p[i++];
 		s->frame_used++;
 		size_t want = header_len(s->hdr[0]);
@@ -309,6 +313,7 @@ static int scan(struct proto_reader *r, const uint8_t *p, size_t n)
 		if (header_done(r) != PROTO_OK)
 			return PROTO_ERR;
 	}
+	*used = n;
 	return PROTO_OK;
 }
 
@@ -343,15 +348,25 @@ static int keep(struct proto_reader *r, const void *bytes, size_t n)
 
 int proto_reader_feed(struct proto_reader *r, const void *buf, size_t len)
 {
+	size_t used;
+	int rc;
+
 	if (r->err)
 		return PROTO_ERR;
-	if (scan(r, buf, len) != PROTO_OK)
-		return PROTO_ERR;
+	rc = scan(r, buf, len, &used);
 	/* Complete frames and the validated head of the next one; the latter
-	 * is not unpacked until its frame completes. */
-	if (keep(r, buf, len) < 0)
+	 * is not unpacked until its frame completes (it never does once the
+	 * stream is broken). */
+	if (keep(r, buf, used) < 0) {
+		r->frames_ready = 0;
 		return fail(r, "out of memory");
-	return PROTO_OK;
+	}
+	return rc;
+}
+
+bool proto_reader_partial(const struct proto_reader *r)
+{
+	return r->scan.frame_used > 0;
 }
 
 /* Read msgid at index 1 of a request or response into msg. */
@@ -438,10 +453,8 @@ int proto_reader_next(struct proto_reader *r, struct proto_msg *msg)
 	size_t off;
 
 	memset(msg, 0, sizeof(*msg));
-	if (r->err)
-		return PROTO_ERR;
 	if (r->frames_ready == 0)
-		return PROTO_AGAIN;
+		return r->err ? PROTO_ERR : PROTO_AGAIN;
 
 	/* Frees the previous message, as the API promises; its bytes may now
 	 * move. */
@@ -459,10 +472,12 @@ int proto_reader_next(struct proto_reader *r, struct proto_msg *msg)
 	case MSGPACK_UNPACK_EXTRA_BYTES:
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
+		r->frames_ready = 0;
 		return fail(r, "out of memory");
 	default:
 		/* The scanner accepted what msgpack-c refused: a bug, but
 		 * the stream is as broken as if the peer had erred. */
+		r->frames_ready = 0;
 		return fail(r, "msgpack-c rejected a validated frame");
 	}
 	r->start += off;

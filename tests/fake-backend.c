@@ -34,6 +34,30 @@ static void fake_close(void *priv)
 		f->aborts[i].answered = true;
 		f->aborts[i].cb(f->aborts[i].arg, false, "the server was removed", 0);
 	}
+	for (i = 0; i < f->n_probes; i++)
+		if (!f->probes[i].answered)
+			fake_answer_probe(f, i, 0);
+}
+
+static int fake_probe(void *priv, const char *session_id, probe_done_cb done, void *arg)
+{
+	struct fake *f = priv;
+
+	(void)session_id;
+	if (!f->take_probes)
+		return -1;
+	assert_true(f->n_probes < FAKE_MAX_PROBES);
+	f->probes[f->n_probes].cb = done;
+	f->probes[f->n_probes].arg = arg;
+	f->probes[f->n_probes++].answered = false;
+	return 0;
+}
+
+void fake_answer_probe(struct fake *f, size_t i, int64_t now_ms)
+{
+	assert_false(f->probes[i].answered);
+	f->probes[i].answered = true;
+	f->probes[i].cb(f->probes[i].arg, now_ms);
 }
 
 static int fake_abort(void *priv, const char *session_id, const char *directory, int64_t timeout_ms,
@@ -74,6 +98,7 @@ const struct backend_ops fake_backend_ops = {
 	.abort = fake_abort,
 	.resync = fake_resync,
 	.lookup = fake_lookup,
+	.probe = fake_probe,
 };
 
 struct fake *fake_of(struct fakes *fs, const struct server *s)

@@ -13,6 +13,7 @@
 #include "engine/server.h"
 
 #define FAKE_MAX_ABORTS 64
+#define FAKE_MAX_PROBES 64
 #define FAKE_MAX_SERVERS 8
 
 /* One abort the engine asked for. */
@@ -33,6 +34,13 @@ struct fake {
 	bool closed;
 	size_t resyncs;
 	size_t lookups;
+	bool take_probes; /* probe() takes requests; otherwise it returns -1 */
+	struct {
+		probe_done_cb cb;
+		void *arg;
+		bool answered;
+	} probes[FAKE_MAX_PROBES];
+	size_t n_probes;
 };
 
 /* Every fake a test's engine opened; the ctx of engine_set_backend(). */
@@ -47,6 +55,8 @@ extern const struct backend_ops fake_backend_ops;
 struct fake *fake_of(struct fakes *fs, const struct server *s);
 /* Answer abort i of f, as the backend would. */
 void fake_answer(struct fake *f, size_t i, bool ok, const char *error, int64_t now_ms);
+/* Answer probe i of f. */
+void fake_answer_probe(struct fake *f, size_t i, int64_t now_ms);
 void fakes_free(struct fakes *fs);
 
 #endif

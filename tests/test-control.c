@@ -30,6 +30,7 @@
 #include "backend/relay.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/select.h"
 #include "core/session.h"
 #include "engine/engine.h"
 #include "engine/server.h"
@@ -604,6 +605,239 @@ static void test_status_bounded(void **state)
 	client_free(w, c);
 }
 
+/* The status reply's limit: that many sessions, running first, the rest
+ * counted; a bad limit is a bad request. */
+static void test_status_limit(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r;
+
+	IDLE(w, "ses_i1");
+	IDLE(w, "ses_i2");
+	BUSY(w, "ses_b1");
+	r = result(w, c, "status", "{\"limit\": 1}");
+	assert_int_equal(json_array_size(json_object_get(r, "sessions")), 1);
+	assert_string_equal(str_at(r, "sessions.0.id"), "ses_b1");
+	assert_int_equal(int_at(r, "sessions_left_out"), 2);
+	assert_true(json_is_true(json_object_get(r, "sessions_truncated")));
+	json_decref(r);
+	r = result(w, c, "status", "{\"limit\": 10}");
+	assert_int_equal(json_array_size(json_object_get(r, "sessions")), 3);
+	assert_int_equal(int_at(r, "sessions_left_out"), 0);
+	assert_true(json_is_false(json_object_get(r, "sessions_truncated")));
+	json_decref(r);
+	assert_int_equal(error_code(w, c, "status", "{\"limit\": -1}"), PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "status", "{\"limit\": \"ten\"}"), PROTO_EBADREQ);
+	client_free(w, c);
+}
+
+/* Requests in flight on one connection are bounded: past the bound a
+ * request is refused at once, and the daemon holds nothing for it; the
+ * others are answered when their stop ends, and other clients are served
+ * all along. */
+static void test_in_flight_bound(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w), *other = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r;
+	char text[256];
+	uint32_t id;
+	int i, refused = 0, stopped = 0;
+
+	BUSY(w, "ses_f");
+	for (i = 0; i < CONTROL_MAX_IN_FLIGHT + 8; i++) {
+		snprintf(text, sizeof(text), "[0, %d, \"abort\", [{\"session\": \"ses_f\"}]]",
+		    i + 1);
+		send_json(c, text);
+	}
+	for (i = 0; i < 8; i++) {
+		id = (uint32_t)(CONTROL_MAX_IN_FLIGHT + 1 + i);
+		r = wait_for(w, c, is_reply, &id);
+		assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
+		    PROTO_ELIMIT);
+		json_decref(r);
+		refused++;
+	}
+	json_decref(result(w, other, "ping", NULL));
+	/* One stop for the tree, joined by every request in flight. */
+	assert_int_equal(f->n_aborts, 1);
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	IDLE(w, "ses_f");
+	for (id = 1; id <= CONTROL_MAX_IN_FLIGHT; id++) {
+		r = wait_for(w, c, is_reply, &id);
+		assert_true(json_is_null(json_array_get(r, 2)));
+		stopped++;
+		json_decref(r);
+	}
+	assert_int_equal(refused, 8);
+	assert_int_equal(stopped, CONTROL_MAX_IN_FLIGHT);
+	/* All answered: the connection may ask again. */
+	json_decref(result(w, c, "ping", NULL));
+	client_free(w, c);
+	client_free(w, other);
+}
+
+/* One abort names at most SELECT_MAX_IDS sessions. */
+static void test_abort_ids_bound(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	char text[4096];
+	size_t n;
+	int i;
+	json_t *r;
+
+	for (int limit = SELECT_MAX_IDS; limit <= SELECT_MAX_IDS + 1; limit++) {
+		n = (size_t)snprintf(text, sizeof(text), "{\"wait\": false, \"sessions\": [");
+		for (i = 0; i < limit; i++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\"ses_%d\"",
+			    i > 0 ? ", " : "", i);
+		snprintf(text + n, sizeof(text) - n, "]}");
+		if (limit > SELECT_MAX_IDS) {
+			assert_int_equal(error_code(w, c, "abort", text), PROTO_ELIMIT);
+			continue;
+		}
+		r = result(w, c, "abort", text);
+		assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
+		json_decref(r);
+	}
+	client_free(w, c);
+}
+
+/* A connection registers one OpenCode process, a bounded number of times. */
+static void test_register_bounds(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w);
+	char text[256];
+	json_t *r;
+	int i;
+
+	for (i = 0; i < CONTROL_MAX_REGISTER; i++) {
+		snprintf(text, sizeof(text),
+		    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r%d\", "
+		    "\"pid\": 900300}",
+		    i);
+		r = result(w, shim, "register", text);
+		assert_string_equal(str_at(r, "server"), "pid:900300");
+		json_decref(r);
+	}
+	assert_int_equal(error_code(w, shim, "register",
+			     "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
+			     "\"pid\": 900300}"),
+	    PROTO_ELIMIT);
+	client_free(w, shim);
+	shim = client_new(w);
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", \"pid\": 900301}"));
+	assert_int_equal(error_code(w, shim, "register",
+			     "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
+			     "\"pid\": 900302}"),
+	    PROTO_ELIMIT);
+	r = result(w, shim, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 2);
+	json_decref(r);
+	client_free(w, shim);
+}
+
+/* Strings the daemon keeps and replies are UTF-8: one peer's bytes must not
+ * make every JSON reader of status fail. */
+static void test_utf8_kept(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *c = client_new(w);
+	uint32_t id = 900;
+	json_t *r;
+
+	proto_buf_reset(&shim->out);
+	proto_pack_request_header(&shim->out.pk, id, "register");
+	msgpack_pack_array(&shim->out.pk, 1);
+	msgpack_pack_map(&shim->out.pk, 3);
+	proto_pack_kv_str(&shim->out.pk, "server_url", "http://127.0.0.1:1");
+	proto_pack_kv_int(&shim->out.pk, "pid", 900400);
+	proto_pack_kv_str(&shim->out.pk, "opencode_version", "\xc3(");
+	send_bytes(shim, shim->out.data, shim->out.size);
+	r = wait_for(w, shim, is_reply, &id);
+	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
+	    PROTO_EBADREQ);
+	json_decref(r);
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"pid\": 900400}"));
+	proto_buf_reset(&shim->out);
+	proto_pack_notify_header(&shim->out.pk, "opencode.event");
+	msgpack_pack_array(&shim->out.pk, 1);
+	msgpack_pack_map(&shim->out.pk, 2);
+	proto_pack_kv_str(&shim->out.pk, "directory", "/d\xff");
+	proto_pack_kv_str(&shim->out.pk, "event",
+	    "{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_u\","
+	    "\"status\":{\"type\":\"busy\"}}}");
+	send_bytes(shim, shim->out.data, shim->out.size);
+	json_decref(result(w, shim, "ping", NULL));
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "sessions")), 0);
+	json_decref(r);
+	client_free(w, shim);
+	client_free(w, c);
+}
+
+/* Requests complete before a bad byte in the same read are answered, then
+ * the connection is closed. */
+static void test_answer_then_close(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	uint32_t ids[] = { 1, 2 };
+	char buf[8];
+	json_t *r;
+
+	proto_buf_reset(&c->out);
+	proto_pack_request_header(&c->out.pk, 1, "ping");
+	msgpack_pack_array(&c->out.pk, 0);
+	proto_pack_request_header(&c->out.pk, 2, "ping");
+	msgpack_pack_array(&c->out.pk, 0);
+	msgpack_pack_str_body(&c->out.pk, "\xc1", 1);
+	send_bytes(c, c->out.data, c->out.size);
+	for (size_t i = 0; i < 2; i++) {
+		r = wait_for(w, c, is_reply, &ids[i]);
+		assert_true(json_is_null(json_array_get(r, 2)));
+		json_decref(r);
+	}
+	for (int i = 0; i < 50; i++) {
+		turn(w);
+		usleep(1000);
+	}
+	assert_int_equal(read(c->fd, buf, sizeof(buf)), 0);
+	client_free(w, c);
+}
+
+/* Every part of a message is a map of strings; anything else is a bad
+ * request, not a silent pass. */
+static void test_message_types(void **state)
+{
+	static const char *const bad[] = {
+		"{\"session\": \"ses_m\", \"parts\": [1]}",
+		"{\"session\": \"ses_m\", \"parts\": [{\"type\": 1}]}",
+		"{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": 1}]}",
+		"{\"session\": \"ses_m\", \"message_id\": 1, \"parts\": []}",
+		"{\"session\": \"ses_m\", \"directory\": [], \"parts\": []}",
+	};
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(error_code(w, c, "message", bad[i]), PROTO_EBADREQ);
+	/* A part without a type, and a nil text, are no text. */
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_m\", \"message_id\": null, \"parts\": [{\"type\": null}, "
+	    "{\"type\": \"text\", \"text\": null}, {\"type\": \"text\", \"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	client_free(w, c);
+}
+
 /* A subscriber that never reads is dropped alone; the others are served. */
 static void test_slow_subscriber(void **state)
 {
@@ -717,6 +951,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_ids_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_then_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_utf8_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_subscriber, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_reader, setup, teardown),
 	};

@@ -625,6 +625,38 @@ static void test_pins(void **state)
 	w->e = saved;
 }
 
+static void count_probe(void *arg, int64_t now_ms)
+{
+	(void)now_ms;
+	(*(int *)arg)++;
+}
+
+/* Lookups of unknown ids a server has in flight are bounded, so that they
+ * never take all the requests a backend holds, which a stop's aborts need. */
+static void test_probe_bound(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+	int done = 0, taken = 0, i;
+
+	f->take_probes = true;
+	for (i = 0; i < SERVER_MAX_PROBES + 8; i++)
+		if (server_probe(s, "ses_unknown", count_probe, &done) == 0)
+			taken++;
+	assert_int_equal(taken, SERVER_MAX_PROBES);
+	assert_int_equal(f->n_probes, SERVER_MAX_PROBES);
+	fake_answer_probe(f, 0, 10);
+	assert_int_equal(done, 1);
+	assert_int_equal(server_probe(s, "ses_unknown", count_probe, &done), 0);
+	assert_int_equal(server_probe(s, "ses_unknown", count_probe, &done), -1);
+	for (i = 1; i < (int)f->n_probes; i++)
+		fake_answer_probe(f, (size_t)i, 20);
+	assert_int_equal(done, SERVER_MAX_PROBES + 1);
+	assert_int_equal(server_probe(s, "ses_unknown", count_probe, &done), 0);
+	fake_answer_probe(f, f->n_probes - 1, 30);
+}
+
 /* News of a session the daemon learns only by status: it asks who it is. */
 static void test_lookup_new_session(void **state)
 {
@@ -675,6 +707,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sink_removed_in_dispatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_new_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 	};
 

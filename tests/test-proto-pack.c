@@ -139,7 +139,8 @@ static void test_errcode_names(void **state)
 	assert_string_equal(proto_errcode_name(PROTO_EINTERNAL), "internal");
 	assert_string_equal(proto_errcode_name(0), "unknown");
 	assert_string_equal(proto_errcode_name(-1), "unknown");
-	assert_string_equal(proto_errcode_name(7), "unknown");
+	assert_string_equal(proto_errcode_name(PROTO_ELIMIT), "limit");
+	assert_string_equal(proto_errcode_name(8), "unknown");
 }
 
 int main(void)

@@ -227,9 +227,38 @@ static void test_str_eq(void **state)
 	msgpack_unpacked_destroy(&u);
 }
 
+/* Well-formed UTF-8 only: RFC 3629's table, byte by byte at its edges. */
+static void test_utf8(void **state)
+{
+	static const struct {
+		const char *s;
+		bool valid;
+	} cases[] = {
+		{ "", true }, { "plain ascii", true },
+		{ "caf\xc3\xa9 \xe2\x80\xa6 \xf0\x9f\x98\x80", true },
+		{ "\xed\x9f\xbf", true },      /* U+D7FF, before the surrogates */
+		{ "\xf4\x8f\xbf\xbf", true },  /* U+10FFFF */
+		{ "\xff", false },             /* never a UTF-8 byte */
+		{ "\xc3", false },             /* cut short */
+		{ "\xc3(", false },            /* not a continuation */
+		{ "\xc0\xaf", false },         /* overlong '/' */
+		{ "\xe0\x80\xaf", false },     /* overlong */
+		{ "\xed\xa0\x80", false },     /* a surrogate */
+		{ "\xf4\x90\x80\x80", false }, /* past U+10FFFF */
+		{ "\xf0\x9f\x98", false },     /* cut short */
+		{ "\x80", false },             /* a lone continuation */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (proto_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)
+			fail_msg("case %zu: want %s", i, cases[i].valid ? "valid" : "invalid");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_params_map),
 		cmocka_unit_test(test_map_get),
 		cmocka_unit_test(test_map_str),

@@ -463,6 +463,51 @@ static void test_sticky_error(void **state)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* Frames complete before a bad byte are still returned, then the error;
+ * a half frame after them is never unpacked. */
+static void test_frames_before_error(void **state)
+{
+	msgpack_sbuffer sb;
+	struct proto_reader *r = proto_reader_new(0);
+	struct proto_msg m;
+	char *bytes;
+	int i;
+
+	(void)state;
+	pack_three(&sb);
+	assert_non_null(bytes = malloc(sb.size + 4));
+	memcpy(bytes, sb.data, sb.size);
+	memcpy(bytes + sb.size, "\x94\x00\xc1", 3);
+	assert_int_equal(proto_reader_feed(r, bytes, sb.size + 3), PROTO_ERR);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(proto_reader_next(r, &m), PROTO_OK);
+		check_three(&m, i);
+	}
+	assert_int_equal(proto_reader_next(r, &m), PROTO_ERR);
+	assert_int_equal(proto_reader_next(r, &m), PROTO_ERR);
+	assert_non_null(strstr(proto_reader_error(r), "0xc1"));
+	free(bytes);
+	proto_reader_free(r);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* A partial frame is said until its rest comes. */
+static void test_partial(void **state)
+{
+	msgpack_sbuffer sb;
+	struct proto_reader *r = proto_reader_new(0);
+
+	(void)state;
+	pack_three(&sb);
+	assert_false(proto_reader_partial(r));
+	assert_int_equal(proto_reader_feed(r, sb.data, 3), PROTO_OK);
+	assert_true(proto_reader_partial(r));
+	assert_int_equal(proto_reader_feed(r, sb.data + 3, sb.size - 3), PROTO_OK);
+	assert_false(proto_reader_partial(r));
+	proto_reader_free(r);
+	msgpack_sbuffer_destroy(&sb);
+}
+
 static void test_invalid_then_valid(void **state)
 {
 	msgpack_sbuffer sb;
@@ -569,6 +614,8 @@ int main(void)
 		cmocka_unit_test(test_frame_limit),
 		cmocka_unit_test(test_limit_is_per_frame),
 		cmocka_unit_test(test_sticky_error),
+		cmocka_unit_test(test_frames_before_error),
+		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_invalid_then_valid),
 		cmocka_unit_test(test_all_types),
 		cmocka_unit_test(test_big_frame_bytewise),

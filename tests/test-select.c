@@ -158,6 +158,31 @@ static void test_once(void **state)
 	session_table_free(t);
 }
 
+/* Parents reported in a cycle: one tree, selected once from any member,
+ * each session in it once. */
+static void test_cycle(void **state)
+{
+	struct session_table *t = session_table_new(SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
+	struct session *kids[SESSION_TREE_MAX];
+	struct selection sel;
+
+	(void)state;
+	assert_non_null(t);
+	CHILD(t, SRV_A, "ses_z", "ses_y", "/c");
+	CHILD(t, SRV_A, "ses_y", "ses_z", "/c");
+	STATUS(t, SRV_A, "/c", "ses_z", "busy");
+	STATUS(t, SRV_A, "/c", "ses_y", "busy");
+	selection_init(&sel);
+	assert_int_equal(selection_add_id(&sel, t, NULL, "ses_z", 5, true), SELECT_RUNNING);
+	assert_int_equal(selection_add_id(&sel, t, NULL, "ses_y", 5, true), SELECT_RUNNING);
+	selection_add_where(&sel, t, "/c", false);
+	assert_int_equal(sel.n, 1);
+	assert_int_equal(session_table_descendants(t, sel.roots[0], kids, SESSION_TREE_MAX), 1);
+	assert_ptr_not_equal(kids[0], sel.roots[0]);
+	selection_clear(&sel);
+	session_table_free(t);
+}
+
 static void test_where(void **state)
 {
 	static const struct {
@@ -233,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_by_id),
 		cmocka_unit_test(test_odd_ids),
 		cmocka_unit_test(test_once),
+		cmocka_unit_test(test_cycle),
 		cmocka_unit_test(test_where),
 		cmocka_unit_test(test_bound),
 	};

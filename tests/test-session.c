@@ -629,7 +629,8 @@ static void test_tree_running(void **state)
 	}
 }
 
-/* Bad data with parent cycles: every walk ends, and lists only cycle members. */
+/* Bad data with parent cycles: the link that would close one is not made, so
+ * the members form one tree, each in it once, none its own descendant. */
 static void test_cycles(void **state)
 {
 	static const char *const cycles[][3] = {
@@ -655,23 +656,63 @@ static void test_cycles(void **state)
 			root = session_table_root(t, s);
 			assert_non_null(root);
 			assert_string_not_equal(session_id(root), "outside");
-			n = session_table_descendants(t, s, out, SESSION_TREE_MAX);
-			assert_true(n > 0);
-			for (j = 0; j < n && j < SESSION_TREE_MAX; j++) {
-				assert_string_not_equal(session_id(out[j]), "outside");
+			assert_ptr_equal(session_table_root(t, root), root);
+			n = session_table_descendants(t, root, out, SESSION_TREE_MAX);
+			assert_int_equal(n, members - 1);
+			for (j = 0; j < n; j++) {
+				assert_ptr_not_equal(out[j], root);
 				for (k = 0;
 				     k < members && strcmp(session_id(out[j]), names[k]) != 0; k++)
 					;
 				assert_true(k < members);
+				for (k = 0; k < j; k++)
+					assert_ptr_not_equal(out[k], out[j]);
 			}
+			n = session_table_descendants(t, s, out, SESSION_TREE_MAX);
+			for (j = 0; j < n; j++)
+				assert_ptr_not_equal(out[j], s);
 			assert_false(session_table_tree_running(t, s));
 		}
 		feed(t, SRV_A, STATUS("a", "busy"), 2);
 		for (s = session_table_first(t); s != NULL; s = session_next(s))
-			assert_int_equal(session_table_tree_running(t, s),
+			assert_int_equal(session_table_tree_running(t, session_table_root(t, s)),
 			    strcmp(session_id(s), "outside") != 0);
 		session_table_free(t);
 	}
+}
+
+/* A title past the bound is kept cut at a character boundary, marked. */
+static void test_title_cut(void **state)
+{
+	struct session_table *t = TABLE_NEW();
+	char title[3 * SESSION_MAX_TITLE + 1];
+	const char *kept;
+	size_t i, len;
+	json_t *info;
+	struct session *s;
+
+	(void)state;
+	assert_non_null(t);
+	/* Two-byte characters, so that a cut in the middle of one is possible. */
+	for (i = 0; i + 2 < sizeof(title); i += 2)
+		memcpy(title + i, "\xc3\xa9", 2);
+	title[i] = '\0';
+	info = json_pack("{s:s, s:s, s:s}", "id", "ses_t", "directory", "/p", "title", title);
+	assert_non_null(s = merge(t, SRV_A, info));
+	json_decref(info);
+	kept = session_title(s);
+	len = strlen(kept);
+	assert_true(len <= SESSION_MAX_TITLE);
+	assert_true(len > SESSION_MAX_TITLE - 8);
+	assert_string_equal(kept + len - strlen(SESSION_CUT_MARK), SESSION_CUT_MARK);
+	assert_memory_equal(kept, title, len - strlen(SESSION_CUT_MARK));
+	assert_int_equal((len - strlen(SESSION_CUT_MARK)) % 2, 0);
+	/* One that fits is kept whole. */
+	info = json_pack("{s:s, s:s}", "id", "ses_t", "title", "short");
+	assert_ptr_equal(merge(t, SRV_A, info), s);
+	json_decref(info);
+	assert_string_equal(session_title(s), "short");
+	session_table_free(t);
 }
 
 /* The same id on two servers: a lookup by id alone prefers the running one. */
@@ -854,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_descendants),
 		cmocka_unit_test(test_tree_running),
 		cmocka_unit_test(test_cycles),
+		cmocka_unit_test(test_title_cut),
 		cmocka_unit_test(test_find_any),
 		cmocka_unit_test(test_drop_server),
 		cmocka_unit_test(test_eviction),

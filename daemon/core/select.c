@@ -12,6 +12,7 @@ void selection_init(struct selection *sel)
 	sel->n = 0;
 	sel->truncated = false;
 	sel->n_unknown = 0;
+	sel->n_idle = 0;
 }
 
 void selection_clear(struct selection *sel)
@@ -23,17 +24,24 @@ void selection_clear(struct selection *sel)
 	selection_init(sel);
 }
 
-/* Add root's tree once; false when it does not run. */
+/* Add root's tree once; false when it does not run. Each tree is walked
+ * once per selection however many of its ids are named. */
 static bool add_root(struct selection *sel, struct session_table *t, struct session *s)
 {
 	struct session *root = session_table_root(t, s);
 	size_t i;
 
-	if (!session_table_tree_running(t, root))
-		return false;
 	for (i = 0; i < sel->n; i++)
 		if (sel->roots[i] == root)
 			return true;
+	for (i = 0; i < sel->n_idle; i++)
+		if (sel->idle[i] == root)
+			return false;
+	if (!session_table_tree_running(t, root)) {
+		if (sel->n_idle < SELECT_MAX_IDS)
+			sel->idle[sel->n_idle++] = root;
+		return false;
+	}
 	if (sel->n >= SELECT_MAX_TREES) {
 		sel->truncated = true;
 		return true;

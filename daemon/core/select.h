@@ -16,6 +16,8 @@ struct session_table;
 
 /* Most trees one request selects; more are cut (and said). */
 #define SELECT_MAX_TREES 64
+/* Most session ids one request names; the abort method refuses more. */
+#define SELECT_MAX_IDS 64
 
 /* What the table knows of one id. */
 enum select_found {
@@ -30,6 +32,9 @@ struct selection {
 	bool truncated;                  /* more than SELECT_MAX_TREES */
 	char *unknown[SELECT_MAX_TREES]; /* ids no event has named */
 	size_t n_unknown;
+	/* Roots found idle, so that ids of one idle tree walk it once. */
+	struct session *idle[SELECT_MAX_IDS];
+	size_t n_idle;
 };
 
 /* An empty selection. */

@@ -257,14 +257,6 @@ void session_table_free(struct session_table *t)
 	free(t);
 }
 
-/* Evictions are said at the 1st, 10th, 100th... so churn cannot flood the log. */
-static bool power_of_ten(uint64_t n)
-{
-	while (n >= 10 && n % 10 == 0)
-		n /= 10;
-	return n == 1;
-}
-
 /* Make room for one more entry of about need bytes, evicting the least
  * recently active idle ones; false when nothing may go. */
 static bool make_room(struct session_table *t, size_t need)
@@ -276,7 +268,7 @@ static bool make_room(struct session_table *t, size_t need)
 			return false;
 		t->evicted++;
 		log_debug("forgot idle session %s to make room", victim->id);
-		if (power_of_ten(t->evicted))
+		if (is_power_of_ten(t->evicted))
 			log_info("session table full (%zu sessions, %zu bytes): forgot %llu idle "
 				 "sessions so far, least recently active first",
 			    t->count, t->bytes, (unsigned long long)t->evicted);
@@ -327,21 +319,24 @@ static struct session *session_create(struct session_table *t, struct server *se
 }
 
 /* The title as kept: cut to SESSION_MAX_TITLE bytes at a character
- * boundary, so a huge title cannot blow up replies. NULL on failure. */
+ * boundary, marked as cut, so a huge title cannot blow up replies. NULL on
+ * failure. */
 static char *title_copy(const char *title)
 {
-	size_t len = strlen(title);
+	size_t len = strlen(title), mark = 0;
 	char *copy;
 
 	if (len > SESSION_MAX_TITLE) {
-		len = SESSION_MAX_TITLE;
+		mark = sizeof(SESSION_CUT_MARK) - 1;
+		len = SESSION_MAX_TITLE - mark;
 		while (len > 0 && ((unsigned char)title[len] & 0xc0) == 0x80)
 			len--;
 	}
-	if ((copy = malloc(len + 1)) == NULL)
+	if ((copy = malloc(len + mark + 1)) == NULL)
 		return NULL;
 	memcpy(copy, title, len);
-	copy[len] = '\0';
+	memcpy(copy + len, SESSION_CUT_MARK, mark);
+	copy[len + mark] = '\0';
 	return copy;
 }
 
@@ -362,10 +357,33 @@ static int set_title(struct session *s, const char *title)
 	return 0;
 }
 
+/* Whether making parent the parent of s would make s its own ancestor. */
+static bool closes_cycle(struct session_table *t, const struct session *s, const char *parent)
+{
+	const struct session *p;
+	int depth;
+
+	if (strcmp(parent, s->id) == 0)
+		return true;
+	p = session_table_find(t, s->server, parent);
+	for (depth = 0; p != NULL && depth < SESSION_MAX_DEPTH; depth++) {
+		if (p == s)
+			return true;
+		if (p->parent == NULL)
+			break;
+		p = session_table_find(t, s->server, p->parent);
+	}
+	return false;
+}
+
 static int set_parent(struct session_table *t, struct session *s, const char *parent)
 {
 	if (parent == NULL || (s->parent != NULL && strcmp(s->parent, parent) == 0))
 		return 0;
+	if (closes_cycle(t, s, parent)) {
+		log_debug("session %s: parent %s ignored: it would close a cycle", s->id, parent);
+		return 0;
+	}
 	family_leave(t, s);
 	if (str_replace(&s->parent, parent) < 0)
 		return -1;
@@ -520,12 +538,14 @@ static void walk_from(struct walk *w, const struct session *node, int depth)
 	}
 }
 
-static void walk(struct walk *w, const struct session *root)
+static void walk(struct walk *w, struct session *root)
 {
 	/* 0 is every entry's mark at birth, so a walk's mark never is. */
 	if (++w->t->walk == 0)
 		w->t->walk = 1;
 	w->mark = w->t->walk;
+	/* The root too: it is never its own descendant, whatever the data. */
+	root->mark = w->mark;
 	walk_from(w, root, 0);
 }
 

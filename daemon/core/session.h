@@ -25,13 +25,16 @@
  * them (struct, strings and indexes, as session_table_bytes() counts). */
 #define SESSION_TABLE_MAX 250000
 #define SESSION_TABLE_MAX_BYTES (256u << 20)
-/* Longest title kept (cut at a UTF-8 boundary); longest directory kept
- * (a longer one is treated as unknown rather than cut into another path). */
+/* Longest title kept, in bytes: a longer one is cut at a UTF-8 boundary and
+ * ends in SESSION_CUT_MARK. Longest directory kept (a longer one is treated
+ * as unknown rather than cut into another path). */
 #define SESSION_MAX_TITLE 512
+#define SESSION_CUT_MARK "\xe2\x80\xa6" /* U+2026, an ellipsis */
 #define SESSION_MAX_DIRECTORY 4096
 /* Most descendants one walk lists; a larger tree is cut at this bound. */
 #define SESSION_TREE_MAX 256
-/* Deepest walk, against cycles and absurd chains in bad data. */
+/* Deepest walk, against absurd chains in bad data. A parent link that would
+ * close a cycle is never made: bad data cannot make a tree its own child. */
 #define SESSION_MAX_DEPTH 64
 
 /* The OpenCode process a session runs in: opaque here, only compared. */

@@ -42,3 +42,10 @@ char *str_dup_or_null(const char *s, bool *failed)
 		*failed = true;
 	return copy;
 }
+
+bool is_power_of_ten(uint64_t n)
+{
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	return n == 1;
+}

@@ -31,6 +31,7 @@ struct server {
 	bool configured;
 	uint64_t shim;
 	int pid;
+	unsigned probes;         /* server_probe() requests in flight */
 	bool dead;               /* dropped: freed at the next reap */
 	const char *drop_reason; /* set while a drop waits for the engine to be left */
 	TAILQ_ENTRY(server) link;

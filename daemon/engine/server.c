@@ -382,11 +382,41 @@ bool server_can_probe(const struct server *s)
 	return !s->dead && s->connected && s->ops->probe != NULL;
 }
 
+/* A probe in flight: counted against its server until the backend answers
+ * (it answers every request, also when it closes; the server's memory waits
+ * for the reap). */
+struct probe {
+	struct server *s;
+	probe_done_cb done;
+	void *arg;
+};
+
+static void probe_done(void *arg, int64_t now_ms)
+{
+	struct probe *p = arg;
+	probe_done_cb done = p->done;
+	void *done_arg = p->arg;
+
+	p->s->probes--;
+	free(p);
+	done(done_arg, now_ms);
+}
+
 int server_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg)
 {
-	if (!server_can_probe(s))
+	struct probe *p;
+
+	if (!server_can_probe(s) || s->probes >= SERVER_MAX_PROBES ||
+	    (p = malloc(sizeof(*p))) == NULL)
 		return -1;
-	return s->ops->probe(s->priv, session_id, done, arg);
+	*p = (struct probe){ s, done, arg };
+	s->probes++;
+	if (s->ops->probe(s->priv, session_id, probe_done, p) < 0) {
+		s->probes--;
+		free(p);
+		return -1;
+	}
+	return 0;
 }
 
 struct engine *server_engine(const struct server *s)

@@ -24,6 +24,11 @@ enum server_transport {
 /* Most servers at once: configured ones plus one per OpenCode process whose
  * shim registered. A register past it is refused. */
 #define SERVER_MAX 256
+/* Lookups of unknown session ids one server has in flight for requests
+ * (server_probe). A backend holds a bounded number of requests (128 over
+ * HTTP), which the aborts of a stop need too: ids a client names can never
+ * crowd them out. */
+#define SERVER_MAX_PROBES 32
 
 /* The outcome of one abort request; called exactly once per request that
  * was sent, also when the server goes first (then ok is false). */

@@ -40,6 +40,7 @@ struct peer {
 	struct event *rd;
 	struct event *wr;
 	struct event *closer; /* runs the deferred close */
+	struct event *stall;  /* half a frame waited too long, or an ending peer did not read */
 	char *out;            /* out[out_head..out_len) is queued, out_cap allocated */
 	size_t out_head, out_len, out_cap;
 	struct proto_reader *reader;
@@ -47,6 +48,8 @@ struct peer {
 	bool closed;
 	bool reading;       /* dispatching a read: output waits until it is done */
 	bool waiting_write; /* wr is added: the socket took only part of the output */
+	bool stall_armed;
+	const char *ending; /* why it closes once its output is written */
 	const char *why;
 	struct proto_buf scratch; /* outgoing requests are packed here */
 	TAILQ_HEAD(, peer_req) pending;
@@ -97,6 +100,7 @@ static void close_now(struct peer *p, bool tell)
 	event_free(p->rd);
 	event_free(p->wr);
 	event_free(p->closer);
+	event_free(p->stall);
 	free(p->out);
 	p->out = NULL;
 	p->out_head = p->out_len = p->out_cap = 0;
@@ -130,7 +134,24 @@ void peer_close(struct peer *p, const char *why)
 	p->why = why;
 	event_del(p->rd);
 	event_del(p->wr);
+	event_del(p->stall);
 	event_active(p->closer, EV_TIMEOUT, 0);
+}
+
+static void arm_stall(struct peer *p)
+{
+	struct timeval tv = { PEER_PARTIAL_FRAME_MS / 1000, (PEER_PARTIAL_FRAME_MS % 1000) * 1000 };
+
+	evtimer_add(p->stall, &tv);
+	p->stall_armed = true;
+}
+
+/* Read no more; close once what it was answered is written. */
+static void end_after_output(struct peer *p, const char *why)
+{
+	p->ending = why;
+	event_del(p->rd);
+	arm_stall(p);
 }
 
 bool peer_alive(const struct peer *p)
@@ -195,8 +216,13 @@ static void flush(struct peer *p)
 {
 	ssize_t n;
 
-	if (p->closing || out_queued(p) == 0)
+	if (p->closing)
 		return;
+	if (out_queued(p) == 0) {
+		if (p->ending != NULL)
+			peer_close(p, p->ending);
+		return;
+	}
 	/* MSG_NOSIGNAL: a peer gone away is an error here, never a signal. */
 	n = send(p->fd, p->out + p->out_head, out_queued(p), MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -211,6 +237,8 @@ static void flush(struct peer *p)
 			event_del(p->wr);
 			p->waiting_write = false;
 		}
+		if (p->ending != NULL)
+			peer_close(p, p->ending);
 	} else if (!p->waiting_write) {
 		event_add(p->wr, NULL);
 		p->waiting_write = true;
@@ -256,17 +284,20 @@ static void on_response(struct peer *p, const struct proto_msg *m)
 	log_debug("%s: response to unknown msgid %u", p->label, m->msgid);
 }
 
-static void dispatch(struct peer *p)
+/* Hand every complete frame to the owner; true when there was one. */
+static bool dispatch(struct peer *p)
 {
 	struct proto_msg m;
+	bool any = false;
 	int rc;
 
 	while (!p->closing && (rc = proto_reader_next(p->reader, &m)) != PROTO_AGAIN) {
 		if (rc == PROTO_ERR) {
 			log_warnx("%s: %s; closing", p->label, proto_reader_error(p->reader));
-			peer_close(p, "protocol error");
-			return;
+			end_after_output(p, "protocol error");
+			return any;
 		}
+		any = true;
 		if (rc == PROTO_INVALID) {
 			p->h->invalid(p, m.has_msgid && m.kind == PROTO_REQUEST, m.msgid,
 			    proto_reader_error(p->reader), p->arg);
@@ -284,6 +315,39 @@ static void dispatch(struct peer *p)
 			break;
 		}
 	}
+	return any;
+}
+
+/* Half a frame may wait only so long for its rest; each frame that
+ * completes starts the wait again. A peer sending whole frames never
+ * arms it. */
+static void watch_partial(struct peer *p, bool progress)
+{
+	if (p->closing || p->ending != NULL)
+		return;
+	if (proto_reader_partial(p->reader)) {
+		if (progress || !p->stall_armed)
+			arm_stall(p);
+	} else if (p->stall_armed) {
+		event_del(p->stall);
+		p->stall_armed = false;
+	}
+}
+
+static void stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)what;
+	p->stall_armed = false;
+	if (p->ending != NULL) {
+		peer_close(p, p->ending);
+		return;
+	}
+	log_warnx("%s: half a frame unfinished for %d ms; closing", p->label,
+	    PEER_PARTIAL_FRAME_MS);
+	peer_close(p, "half a frame left unfinished");
 }
 
 static void read_cb(evutil_socket_t fd, short what, void *arg)
@@ -291,25 +355,29 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	struct peer *p = arg;
 	char buf[PEER_READ_CHUNK];
 	ssize_t n = PEER_READ_CHUNK;
+	bool progress = false;
 	int i;
 
 	(void)what;
 	peer_ref(p);
 	p->reading = true;
-	for (i = 0; i < PEER_READS_PER_WAKE && n == PEER_READ_CHUNK && !p->closing; i++) {
+	for (i = 0;
+	     i < PEER_READS_PER_WAKE && n == PEER_READ_CHUNK && !p->closing && p->ending == NULL;
+	     i++) {
 		n = read(fd, buf, sizeof(buf));
 		if (n == 0) {
 			peer_close(p, "end of stream");
 		} else if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				peer_close(p, "read error");
-		} else if (proto_reader_feed(p->reader, buf, (size_t)n) != PROTO_OK) {
-			log_warnx("%s: %s; closing", p->label, proto_reader_error(p->reader));
-			peer_close(p, "protocol error");
 		} else {
-			dispatch(p);
+			/* A bad byte breaks the stream, but what came complete
+			 * before it is answered first (dispatch ends the peer). */
+			proto_reader_feed(p->reader, buf, (size_t)n);
+			progress |= dispatch(p);
 		}
 	}
+	watch_partial(p, progress);
 	p->reading = false;
 	flush(p);
 	peer_unref(p);
@@ -335,14 +403,17 @@ struct peer *peer_new(struct event_base *base, int fd, const char *label,
 	p->rd = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, p);
 	p->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, write_cb, p);
 	p->closer = event_new(base, -1, 0, closer_cb, p);
+	p->stall = evtimer_new(base, stall_cb, p);
 	if (p->label == NULL || p->reader == NULL || p->rd == NULL || p->wr == NULL ||
-	    p->closer == NULL || event_add(p->rd, NULL) < 0) {
+	    p->closer == NULL || p->stall == NULL || event_add(p->rd, NULL) < 0) {
 		if (p->rd != NULL)
 			event_free(p->rd);
 		if (p->wr != NULL)
 			event_free(p->wr);
 		if (p->closer != NULL)
 			event_free(p->closer);
+		if (p->stall != NULL)
+			event_free(p->stall);
 		close(fd);
 		p->closed = true;
 		peer_unref(p);

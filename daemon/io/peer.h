@@ -29,6 +29,12 @@ struct peer_req;
 #define PEER_MAX_OUTPUT (4u << 20)
 /* Requests sent to one peer and not answered yet. */
 #define PEER_MAX_PENDING 256
+/* How long part of a frame may wait for its rest (no frame completing
+ * meanwhile) before the peer is closed: a client that starts a frame and
+ * goes silent holds no connection for ever. A peer that sends whole frames
+ * may stay idle as long as it likes. The same bound holds a peer being
+ * closed after a protocol error to reading what it was answered. */
+#define PEER_PARTIAL_FRAME_MS 5000
 
 struct peer_handlers {
 	/* A request [0, msgid, method, params]; method is not NUL-terminated.
@@ -42,8 +48,9 @@ struct peer_handlers {
 	 * has_msgid says whether it was a request that can be answered. */
 	void (*invalid)(struct peer *p, bool has_msgid, uint32_t msgid, const char *why, void *arg);
 	/* The connection is gone: end of stream, an error, bytes that are not
-	 * msgpack, output over the bound, or peer_close(). The last handler
-	 * call; it runs from the top of the loop. */
+	 * msgpack (after the frames before them are handled and answered),
+	 * half a frame left too long, output over the bound, or peer_close().
+	 * The last handler call; it runs from the top of the loop. */
 	void (*closed)(struct peer *p, const char *why, void *arg);
 };
 

@@ -4,6 +4,7 @@
 #include "engine/engine.h"
 #include "engine/notify.h"
 #include "io/peer.h"
+#include "rpc/control.h"
 #include "rpc/rpc-int.h"
 #include "rpc/views.h"
 
@@ -37,6 +38,8 @@ static void update_sink(struct control *ctl)
 
 void conns_forget(struct control *ctl, struct conn *c)
 {
+	ctl->in_flight -= c->in_flight;
+	c->in_flight = 0;
 	if (c->mask != 0) {
 		TAILQ_REMOVE(&ctl->subscribers, c, sub_link);
 		update_sink(ctl);
@@ -52,6 +55,14 @@ void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask)
 	/* Subscribed with nothing it knows still counts as subscribed. */
 	c->mask = mask | (1u << NOTIFY_TYPES);
 	update_sink(ctl);
+}
+
+void conns_answered(struct control *ctl, struct conn *c)
+{
+	if (c->in_flight == 0)
+		return;
+	c->in_flight--;
+	ctl->in_flight--;
 }
 
 /* One event, packed once, to every subscriber that wants it. A subscriber

@@ -1,14 +1,36 @@
+#include <sys/resource.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/server.h"
 #include "io/listen.h"
 #include "io/peer.h"
 #include "rpc/control.h"
 #include "rpc/rpc-int.h"
+
+/* A request came on c: count it in flight until it is answered; false
+ * when that is over a bound (it is then answered at once). */
+static bool admit(struct control *ctl, struct conn *c, uint32_t msgid)
+{
+	struct rpc_call call = { ctl, c->id, msgid, false };
+
+	c->in_flight++;
+	ctl->in_flight++;
+	if (c->in_flight <= CONTROL_MAX_IN_FLIGHT && ctl->in_flight <= CONTROL_MAX_IN_FLIGHT_ALL)
+		return true;
+	rpc_reply_error(&call, PROTO_ELIMIT,
+	    c->in_flight > CONTROL_MAX_IN_FLIGHT
+		? "too many requests in flight on this connection (limit " NUM_STR(
+		      CONTROL_MAX_IN_FLIGHT) "): wait for replies"
+		: "too many requests in flight on the daemon (limit " NUM_STR(
+		      CONTROL_MAX_IN_FLIGHT_ALL) "): try again later");
+	return false;
+}
 
 static void on_request(struct peer *p, uint32_t msgid, const char *method, size_t method_len,
     const msgpack_object *params, void *arg)
@@ -21,6 +43,8 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 	int code;
 
 	(void)p;
+	if (!admit(c->ctl, c, msgid))
+		return;
 	if (m == NULL || (m->how & METHOD_REQUEST) == 0) {
 		log_debug("client %llu: unknown method %.*s", (unsigned long long)c->id,
 		    (int)method_len, method);
@@ -65,7 +89,7 @@ static void on_invalid(struct peer *p, bool has_msgid, uint32_t msgid, const cha
 
 	(void)p;
 	log_debug("client %llu: invalid message: %s", (unsigned long long)c->id, why);
-	if (has_msgid)
+	if (has_msgid && admit(c->ctl, c, msgid))
 		rpc_reply_error(&call, PROTO_EBADREQ, why);
 }
 
@@ -92,11 +116,19 @@ static const struct peer_handlers conn_handlers = {
 static void accept_cb(int fd, uid_t uid, pid_t pid, void *arg)
 {
 	struct control *ctl = arg;
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 	char label[64];
 
 	(void)uid;
-	if (c != NULL)
+	if (ctl->n_conns >= ctl->max_conns) {
+		if (is_power_of_ten(++ctl->refused))
+			log_warnx("refused a connection from pid %d: %zu are open (limit); %llu "
+				  "refused so far",
+			    (int)pid, ctl->max_conns, (unsigned long long)ctl->refused);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) != NULL)
 		c->id = ++ctl->next_id; /* never reused: a late reply finds nobody */
 	if (c == NULL || conns_add(ctl, c) < 0) {
 		log_warnx("could not take a connection from pid %d: out of memory", (int)pid);
@@ -117,6 +149,18 @@ static void accept_cb(int fd, uid_t uid, pid_t pid, void *arg)
 	log_debug("client %llu: connected, pid %d", (unsigned long long)c->id, (int)pid);
 }
 
+/* CONTROL_MAX_CONNS, or fewer when the descriptor limit leaves less. */
+static size_t max_conns(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= CONTROL_MAX_CONNS + CONTROL_FD_RESERVE)
+		return CONTROL_MAX_CONNS;
+	return rl.rlim_cur > 2 * CONTROL_FD_RESERVE ? rl.rlim_cur - CONTROL_FD_RESERVE
+						    : rl.rlim_cur / 2;
+}
+
 struct control *control_new(struct event_base *base, struct engine *e)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
@@ -125,6 +169,7 @@ struct control *control_new(struct event_base *base, struct engine *e)
 		return NULL;
 	ctl->base = base;
 	ctl->e = e;
+	ctl->max_conns = max_conns();
 	if (conns_init(ctl) < 0) {
 		control_free(ctl);
 		return NULL;

@@ -14,6 +14,22 @@ struct control;
 struct engine;
 struct event_base;
 
+/* Connections open at once: this many, or fewer when the descriptor limit
+ * (RLIMIT_NOFILE) leaves less after CONTROL_FD_RESERVE for the daemon's own
+ * (OpenCode links, the listener, the log). One more is accepted and closed
+ * at once, so the listener never stalls on a lack of descriptors. */
+#define CONTROL_MAX_CONNS 4096
+#define CONTROL_FD_RESERVE 256
+/* Requests one connection has in flight (asked, not yet answered), and all
+ * connections together; a request past either is answered at once with
+ * the limit error, so no client can make the daemon hold memory for
+ * requests faster than it answers them. */
+#define CONTROL_MAX_IN_FLIGHT 64
+#define CONTROL_MAX_IN_FLIGHT_ALL 1024
+/* register calls one connection may make: one OpenCode process, one call
+ * per plugin instance (directory) of it. */
+#define CONTROL_MAX_REGISTER 64
+
 /* NULL when memory runs out. The engine outlives the control server. */
 struct control *control_new(struct event_base *base, struct engine *e);
 /* Closes every connection at once (no callback of theirs runs later). */

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/select.h"
 #include "core/session.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/server.h"
 #include "engine/stop.h"
@@ -239,6 +240,10 @@ static int parse_selection(struct engine *e, const msgpack_object *opts, struct 
 	    !all) {
 		*msg = "say what to abort: session, sessions, directory or all";
 		return PROTO_EBADREQ;
+	}
+	if (many != NULL && many->size > SELECT_MAX_IDS) {
+		*msg = "too many ids: at most " NUM_STR(SELECT_MAX_IDS) " sessions in one abort";
+		return PROTO_ELIMIT;
 	}
 	for (i = 0; many != NULL && i < many->size; i++) {
 		if (many->ptr[i].type != MSGPACK_OBJECT_STR) {

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/select.h"
 #include "core/session.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/notify.h"
 #include "engine/server.h"
@@ -14,28 +15,54 @@
 
 #define MAX_TEXT 256 /* longer texts are never a stop word */
 
-/* Join the text parts; false when they are too long to be a stop word. */
-static bool join_text(const msgpack_object_array *parts, char *out, size_t size, size_t *len)
+/* Join the text parts into out; *fits is false when they are too long to be
+ * a stop word. -1 when a part is not {type?: str, text?: str}. */
+static int join_text(const msgpack_object_array *parts, char *out, size_t size, size_t *len,
+    bool *fits)
 {
 	const char *type = NULL, *text = NULL;
 	size_t type_len = 0, text_len = 0, i;
+	int rc_type, rc;
 
 	*len = 0;
+	*fits = true;
 	for (i = 0; i < parts->size; i++) {
 		const msgpack_object *p = &parts->ptr[i];
 
 		if (p->type != MSGPACK_OBJECT_MAP ||
-		    proto_map_str(p, "type", &type, &type_len) != PROTO_OK || type_len != 4 ||
-		    memcmp(type, "text", 4) != 0 ||
-		    proto_map_str(p, "text", &text, &text_len) != PROTO_OK)
+		    (rc_type = proto_map_str(p, "type", &type, &type_len)) == PROTO_ERR ||
+		    (rc = proto_map_str(p, "text", &text, &text_len)) == PROTO_ERR)
+			return -1;
+		if (rc_type != PROTO_OK || rc != PROTO_OK || type_len != 4 ||
+		    memcmp(type, "text", 4) != 0 || !*fits)
 			continue;
-		if (*len + text_len >= size)
-			return false;
+		if (*len + text_len >= size) {
+			*fits = false;
+			continue;
+		}
 		if (text_len > 0)
 			memcpy(out + *len, text, text_len);
 		*len += text_len;
 	}
 	out[*len] = '\0';
+	return 0;
+}
+
+/* The optional string options, in one pass over the map: nil or a string. */
+static bool options_valid(const msgpack_object *opts)
+{
+	static const char *const strings[] = { "message_id", "directory", "server_url" };
+	const msgpack_object_kv *kv;
+	size_t i, j;
+
+	for (i = 0; i < opts->via.map.size; i++) {
+		kv = &opts->via.map.ptr[i];
+		if (kv->val.type == MSGPACK_OBJECT_STR || kv->val.type == MSGPACK_OBJECT_NIL)
+			continue;
+		for (j = 0; j < nitems(strings); j++)
+			if (proto_str_eq(&kv->key, strings[j]))
+				return false;
+	}
 	return true;
 }
 
@@ -80,16 +107,22 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	enum select_found found;
 	char text[MAX_TEXT], id[PROTO_MAX_SESSION_ID + 1];
 	size_t len;
+	bool fits;
 
 	if (sid == NULL || sid->type != MSGPACK_OBJECT_STR ||
 	    !proto_session_id_valid(sid->via.str.ptr, sid->via.str.size) ||
-	    proto_map_array(opts, "parts", &parts) != PROTO_OK) {
-		*msg = "message needs session (a session id) and parts (array)";
+	    proto_map_array(opts, "parts", &parts) != PROTO_OK || !options_valid(opts)) {
+		*msg = "message needs session (a session id) and parts (array); message_id, "
+		       "directory, server_url are strings";
+		return PROTO_EBADREQ;
+	}
+	if (join_text(parts, text, sizeof(text), &len, &fits) < 0) {
+		*msg = "each part must be a map {type?: string, text?: string}";
 		return PROTO_EBADREQ;
 	}
 	memcpy(id, sid->via.str.ptr, sid->via.str.size);
 	id[sid->via.str.size] = '\0';
-	if (!join_text(parts, text, sizeof(text), &len) || !config_is_stop_word(cfg, text, len)) {
+	if (!fits || !config_is_stop_word(cfg, text, len)) {
 		k->verdicts_pass++;
 		reply(call, "pass", NULL);
 		return 0;

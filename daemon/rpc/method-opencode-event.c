@@ -33,7 +33,12 @@ static int method_opencode_event(const struct rpc_call *call, const msgpack_obje
 		return PROTO_EBADREQ;
 	}
 	if (proto_map_str(opts, "directory", &dir, &dir_len) == PROTO_OK && dir_len > 0 &&
-	    dir_len < sizeof(dirbuf) && memchr(dir, '\0', dir_len) == NULL) {
+	    !proto_utf8_valid(dir, dir_len)) {
+		*msg = "directory must be UTF-8";
+		return PROTO_EBADREQ;
+	}
+	if (dir != NULL && dir_len > 0 && dir_len < sizeof(dirbuf) &&
+	    memchr(dir, '\0', dir_len) == NULL) {
 		memcpy(dirbuf, dir, dir_len);
 		dirbuf[dir_len] = '\0';
 		dir = dirbuf;

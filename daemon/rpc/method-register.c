@@ -3,6 +3,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/server.h"
 #include "io/procnet.h"
@@ -10,8 +11,12 @@
 #include "rpc/rpc.h"
 
 #define MAX_FIELD 4096
+/* Longest server_url taken (PROTOCOL.md, Limits): every server is listed in
+ * each status reply, which must fit a frame. */
+#define REGISTER_MAX_URL 1024
 
-/* Copy an optional string option into buf; "" when absent. -1 on a bad type. */
+/* Copy an optional string option into buf; "" when absent. -1 on a bad type,
+ * a string too long, with a NUL, or not UTF-8. */
 static int opt_str(const msgpack_object *opts, const char *key, char *buf, size_t size)
 {
 	const char *s = NULL;
@@ -20,7 +25,9 @@ static int opt_str(const msgpack_object *opts, const char *key, char *buf, size_
 
 	buf[0] = '\0';
 	if (rc == PROTO_ERR ||
-	    (rc == PROTO_OK && (len >= size || (len > 0 && memchr(s, '\0', len) != NULL))))
+	    (rc == PROTO_OK &&
+		(len >= size || (len > 0 && memchr(s, '\0', len) != NULL) ||
+		    !proto_utf8_valid(s, len))))
 		return -1;
 	if (rc == PROTO_OK && len > 0) {
 		memcpy(buf, s, len);
@@ -54,13 +61,14 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
 static int method_register(const struct rpc_call *call, const msgpack_object *opts,
     const char **msg)
 {
-	char url[MAX_FIELD], directory[MAX_FIELD], username[256], password[PROTO_MAX_PASSWORD + 1];
-	char version[64];
+	char url[REGISTER_MAX_URL + 1], directory[MAX_FIELD], username[256];
+	char password[PROTO_MAX_PASSWORD + 1], version[64];
 	struct server_spec spec = { .transport = SERVER_RELAY };
+	struct engine *e = rpc_engine(call);
 	struct server *s;
 	int64_t pid = 0;
 	size_t n;
-	int port;
+	int port, rc;
 
 	if (opt_str(opts, "server_url", url, sizeof(url)) < 0 ||
 	    opt_str(opts, "directory", directory, sizeof(directory)) < 0 ||
@@ -68,13 +76,18 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 	    opt_str(opts, "password", password, sizeof(password)) < 0 ||
 	    opt_str(opts, "opencode_version", version, sizeof(version)) < 0 ||
 	    proto_map_int(opts, "pid", &pid) != PROTO_OK || pid <= 0 || pid > 0x3fffffff) {
-		*msg = "register needs pid (int) and string server_url, directory";
+		*msg = "register needs pid (int) and string server_url (up to " NUM_STR(
+		    REGISTER_MAX_URL) " bytes), directory; strings are UTF-8";
 		return PROTO_EBADREQ;
 	}
 	if (config_url_has_credentials(url)) {
 		explicit_bzero(password, sizeof(password));
 		*msg = "server_url must not carry credentials: they go in username and password";
 		return PROTO_EBADREQ;
+	}
+	if ((rc = rpc_claim_process(call, (int)pid, msg)) != 0) {
+		explicit_bzero(password, sizeof(password));
+		return rc;
 	}
 	for (n = strlen(url); n > 0 && url[n - 1] == '/'; n--)
 		url[n - 1] = '\0';
@@ -90,10 +103,10 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 		spec.url = url;
 		spec.channel = NULL;
 	}
-	s = server_attach(rpc_engine(call), &spec, msg);
+	s = server_attach(e, &spec, msg);
 	explicit_bzero(password, sizeof(password));
 	if (s == NULL)
-		return PROTO_EINTERNAL;
+		return server_count(e) >= SERVER_MAX ? PROTO_ELIMIT : PROTO_EINTERNAL;
 	log_info("plugin of OpenCode pid %d registered %s via %s", (int)pid,
 	    directory[0] != '\0' ? directory : "(no directory)",
 	    server_transport(s) == SERVER_HTTP ? server_url(s) : "relay");

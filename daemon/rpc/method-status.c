@@ -1,3 +1,5 @@
+#include <stdint.h>
+
 #include "core/session.h"
 #include "engine/engine.h"
 #include "engine/server.h"
@@ -5,10 +7,10 @@
 #include "rpc/rpc.h"
 #include "rpc/views.h"
 
-/* Sessions in one status reply, by bytes: the reply must fit a frame
- * (PROTO_MAX_FRAME) with room for the servers and counters. Running
+/* The counters and the map's keys after the sessions take less than this;
+ * the sessions get what is left of a frame after the servers. Running
  * sessions come first; what does not fit is counted, not listed. */
-#define STATUS_MAX_SESSION_BYTES (PROTO_MAX_FRAME / 4 * 3)
+#define STATUS_TAIL_BYTES 4096
 
 static void pack_counters(msgpack_packer *pk, const struct rpc_call *call)
 {
@@ -32,56 +34,87 @@ static void pack_counters(msgpack_packer *pk, const struct rpc_call *call)
 	proto_pack_kv_int(pk, "sessions_evicted", (int64_t)session_table_evicted(t));
 }
 
-/* Pack sessions into buf until the byte budget is spent; returns how many. */
-static uint32_t pack_sessions(struct session_table *t, struct proto_buf *buf)
+/* Pack one session unless it would take buf past budget bytes. */
+static bool pack_within(struct proto_buf *buf, const struct session *s, size_t budget)
+{
+	size_t before = buf->size;
+
+	view_pack_session(&buf->pk, s);
+	if (buf->size <= budget)
+		return true;
+	buf->size = before;
+	return false;
+}
+
+/* Pack up to limit sessions, running ones first, into buf within budget
+ * bytes; returns how many. */
+static uint32_t pack_sessions(struct session_table *t, struct proto_buf *buf, size_t limit,
+    size_t budget)
 {
 	struct session *s;
 	uint32_t n = 0;
 
-	for (s = session_table_first_running(t); s != NULL && buf->size < STATUS_MAX_SESSION_BYTES;
-	     s = session_next_running(s), n++)
-		view_pack_session(&buf->pk, s);
-	for (s = session_table_first(t); s != NULL && buf->size < STATUS_MAX_SESSION_BYTES;
-	     s = session_next(s)) {
+	for (s = session_table_first_running(t); s != NULL && n < limit;
+	     s = session_next_running(s)) {
+		if (!pack_within(buf, s, budget))
+			return n;
+		n++;
+	}
+	for (s = session_table_first(t); s != NULL && n < limit; s = session_next(s)) {
 		if (session_status_running(session_status(s)))
 			continue;
-		view_pack_session(&buf->pk, s);
+		if (!pack_within(buf, s, budget))
+			return n;
 		n++;
 	}
 	return n;
 }
 
-/* Everything the daemon knows, for `ocstop status` and editors' statuslines. */
+/* Everything the daemon knows, for `ocstop status` and editors' statuslines:
+ * always within one frame, however many sessions there are. */
 static int method_status(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
 {
 	struct engine *e = rpc_engine(call);
 	struct session_table *t = engine_sessions(e);
 	const struct server *srv;
 	struct proto_buf sessions;
+	int64_t limit = INT64_MAX;
 	msgpack_packer *pk;
+	size_t budget;
 	uint32_t n;
 
-	(void)opts;
-	proto_buf_init(&sessions);
-	n = pack_sessions(t, &sessions);
-	if (sessions.oom || (pk = rpc_reply_begin(call)) == NULL) {
-		proto_buf_destroy(&sessions);
-		*msg = "out of memory";
-		return sessions.oom ? PROTO_EINTERNAL : 0;
+	if (proto_map_int(opts, "limit", &limit) == PROTO_ERR || limit < 0) {
+		*msg = "limit must be an integer >= 0";
+		return PROTO_EBADREQ;
 	}
-	msgpack_pack_map(pk, 4);
+	if ((pk = rpc_reply_begin(call)) == NULL)
+		return 0;
+	msgpack_pack_map(pk, 5);
 	proto_pack_cstr(pk, "servers");
 	msgpack_pack_array(pk, (uint32_t)server_count(e));
 	for (srv = server_first(e); srv != NULL; srv = server_next(srv))
 		view_pack_server(pk, srv);
+	/* Server strings are bounded (SERVER_MAX of them): what is left of
+	 * a frame is the sessions'. */
+	budget = rpc_reply_size(call) + STATUS_TAIL_BYTES < PROTO_MAX_FRAME
+	    ? PROTO_MAX_FRAME - rpc_reply_size(call) - STATUS_TAIL_BYTES
+	    : 0;
+	proto_buf_init(&sessions);
+	n = pack_sessions(t, &sessions, (size_t)limit, budget);
 	proto_pack_cstr(pk, "sessions");
 	msgpack_pack_array(pk, n);
 	/* The sessions were packed ahead to count them: append their bytes. */
 	if (sessions.size > 0)
 		msgpack_pack_str_body(pk, sessions.data, sessions.size);
 	proto_pack_kv_bool(pk, "sessions_truncated", n < session_table_count(t));
+	proto_pack_kv_int(pk, "sessions_left_out", (int64_t)(session_table_count(t) - n));
 	proto_pack_cstr(pk, "counters");
 	pack_counters(pk, call);
+	if (sessions.oom) {
+		proto_buf_destroy(&sessions);
+		*msg = "out of memory";
+		return PROTO_EINTERNAL;
+	}
 	rpc_reply_end(call);
 	proto_buf_destroy(&sessions);
 	return 0;

@@ -1,5 +1,8 @@
 /* What methods use to answer, and to reach the daemon's state. */
+#include "core/log.h"
+#include "core/util.h"
 #include "io/peer.h"
+#include "rpc/control.h"
 #include "rpc/rpc-int.h"
 
 msgpack_packer *rpc_reply_begin(const struct rpc_call *call)
@@ -27,6 +30,15 @@ void rpc_reply_end(const struct rpc_call *call)
 		rpc_reply_error(call, PROTO_EINTERNAL, "out of memory");
 		return;
 	}
+	/* No reply may break the frame rule the peer holds us to: a method
+	 * bounds what it packs, and this is the guarantee. */
+	if (ctl->reply.size > PROTO_MAX_FRAME) {
+		log_warnx("client %llu: a reply of %zu bytes is over the frame limit; not sent",
+		    (unsigned long long)c->id, ctl->reply.size);
+		rpc_reply_error(call, PROTO_EINTERNAL, "the reply would exceed the frame limit");
+		return;
+	}
+	conns_answered(ctl, c);
 	peer_send(c->peer, ctl->reply.data, ctl->reply.size);
 }
 
@@ -39,8 +51,34 @@ void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
 		return;
 	proto_buf_reset(&ctl->reply);
 	proto_pack_error(&ctl->reply.pk, call->msgid, code, message);
+	conns_answered(ctl, c);
 	if (!ctl->reply.oom)
 		peer_send(c->peer, ctl->reply.data, ctl->reply.size);
+}
+
+size_t rpc_reply_size(const struct rpc_call *call)
+{
+	return call->ctl->reply.size;
+}
+
+int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg)
+{
+	struct conn *c = conns_find(call->ctl, call->conn);
+
+	if (c == NULL)
+		return 0;
+	if (c->opencode_pid != 0 && c->opencode_pid != pid) {
+		*msg = "this connection registered another OpenCode process: one per connection";
+		return PROTO_ELIMIT;
+	}
+	if (c->registered >= CONTROL_MAX_REGISTER) {
+		*msg = "too many register calls on this connection (limit " NUM_STR(
+		    CONTROL_MAX_REGISTER) ")";
+		return PROTO_ELIMIT;
+	}
+	c->opencode_pid = pid;
+	c->registered++;
+	return 0;
 }
 
 struct engine *rpc_engine(const struct rpc_call *call)

@@ -5,6 +5,7 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/hash.h"
@@ -18,7 +19,10 @@ struct conn {
 	struct control *ctl;
 	struct peer *peer;
 	pid_t pid;
-	unsigned mask; /* news it subscribed to; 0: none */
+	unsigned mask;       /* news it subscribed to; 0: none */
+	unsigned in_flight;  /* requests not answered yet */
+	unsigned registered; /* register calls accepted */
+	int opencode_pid;    /* the OpenCode process it registered; 0: none */
 	TAILQ_ENTRY(conn) sub_link;
 };
 
@@ -28,6 +32,9 @@ struct control {
 	struct listener *listener;
 	struct conn *by_id;
 	size_t n_conns;
+	size_t max_conns; /* CONTROL_MAX_CONNS, or what the descriptor limit allows */
+	size_t in_flight; /* requests not answered yet, on every connection */
+	uint64_t refused; /* connections closed at once: over CONTROL_MAX_CONNS */
 	uint64_t next_id;
 	TAILQ_HEAD(, conn) subscribers;
 	struct notify_sink *sink;
@@ -45,6 +52,8 @@ struct conn *conns_find(const struct control *ctl, uint64_t id);
 int conns_add(struct control *ctl, struct conn *c);
 void conns_forget(struct control *ctl, struct conn *c);
 void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask);
+/* A request of c was answered. */
+void conns_answered(struct control *ctl, struct conn *c);
 
 /* methods.c: the table of methods, by exact name. */
 const struct method_entry *method_find(const char *name, size_t len);

@@ -8,6 +8,7 @@
 #define OCSTOP_RPC_RPC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <msgpack.h>
@@ -54,6 +55,8 @@ struct rpc_counters {
 msgpack_packer *rpc_reply_begin(const struct rpc_call *call);
 void rpc_reply_end(const struct rpc_call *call);
 void rpc_reply_error(const struct rpc_call *call, int code, const char *message);
+/* Bytes packed so far into the reply begun, for a method that bounds it. */
+size_t rpc_reply_size(const struct rpc_call *call);
 
 struct engine *rpc_engine(const struct rpc_call *call);
 struct rpc_counters *rpc_counters(const struct rpc_call *call);
@@ -63,6 +66,10 @@ struct peer *rpc_peer(const struct rpc_call *call);
 /* Make the caller a subscriber to the news in mask (bits 1 << notify_type);
  * -1 when the connection is gone. */
 int rpc_subscribe(const struct rpc_call *call, unsigned mask);
+/* A register of OpenCode process pid on the caller's connection: 0, or
+ * PROTO_ELIMIT with *msg when the connection registered another process or
+ * made CONTROL_MAX_REGISTER calls already. */
+int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg);
 
 extern const struct method_entry method_abort_entry;
 extern const struct method_entry method_message_entry;

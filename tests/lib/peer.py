@@ -25,13 +25,15 @@ class Decoder:
     def feed(self, data):
         self.buf += data
         out = []
+        pos = 0
         while True:
             try:
-                value, used = self._value(0)
+                value, pos = self._value(pos)
             except IndexError:
                 break
             out.append(value)
-            self.buf = self.buf[used:]
+        # One cut for all the values: cutting after each would copy the rest each time.
+        self.buf = self.buf[pos:]
         return out
 
     def _take(self, pos, n):

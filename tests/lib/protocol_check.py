@@ -81,6 +81,10 @@ def main(path, doc):
     case("status lists both servers and the sessions",
          [] if st and len(st["servers"]) == 2 and any(s["id"] == "ses_w1" for s in st["sessions"])
          else ["status: %r" % (st,)])
+    st = result_of(shapes, "status", ctl.call("status", {"limit": 1}), "status with a limit")
+    case("status with a limit lists one session and counts the rest",
+         [] if st and len(st["sessions"]) == 1 and st["sessions_left_out"] == st["counters"]["sessions"] - 1
+         else ["status: %r" % (st,)])
     result_of(shapes, "abort", ctl.call("abort", {"session": "ses_ok"}), "abort: a proven stop")
     result_of(shapes, "abort", ctl.call("abort", {"directory": "/nowhere", "timeout_ms": 200}),
               "abort: nothing to stop")
@@ -95,6 +99,9 @@ def main(path, doc):
              "error: a notification-only method called as a request")
     error_of(shapes, ctl.call("abort", {"all": "yes"}), 1, "error: bad params")
     error_of(shapes, ctl.call("abort"), 1, "error: nothing said")
+    error_of(shapes, ctl.call("abort", {"sessions": ["ses_%d" % i for i in range(65)]}), 7,
+             "error: a limit (too many ids)")
+    error_of(shapes, ctl.call("status", {"limit": -1}), 1, "error: a bad status limit")
 
     event(shim, {"type": "session.deleted", "properties": {"info": {"id": "ses_w1"}}})
     shim.close()

@@ -29,6 +29,8 @@ def pack(o):
         return b"\xc3"
     if o is False:
         return b"\xc2"
+    if isinstance(o, float):
+        return b"\xcb" + struct.pack(">d", o)
     if isinstance(o, int):
         if 0 <= o < 0x80:
             return bytes([o])
