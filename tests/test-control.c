@@ -409,7 +409,7 @@ static void test_unreachable(void **state)
 	r = result(w, c, "abort", "{\"session\": \"ses_unknown\"}");
 	assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
 	json_decref(r);
-	server_set_error(w->http, "down for the test");
+	server_set_error(w->http, 0, "down for the test");
 	assert_int_equal(error_code(w, c, "abort", "{\"all\": true}"), PROTO_EUNREACHABLE);
 	client_free(w, c);
 }
