@@ -317,16 +317,15 @@ void server_set_connected(struct server *s, bool connected)
 	s->connected = connected;
 	if (connected) {
 		uint64_t failures = log_repeat_ok(&s->errors);
+		char after[48] = "";
 
 		free(s->last_error);
 		s->last_error = NULL;
 		if (failures > 0)
-			log_info("connected to OpenCode%s%s at %s after %llu failures",
-			    s->version != NULL ? " " : "", s->version != NULL ? s->version : "",
-			    s->url, (unsigned long long)failures);
-		else
-			log_info("connected to OpenCode%s%s at %s", s->version != NULL ? " " : "",
-			    s->version != NULL ? s->version : "", s->url);
+			snprintf(after, sizeof(after), " after %llu failures",
+			    (unsigned long long)failures);
+		log_info("connected to OpenCode%s%s at %s%s", s->version != NULL ? " " : "",
+		    s->version != NULL ? s->version : "", s->url, after);
 	}
 	publish(s);
 }
