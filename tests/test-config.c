@@ -453,6 +453,31 @@ static const char *write_file(struct files *f, const char *name, const char *con
 	return path;
 }
 
+/* Stop words in other scripts from the file; bytes that are not UTF-8 are
+ * refused with the line. */
+static void test_load_file_unicode(void **state)
+{
+	struct files *f = *state;
+	const char *path = write_file(f, "uni", "stop_words = стоп, Straße\n");
+	char *cause = NULL, want[256];
+	struct config c;
+
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), 0);
+	assert_true(is_stop(&c, "СТОП"));
+	assert_true(is_stop(&c, "STRASSE"));
+	assert_false(is_stop(&c, "x"));
+	config_clear(&c);
+
+	path = write_file(f, "bad", "# not UTF-8\nstop_words = x, st\xf6p\n");
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), -1);
+	snprintf(want, sizeof(want), "%s:2: a stop word must be UTF-8", path);
+	assert_string_equal(cause, want);
+	free(cause);
+	config_clear(&c);
+}
+
 static void test_load_file(void **state)
 {
 	struct files *f = *state;
@@ -635,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_stop_words_bad_utf8),
 		cmocka_unit_test(test_stop_words_max_len),
 		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_long_line, setup, teardown),
