@@ -234,6 +234,169 @@ static void test_stop_words_bounds(void **state)
 	config_clear(&c);
 }
 
+/*
+ * Stop words in Unicode: a message matches when it equals a stop word under full case folding
+ * and canonical equivalence (config.h). tests/js/stop-word.test.mjs runs the shim's matcher over
+ * the same kinds of cases against this one.
+ */
+static void test_stop_words_unicode(void **state)
+{
+	static const struct {
+		const char *words; /* the whole list */
+		const char *text;
+		bool match;
+	} cases[] = {
+		/* Cyrillic */
+		{ "стоп", "стоп", true },
+		{ "стоп", "СТОП", true },
+		{ "СТОП", "Стоп", true },
+		{ "стоп", " стоп\n", true },
+		{ "стоп", "\u00a0стоп\u3000", true }, /* no-break and ideographic spaces */
+		{ "стоп", "стоп!", false },
+		{ "стоп", "стопп", false },
+		{ "стоп", "cтоп", false }, /* a Latin c */
+		{ "ёж", "ЁЖ", true },
+		{ "ёж", "е\u0308ж", true }, /* ё decomposed */
+		{ "ёж", "еж", false },
+		/* Greek, final sigma included */
+		{ "ΣΤΟΠ", "στοπ", true },
+		{ "στοπ", "Στοπ", true },
+		{ "σας", "ΣΑΣ", true },
+		{ "σας", "σασ", true },
+		{ "ΣΑΣ", "σας", true },
+		{ "άλτ", "ΆΛΤ", true },
+		{ "άλτ", "αλτ", false },
+		/* Latin with accents, composed or not */
+		{ "café", "CAFÉ", true },
+		{ "café", "cafe\u0301", true },
+		{ "cafe\u0301", "CAFÉ", true },
+		{ "café", "cafe", false },
+		{ "café", "cafè", false },
+		{ "ǖ", "u\u0308\u0304", true },
+		{ "ǖ", "Ǖ", true },
+		/* German sharp s: full folding, so ß, ẞ and ss are one */
+		{ "straße", "STRASSE", true },
+		{ "straße", "strasse", true },
+		{ "straße", "STRAẞE", true },
+		{ "STRASSE", "Straße", true },
+		{ "ss", "ß", true },
+		{ "straße", "strase", false },
+		/* Turkish i: the default mappings, not the Turkic ones */
+		{ "i", "I", true },
+		{ "i", "ı", false },
+		{ "i", "İ", false },
+		{ "ı", "ı", true },
+		{ "ı", "I", false },
+		{ "ı", "i", false },
+		{ "İ", "İ", true },
+		{ "İ", "i\u0307", true },
+		{ "İ", "I\u0307", true },
+		{ "İ", "i", false },
+		/* Other scripts */
+		{ "ա", "Ա", true },      /* Armenian */
+		{ "ⴀ", "Ⴀ", true },      /* Georgian */
+		{ "ﬃ", "FFI", true },    /* a ligature folds to its letters */
+		{ "k", "\u212a", true }, /* the Kelvin sign */
+		{ "停", "停", true },    /* no case */
+		{ "停", "停止", false },
+		{ "x", "\U0001D465", false }, /* a mathematical x is another letter */
+		/* ASCII still */
+		{ "x", "X", true },
+		{ "stop,x", "x", true },
+		{ "стоп,x", "X", true },
+		{ "стоп,x", "СТОП", true },
+	};
+	const char *why = NULL;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_case(cases[i].words, cases[i].text);
+		config_init(&c);
+		assert_int_equal(config_set_stop_words(&c, cases[i].words, &why), 0);
+		assert_int_equal(is_stop(&c, cases[i].text), cases[i].match);
+		config_clear(&c);
+	}
+}
+
+/* Bytes that are not UTF-8 are never a stop word, and never a crash. */
+static void test_stop_words_bad_utf8(void **state)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+	} texts[] = {
+		{ "x\xff", 2 }, { "\xffx", 2 }, { "\xff", 1 }, { "\xc3", 1 }, /* a cut sequence */
+		{ "\xc0\xb8", 2 },                                            /* an overlong x */
+		{ "\xed\xa0\x80", 3 },                                        /* a surrogate */
+		{ "\xf4\x90\x80\x80", 4 }, { " \x80 ", 3 },
+		{ "\xd1\x81\xd1\x82\xd0\xbe\xd0", 7 }, /* "сто" then a cut "п" */
+	};
+	static const char *words[] = { "\xff", "x\x80", "\xc3", "\xd1\x81\xd1" };
+	const char *why = NULL;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	config_init(&c);
+	assert_int_equal(config_set_stop_words(&c, "x,стоп", &why), 0);
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		assert_false(config_is_stop_word(&c, texts[i].text, texts[i].len));
+	/* Only len bytes count: a character cut there is not UTF-8. */
+	assert_false(config_is_stop_word(&c, "стоп", 7));
+	assert_true(config_is_stop_word(&c, "стоп", 8));
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		print_case("word ", words[i]);
+		why = NULL;
+		assert_int_equal(config_add_stop_word(&c, words[i], &why), -1);
+		assert_non_null(why);
+		assert_non_null(strstr(why, "UTF-8"));
+	}
+	assert_int_equal(c.n_stop_words, 2);
+	/* A space of another script is still a space. */
+	assert_int_equal(config_add_stop_word(&c, "a\u00a0b", &why), -1);
+	assert_non_null(strstr(why, "whitespace"));
+	assert_int_equal(config_add_stop_word(&c, "\u3000a", &why), -1);
+	assert_non_null(strstr(why, "whitespace"));
+	config_clear(&c);
+}
+
+/* max_len bounds what the shim counts (UTF-16 code units of the trimmed message) for every
+ * message that can match: a decomposed or unfolded form may be longer than the word. */
+static void test_stop_words_max_len(void **state)
+{
+	static const struct {
+		const char *words;
+		size_t max;
+	} cases[] = {
+		{ "x", 1 }, { "стоп", 8 }, /* already decomposed */
+		{ "ǖ", 5 },                /* u, U+0308, U+0304: three code points, five bytes */
+		{ "café,x", 6 },           /* e and U+0301 */
+		{ "straße", 7 },           /* "strasse" */
+		{ "ﬃ", 3 },                /* "ffi" */
+		{ "İ", 3 },                /* i and U+0307 */
+	};
+	const char *why = NULL;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_case("", cases[i].words);
+		config_init(&c);
+		assert_int_equal(config_set_stop_words(&c, cases[i].words, &why), 0);
+		assert_int_equal(config_max_stop_len(&c), cases[i].max);
+		config_clear(&c);
+	}
+	/* "ǖ" fully decomposed is three code units, more than its two bytes. */
+	config_init(&c);
+	assert_int_equal(config_set_stop_words(&c, "ǖ", &why), 0);
+	assert_true(is_stop(&c, "u\u0308\u0304"));
+	assert_true(3 <= config_max_stop_len(&c));
+	config_clear(&c);
+}
+
 /* A private directory for config files, removed at teardown. */
 struct files {
 	char dir[64];
@@ -292,6 +455,31 @@ static const char *write_file(struct files *f, const char *name, const char *con
 	/* Private, as a password file must be; tests that want it open say so. */
 	assert_int_equal(chmod(path, 0600), 0);
 	return path;
+}
+
+/* Stop words in other scripts from the file; bytes that are not UTF-8 are
+ * refused with the line. */
+static void test_load_file_unicode(void **state)
+{
+	struct files *f = *state;
+	const char *path = write_file(f, "uni", "stop_words = стоп, Straße\n");
+	char *cause = NULL, want[256];
+	struct config c;
+
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), 0);
+	assert_true(is_stop(&c, "СТОП"));
+	assert_true(is_stop(&c, "STRASSE"));
+	assert_false(is_stop(&c, "x"));
+	config_clear(&c);
+
+	path = write_file(f, "bad", "# not UTF-8\nstop_words = x, st\xf6p\n");
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), -1);
+	snprintf(want, sizeof(want), "%s:2: a stop word must be UTF-8", path);
+	assert_string_equal(cause, want);
+	free(cause);
+	config_clear(&c);
 }
 
 static void test_load_file(void **state)
@@ -608,7 +796,11 @@ int main(void)
 		cmocka_unit_test(test_stop_words_several),
 		cmocka_unit_test(test_stop_words_invalid),
 		cmocka_unit_test(test_stop_words_bounds),
+		cmocka_unit_test(test_stop_words_unicode),
+		cmocka_unit_test(test_stop_words_bad_utf8),
+		cmocka_unit_test(test_stop_words_max_len),
 		cmocka_unit_test_setup_teardown(test_load_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_long_line, setup, teardown),

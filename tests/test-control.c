@@ -410,7 +410,7 @@ static void test_unreachable(void **state)
 	r = result(w, c, "abort", "{\"session\": \"ses_unknown\"}");
 	assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
 	json_decref(r);
-	server_set_error(w->http, "down for the test");
+	server_set_error(w->http, 0, "down for the test");
 	assert_int_equal(error_code(w, c, "abort", "{\"all\": true}"), PROTO_EUNREACHABLE);
 	client_free(w, c);
 }
@@ -513,6 +513,38 @@ static void test_message(void **state)
 	json_decref(ev);
 	client_free(w, c);
 	client_free(w, sub);
+}
+
+/* A stop word in another script: the shim is told it and how long a message
+ * may be, and the daemon's verdict on it in any case is a stop. */
+static void test_message_unicode(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	const char *why = NULL;
+	json_t *r;
+
+	assert_int_equal(config_add_stop_word(&w->cfg, "Стоп", &why), 0);
+	r = result(w, c, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/u\", \"pid\": 900300}");
+	assert_string_equal(str_at(r, "stop_words.1"), "стоп");
+	assert_int_equal(int_at(r, "max_len"), 8);
+	json_decref(r);
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_u\", \"parts\": [{\"type\": \"text\", \"text\": \"СТОП\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	IDLE(w, "ses_u");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_u\", \"parts\": [{\"type\": \"text\", \"text\": \"\u00a0с\"}, "
+	    "{\"type\": \"text\", \"text\": \"топ\\n\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "clear");
+	json_decref(r);
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_u\", \"parts\": [{\"type\": \"text\", \"text\": \"стоп!\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "pass");
+	json_decref(r);
+	client_free(w, c);
 }
 
 /* A shim of a port-less OpenCode: register as a relay, answer the listing,
@@ -949,6 +981,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_limit, setup, teardown),

@@ -507,7 +507,7 @@ static void test_server_lifecycle(void **state)
 	engine_shim_gone(w->e, 9);
 	assert_false(server_dead(shim));
 	assert_int_equal(server_shim(shim), 0);
-	server_set_error(shim, "event stream ended");
+	server_set_error(shim, 0, "event stream ended");
 	assert_false(server_link_down(shim));
 	assert_true(server_dead(shim));
 	loop_top(w);
@@ -657,6 +657,63 @@ static void test_probe_bound(void **state)
 	fake_answer_probe(f, f->n_probes - 1, 30);
 }
 
+/* A flood of new sessions into a table full of running ones: each is
+ * refused, and the log says so, truly and a bounded number of times (the
+ * flood measured: 39,000 events in 15 s); once there is room again, one
+ * line says the table takes sessions again. */
+static void test_table_full_log(void **state)
+{
+	struct world *w = *state;
+	struct engine_host host = { .wake_at = wake_at, .reap_soon = reap_soon, .arg = w };
+	struct engine *small = engine_new(&w->cfg, &host, 100, SESSION_TABLE_MAX_BYTES);
+	struct engine *saved = w->e;
+	struct server *s;
+	const char *out;
+	char id[32];
+	int i;
+
+	assert_non_null(small);
+	engine_set_backend(small, SERVER_HTTP, &fake_backend_ops, &w->fakes);
+	w->e = small;
+	s = add_server(w, "http://a", true, 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(id, sizeof(id), "ses_run%d", i);
+		BUSY(w, s, i, id);
+	}
+	stderr_catch();
+	for (i = 0; i < 39000; i++) {
+		snprintf(id, sizeof(id), "ses_new%d", i);
+		BUSY(w, s, 1000 + (int64_t)i * 15000 / 39000, id);
+	}
+	out = stderr_release();
+	print_message("# %zu lines for 39000 refused sessions\n", count_lines(out, ""));
+	assert_int_equal(session_table_count(engine_sessions(small)), 100);
+	assert_int_equal(count_lines(out, ""), 2);
+	assert_int_equal(count_lines(out,
+			     "the session table is full of sessions that run or are "
+			     "being stopped (100 sessions, 100 running, "),
+	    2);
+	assert_int_equal(count_lines(out, "cannot track session ses_new0: "), 1);
+	assert_int_equal(count_lines(out, "(still failing: 26000 times in the last 10 s)"), 1);
+	assert_int_equal(count_lines(out, "out of memory"), 0);
+	/* One goes idle and makes room: a new one is taken in its place, and
+	 * that is said once. */
+	stderr_catch();
+	IDLE(w, s, 20000, "ses_run0");
+	BUSY(w, s, 20001, "ses_late1");
+	BUSY(w, s, 20002, "ses_run1");
+	out = stderr_release();
+	assert_non_null(session_table_find(engine_sessions(small), s, "ses_late1"));
+	assert_int_equal(count_lines(out, ""), 2);
+	assert_int_equal(count_lines(out, "forgot 1 idle sessions so far"), 1);
+	assert_int_equal(count_lines(out,
+			     "the session table takes new sessions again (100 sessions) "
+			     "after 39000 could not be tracked"),
+	    1);
+	engine_free(small);
+	w->e = saved;
+}
+
 /* News of a session the daemon learns only by status: it asks who it is. */
 static void test_lookup_new_session(void **state)
 {
@@ -706,6 +763,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drop_while_publishing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink_removed_in_dispatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_full_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_new_session, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),

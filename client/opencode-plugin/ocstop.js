@@ -19,6 +19,7 @@
 //   src/link.js: the connection to ocstopd and the plugin instances registered on it.
 //   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
+//   src/stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
 //   src/toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
 //   src/main.js: the plugin function, OcStop (its opening comment heads this file)
@@ -542,8 +543,8 @@ class Link {
       if (this.conn !== c || this.instances.get(ctx.directory) !== inst) return;
       const words = Array.isArray(reply.stop_words) ? reply.stop_words.filter((w) => typeof w === "string") : [];
       inst.reg = {
-        // The daemon counts bytes; a JS length never exceeds the UTF-8 byte count, so comparing the two
-        // can only send the daemon more messages, never skip a stop word.
+        // max_len bounds the JS length of every trimmed message that can match a stop word in any case
+        // or composition (PROTOCOL.md); an older daemon's bytes bound only the words as typed.
         maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
         relay: reply.relay === true,
       };
@@ -753,6 +754,42 @@ function slimEvent({ type, properties: p }) {
 return { MAX_ERROR_TEXT, RelayError, answer, slimEvent };
 })();
 
+// ================================================================================ src/stop-word.js
+
+const __stop_word = (() => {
+// stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
+// message, trimmed of Unicode White_Space, equals a stop word under Unicode full case folding and
+// canonical equivalence. tests/js/stop-word.test.mjs holds this to the daemon's own matcher, for
+// every character and a table of words.
+
+const EDGE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
+
+// String.prototype.trim() also strips U+FEFF, which is no White_Space, and keeps U+0085, which is.
+function trimSpace(text) {
+  return text.replace(EDGE_SPACE, "");
+}
+
+// JavaScript has no case folding. Lower, upper, lower again joins what Unicode's full folding
+// joins (ß, ẞ and "ss" meet in "ss", ligatures come apart, ϐ meets β, σ and ς meet in what the
+// last lowercasing makes of Σ) but for the dotless ı, which folds to itself and would become i.
+// The keys differ from the daemon's (its are folded, Cherokee to capitals); what is equal is not.
+function stopKey(text) {
+  return text
+    .normalize("NFD")
+    .split("ı")
+    .map((s) => s.toLowerCase().toUpperCase().toLowerCase())
+    .join("ı")
+    .normalize("NFC");
+}
+
+function isStopWord(text, words) {
+  const key = stopKey(trimSpace(text));
+  return key !== "" && words.some((w) => stopKey(w) === key);
+}
+
+return { trimSpace, stopKey, isStopWord };
+})();
+
 // ==================================================================================== src/block.js
 
 const __block = (() => {
@@ -776,6 +813,7 @@ const __block = (() => {
 // UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
 // Effect's span trace. So name, message and stack are chosen to read well there too.
 
+const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 
 const DEFAULT_STOP_WORD = "x";
@@ -857,8 +895,8 @@ function chatMessageHook({ request, toasts, env }) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
     let text = "";
     for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
-    const word = text.trim();
-    // Ordinary messages leave here, before any I/O.
+    const word = trimSpace(text);
+    // Ordinary messages leave here, before any I/O: none longer than maxLen can match (see register).
     if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
 
     const t0 = performance.now();
@@ -886,7 +924,7 @@ function chatMessageHook({ request, toasts, env }) {
       if (typeof reply.text === "string" && reply.text) note = reply.text;
     } catch {
       // Daemon absent, slow or confused: the built-in stop word still works.
-      verdict = word.toLowerCase() === DEFAULT_STOP_WORD ? "abort" : "pass";
+      verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
     }
     if (verdict !== "abort" && verdict !== "clear") return;
 

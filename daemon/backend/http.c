@@ -123,14 +123,14 @@ static void link_failed(struct link *l)
 static void report_failure(struct link *l, const char *what, const struct http_result *res)
 {
 	if (res->ok && res->status == 401)
-		server_set_error(l->srv,
+		server_set_error(l->srv, clock_now_ms(),
 		    "%s: 401 unauthorized (wrong or missing password: set "
 		    "OPENCODE_SERVER_PASSWORD or password_file)",
 		    what);
 	else if (res->ok)
-		server_set_error(l->srv, "%s: HTTP %ld", what, res->status);
+		server_set_error(l->srv, clock_now_ms(), "%s: HTTP %ld", what, res->status);
 	else
-		server_set_error(l->srv, "%s: %s", what,
+		server_set_error(l->srv, clock_now_ms(), "%s: %s", what,
 		    res->error != NULL ? res->error : "failed");
 }
 
@@ -382,7 +382,7 @@ static void stream_done(const struct http_result *res, void *arg)
 	if (res->ok && res->status != 200)
 		report_failure(l, "event stream", res);
 	else
-		server_set_error(l->srv, "event stream ended: %s",
+		server_set_error(l->srv, clock_now_ms(), "event stream ended: %s",
 		    res->ok ? "closed by OpenCode" : res->error);
 	link_failed(l);
 }
@@ -401,7 +401,7 @@ static void start_stream(struct link *l)
 	o.arg = l;
 	sse_parser_reset(l->sse);
 	if ((l->stream = http_start(l->http, &o)) == NULL) {
-		server_set_error(l->srv, "cannot start the event stream");
+		server_set_error(l->srv, clock_now_ms(), "cannot start the event stream");
 		link_failed(l);
 	}
 }
@@ -437,7 +437,7 @@ static void health_check(struct link *l)
 	o.on_done = health_done;
 	o.arg = l;
 	if ((l->health = http_start(l->http, &o)) == NULL) {
-		server_set_error(l->srv, "cannot start the health check");
+		server_set_error(l->srv, clock_now_ms(), "cannot start the health check");
 		link_failed(l);
 	}
 }

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
 
 #include "core/config.h"
 #include "proto.h"
@@ -24,6 +28,7 @@ static void free_words(struct config *c)
 	for (i = 0; i < c->n_stop_words; i++)
 		free(c->stop_words[i]);
 	c->n_stop_words = 0;
+	c->max_match_len = 0;
 }
 
 void config_clear(struct config *c)
@@ -70,33 +75,94 @@ static char *trim(char *s)
 	return s;
 }
 
+/* What a stop word and a message are compared by (config.h): s's full
+ * case folding after canonical decomposition, composed again (NFC), as
+ * libunistring's u8_casefold() makes it. Returns its length in bytes, or -1
+ * when s is not UTF-8 or its key does not fit out: then it is no stop word. */
+static ssize_t stop_key(const char *s, size_t len, char out[CONFIG_MAX_STOP_KEY])
+{
+	size_t n = CONFIG_MAX_STOP_KEY;
+	uint8_t *key;
+
+	if (u8_check((const uint8_t *)s, len) != NULL)
+		return -1;
+	key = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFC, (uint8_t *)out, &n);
+	if (key == (uint8_t *)out)
+		return (ssize_t)n;
+	free(key); /* longer than any stop word's key, or out of memory */
+	return -1;
+}
+
+/* Unicode White_Space at either end of valid UTF-8 s is skipped. */
+static const char *trim_space(const char *s, size_t *len)
+{
+	const uint8_t *start = (const uint8_t *)s, *end = start + *len, *prev;
+	ucs4_t uc;
+	int n;
+
+	while (start < end && (n = u8_mbtouc(&uc, start, (size_t)(end - start))) > 0 &&
+	    uc_is_property_white_space(uc))
+		start += n;
+	while ((prev = u8_prev(&uc, end, start)) != NULL && uc_is_property_white_space(uc))
+		end = prev;
+	*len = (size_t)(end - start);
+	return (const char *)start;
+}
+
+/* Any Unicode White_Space in valid UTF-8 s? */
+static bool has_space(const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s, *end = p + len;
+	ucs4_t uc;
+	int n;
+
+	for (; p < end && (n = u8_mbtouc(&uc, p, (size_t)(end - p))) > 0; p += n)
+		if (uc_is_property_white_space(uc))
+			return true;
+	return false;
+}
+
 int config_add_stop_word(struct config *c, const char *word, const char **cause)
 {
-	size_t len = strlen(word), i;
-	char *copy;
+	size_t len = strlen(word);
+	char key[CONFIG_MAX_STOP_KEY], *copy;
+	size_t nfd_len = 0;
+	uint8_t *nfd;
+	ssize_t key_len;
 
 	if (len == 0 || len > CONFIG_MAX_STOP_LEN) {
 		*cause = "a stop word must be 1 to 32 bytes";
 		return -1;
 	}
-	for (i = 0; i < len; i++) {
-		if (isspace((unsigned char)word[i])) {
-			*cause = "a stop word cannot contain whitespace";
-			return -1;
-		}
+	if (u8_check((const uint8_t *)word, len) != NULL) {
+		*cause = "a stop word must be UTF-8";
+		return -1;
+	}
+	if (has_space(word, len)) {
+		*cause = "a stop word cannot contain whitespace";
+		return -1;
 	}
 	if (c->n_stop_words >= CONFIG_MAX_STOP_WORDS) {
 		*cause = "too many stop words (at most 16)";
 		return -1;
 	}
-	copy = strdup(word);
-	if (copy == NULL) {
+	if ((key_len = stop_key(word, len, key)) < 0 ||
+	    (nfd = u8_normalize(UNINORM_NFD, (const uint8_t *)key, (size_t)key_len, NULL,
+		 &nfd_len)) == NULL) {
 		*cause = "out of memory";
 		return -1;
 	}
-	for (i = 0; i < len; i++)
-		copy[i] = (char)tolower((unsigned char)copy[i]);
+	free(nfd);
+	if ((copy = strndup(key, (size_t)key_len)) == NULL) {
+		*cause = "out of memory";
+		return -1;
+	}
 	c->stop_words[c->n_stop_words++] = copy;
+	/* Decomposing and folding a text never makes it fewer code points,
+	 * and none of those is longer in UTF-16 than in UTF-8: so no message
+	 * longer than its key's NFD in bytes can match. */
+	if (nfd_len > c->max_match_len)
+		c->max_match_len = nfd_len;
 	return 0;
 }
 
@@ -324,33 +390,24 @@ int config_load_file(struct config *c, const char *path, bool must_exist, char *
 
 size_t config_max_stop_len(const struct config *c)
 {
-	size_t i, max = 0, n;
-
-	for (i = 0; i < c->n_stop_words; i++)
-		if ((n = strlen(c->stop_words[i])) > max)
-			max = n;
-	return max;
+	return c->max_match_len;
 }
 
 bool config_is_stop_word(const struct config *c, const char *text, size_t len)
 {
-	size_t i, j;
+	char key[CONFIG_MAX_STOP_KEY];
+	ssize_t key_len;
+	size_t i;
 
-	while (len > 0 && isspace((unsigned char)*text)) {
-		text++;
-		len--;
-	}
-	while (len > 0 && isspace((unsigned char)text[len - 1]))
-		len--;
-	for (i = 0; i < c->n_stop_words; i++) {
-		if (strlen(c->stop_words[i]) != len)
-			continue;
-		for (j = 0; j < len; j++)
-			if (tolower((unsigned char)text[j]) != c->stop_words[i][j])
-				break;
-		if (j == len)
+	if (u8_check((const uint8_t *)text, len) != NULL)
+		return false;
+	text = trim_space(text, &len);
+	if ((key_len = stop_key(text, len, key)) < 0)
+		return false;
+	for (i = 0; i < c->n_stop_words; i++)
+		if (strlen(c->stop_words[i]) == (size_t)key_len &&
+		    memcmp(c->stop_words[i], key, (size_t)key_len) == 0)
 			return true;
-	}
 	return false;
 }
 

@@ -13,6 +13,10 @@
 #define CONFIG_MAX_URLS 32
 #define CONFIG_MAX_STOP_WORDS 16
 #define CONFIG_MAX_STOP_LEN 32
+/* Room for a stop word's key (config_is_stop_word): a key is at most three
+ * times as long in UTF-8 as its text (U+1D160, a musical note, decomposes
+ * into three such code points). */
+#define CONFIG_MAX_STOP_KEY (4 * CONFIG_MAX_STOP_LEN)
 #define CONFIG_DEFAULT_URL "http://127.0.0.1:4096"
 #define CONFIG_DEFAULT_STOP_WORD "x"
 /* The proof's quiet window and how long a stop waits for proof before it
@@ -30,8 +34,9 @@ struct config {
 	size_t n_urls;
 	char *username;
 	char *password;
-	char *stop_words[CONFIG_MAX_STOP_WORDS]; /* stored lowercase */
+	char *stop_words[CONFIG_MAX_STOP_WORDS]; /* stored as their keys */
 	size_t n_stop_words;
+	size_t max_match_len; /* config_max_stop_len() */
 	int64_t quiet_ms;
 	int64_t stop_timeout_ms;
 	int verbosity;
@@ -88,10 +93,18 @@ bool config_url_has_credentials(const char *url);
  * refused. -1 with *cause (caller frees). */
 int config_read_password_file(struct config *c, const char *path, char **cause);
 
-/* Longest stop word, in bytes. */
+/* Longest message, trimmed, in UTF-16 code units (what the shim counts) or
+ * in code points, that can match a stop word: the UTF-8 length of the
+ * longest stop word's key, decomposed (NFD). */
 size_t config_max_stop_len(const struct config *c);
 
-/* Is text, trimmed of whitespace, a stop word (ASCII case-insensitive)? */
+/* Is text, trimmed of Unicode White_Space, a stop word? Text and word match
+ * when their keys are equal: their Unicode full case folding (CaseFolding.txt
+ * C+F, not the Turkic T mappings) after canonical decomposition, composed
+ * again (NFC). So "СТОП" matches "стоп", "ΣΤΟΠ" "στοπ", "É" and "E" with
+ * U+0301 both match "é", "STRASSE" matches "straße"; "I" matches "i", while
+ * dotless "ı" matches only itself and "İ" only itself or "i" with U+0307.
+ * Text that is not UTF-8 is no stop word. */
 bool config_is_stop_word(const struct config *c, const char *text, size_t len);
 
 #endif

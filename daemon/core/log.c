@@ -95,3 +95,64 @@ void fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/* Is kind said already in this trouble? If not, remember it. */
+static bool kind_said(struct log_repeat *r, uint64_t kind)
+{
+	unsigned i;
+
+	for (i = 0; i < LOG_REPEAT_KINDS && i < r->next_kind; i++)
+		if (r->kinds[i] == kind)
+			return true;
+	r->kinds[r->next_kind++ % LOG_REPEAT_KINDS] = kind;
+	return false;
+}
+
+void log_repeat_fail(struct log_repeat *r, int64_t now_ms, uint64_t kind, const char *fmt, ...)
+{
+	char msg[1024];
+	bool first = r->failures++ == 0, new_kind = !kind_said(r, kind);
+	va_list ap;
+
+	r->unsaid++;
+	if (!first && !new_kind && now_ms - r->said_ms < r->gap_ms)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (first)
+		log_warnx("%s", msg);
+	else
+		log_warnx("%s (still failing: %llu times in the last %lld s)", msg,
+		    (unsigned long long)r->unsaid, (long long)((now_ms - r->said_ms + 999) / 1000));
+	r->gap_ms = first                        ? LOG_REPEAT_FIRST_MS
+	    : r->gap_ms >= LOG_REPEAT_MAX_MS / 2 ? LOG_REPEAT_MAX_MS
+						 : r->gap_ms * 2;
+	r->said_ms = now_ms;
+	r->unsaid = 0;
+}
+
+uint64_t log_repeat_ok(struct log_repeat *r)
+{
+	uint64_t n = r->failures;
+
+	memset(r, 0, sizeof(*r));
+	return n;
+}
+
+/* FNV-1a over the message with each run of digits as one '#'. */
+uint64_t log_kind(const char *msg)
+{
+	uint64_t h = 14695981039346656037ull;
+	bool digits = false;
+
+	for (; *msg != '\0'; msg++) {
+		bool digit = *msg >= '0' && *msg <= '9';
+
+		if (digit && digits)
+			continue;
+		digits = digit;
+		h = (h ^ (unsigned char)(digit ? '#' : *msg)) * 1099511628211ull;
+	}
+	return h;
+}

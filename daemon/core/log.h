@@ -6,6 +6,9 @@
 #ifndef OCSTOP_CORE_LOG_H
 #define OCSTOP_CORE_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* 0 = info and above, 1 = debug. */
@@ -17,5 +20,38 @@ void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+
+/*
+ * Repeated failures of one thing (a server that stays down, a full table):
+ * the first failure is said, and the first of each kind after it; the rest
+ * are counted, and said in a summary "(still failing: N times in the last
+ * M s)" once LOG_REPEAT_FIRST_MS has passed since the last line, the gap then
+ * doubling up to LOG_REPEAT_MAX_MS. The caller says when it works again. The
+ * time comes from the caller, as everywhere in the core. Zeroed is ready.
+ */
+#define LOG_REPEAT_FIRST_MS 10000
+#define LOG_REPEAT_MAX_MS 3600000
+#define LOG_REPEAT_KINDS 8 /* kinds remembered in one trouble */
+
+struct log_repeat {
+	uint64_t kinds[LOG_REPEAT_KINDS]; /* said in this trouble, newest at next_kind - 1 */
+	unsigned next_kind;
+	uint64_t failures; /* in this trouble */
+	uint64_t unsaid;   /* since the last line */
+	int64_t said_ms;   /* the last line */
+	int64_t gap_ms;    /* from it to the next summary */
+};
+
+/* One more failure, worded by fmt; logged as a warning when it is due. kind
+ * tells failures apart (log_kind() makes one from a message). */
+void log_repeat_fail(struct log_repeat *r, int64_t now_ms, uint64_t kind, const char *fmt, ...)
+    LOG_PRINTF(4, 5);
+/* It works again: how many failures there were (0 when none), and the count
+ * starts afresh. The caller says so in its own line. */
+uint64_t log_repeat_ok(struct log_repeat *r);
+
+/* One kind for messages that differ only in their numbers, such as curl's
+ * "Failed to connect to 127.0.0.1 port 4096 after 3 ms". */
+uint64_t log_kind(const char *msg);
 
 #endif

@@ -1,5 +1,6 @@
 #include <sys/queue.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,14 +259,16 @@ void session_table_free(struct session_table *t)
 }
 
 /* Make room for one more entry of about need bytes, evicting the least
- * recently active idle ones; false when nothing may go. */
+ * recently active idle ones; false with errno ENOSPC when nothing may go. */
 static bool make_room(struct session_table *t, size_t need)
 {
 	struct session *victim;
 
 	while (t->count >= t->max || t->bytes + need > t->max_bytes) {
-		if ((victim = TAILQ_FIRST(&t->idle)) == NULL)
+		if ((victim = TAILQ_FIRST(&t->idle)) == NULL) {
+			errno = ENOSPC;
 			return false;
+		}
 		t->evicted++;
 		log_debug("forgot idle session %s to make room", victim->id);
 		if (is_power_of_ten(t->evicted))

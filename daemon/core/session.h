@@ -55,7 +55,8 @@ struct session_table *session_table_new(size_t max_sessions, size_t max_bytes);
 void session_table_free(struct session_table *t);
 
 /* Apply one event seen on server for directory (may be NULL). -1 only when
- * memory ran out or the table is full of sessions it may not evict. */
+ * the table cannot take a new entry: errno is ENOSPC when it is full of
+ * sessions it may not evict, ENOMEM when memory ran out. */
 int session_table_apply(struct session_table *t, struct server *server, const char *directory,
     const struct oc_event *ev, struct session_change *out);
 
@@ -63,7 +64,8 @@ int session_table_apply(struct session_table *t, struct server *server, const ch
 struct session *session_table_merge_info(struct session_table *t, struct server *server,
     const struct oc_info *info);
 
-/* Set a status learned from a resync, creating the entry when needed. */
+/* Set a status learned from a resync, creating the entry when needed; NULL
+ * with errno as session_table_apply() says. */
 struct session *session_table_set_status(struct session_table *t, struct server *server,
     const char *id, const char *directory, enum session_status status, bool *changed);
 

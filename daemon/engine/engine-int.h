@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/opencode.h"
 #include "engine/engine.h"
 #include "engine/server.h"
@@ -26,6 +27,7 @@ struct server {
 	bool connected;
 	char *version;
 	char *last_error;
+	struct log_repeat errors; /* since it was last connected */
 	char *username;
 	char *password;
 	bool configured;
@@ -53,8 +55,8 @@ struct engine {
 	unsigned depth;     /* engine calls on the stack */
 	bool drops_pending; /* servers to drop when the outermost call ends */
 	bool reap_asked;
-	int64_t wake_ms;    /* what the host was last asked for */
-	uint64_t untracked; /* sessions the table could not take */
+	int64_t wake_ms;             /* what the host was last asked for */
+	struct log_repeat untracked; /* sessions the table could not take since it took one */
 };
 
 /* Ask the host for the safe point, once until it comes. */

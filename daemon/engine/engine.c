@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,19 +107,34 @@ void engine_notify_session(struct engine *e, int type, const struct session *s)
 	notify_fire(e->notify, &ev);
 }
 
-/* A session the table could not take. Said at the 1st, 10th, 100th... so
- * that a flood of them cannot flood the log too. */
-static void untracked(struct engine *e, const struct server *srv, const char *id)
+/* A session the table could not take (why: session_table_apply()'s errno);
+ * a flood of them is said as repeated failures, each as it is. */
+static void untracked(struct engine *e, const struct server *srv, const char *id, int why,
+    int64_t now_ms)
 {
-	uint64_t n = ++e->untracked;
+	if (why == ENOSPC)
+		log_repeat_fail(&e->untracked, now_ms, ENOSPC,
+		    "%s: cannot track session %s: the session table is full of sessions that run "
+		    "or are being stopped (%zu sessions, %zu running, %zu bytes)",
+		    server_url(srv), id, session_table_count(e->sessions),
+		    session_table_running(e->sessions), session_table_bytes(e->sessions));
+	else
+		log_repeat_fail(&e->untracked, now_ms, ENOMEM,
+		    "%s: cannot track session %s: out of memory", server_url(srv), id);
+}
 
-	while (n >= 10 && n % 10 == 0)
-		n /= 10;
-	if (n == 1)
-		log_warnx(
-		    "%s: cannot track session %s (%llu so far): out of memory, or the session "
-		    "table is full of sessions that run or are being stopped",
-		    server_url(srv), id, (unsigned long long)e->untracked);
+/* A new entry after some could not be made: say that the table takes them
+ * again. */
+static void tracked(struct engine *e, const struct session_change *c)
+{
+	uint64_t refused;
+
+	if (!c->created || e->untracked.failures == 0)
+		return;
+	refused = log_repeat_ok(&e->untracked);
+	log_info("the session table takes new sessions again (%zu sessions) after %llu could not "
+		 "be tracked",
+	    session_table_count(e->sessions), (unsigned long long)refused);
 }
 
 /* After a session changed: learn what it is, tell the stops, publish. */
@@ -153,10 +169,12 @@ void engine_observe_event(struct engine *e, struct server *srv, const char *dire
 	if (ev.kind == OC_DELETED &&
 	    (s = session_table_find(e->sessions, srv, ev.session_id)) != NULL)
 		engine_notify_session(e, NOTIFY_SESSION_DELETED, s);
-	if (session_table_apply(e->sessions, srv, directory, &ev, &change) < 0)
-		untracked(e, srv, ev.session_id);
-	else if (change.session != NULL)
+	if (session_table_apply(e->sessions, srv, directory, &ev, &change) < 0) {
+		untracked(e, srv, ev.session_id, errno, now_ms);
+	} else if (change.session != NULL) {
+		tracked(e, &change);
 		after_change(e, srv, &change, ev.kind, now_ms);
+	}
 	engine_rearm(e);
 	engine_leave(e);
 }
@@ -172,9 +190,10 @@ static void resync_one(struct engine *e, struct server *srv, const char *id, con
 	change.session = session_table_set_status(e->sessions, srv, id, directory, status,
 	    &change.status_changed);
 	if (change.session == NULL) {
-		untracked(e, srv, id);
+		untracked(e, srv, id, errno, now_ms);
 		return;
 	}
+	tracked(e, &change);
 	if (change.created || change.status_changed)
 		after_change(e, srv, &change, OC_STATUS, now_ms);
 }

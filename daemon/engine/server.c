@@ -316,10 +316,16 @@ void server_set_connected(struct server *s, bool connected)
 		return;
 	s->connected = connected;
 	if (connected) {
+		uint64_t failures = log_repeat_ok(&s->errors);
+		char after[48] = "";
+
 		free(s->last_error);
 		s->last_error = NULL;
-		log_info("connected to OpenCode%s%s at %s", s->version != NULL ? " " : "",
-		    s->version != NULL ? s->version : "", s->url);
+		if (failures > 0)
+			snprintf(after, sizeof(after), " after %llu failures",
+			    (unsigned long long)failures);
+		log_info("connected to OpenCode%s%s at %s%s", s->version != NULL ? " " : "",
+		    s->version != NULL ? s->version : "", s->url, after);
 	}
 	publish(s);
 }
@@ -330,7 +336,7 @@ void server_set_version(struct server *s, const char *version)
 		log_warnx("%s: out of memory noting the version", s->url);
 }
 
-void server_set_error(struct server *s, const char *fmt, ...)
+void server_set_error(struct server *s, int64_t now_ms, const char *fmt, ...)
 {
 	char *msg = NULL;
 	va_list ap;
@@ -343,9 +349,7 @@ void server_set_error(struct server *s, const char *fmt, ...)
 	va_end(ap);
 	if (msg == NULL)
 		return;
-	/* A server that stays down would log every retry; say it once. */
-	if (s->last_error == NULL || strcmp(s->last_error, msg) != 0)
-		log_warnx("OpenCode %s: %s", s->url, msg);
+	log_repeat_fail(&s->errors, now_ms, log_kind(msg), "OpenCode %s: %s", s->url, msg);
 	free(s->last_error);
 	s->last_error = msg;
 	if (s->connected) {

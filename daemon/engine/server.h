@@ -98,10 +98,13 @@ struct server *server_first(struct engine *e);
 struct server *server_next(const struct server *s);
 size_t server_count(const struct engine *e);
 
-/* What backends report. */
+/* What backends report. A server that stays down fails every retry: its
+ * errors are logged as repeated failures (core/log.h), and the connection
+ * that ends them says how many there were. */
 void server_set_connected(struct server *s, bool connected);
 void server_set_version(struct server *s, const char *version);
-void server_set_error(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void server_set_error(struct server *s, int64_t now_ms, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The link failed. False when the engine drops the server for it (a server
  * nobody configured and no shim stands for): the backend then stops trying;
  * true when it should retry. */

@@ -110,6 +110,18 @@ test("ordinary messages leave before any I/O: empty, longer than any stop word, 
   await w.d.stop();
 });
 
+test("spaces are Unicode's White_Space, as the daemon trims them: NEL is one, a BOM is not", async () => {
+  const w = await world({ registerReply: () => ({ stop_words: ["стоп"], max_len: 8 }), messageReply: () => ({ verdict: "abort" }) });
+  assert.equal((await outcome(w.send("\u0085СТОП\u3000"))).thrown?.message, "ocstop: stopped (СТОП)");
+  assert.equal((await outcome(w.send("\ufeffСТОП\u00a0\u00a0\u00a0\u00a0"))).thrown?.message, "ocstop: stopped (\ufeffСТОП)");
+  assert.equal((await outcome(w.send("\ufeffстопстоп"))).thrown, null, "nine code units: longer than max_len");
+  assert.equal(w.messages().length, 2, "the daemon was asked about the first two");
+  await w.d.stop();
+  const alone = await world({ daemon: false });
+  assert.equal((await outcome(alone.send("\u0085X\u2028"))).thrown?.message, "ocstop: stopped (X)");
+  assert.equal((await outcome(alone.send("\ufeffx"))).thrown, null);
+});
+
 test("until the register reply, only one-character messages are asked about", async () => {
   const w = await world({ registered: false, registerReply: () => undefined });
   await w.d.waitRegistered();

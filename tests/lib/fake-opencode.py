@@ -1,9 +1,11 @@
 """A small fake OpenCode server for the daemon's error paths, which the real one cannot be made to
 produce: sessions that never go idle after an abort, output that never goes quiet, aborts that fail.
 
-    python3 fake-opencode.py PORTFILE
+    python3 fake-opencode.py PORTFILE [DOWN_DIR]
 
-Writes its port to PORTFILE. Sessions, all busy from the start, behave by name:
+Writes its port to PORTFILE. With DOWN_DIR it starts down: until DOWN_DIR/up exists, each health
+check fails with the next of 500, 502 and 503 (a failing proxy: each message differs from the last)
+and adds its status as a line to DOWN_DIR/failed. Sessions, all busy from the start, behave by name:
   ses_ok       goes idle when aborted
   ses_stuck    never goes idle
   ses_chatty   goes idle, then keeps emitting part events
@@ -13,6 +15,7 @@ Writes its port to PORTFILE. Sessions, all busy from the start, behave by name:
 GET /__aborts lists the abort requests received, one session id per line.
 """
 import json
+import os
 import queue
 import sys
 import threading
@@ -24,6 +27,21 @@ DIRECTORY = "/fake/proj"
 streams = []
 streams_lock = threading.Lock()
 aborts = []
+DOWN_DIR = sys.argv[2] if len(sys.argv) > 2 else None
+down_statuses = [500, 502, 503]
+down_failed = 0
+
+
+def down_failure():
+    """The status of a health check while down, or None when up."""
+    global down_failed
+    if DOWN_DIR is None or os.path.exists(os.path.join(DOWN_DIR, "up")):
+        return None
+    code = down_statuses[down_failed % len(down_statuses)]
+    down_failed += 1
+    with open(os.path.join(DOWN_DIR, "failed"), "a") as f:
+        f.write(f"{code}\n")
+    return code
 
 
 def publish(type_, props):
@@ -54,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if self.path == "/global/health" and (code := down_failure()) is not None:
+            return self.reply(code, '{"error":"down"}')
         if self.path == "/global/health":
             return self.reply(200, '{"healthy":true,"version":"0.0.0-fake"}')
         if self.path.startswith("/session/status"):
@@ -118,6 +138,5 @@ server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
-import os
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()

@@ -18,6 +18,7 @@
 // UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
 // Effect's span trace. So name, message and stack are chosen to read well there too.
 
+import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 
 export const DEFAULT_STOP_WORD = "x";
@@ -99,8 +100,8 @@ export function chatMessageHook({ request, toasts, env }) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
     let text = "";
     for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
-    const word = text.trim();
-    // Ordinary messages leave here, before any I/O.
+    const word = trimSpace(text);
+    // Ordinary messages leave here, before any I/O: none longer than maxLen can match (see register).
     if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
 
     const t0 = performance.now();
@@ -128,7 +129,7 @@ export function chatMessageHook({ request, toasts, env }) {
       if (typeof reply.text === "string" && reply.text) note = reply.text;
     } catch {
       // Daemon absent, slow or confused: the built-in stop word still works.
-      verdict = word.toLowerCase() === DEFAULT_STOP_WORD ? "abort" : "pass";
+      verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
     }
     if (verdict !== "abort" && verdict !== "clear") return;
 

@@ -223,8 +223,8 @@ export class Link {
       if (this.conn !== c || this.instances.get(ctx.directory) !== inst) return;
       const words = Array.isArray(reply.stop_words) ? reply.stop_words.filter((w) => typeof w === "string") : [];
       inst.reg = {
-        // The daemon counts bytes; a JS length never exceeds the UTF-8 byte count, so comparing the two
-        // can only send the daemon more messages, never skip a stop word.
+        // max_len bounds the JS length of every trimmed message that can match a stop word in any case
+        // or composition (PROTOCOL.md); an older daemon's bytes bound only the words as typed.
         maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
         relay: reply.relay === true,
       };
