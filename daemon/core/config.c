@@ -288,7 +288,7 @@ bool config_is_stop_word(const struct config *c, const char *text, size_t len)
 		if (strlen(c->stop_words[i]) != len)
 			continue;
 		for (j = 0; j < len; j++)
-			if (tolower((unsigned char)text[j]) != c->stop_words[i][j])
+			if (tolower((unsigned char)text[j]) != (unsigned char)c->stop_words[i][j])
 				break;
 		if (j == len)
 			return true;
