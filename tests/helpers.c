@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -21,4 +22,12 @@ json_t *jsonf(const char *fmt, ...)
 	if ((j = json_loads(text, JSON_DECODE_ANY, &err)) == NULL)
 		fail_msg("bad test JSON %s: %s", text, err.text);
 	return j;
+}
+
+int64_t test_wait_ms(int64_t ms)
+{
+	const char *scale = getenv("OCSTOP_TEST_TIME_SCALE");
+	long n = scale != NULL ? strtol(scale, NULL, 10) : 1;
+
+	return n > 1 ? ms * n : ms;
 }

@@ -56,8 +56,11 @@ oc_cleanup() {
     p=${_OC_PIDS[i]}
     kill -TERM "$p" 2>/dev/null || true
   done
+  # A daemon under a checker (OCSTOPD_WRAPPER) needs longer to exit and report its leaks.
+  local waits=40
+  [ -z "${OCSTOPD_WRAPPER:-}" ] || waits=600
   for p in "${_OC_PIDS[@]}"; do
-    for i in $(seq 1 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    for i in $(seq 1 "$waits"); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
