@@ -4,7 +4,7 @@
 # the daemon under strace, then keep their /global/event captures as OUT/TEST.sse and each control
 # connection's bytes, as the daemon read them and as it sent them, as OUT/TEST-N-in.rpc and
 # OUT/TEST-N-out.rpc. Then `fuzz/seeds.py DIR OUT` makes seeds of them. Needs the build in
-# OCSTOP_BUILDDIR (default <src>/build) and strace.
+# OCSTOP_BUILDDIR (default <src>/build) and strace; OCSTOP_RECORD_TESTS names other tests.
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +12,7 @@ BUILD=${OCSTOP_BUILDDIR:-$SRC/build}
 out=$(mkdir -p "$1" && cd "$1" && pwd) || exit 1
 command -v strace >/dev/null || { echo "record.sh: strace is not installed" >&2; exit 1; }
 
-for t in x-serve core-abort; do
+for t in ${OCSTOP_RECORD_TESTS:-x-serve core-abort}; do
   OCSTOP_KEEP_TMP=1 OCSTOPD_WRAPPER="strace -ff -qq -xx -s 1048576 -e trace=accept4,read,sendto,close -o $out/$t.strace" \
     meson test -C "$BUILD" --print-errorlogs "$t" >/dev/null
   kept=$(sed -n 's/^# kept temp dirs: //p' "$BUILD/meson-logs/testlog.txt" | tail -n1)
