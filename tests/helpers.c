@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -62,4 +63,12 @@ size_t count_lines(const char *text, const char *needle)
 			n++;
 	}
 	return n;
+}
+
+int64_t test_wait_ms(int64_t ms)
+{
+	const char *scale = getenv("OCSTOP_TEST_TIME_SCALE");
+	long n = scale != NULL ? strtol(scale, NULL, 10) : 1;
+
+	return n > 1 ? ms * n : ms;
 }

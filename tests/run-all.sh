@@ -13,17 +13,26 @@
 #     bail out, plan mismatch, non-zero exit) with no failure counted otherwise counts as one;
 #   * a test without any TAP line counts as one pass or one failure from its meson result
 #     (SKIP counts as nothing).
-# Two builds: <src>/build runs every test; <src>/build-san (ASan + UBSan, leaks checked, the first
-# UBSan report fatal) runs the unit tests and the daemon tests that need no OpenCode (suite
-# 'sanitize') again. Both logs are counted.
+# Three builds: <src>/build runs every test; <src>/build-san (ASan + UBSan, leaks checked, the first
+# UBSan report fatal; a report in any log fails its test, tests/lib/oc.sh) runs them all again but the
+# shim's JavaScript, so the daemon and the CLI that the integration tests start are the sanitized
+# ones; <src>/build-fuzz (clang, when installed) runs each libFuzzer target for a smoke time
+# (suite 'fuzz', fuzz/README.md). Every log is counted.
 # Environment: OCSTOP_BUILDDIR (default <src>/build); OCSTOP_SANBUILDDIR (default <src>/build-san;
-# "none" skips the sanitizer build); OCSTOP_TEST_ARGS: extra `meson test` args for the first build
-# (e.g. "--suite unit"); OCSTOP_SKIP_SETUP=1 skips tests/setup.sh.
+# "none" skips the sanitizer build); OCSTOP_FUZZBUILDDIR (default <src>/build-fuzz; "none" skips the
+# fuzz build); OCSTOP_FUZZ_SECONDS: each target's smoke time (default 15); OCSTOP_TEST_ARGS: extra
+# `meson test` args for the first build (e.g. "--suite unit"); OCSTOP_SKIP_SETUP=1 skips
+# tests/setup.sh.
 set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${OCSTOP_BUILDDIR:-$SRC/build}
 SANBUILD=${OCSTOP_SANBUILDDIR:-$SRC/build-san}
+FUZZBUILD=${OCSTOP_FUZZBUILDDIR:-$SRC/build-fuzz}
+if [ "$FUZZBUILD" != none ] && ! command -v clang >/dev/null; then
+  echo "run-all.sh: no clang: the fuzz targets are not run" >&2
+  FUZZBUILD=none
+fi
 cd "$SRC" || exit 1
 
 fail_early() {
@@ -42,21 +51,27 @@ trap 'rm -f "$SETUP_LOG"' EXIT
 configure() {
   local dir=$1; shift
   if [ -f "$dir/meson-private/coredata.dat" ]; then
-    meson setup --reconfigure "$dir" -Dtests=enabled "$@" >"$SETUP_LOG" 2>&1 ||
-      meson setup --wipe "$dir" -Dtests=enabled "$@" >"$SETUP_LOG" 2>&1 ||
+    meson setup --reconfigure "$dir" "$@" >"$SETUP_LOG" 2>&1 ||
+      meson setup --wipe "$dir" "$@" >"$SETUP_LOG" 2>&1 ||
       { cat "$SETUP_LOG" >&2; fail_early "meson setup of $dir failed"; }
   else
     rm -rf "$dir"
-    meson setup "$dir" -Dtests=enabled "$@" >"$SETUP_LOG" 2>&1 ||
+    meson setup "$dir" "$@" >"$SETUP_LOG" 2>&1 ||
       { cat "$SETUP_LOG" >&2; fail_early "meson setup of $dir failed"; }
   fi
 }
 
-configure "$BUILD"
+configure "$BUILD" -Dtests=enabled
 meson compile -C "$BUILD" || fail_early "meson compile failed"
 if [ "$SANBUILD" != none ]; then
-  configure "$SANBUILD" -Db_sanitize=address,undefined
+  configure "$SANBUILD" -Dtests=enabled -Db_sanitize=address,undefined
   meson compile -C "$SANBUILD" || fail_early "meson compile of the sanitizer build failed"
+fi
+if [ "$FUZZBUILD" != none ]; then
+  # The C compiler of a build is chosen at its first setup, from CC.
+  CC=clang configure "$FUZZBUILD" -Dtests=disabled -Dfuzz=enabled -Db_sanitize=address,undefined \
+    -Db_lundef=false
+  meson compile -C "$FUZZBUILD" || fail_early "meson compile of the fuzz build failed"
 fi
 
 LOG=$BUILD/meson-logs/testlog.txt
@@ -70,12 +85,20 @@ if [ "$SANBUILD" != none ]; then
   SANLOG=$SANBUILD/meson-logs/testlog.txt
   rm -f "$SANLOG"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C "$SANBUILD" --print-errorlogs --num-processes 2 --suite unit --suite sanitize \
-    --no-suite shim
+    meson test -C "$SANBUILD" --print-errorlogs --num-processes 2 --no-suite shim
   src=$?
   [ -f "$SANLOG" ] || fail_early "meson test wrote no $SANLOG (exit $src)"
   [ "$src" -eq 0 ] || mrc=$src
   LOGS+=("$SANLOG")
+fi
+if [ "$FUZZBUILD" != none ]; then
+  FUZZLOG=$FUZZBUILD/meson-logs/testlog.txt
+  rm -f "$FUZZLOG"
+  meson test -C "$FUZZBUILD" --print-errorlogs --num-processes 2 --suite fuzz
+  frc=$?
+  [ -f "$FUZZLOG" ] || fail_early "meson test wrote no $FUZZLOG (exit $frc)"
+  [ "$frc" -eq 0 ] || mrc=$frc
+  LOGS+=("$FUZZLOG")
 fi
 
 summary=$(python3 - "${LOGS[@]}" <<'PY'

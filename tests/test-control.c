@@ -235,7 +235,7 @@ static void drain(struct client *c)
 static json_t *wait_for(struct world *w, struct client *c, bool (*match)(json_t *, const void *),
     const void *arg)
 {
-	int64_t deadline = clock_now_ms() + WAIT_MS;
+	int64_t deadline = clock_now_ms() + test_wait_ms(WAIT_MS);
 	json_t *m;
 	size_t i;
 
@@ -249,7 +249,8 @@ static json_t *wait_for(struct world *w, struct client *c, bool (*match)(json_t 
 			}
 		}
 		if (clock_now_ms() > deadline)
-			fail_msg("nothing matching came in %d ms", WAIT_MS);
+			fail_msg("nothing matching came in %lld ms",
+			    (long long)test_wait_ms(WAIT_MS));
 		event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		usleep(1000);
 	}

@@ -56,22 +56,46 @@ oc_cleanup() {
     p=${_OC_PIDS[i]}
     kill -TERM "$p" 2>/dev/null || true
   done
+  # The daemon may finish replies in flight first, and then report its leaks (ASan, valgrind): it
+  # gets 30 s before the KILL that would hide them.
+  local waits
   for p in "${_OC_PIDS[@]}"; do
-    for i in $(seq 1 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    waits=40
+    [ "$p" != "${OCSTOPD_PID:-}" ] || waits=600
+    for i in $(seq 1 "$waits"); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$p" 2>/dev/null || true
     wait "$p" 2>/dev/null || true
   done
   # Leftovers (e.g. a bash tool's `sleep 300` that outlived opencode).
   for p in "${all[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   _OC_PIDS=()
+  _oc_sanitizer_reports && rc=1
   if [ "${OCSTOP_KEEP_TMP:-0}" != 1 ]; then
     for p in "${_OC_TMPDIRS[@]}"; do rm -rf "$p"; done
   elif [ ${#_OC_TMPDIRS[@]} -gt 0 ]; then
     echo "# kept temp dirs: ${_OC_TMPDIRS[*]}" >&2
   fi
-  return $rc
+  [ "$rc" -eq 0 ] || exit "$rc"
 }
 trap oc_cleanup EXIT
+
+# _oc_sanitizer_reports — in the sanitizer build, an ASan, LSan or UBSan report in any log of the test
+# (the daemon's, once it has exited and checked its leaks), or under valgrind (tests/valgrind.sh) an
+# error summary that counts any, fails the whole test, whatever its cases said: the first report is
+# printed as a Bail out. True when there was one.
+_oc_sanitizer_reports() {
+  local f re='ERROR: (Address|Leak)Sanitizer|SUMMARY: UndefinedBehaviorSanitizer|\.c:[0-9]+:[0-9]+: runtime error:|ERROR SUMMARY: [1-9]'
+  [ ${#_OC_TMPDIRS[@]} -gt 0 ] || return 1
+  f=$(grep -rIlE "$re" "${_OC_TMPDIRS[@]}" 2>/dev/null | head -n1)
+  [ -n "$f" ] || return 1
+  echo "Bail out! a sanitizer or valgrind reported an error in $f"
+  if grep -qE 'ERROR SUMMARY: [1-9]' "$f"; then
+    grep -E '^==[0-9]+== .' "$f" | grep -vE 'Memcheck,|Copyright|Using Valgrind|Command:' | head -n 40
+  else
+    grep -m1 -A30 -E "$re" "$f"
+  fi | _tap_comment
+  return 0
+}
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
