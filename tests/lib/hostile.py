@@ -728,7 +728,11 @@ def _(ctx):
     # One at a time, each served with a ping, until one is closed instead.
     for i in range(MAX_CONNS + 8):
         s = raw(ctx)
-        s.sendall(pack([0, i, "ping", []]))
+        try:
+            s.sendall(pack([0, i, "ping", []]))
+        except (BrokenPipeError, ConnectionResetError):
+            refused = s  # closed before the ping was even written
+            break
         out = replies(s, 1, 3)
         if not out:
             refused = s
