@@ -29,7 +29,13 @@
 #define REQUEST_TIMEOUT_MS 3000
 #define CONNECT_TIMEOUT_MS 1000
 #define STREAM_SILENCE_S 25 /* OpenCode sends a heartbeat every 10 s */
+/* The wait before the next health check doubles from the least; in the first
+ * BACKOFF_FAST_FOR_MS of an outage (OpenCode restarting takes 2-3 s) it is at
+ * most BACKOFF_FAST_MAX_MS, so a server that is back is reached within that;
+ * a server that stays down is checked once every BACKOFF_MAX_MS. */
 #define BACKOFF_MIN_MS 100
+#define BACKOFF_FAST_MAX_MS 250
+#define BACKOFF_FAST_FOR_MS 30000
 #define BACKOFF_MAX_MS 2000
 #define MAX_EVENT (4u << 20)
 #define MAX_AUX 128        /* resync, lookup, probe and abort requests in flight */
@@ -61,7 +67,8 @@ struct link {
 	struct sse_parser *sse;
 	struct event *retry;
 	int backoff_ms;
-	bool stream_live; /* an event arrived on the current stream */
+	int64_t down_since_ms; /* when the link last failed after working; 0: up */
+	bool stream_live;      /* an event arrived on the current stream */
 	TAILQ_HEAD(, aux) aux;
 	size_t n_aux;
 };
@@ -109,13 +116,20 @@ static void fill_opts(struct link *l, struct http_opts *o, const char *url)
 
 static void link_failed(struct link *l)
 {
+	int64_t now = clock_now_ms();
 	struct timeval tv;
+	int wait;
 
 	l->stream_live = false;
 	if (!server_link_down(l->srv))
 		return;
-	tv.tv_sec = l->backoff_ms / 1000;
-	tv.tv_usec = (l->backoff_ms % 1000) * 1000;
+	if (l->down_since_ms == 0)
+		l->down_since_ms = now;
+	wait = l->backoff_ms;
+	if (now - l->down_since_ms < BACKOFF_FAST_FOR_MS && wait > BACKOFF_FAST_MAX_MS)
+		wait = BACKOFF_FAST_MAX_MS;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
 	evtimer_add(l->retry, &tv);
 	l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
 }
@@ -356,6 +370,7 @@ static void on_sse_event(const char *data, size_t len, void *arg)
 	if (!l->stream_live) {
 		l->stream_live = true;
 		l->backoff_ms = BACKOFF_MIN_MS;
+		l->down_since_ms = 0;
 		server_set_connected(l->srv, true);
 		resync_all(l);
 	}
