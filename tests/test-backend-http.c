@@ -45,6 +45,8 @@ struct world {
 
 	/* The fake OpenCode. */
 	int health_status;             /* what /global/health answers */
+	int healths;                   /* how many were asked */
+	int healths_hung;              /* how many more to leave unanswered */
 	struct evhttp_request *stream; /* the /global/event reply, open */
 	int streams;                   /* how many were opened */
 	char statuses[256];            /* what /session/status answers */
@@ -93,6 +95,11 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 	char id[64];
 
 	if (strcmp(uri, "/global/health") == 0) {
+		w->healths++;
+		if (w->healths_hung > 0) {
+			w->healths_hung--;
+			return; /* evhttp frees it when the client hangs up */
+		}
 		reply(req, w->health_status, "{\"healthy\":true,\"version\":\"1.18.33\"}");
 	} else if (strcmp(uri, "/global/event") == 0) {
 		w->streams++;
@@ -349,6 +356,60 @@ static void test_stream_ends(void **state)
 	assert_true(w->status_requests >= 2);
 }
 
+/* Turn the loop for ms. */
+static void run_for(struct world *w, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_base_loopexit(w->base, &tv);
+	event_base_dispatch(w->base);
+}
+
+/* OpenCode restarting (down for 3.3 s, when a doubling backoff would wait
+ * 1.8 s more): reached again within the short wait of an outage's first
+ * seconds, and never checked in a busy loop meanwhile. */
+static void test_back_soon(void **state)
+{
+	struct world *w = *state;
+	struct server *s = attach(w, true, 0);
+	int64_t t0;
+	int checks;
+
+	UNTIL(w, server_connected(s));
+	w->health_status = 503;
+	evhttp_send_reply_end(w->stream);
+	w->stream = NULL;
+	UNTIL(w, !server_connected(s));
+	w->healths = 0;
+	run_for(w, 3300);
+	checks = w->healths;
+	w->health_status = 200;
+	t0 = clock_now_ms();
+	UNTIL(w, server_connected(s));
+	print_message("# %d health checks in 3.3 s down; connected %lld ms after it was back\n",
+	    checks, (long long)(clock_now_ms() - t0));
+	assert_true(clock_now_ms() - t0 < 500);
+	assert_in_range(checks, 3300 / 250, 3300 / 100);
+}
+
+/* OpenCode just started leaves the first health check unanswered: the
+ * daemon gives up on it soon and asks again at once, well before the
+ * longest health check timeout (1 s) would have ended. */
+static void test_first_check_hangs(void **state)
+{
+	struct world *w = *state;
+	int64_t t0 = clock_now_ms();
+	struct server *s;
+
+	w->healths_hung = 1;
+	s = attach(w, true, 0);
+	UNTIL(w, server_connected(s));
+	print_message("# connected %lld ms after a first health check left unanswered\n",
+	    (long long)(clock_now_ms() - t0));
+	assert_int_equal(w->healths, 2);
+	assert_true(clock_now_ms() - t0 < 700);
+}
+
 /* A server only a shim stood for goes when its link fails; its stop ends. */
 static void test_dropped_when_down(void **state)
 {
@@ -405,6 +466,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unauthorized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_ends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_back_soon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_check_hangs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_when_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 	};

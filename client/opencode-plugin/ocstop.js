@@ -325,15 +325,36 @@ const __link = (() => {
 // One link per OpenCode process: the plugin is loaded once, while the plugin function runs once per
 // directory instance. Each instance registers on the connection; after a reconnect all register again.
 // Without a connection every request fails at once, so callers fall back without waiting.
+// A daemon that (re)starts is found at once: while there is no connection the link watches the
+// socket's directory and tries as soon as the socket appears there, whatever its backoff.
 
 const { encode, Decoder } = __codec;
 const { later, Timeout } = __timers;
 
 // A daemon that accepts but does not answer register within this is treated as hung: reconnect.
 const REGISTER_TIMEOUT_MS = 5000;
-// The wait before the next attempt after a failed one doubles from the least to the most.
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 5000;
+// The wait before the next attempt after a failed one doubles from the least to the most: quick
+// tries while a daemon restarts, then one every 2 s for a daemon that stays away (where the socket's
+// directory cannot be watched, that is the longest a new daemon waits for its shims).
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2000;
+
+// Calls onName(name) for each entry of dir that is created, removed or changed (inotify on Linux),
+// and onName(null) when the watch fails. The watch never keeps OpenCode alive. null when dir cannot
+// be watched (it does not exist yet).
+function watchDir(dir, onName) {
+  try {
+    const w = process.getBuiltinModule("node:fs").watch(dir, (_, name) => onName(name ?? null));
+    w.unref();
+    w.on("error", () => {
+      w.close();
+      onName(null);
+    });
+    return w;
+  } catch {
+    return null;
+  }
+}
 
 // One connection. A Bun socket writes what the kernel takes and returns the count; the rest waits
 // for drain.
@@ -375,16 +396,17 @@ class Link {
   // null; nothing is sent to a socket refused, and onRefused(why) hears each new reason once.
   // version(inst): a promise of the OpenCode version for register, asked once, before
   // the first attempt. onRequest(method, params): a promise of [error, result] for a request of the
-  // daemon. env: where the server's username and password are read. The timing options exist for
-  // tests; OpenCode gets the defaults.
-  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, env, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
-    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, env, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+  // daemon. env: where the server's username and password are read. watch: watchDir or a stand-in.
+  // The timing options exist for tests; OpenCode gets the defaults.
+  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, env, watch = watchDir, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
+    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, env, watch, registerTimeoutMs, backoffMinMs, backoffMaxMs });
     this.refused = null; // the last reason the socket was refused for, said once
     // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
     this.instances = new Map();
     this.conn = null; // the live connection, or null
     this.connecting = false;
     this.retryTimer = null;
+    this.watcher = null; // the watch on the socket's directory while there is no connection
     this.backoff = backoffMinMs;
     this.nextMsgid = 1;
     this.pending = new Map(); // msgid -> { resolve, reject, timer, conn }
@@ -415,7 +437,37 @@ class Link {
     this.connecting = false;
     const delay = this.backoff;
     this.backoff = Math.min(this.backoff * 2, this.backoffMaxMs);
+    this.watchSocket();
     this.scheduleConnect(delay);
+  }
+
+  // A daemon starting removes a stale socket, then binds a new one: either is worth a try now. A try
+  // that comes too early, or one already under way, fails and is followed after the least wait.
+  watchSocket() {
+    if (this.watcher) return;
+    let path;
+    try {
+      path = this.socketPath();
+    } catch {
+      return;
+    }
+    const slash = path.lastIndexOf("/");
+    const name = path.slice(slash + 1);
+    this.watcher = this.watch(path.slice(0, slash) || "/", (changed) => {
+      // The directory itself went (Bun names nothing then): watch it again once it is back.
+      if (changed === null) this.unwatchSocket();
+      if (changed !== name) return;
+      this.backoff = this.backoffMinMs;
+      if (this.conn || this.connecting) return;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.scheduleConnect(0);
+    });
+  }
+
+  unwatchSocket() {
+    this.watcher?.close();
+    this.watcher = null;
   }
 
   // Bun.connect rather than node:net: 1.8 ms instead of 36 ms for the first connection in OpenCode.
@@ -464,6 +516,7 @@ class Link {
     self = new Connection(sock, (c) => this.drop(c));
     this.conn = self;
     this.connecting = false;
+    this.unwatchSocket();
     for (const inst of this.instances.values()) this.register(inst);
   }
 
@@ -556,7 +609,7 @@ class Link {
   }
 }
 
-return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, Link };
+return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, watchDir, Link };
 })();
 
 // ============================================================================== src/socket-path.js

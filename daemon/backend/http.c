@@ -25,11 +25,21 @@
 #include "io/sse.h"
 #include "proto.h"
 
-#define PROBE_TIMEOUT_MS 1000 /* OpenCode never answers requests made while it starts */
+/* OpenCode never answers a request that connects in its first ~300 ms: a
+ * health check waits PROBE_TIMEOUT_MIN_MS, then twice as long after each one
+ * that timed out, up to PROBE_TIMEOUT_MS, for an OpenCode that is only slow. */
+#define PROBE_TIMEOUT_MIN_MS 250
+#define PROBE_TIMEOUT_MS 1000
 #define REQUEST_TIMEOUT_MS 3000
 #define CONNECT_TIMEOUT_MS 1000
 #define STREAM_SILENCE_S 25 /* OpenCode sends a heartbeat every 10 s */
+/* The wait before the next health check doubles from the least; in the first
+ * BACKOFF_FAST_FOR_MS of an outage (OpenCode restarting takes 2-3 s) it is at
+ * most BACKOFF_FAST_MAX_MS, so a server that is back is reached within that;
+ * a server that stays down is checked once every BACKOFF_MAX_MS. */
 #define BACKOFF_MIN_MS 100
+#define BACKOFF_FAST_MAX_MS 250
+#define BACKOFF_FAST_FOR_MS 30000
 #define BACKOFF_MAX_MS 2000
 #define MAX_EVENT (4u << 20)
 #define MAX_AUX 128        /* resync, lookup, probe and abort requests in flight */
@@ -61,7 +71,10 @@ struct link {
 	struct sse_parser *sse;
 	struct event *retry;
 	int backoff_ms;
-	bool stream_live; /* an event arrived on the current stream */
+	int64_t down_since_ms; /* when the link last failed after working; 0: up */
+	int64_t check_ms;      /* when the last health check started */
+	int probe_ms;          /* the next health check's timeout */
+	bool stream_live;      /* an event arrived on the current stream */
 	TAILQ_HEAD(, aux) aux;
 	size_t n_aux;
 };
@@ -107,15 +120,24 @@ static void fill_opts(struct link *l, struct http_opts *o, const char *url)
 	o->timeout_ms = REQUEST_TIMEOUT_MS;
 }
 
-static void link_failed(struct link *l)
+/* waited_ms: how long the attempt that failed took, part of the wait. */
+static void link_failed(struct link *l, int64_t waited_ms)
 {
+	int64_t now = clock_now_ms();
 	struct timeval tv;
+	int64_t wait;
 
 	l->stream_live = false;
 	if (!server_link_down(l->srv))
 		return;
-	tv.tv_sec = l->backoff_ms / 1000;
-	tv.tv_usec = (l->backoff_ms % 1000) * 1000;
+	if (l->down_since_ms == 0)
+		l->down_since_ms = now;
+	wait = l->backoff_ms;
+	if (now - l->down_since_ms < BACKOFF_FAST_FOR_MS && wait > BACKOFF_FAST_MAX_MS)
+		wait = BACKOFF_FAST_MAX_MS;
+	wait = wait > waited_ms ? wait - waited_ms : 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
 	evtimer_add(l->retry, &tv);
 	l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
 }
@@ -356,6 +378,8 @@ static void on_sse_event(const char *data, size_t len, void *arg)
 	if (!l->stream_live) {
 		l->stream_live = true;
 		l->backoff_ms = BACKOFF_MIN_MS;
+		l->down_since_ms = 0;
+		l->probe_ms = PROBE_TIMEOUT_MIN_MS;
 		server_set_connected(l->srv, true);
 		resync_all(l);
 	}
@@ -384,7 +408,7 @@ static void stream_done(const struct http_result *res, void *arg)
 	else
 		server_set_error(l->srv, clock_now_ms(), "event stream ended: %s",
 		    res->ok ? "closed by OpenCode" : res->error);
-	link_failed(l);
+	link_failed(l, 0);
 }
 
 static void start_stream(struct link *l)
@@ -402,20 +426,24 @@ static void start_stream(struct link *l)
 	sse_parser_reset(l->sse);
 	if ((l->stream = http_start(l->http, &o)) == NULL) {
 		server_set_error(l->srv, clock_now_ms(), "cannot start the event stream");
-		link_failed(l);
+		link_failed(l, 0);
 	}
 }
 
 static void health_done(const struct http_result *res, void *arg)
 {
 	struct link *l = arg;
+	int64_t took = clock_now_ms() - l->check_ms;
 	const char *version;
 	json_t *body;
 
 	l->health = NULL;
 	if (!res->ok || res->status != 200) {
 		report_failure(l, "health check", res);
-		link_failed(l);
+		if (!res->ok && took >= l->probe_ms)
+			l->probe_ms =
+			    l->probe_ms * 2 > PROBE_TIMEOUT_MS ? PROBE_TIMEOUT_MS : l->probe_ms * 2;
+		link_failed(l, took);
 		return;
 	}
 	if ((body = parse_body(res)) != NULL) {
@@ -433,12 +461,13 @@ static void health_check(struct link *l)
 
 	snprintf(url, sizeof(url), "%s/global/health", server_url(l->srv));
 	fill_opts(l, &o, url);
-	o.timeout_ms = PROBE_TIMEOUT_MS;
+	o.timeout_ms = l->probe_ms;
 	o.on_done = health_done;
 	o.arg = l;
+	l->check_ms = clock_now_ms();
 	if ((l->health = http_start(l->http, &o)) == NULL) {
 		server_set_error(l->srv, clock_now_ms(), "cannot start the health check");
-		link_failed(l);
+		link_failed(l, 0);
 	}
 }
 
@@ -488,6 +517,7 @@ static int http_open(struct server *s, void *ctx, void *channel, void **priv)
 	l->base = c->base;
 	l->http = c->http;
 	l->backoff_ms = BACKOFF_MIN_MS;
+	l->probe_ms = PROBE_TIMEOUT_MIN_MS;
 	TAILQ_INIT(&l->aux);
 	l->sse = sse_parser_new(MAX_EVENT, on_sse_event, l);
 	l->retry = evtimer_new(c->base, retry_cb, l);

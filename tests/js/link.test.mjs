@@ -10,6 +10,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { Link, REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS } from "../../client/opencode-plugin/src/link.js";
 import { Timeout } from "../../client/opencode-plugin/src/timers.js";
+import { writeFileSync, rmSync } from "node:fs";
 import { FakeDaemon, dial, fakeCtx, reply, runtime, sleep, tempDir, waitFor } from "./helpers.mjs";
 
 // The link's own timers never keep a process alive; this keeps the test runner's.
@@ -199,14 +200,77 @@ test("without a daemon the attempts back off, doubling up to the most", async ()
   assert.equal(link.connected, false);
 });
 
-test("the backoff is 250 ms at first and at most 5 s", async () => {
-  assert.equal(BACKOFF_MIN_MS, 250);
-  assert.equal(BACKOFF_MAX_MS, 5000);
-  const link = makeLink(freshPath());
+test("the backoff is 50 ms at first and at most 2 s", async () => {
+  assert.equal(BACKOFF_MIN_MS, 50);
+  assert.equal(BACKOFF_MAX_MS, 2000);
+  const link = makeLink(freshPath(), { watch: () => null });
   link.add(instance());
-  await waitFor(() => link.dials.length >= 3, "3 attempts", 3000);
+  await waitFor(() => link.dials.length >= 4, "4 attempts", 3000);
   const g = gaps(link.dials);
-  assert.ok(g[0] >= 249 && g[1] >= 499, `gaps ${g.join(", ")}`);
+  assert.ok(g[0] >= 49 && g[1] >= 99 && g[2] >= 199, `gaps ${g.join(", ")}`);
+});
+
+// A daemon listening in dir/name: once as at a first start, once after a crash left its socket behind.
+async function daemonAppears(link, path, { stale }) {
+  if (stale) writeFileSync(path, ""); // what a killed daemon leaves: a connect is refused
+  await sleep(100); // the link has failed and waits out its backoff
+  assert.equal(link.connected, false);
+  if (stale) rmSync(path);
+  const d = await FakeDaemon.start({ path });
+  const listening = performance.now();
+  const peer = await d.waitRegistered(1, 3000);
+  return { d, ms: peer.openedAt - listening };
+}
+
+for (const stale of [false, true]) {
+  test(`a daemon that starts while the link waits out its backoff is found at once${stale ? " (a stale socket was there)" : ""}`, async () => {
+    const path = freshPath();
+    const link = makeLink(path, { backoffMinMs: 10000, backoffMaxMs: 10000 });
+    link.add(instance());
+    await waitFor(() => link.dials.length === 1 && link.watcher, "a failed attempt and the watch");
+    const { d, ms } = await daemonAppears(link, path, { stale });
+    assert.ok(ms < 500, `connected ${ms.toFixed(1)} ms after the daemon listened, with 10 s of backoff left`);
+    await waitFor(() => link.watcher === null, "the watch to end once connected");
+    await d.stop();
+  });
+}
+
+test("after a daemon crash, its successor is found at once however long the backoff", async () => {
+  const path = freshPath();
+  const first = await FakeDaemon.start({ path });
+  const link = makeLink(path, { backoffMinMs: 10000, backoffMaxMs: 10000 });
+  const inst = instance();
+  link.add(inst);
+  await first.waitRegistered();
+  assert.equal(link.watcher, null, "no watch while connected");
+  await first.stop(); // the link drops: the next attempt is 10 s away
+  await waitFor(() => !link.connected && link.watcher, "the drop and the watch");
+  const { d, ms } = await daemonAppears(link, path, { stale: true });
+  assert.ok(ms < 500, `connected ${ms.toFixed(1)} ms after the new daemon listened`);
+  await waitFor(() => inst.reg, "registered again");
+  await d.stop();
+});
+
+test("changes to other files in the socket's directory are no reason to try", async () => {
+  const path = freshPath();
+  const link = makeLink(path, { backoffMinMs: 10000, backoffMaxMs: 10000 });
+  link.add(instance());
+  await waitFor(() => link.dials.length === 1 && link.watcher, "a failed attempt and the watch");
+  writeFileSync(`${path}.other`, "");
+  rmSync(`${path}.other`);
+  await sleep(100);
+  assert.equal(link.dials.length, 1);
+  link.unwatchSocket();
+});
+
+test("with the directory unwatchable the link still finds a daemon, by its backoff", async () => {
+  const path = freshPath();
+  const link = makeLink(path, { backoffMinMs: 20, backoffMaxMs: 40, watch: () => null });
+  link.add(instance());
+  await waitFor(() => link.dials.length >= 3, "3 attempts");
+  const d = await FakeDaemon.start({ path });
+  await d.waitRegistered(1, 1000);
+  await d.stop();
 });
 
 test("a socket path that cannot be had is never dialled; the link keeps trying", async () => {
