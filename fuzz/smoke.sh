@@ -12,7 +12,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/new" || exit 1
 
 # -close_fd_mask=3: the daemon's own log lines would drown libFuzzer's; its reports still show.
+# libFuzzer's own exit code for a crash is 77, which meson reads as "skipped": say 1.
 "$target" -max_total_time="$seconds" -dict="$dict" -close_fd_mask=3 -timeout=10 \
+  -error_exitcode=1 -timeout_exitcode=1 \
   -rss_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$work/" "$work/new" "$corpus"
 rc=$?
 for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
