@@ -118,6 +118,13 @@ abort_tree_stopped() {
 abort_not_stopped() {
   _abort_q "$1" '.results | any(.session == $s and .stopped == false and .reason == $r)' --arg s "$2" --arg r "$3"
 }
+# abort_not_stopped_because JSON SID TEXT — SID was not stopped, for a reason that contains TEXT.
+abort_not_stopped_because() {
+  _abort_q "$1" '.results | any(.session == $s and .stopped == false and (.reason | contains($r)))' \
+    --arg s "$2" --arg r "$3"
+}
+# abort_names JSON SID — the result has an entry for SID.
+abort_names() { _abort_q "$1" '.results | any(.session == $s)' --arg s "$2"; }
 # abort_nothing JSON — no results: there was nothing to stop.
 abort_nothing() { _abort_q "$1" '.results == []'; }
 # abort_ms JSON SID — the stop latency the result gives for SID.
