@@ -19,6 +19,8 @@ V=4242
 while getent passwd "$V" >/dev/null || [ -e "/tmp/ocstop-$V" ]; do V=$((V + 1)); done
 FB=/tmp/ocstop-$V
 oc_at_exit "rm -rf '$FB'"
+# Whatever ran as the squatter or the victim for this test goes with it, even after a bail-out.
+oc_at_exit "pkill -TERM -u 65534 -f -- '$T/'; pkill -TERM -u $V -f -- '$T/'"
 # Binaries the other users can run wherever the build tree is.
 mkdir -m 0755 "$T/bin"
 cp "$OCSTOPD_BIN" "$OCSTOP_BIN" "$T/bin/"
@@ -28,6 +30,8 @@ as() {
     env -u XDG_RUNTIME_DIR -u OCSTOP_SOCKET -u OPENCODE_SERVER_PASSWORD XDG_CONFIG_HOME="$T/none" "$@"
 }
 victim() { as "$V" "$@"; }
+# stop_bg PID — stop a process started with `as ... &`: $! is the subshell, the command its child.
+stop_bg() { pkill -TERM -P "$1" 2>/dev/null; kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 # squatter_start UID SOCKET LOG [DROP_TO] — the squatter as UID; LOG gets every byte it is sent.
 squatter_start() {
   local uid=$1 sock=$2 log=$3; shift 3
@@ -57,7 +61,7 @@ tap_contains "... saying whose it is and what to do" \
   "refusing to listen in $FB: it is owned by another user (owner uid $SQUAT, mode 0755)" "$ERR"
 tap_eq "... leaving the squatter's directory as it was" "$SQUAT 755" "$(stat -c '%u %a' "$FB")"
 tap_ok "... and its socket in place" test -S "$FB/ocstop.sock"
-kill "$SQ_PID"; wait "$SQ_PID" 2>/dev/null
+stop_bg "$SQ_PID"
 rm -rf "$FB"
 
 # 2. The victim's own fallback directory, but open to others: refused, never re-moded.
@@ -75,7 +79,7 @@ chmod 0700 "$FB"
 victim "$T/bin/ocstopd" --no-default-server >"$T/victim.log" 2>&1 &
 VD=$!; oc_track $VD
 tap_ok "in its own 0700 directory the victim's daemon starts" wait_until 30 victim "$T/bin/ocstop" -q ping
-kill -TERM $VD; wait $VD 2>/dev/null
+stop_bg "$VD"
 
 # 3. -s into an existing shared directory (as root: /tmp itself would have become 0700).
 mkdir -m 1777 "$T/shared"; mkdir -m 0755 "$T/home"
