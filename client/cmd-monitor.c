@@ -134,6 +134,8 @@ static void monitor_put_fields(const msgpack_object *m, const msgpack_object *co
 static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 {
 	const msgpack_object *type, *obj = NULL, *subject = NULL, *status = NULL, *shown[3];
+	const char *proof = NULL;
+	bool stopped;
 	struct timespec ts;
 	struct tm tm;
 	char when[16];
@@ -158,6 +160,9 @@ static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 		    (subject = monitor_str(obj, "url")) == NULL)
 			subject = monitor_str(obj, "session");
 		status = monitor_str(obj, "status");
+		/* A stop says first what its proof says. */
+		if (proto_map_bool(obj, "stopped", &stopped) == PROTO_OK)
+			proof = stopped ? "verified" : "NOT-STOPPED";
 	}
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -173,6 +178,8 @@ static int monitor_print(const struct client_opts *o, const msgpack_object *ev)
 	if (status != NULL) {
 		putchar(' ');
 		monitor_put(status->via.str.ptr, status->via.str.size);
+	} else if (proof != NULL) {
+		printf(" %s", proof);
 	}
 	shown[0] = type;
 	shown[1] = subject;

@@ -192,7 +192,7 @@ static void stop_done(const struct stop_result *res, void *arg)
 static void start_stop(struct world *w, struct session *root, const char *origin)
 {
 	w->stops_started++;
-	if (stop_start(w->e, root, origin, FUZZ_TIMEOUT_MS, w->now, stop_done, w) == NULL)
+	if (stop_start(w->e, root, origin, NULL, FUZZ_TIMEOUT_MS, w->now, stop_done, w) == NULL)
 		w->stops_started--;
 }
 

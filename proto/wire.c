@@ -28,15 +28,33 @@ void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
 {
 	size_t i;
 
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	proto_pack_kv_str(pk, "session", s->session);
 	proto_pack_kv_bool(pk, "stopped", s->stopped);
 	proto_pack_cstr(pk, "children");
 	msgpack_pack_array(pk, (uint32_t)s->n_children);
 	for (i = 0; i < s->n_children; i++)
 		proto_pack_cstr(pk, s->children[i]);
+	proto_pack_cstr(pk, "running");
+	msgpack_pack_array(pk, (uint32_t)s->n_running);
+	for (i = 0; i < s->n_running; i++)
+		proto_pack_cstr(pk, s->running[i]);
 	proto_pack_kv_int(pk, "ms", s->ms);
 	proto_pack_kv_str(pk, "reason", s->reason);
 	proto_pack_kv_str(pk, "server", s->server);
 	proto_pack_kv_str(pk, "origin", s->origin);
+}
+
+void wire_pack_x_result(msgpack_packer *pk, const struct wire_x_result *x)
+{
+	msgpack_pack_map(pk, 5);
+	proto_pack_kv_str(pk, "session", x->session);
+	proto_pack_kv_str(pk, "message_id", x->message_id);
+	proto_pack_kv_str(pk, "outcome", x->outcome);
+	proto_pack_cstr(pk, "stop");
+	if (x->stop != NULL)
+		wire_pack_stop(pk, x->stop);
+	else
+		msgpack_pack_nil(pk);
+	proto_pack_kv_str(pk, "reason", x->reason);
 }

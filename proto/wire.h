@@ -34,7 +34,7 @@ struct wire_server {
 	int64_t pid;           /* 0 when unknown */
 };
 
-/* {session, stopped, children, ms, reason, server, origin} */
+/* {session, stopped, children, running, ms, reason, server, origin} */
 struct wire_stop {
 	const char *session; /* the root of the tree */
 	bool stopped;
@@ -43,11 +43,25 @@ struct wire_stop {
 	int64_t ms;         /* -1 when no idle was seen */
 	const char *reason; /* nil when stopped */
 	const char *server;
-	const char *origin; /* "rpc", "x" */
+	const char *origin;         /* "rpc", "x" */
+	const char *const *running; /* not stopped: sessions not proven idle */
+	size_t n_running;
 };
 
 void wire_pack_session(msgpack_packer *pk, const struct wire_session *s);
 void wire_pack_server(msgpack_packer *pk, const struct wire_server *s);
 void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s);
+
+/* How the stop an x started ended, told to the shim it came from:
+ * {session, message_id, outcome, stop, reason}. */
+struct wire_x_result {
+	const char *session;          /* where the x was typed */
+	const char *message_id;       /* the x's message, nil when not given */
+	const char *outcome;          /* "stopped", "not_stopped", "idle", "unverified" */
+	const struct wire_stop *stop; /* nil when no stop ran */
+	const char *reason;           /* nil when stopped */
+};
+
+void wire_pack_x_result(msgpack_packer *pk, const struct wire_x_result *x);
 
 #endif

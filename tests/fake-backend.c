@@ -37,6 +37,32 @@ static void fake_close(void *priv)
 	for (i = 0; i < f->n_probes; i++)
 		if (!f->probes[i].answered)
 			fake_answer_probe(f, i, 0);
+	for (i = 0; i < f->n_checks; i++)
+		if (!f->checks[i].answered)
+			fake_answer_check(f, i, false, 0);
+}
+
+static int fake_check(void *priv, const char *directory, check_done_cb done, void *arg)
+{
+	struct fake *f = priv;
+
+	if (!f->take_checks)
+		return -1;
+	assert_true(f->n_checks < FAKE_MAX_PROBES);
+	snprintf(f->checks[f->n_checks].directory, sizeof(f->checks[0].directory), "%s",
+	    directory != NULL ? directory : "");
+	f->checks[f->n_checks].cb = done;
+	f->checks[f->n_checks].arg = arg;
+	f->checks[f->n_checks++].answered = false;
+	return 0;
+}
+
+void fake_answer_check(struct fake *f, size_t i, bool ok, int64_t now_ms)
+{
+	assert_true(i < f->n_checks);
+	assert_false(f->checks[i].answered);
+	f->checks[i].answered = true;
+	f->checks[i].cb(f->checks[i].arg, ok, now_ms);
 }
 
 static int fake_probe(void *priv, const char *session_id, probe_done_cb done, void *arg)
@@ -99,6 +125,7 @@ const struct backend_ops fake_backend_ops = {
 	.resync = fake_resync,
 	.lookup = fake_lookup,
 	.probe = fake_probe,
+	.check = fake_check,
 };
 
 struct fake *fake_of(struct fakes *fs, const struct server *s)

@@ -41,6 +41,14 @@ struct fake {
 		bool answered;
 	} probes[FAKE_MAX_PROBES];
 	size_t n_probes;
+	bool take_checks; /* check() takes requests; otherwise it returns -1 */
+	struct {
+		char directory[64];
+		check_done_cb cb;
+		void *arg;
+		bool answered;
+	} checks[FAKE_MAX_PROBES];
+	size_t n_checks;
 };
 
 /* Every fake a test's engine opened; the ctx of engine_set_backend(). */
@@ -57,6 +65,8 @@ struct fake *fake_of(struct fakes *fs, const struct server *s);
 void fake_answer(struct fake *f, size_t i, bool ok, const char *error, int64_t now_ms);
 /* Answer probe i of f. */
 void fake_answer_probe(struct fake *f, size_t i, int64_t now_ms);
+/* Answer check i of f: ok when the statuses were observed. */
+void fake_answer_check(struct fake *f, size_t i, bool ok, int64_t now_ms);
 void fakes_free(struct fakes *fs);
 
 #endif

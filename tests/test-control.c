@@ -301,11 +301,17 @@ static json_int_t error_code(struct world *w, struct client *c, const char *meth
 	return code;
 }
 
+static bool is_notification(json_t *m, const void *arg)
+{
+	return json_integer_value(json_array_get(m, 0)) == 2 &&
+	    strcmp(json_string_value(json_array_get(m, 1)), arg) == 0;
+}
+
 static bool is_event_type(json_t *m, const void *arg)
 {
 	json_t *ev = json_array_get(json_array_get(m, 2), 0);
 
-	return json_integer_value(json_array_get(m, 0)) == 2 &&
+	return is_notification(m, "event") &&
 	    strcmp(json_string_value(json_object_get(ev, "type")), arg) == 0;
 }
 
@@ -348,6 +354,11 @@ static const char *str_at(json_t *j, const char *path)
 static json_int_t int_at(json_t *j, const char *key)
 {
 	return json_integer_value(json_object_get(j, key));
+}
+
+static json_int_t counter_at(json_t *status, const char *name)
+{
+	return json_integer_value(json_object_get(json_object_get(status, "counters"), name));
 }
 
 static void test_ping(void **state)
@@ -469,7 +480,9 @@ static void test_abort_and_events(void **state)
 }
 
 /* Verdicts: pass, clear with nothing running, abort and a stop of the tree
- * while it runs; published only to those who asked. */
+ * while it runs; published only to those who asked. The stop of an x sends
+ * the typed-in session no abort (the shim aborts it in-process) and tells
+ * the shim's connection how it ended. */
 static void test_message(void **state)
 {
 	struct world *w = *state;
@@ -481,7 +494,7 @@ static void test_message(void **state)
 	r = result(w, c, "message",
 	    "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"y\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "pass");
-	assert_true(json_is_false(json_object_get(r, "aborted")));
+	assert_null(json_object_get(r, "aborted"));
 	json_decref(r);
 	IDLE(w, "ses_m");
 	r = result(w, c, "message",
@@ -495,17 +508,36 @@ static void test_message(void **state)
 	json_decref(ev);
 	BUSY(w, "ses_m");
 	r = result(w, c, "message",
-	    "{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
+	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"parts\": [{\"type\": "
+	    "\"text\", \"text\": \"x\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
-	assert_int_equal(f->n_aborts, 1);
-	assert_string_equal(f->aborts[0].session, "ses_m");
-	/* Never seen: abort, and nothing for the daemon to stop itself. */
+	/* One abort per stop: the shim's. */
+	turn(w);
+	assert_int_equal(f->n_aborts, 0);
+	IDLE(w, "ses_m");
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_1");
+	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_m");
+	assert_string_equal(str_at(ev, "2.0.stop.origin"), "x");
+	assert_int_equal(json_array_size(
+			     json_object_get(json_object_get(json_array_get(json_array_get(ev, 2),
+								 0),
+						 "stop"),
+				 "running")),
+	    0);
+	json_decref(ev);
+	/* Never seen, and the shim's OpenCode unknown: abort, nothing proven. */
 	r = result(w, c, "message",
 	    "{\"session\": \"ses_new\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
-	assert_int_equal(f->n_aborts, 1);
+	assert_int_equal(f->n_aborts, 0);
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "unverified");
+	assert_non_null(str_at(ev, "2.0.reason"));
+	json_decref(ev);
 	ev = wait_for(w, sub, is_event_type, "verdict");
 	json_decref(ev);
 	ev = wait_for(w, sub, is_event_type, "verdict");
@@ -514,6 +546,75 @@ static void test_message(void **state)
 	json_decref(ev);
 	client_free(w, c);
 	client_free(w, sub);
+}
+
+/* A verdict the shim stopped waiting for is not given (nor counted, nor
+ * published); the shim says what it did alone with x.done, and that stop
+ * is proven too. A shim whose own abort failed has the daemon send it. */
+static void test_message_late(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r, *ev;
+	char text[512];
+
+	BUSY(w, "ses_l");
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"ses_l\", \"deadline\": %lld, \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}",
+	    (long long)(clock_wall_ms() - 1000));
+	assert_int_equal(error_code(w, c, "message", text), PROTO_ETIMEOUT);
+	r = result(w, c, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 0);
+	json_decref(r);
+	assert_int_equal(f->n_aborts, 0);
+	/* The shim decided alone and aborted ses_l itself. */
+	send_json(c,
+	    "[2, \"x.done\", [{\"session\": \"ses_l\", \"message_id\": \"msg_l\", "
+	    "\"verdict\": \"abort\", \"by\": \"shim\", \"aborted\": true}]]");
+	r = result(w, c, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 1);
+	assert_int_equal(counter_at(r, "aborts"), 1);
+	json_decref(r);
+	assert_int_equal(f->n_aborts, 0);
+	IDLE(w, "ses_l");
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_l");
+	json_decref(ev);
+	/* A deadline still ahead is an ordinary verdict; the shim's abort then
+	 * fails, and the daemon's stop sends it. */
+	BUSY(w, "ses_f");
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"ses_f\", \"deadline\": %lld, \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}",
+	    (long long)(clock_wall_ms() + 60000));
+	r = result(w, c, "message", text);
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	assert_int_equal(f->n_aborts, 0);
+	send_json(c,
+	    "[2, \"x.done\", [{\"session\": \"ses_f\", \"verdict\": \"abort\", "
+	    "\"by\": \"daemon\", \"aborted\": false}]]");
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_f");
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	IDLE(w, "ses_f");
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	/* Bad x.done: refused, nothing counted. */
+	send_json(c,
+	    "[2, \"x.done\", [{\"session\": \"ses_f\", \"verdict\": \"pass\", "
+	    "\"by\": \"shim\"}]]");
+	r = result(w, c, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 2);
+	assert_int_equal(counter_at(r, "verdicts_pass"), 0);
+	json_decref(r);
+	client_free(w, c);
 }
 
 /* A stop word in another script: the shim is told it and how long a message
@@ -982,6 +1083,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),

@@ -38,6 +38,7 @@ struct world {
 	struct stop_result results[8];
 	char *reasons[8];
 	char *roots[8];
+	char *running[8]; /* the first session of each result's running */
 	size_t n_results;
 	size_t n_published;
 	struct notify_sink *sink;
@@ -92,6 +93,7 @@ static int teardown(void **state)
 	for (i = 0; i < w->n_results; i++) {
 		free(w->reasons[i]);
 		free(w->roots[i]);
+		free(w->running[i]);
 	}
 	free(w);
 	return 0;
@@ -175,6 +177,8 @@ static void done_cb(const struct stop_result *res, void *arg)
 	w->reasons[i] = res->reason != NULL ? strdup(res->reason) : NULL;
 	w->results[i].reason = w->reasons[i];
 	w->results[i].children = NULL;
+	w->running[i] = res->n_running > 0 ? strdup(res->running[0]) : NULL;
+	w->results[i].running = NULL;
 }
 
 static struct stop *start(struct world *w, struct server *s, const char *id, int64_t now)
@@ -183,8 +187,8 @@ static struct stop *start(struct world *w, struct server *s, const char *id, int
 	struct stop *st;
 
 	assert_non_null(root);
-	st = stop_start(w->e, session_table_root(engine_sessions(w->e), root), "test", TIMEOUT, now,
-	    done_cb, w);
+	st = stop_start(w->e, session_table_root(engine_sessions(w->e), root), "test", NULL,
+	    TIMEOUT, now, done_cb, w);
 	assert_non_null(st);
 	/* Never inside stop_start. */
 	assert_int_equal(w->n_results, 0);
@@ -309,6 +313,128 @@ static void test_timeout(void **state)
 	/* Requests still in flight keep the stop's memory until they are answered. */
 	fake_answer(f, 0, false, "late", 3500);
 	fake_answer(f, 1, false, "late", 3500);
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+}
+
+/* No idle event by the end of the second attempt: OpenCode is asked for the
+ * statuses before anything is reported, and an idle status is proof. */
+static void test_check_idle(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+	json_t *none = json_object();
+
+	f->take_checks = true;
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	advance(w, 3000);
+	assert_int_equal(w->n_results, 0);
+	assert_int_equal(f->n_checks, 1);
+	assert_string_equal(f->checks[0].directory, "/p");
+	assert_int_equal(w->wake, 3000 + STOP_CHECK_MS);
+	/* The status route lists no busy session in /p. */
+	engine_observe_statuses(w->e, s, "/p", none, 3100);
+	json_decref(none);
+	fake_answer_check(f, 0, true, 3100);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].ms, 2100);
+	assert_int_equal(engine_counters(w->e)->verified, 1);
+	fake_answer(f, 0, true, NULL, 3200);
+	fake_answer(f, 1, true, NULL, 3200);
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+}
+
+/* The check says it still runs, or does not answer in time: not stopped,
+ * naming what still runs. */
+static void test_check_busy(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+	json_t *busy = jsonf("{\"ses_r\": {\"type\": \"busy\"}}");
+
+	f->take_checks = true;
+	BUSY(w, s, 0, "ses_r");
+	BUSY(w, s, 0, "ses_q");
+	start(w, s, "ses_r", 1000);
+	advance(w, 3000);
+	engine_observe_statuses(w->e, s, "/p", busy, 3100);
+	json_decref(busy);
+	fake_answer_check(f, 0, true, 3100);
+	assert_int_equal(w->n_results, 1);
+	assert_false(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_running, 1);
+	assert_string_equal(w->running[0], "ses_r");
+	assert_string_equal(w->results[0].reason,
+	    "ses_r did not report idle within 1000 ms (2 attempts)");
+	/* No answer in time: the reason says so. */
+	assert_non_null(stop_start(w->e, session_table_find(engine_sessions(w->e), s, "ses_q"),
+	    "test", NULL, TIMEOUT, 4000, done_cb, w));
+	advance(w, 6000);
+	assert_int_equal(f->n_checks, 2);
+	advance(w, 6000 + STOP_CHECK_MS - 1);
+	assert_int_equal(w->n_results, 1);
+	advance(w, 6000 + STOP_CHECK_MS);
+	assert_int_equal(w->n_results, 2);
+	assert_false(w->results[1].stopped);
+	assert_non_null(strstr(w->results[1].reason, "status route did not answer"));
+	/* A late answer finds the stop over. */
+	fake_answer_check(f, 1, true, 9000);
+	assert_int_equal(w->n_results, 2);
+	for (size_t i = 0; i < f->n_aborts; i++)
+		fake_answer(f, i, true, NULL, 9000);
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+}
+
+/* The x: the shim aborts the session it was typed in, so the stop's first
+ * attempt sends it nothing (one abort per stop); the retry does, and so
+ * does the stop at once when the shim says its abort failed. */
+static void test_caller_aborts(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+	struct session *root;
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 0, "ses_c", "ses_r");
+	BUSY(w, s, 0, "ses_c");
+	root = session_table_find(engine_sessions(w->e), s, "ses_r");
+	assert_non_null(stop_start(w->e, root, "x", "ses_r", TIMEOUT, 1000, done_cb, w));
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_c");
+	/* Nothing failed: the first attempt waits its time. */
+	assert_int_equal(w->wake, 1000 + TIMEOUT);
+	advance(w, 2000);
+	assert_int_equal(f->n_aborts, 3);
+	assert_string_equal(f->aborts[1].session, "ses_r");
+	IDLE(w, s, 2010, "ses_r");
+	IDLE(w, s, 2010, "ses_c");
+	advance(w, 2010 + QUIET);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	/* The shim's abort failed: the daemon sends it now. */
+	BUSY(w, s, 3000, "ses_r");
+	root = session_table_find(engine_sessions(w->e), s, "ses_r");
+	assert_non_null(stop_start(w->e, root, "x", "ses_r", TIMEOUT, 3000, done_cb, w));
+	assert_int_equal(f->n_aborts, 3);
+	stop_abort_skipped(w->e, "ses_r", 3005);
+	assert_int_equal(f->n_aborts, 4);
+	assert_string_equal(f->aborts[3].session, "ses_r");
+	/* Said twice, sent once. */
+	stop_abort_skipped(w->e, "ses_r", 3006);
+	assert_int_equal(f->n_aborts, 4);
+	IDLE(w, s, 3010, "ses_r");
+	advance(w, 3010 + QUIET);
+	assert_int_equal(w->n_results, 2);
+	assert_true(w->results[1].stopped);
+	for (size_t i = 0; i < f->n_aborts; i++)
+		fake_answer(f, i, true, NULL, 4000);
 	loop_top(w);
 	assert_true(engine_idle(w->e));
 }
@@ -751,6 +877,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quiet_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caller_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_requests_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cannot_send, setup, teardown),

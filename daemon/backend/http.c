@@ -45,7 +45,7 @@
 #define MAX_AUX 128        /* resync, lookup, probe and abort requests in flight */
 #define MAX_RESYNC_DIRS 64 /* directories asked about after a reconnect */
 
-enum aux_kind { AUX_ABORT, AUX_STATUS, AUX_LOOKUP, AUX_PROBE_SESSION, AUX_PROBE_STATUS };
+enum aux_kind { AUX_ABORT, AUX_STATUS, AUX_CHECK, AUX_LOOKUP, AUX_PROBE_SESSION, AUX_PROBE_STATUS };
 
 /* A short request in flight. Its callback, when it has one, is answered
  * exactly once: by the reply, or by the link's close. */
@@ -57,6 +57,7 @@ struct aux {
 	char *directory;
 	abort_done_cb abort_done; /* AUX_ABORT */
 	probe_done_cb probe_done; /* AUX_PROBE_* */
+	check_done_cb check_done; /* AUX_CHECK */
 	void *arg;
 	TAILQ_ENTRY(aux) entry;
 };
@@ -241,6 +242,15 @@ static void aux_done(const struct http_result *res, void *arg)
 	case AUX_PROBE_STATUS:
 		probe_step(l, a, ok ? parse_body(res) : NULL);
 		break;
+	case AUX_CHECK:
+		if (ok && (body = parse_body(res)) != NULL) {
+			engine_observe_statuses(l->e, l->srv, a->directory, body, clock_now_ms());
+			json_decref(body);
+		} else {
+			ok = false;
+		}
+		a->check_done(a->arg, ok, clock_now_ms());
+		break;
 	case AUX_STATUS:
 	case AUX_LOOKUP:
 		if (!ok || (body = parse_body(res)) == NULL) {
@@ -294,23 +304,32 @@ static int http_abort(void *priv, const char *session_id, const char *directory,
 	    timeout_ms > CONNECT_TIMEOUT_MS ? timeout_ms : CONNECT_TIMEOUT_MS);
 }
 
-/* GET /session/status for directory (NULL: the server's default). done and
- * arg are for probes only. */
+/* GET /session/status for a->directory (NULL: the server's default); a is
+ * made by the caller, with its callback set. */
+static int send_status(struct link *l, struct aux *a)
+{
+	char url[6144], q[4096 + 64];
+
+	if (a->directory != NULL && url_escape(a->directory, q, sizeof(q)) < 0) {
+		aux_free(a);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "%s/session/status%s%s", server_url(l->srv),
+	    a->directory != NULL ? "?directory=" : "", a->directory != NULL ? q : "");
+	return aux_start(l, a, url, "GET", REQUEST_TIMEOUT_MS);
+}
+
+/* done and arg are for probes only. */
 static int start_status(struct link *l, enum aux_kind kind, const char *directory,
     probe_done_cb done, void *arg)
 {
-	char url[6144], q[4096 + 64];
-	struct aux *a;
+	struct aux *a = aux_new(l, kind, NULL, directory);
 
-	if (directory != NULL && url_escape(directory, q, sizeof(q)) < 0)
+	if (a == NULL)
 		return -1;
-	if ((a = aux_new(l, kind, NULL, directory)) == NULL)
-		return -1;
-	snprintf(url, sizeof(url), "%s/session/status%s%s", server_url(l->srv),
-	    directory != NULL ? "?directory=" : "", directory != NULL ? q : "");
 	a->probe_done = done;
 	a->arg = arg;
-	return aux_start(l, a, url, "GET", REQUEST_TIMEOUT_MS);
+	return send_status(l, a);
 }
 
 /* GET /session/:id. done and arg are for probes only. */
@@ -331,6 +350,18 @@ static int start_session(struct link *l, enum aux_kind kind, const char *session
 static void http_resync(void *priv, const char *directory)
 {
 	start_status(priv, AUX_STATUS, directory, NULL, NULL);
+}
+
+static int http_check(void *priv, const char *directory, check_done_cb done, void *arg)
+{
+	struct link *l = priv;
+	struct aux *a = aux_new(l, AUX_CHECK, NULL, directory);
+
+	if (a == NULL)
+		return -1;
+	a->check_done = done;
+	a->arg = arg;
+	return send_status(l, a);
 }
 
 static void http_lookup(void *priv, const char *session_id, const char *directory)
@@ -495,6 +526,8 @@ static void http_close(void *priv)
 			a->abort_done(a->arg, false, "the server was removed", now);
 		else if (a->kind == AUX_PROBE_SESSION || a->kind == AUX_PROBE_STATUS)
 			a->probe_done(a->arg, now);
+		else if (a->kind == AUX_CHECK)
+			a->check_done(a->arg, false, now);
 		aux_free(a);
 	}
 	if (l->retry != NULL)
@@ -537,4 +570,5 @@ const struct backend_ops backend_http_ops = {
 	.resync = http_resync,
 	.lookup = http_lookup,
 	.probe = http_probe,
+	.check = http_check,
 };

@@ -31,6 +31,7 @@ struct relay_req {
 	struct peer_req *handle;
 	bool listing;
 	abort_done_cb abort_done;
+	check_done_cb listing_done; /* a listing for a check */
 	void *arg;
 	const char *directory; /* borrowed while packing an abort */
 	char *listing_directory;
@@ -105,21 +106,25 @@ static void listing_reply(struct relay_req *q, const msgpack_object *error,
     const msgpack_object *result, const char *failure)
 {
 	struct relay *r = q->r;
+	bool ok = result != NULL && error == NULL;
 	json_t *j;
 
-	if (result == NULL || error != NULL) {
+	if (!ok) {
 		log_debug("%s: listing failed: %s", server_url(r->srv),
 		    failure != NULL ? failure : "error reply");
-		return;
+	} else {
+		if ((j = json_field(result, "sessions")) != NULL) {
+			engine_observe_sessions(r->e, r->srv, j);
+			json_decref(j);
+		}
+		if ((j = json_field(result, "statuses")) != NULL) {
+			engine_observe_statuses(r->e, r->srv, q->listing_directory, j,
+			    clock_now_ms());
+			json_decref(j);
+		}
 	}
-	if ((j = json_field(result, "sessions")) != NULL) {
-		engine_observe_sessions(r->e, r->srv, j);
-		json_decref(j);
-	}
-	if ((j = json_field(result, "statuses")) != NULL) {
-		engine_observe_statuses(r->e, r->srv, q->listing_directory, j, clock_now_ms());
-		json_decref(j);
-	}
+	if (q->listing_done != NULL)
+		q->listing_done(q->arg, ok, clock_now_ms());
 }
 
 static void reply_cb(const msgpack_object *error, const msgpack_object *result, const char *failure,
@@ -177,21 +182,28 @@ static int relay_abort(void *priv, const char *session_id, const char *directory
 	return 0;
 }
 
-static void relay_resync(void *priv, const char *directory)
+static int relay_check(void *priv, const char *directory, check_done_cb done, void *arg)
 {
 	struct relay *r = priv;
 	struct relay_req *q;
 
 	/* The shim's listings are per directory: it has no default one. */
 	if (directory == NULL || r->listings >= RELAY_MAX_LISTINGS || (q = req_new(r)) == NULL)
-		return;
+		return -1;
 	q->listing = true;
 	r->listings++;
 	if ((q->listing_directory = strdup(directory)) == NULL) {
 		req_free(q);
-		return;
+		return -1;
 	}
-	send_req(q, PROTO_M_OPENCODE_SESSIONS, pack_listing, RELAY_TIMEOUT_MS);
+	q->listing_done = done;
+	q->arg = arg;
+	return send_req(q, PROTO_M_OPENCODE_SESSIONS, pack_listing, RELAY_TIMEOUT_MS);
+}
+
+static void relay_resync(void *priv, const char *directory)
+{
+	relay_check(priv, directory, NULL, NULL);
 }
 
 static void relay_lookup(void *priv, const char *session_id, const char *directory)
@@ -221,6 +233,8 @@ static void relay_close(void *priv)
 			peer_request_cancel(q->handle);
 		if (!q->listing)
 			q->abort_done(q->arg, false, "the server was removed", now);
+		else if (q->listing_done != NULL)
+			q->listing_done(q->arg, false, now);
 		req_free(q);
 	}
 	peer_unref(r->peer);
@@ -248,6 +262,7 @@ const struct backend_ops backend_relay_ops = {
 	.close = relay_close,
 	.abort = relay_abort,
 	.resync = relay_resync,
+	.check = relay_check,
 	.lookup = relay_lookup,
 	.rebind = relay_rebind,
 };

@@ -9,5 +9,8 @@
 #include <stdint.h>
 
 int64_t clock_now_ms(void);
+/* Milliseconds since the epoch: only to compare with a deadline another
+ * process on this machine set by its own wall clock. */
+int64_t clock_wall_ms(void);
 
 #endif

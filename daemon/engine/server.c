@@ -381,6 +381,13 @@ void server_lookup(struct server *s, const char *session_id, const char *directo
 		s->ops->lookup(s->priv, session_id, directory);
 }
 
+int server_check(struct server *s, const char *directory, check_done_cb done, void *arg)
+{
+	if (s->dead || !s->connected || s->ops->check == NULL)
+		return -1;
+	return s->ops->check(s->priv, directory, done, arg);
+}
+
 bool server_can_probe(const struct server *s)
 {
 	return !s->dead && s->connected && s->ops->probe != NULL;

@@ -35,6 +35,8 @@ enum server_transport {
 typedef void (*abort_done_cb)(void *arg, bool ok, const char *error, int64_t now_ms);
 /* A probe has ended, whatever it found; called exactly once. */
 typedef void (*probe_done_cb)(void *arg, int64_t now_ms);
+/* A check has ended: ok when the statuses were had and observed. */
+typedef void (*check_done_cb)(void *arg, bool ok, int64_t now_ms);
 
 /* How the engine reaches one kind of OpenCode process. priv is the
  * backend's state for one server. */
@@ -59,6 +61,10 @@ struct backend_ops {
 	 * tool): its directory, then that directory's statuses. NULL where the
 	 * backend always knows its sessions. -1: not sent, done not called. */
 	int (*probe)(void *priv, const char *session_id, probe_done_cb done, void *arg);
+	/* Ask now for the statuses of a directory's sessions (NULL: the
+	 * server's default directory) and call done once they were observed,
+	 * or could not be had. -1: not sent, done not called. */
+	int (*check)(void *priv, const char *directory, check_done_cb done, void *arg);
 	/* The shim reconnected: reach it through channel from now on. NULL
 	 * where the backend needs no channel. */
 	void (*rebind)(void *priv, void *channel);
@@ -114,6 +120,8 @@ bool server_link_down(struct server *s);
 void server_resync(struct server *s, const char *directory);
 void server_lookup(struct server *s, const char *session_id, const char *directory);
 int server_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg);
+/* -1 when the server cannot be asked now (gone, down, or no such op). */
+int server_check(struct server *s, const char *directory, check_done_cb done, void *arg);
 bool server_can_probe(const struct server *s);
 
 struct engine *server_engine(const struct server *s);

@@ -10,9 +10,6 @@
 #include "engine/engine-int.h"
 #include "engine/notify.h"
 
-/* The first attempt and one retry. */
-#define STOP_ATTEMPTS 2
-
 struct waiter {
 	stop_done_cb cb;
 	void *arg;
@@ -28,9 +25,12 @@ struct stop {
 	struct verify v;
 	int64_t started_ms;
 	int64_t timeout_ms;
-	int64_t deadline_ms; /* when the current attempt stops waiting for proof */
-	int64_t wake_ms;     /* when the stop next needs the clock */
+	int64_t deadline_ms;    /* when the current attempt stops waiting for proof */
+	int64_t wake_ms;        /* when the stop next needs the clock */
+	int64_t check_until_ms; /* while checking: when to give up on the answer */
+	char *skipped;          /* aborted by the caller: attempt 1 sends it nothing */
 	int attempt;
+	bool checking, checked;
 	size_t sent, failed; /* requests of the current attempt */
 	char *last_error;
 	const char *origin;
@@ -60,6 +60,7 @@ static void stop_free(struct stop *st)
 		free(st->targets[i]);
 	free(st->directory);
 	free(st->last_error);
+	free(st->skipped);
 	free(st);
 }
 
@@ -76,7 +77,7 @@ static void note_error(struct stop *st, const char *error)
 }
 
 static void fill_result(const struct stop *st, struct stop_result *res, bool stopped,
-    const char *reason)
+    const char *reason, const char **running, size_t max_running)
 {
 	res->session = st->targets[0];
 	res->server = st->server;
@@ -86,11 +87,14 @@ static void fill_result(const struct stop *st, struct stop_result *res, bool sto
 	res->ms = st->v.all_idle_ms != 0 ? st->v.all_idle_ms - st->started_ms : -1;
 	res->reason = reason;
 	res->origin = st->origin;
+	res->running = running;
+	res->n_running =
+	    stopped || running == NULL ? 0 : verify_pending(&st->v, running, max_running);
 }
 
 void stop_pending_result(const struct stop *st, struct stop_result *res)
 {
-	fill_result(st, res, false, "pending");
+	fill_result(st, res, false, "pending", NULL, 0);
 }
 
 /* A stop holds its sessions in the table while it runs. */
@@ -113,12 +117,13 @@ static void finish(struct stop *st, bool stopped, const char *reason)
 {
 	struct engine *e = st->e;
 	struct notify_event ev = { .type = NOTIFY_STOP };
+	const char *running[VERIFY_MAX_TARGETS];
 	struct stop_result res;
 	struct waiter *w;
 	size_t i;
 
 	st->finished = true;
-	fill_result(st, &res, stopped, reason);
+	fill_result(st, &res, stopped, reason, running, nitems(running));
 	if (stopped) {
 		e->counters.verified++;
 		log_info("stopped %s on %s (%zu children, origin %s) in %lld ms, verified",
@@ -166,7 +171,8 @@ static void send_abort(struct stop *st, const char *id)
 	st->refs++;
 }
 
-/* Send (again) to the root and every target not yet idle. */
+/* Send (again) to the root and every target not yet idle, but the first
+ * time not to the one the caller aborts itself. */
 static void send_attempt(struct stop *st, int64_t now_ms)
 {
 	size_t i;
@@ -174,9 +180,21 @@ static void send_attempt(struct stop *st, int64_t now_ms)
 	st->attempt++;
 	st->sent = st->failed = 0;
 	st->deadline_ms = now_ms + st->timeout_ms;
-	for (i = 0; i < st->n_targets; i++)
-		if (i == 0 || !st->v.idle[i])
-			send_abort(st, st->targets[i]);
+	for (i = 0; i < st->n_targets; i++) {
+		if (i != 0 && st->v.idle[i])
+			continue;
+		if (st->attempt == 1 && st->skipped != NULL &&
+		    strcmp(st->skipped, st->targets[i]) == 0)
+			continue;
+		send_abort(st, st->targets[i]);
+	}
+}
+
+/* Every request of the current attempt failed (none sent: the caller
+ * aborts the only target itself, which is not a failure). */
+static bool all_failed(const struct stop *st)
+{
+	return st->sent > 0 && st->failed == st->sent;
 }
 
 static void give_up(struct stop *st)
@@ -185,7 +203,7 @@ static void give_up(struct stop *st)
 	char reason[512];
 	size_t n = verify_pending(&st->v, pending, nitems(pending));
 
-	if (st->failed == st->sent)
+	if (all_failed(st))
 		snprintf(reason, sizeof(reason), "the abort request failed (%d attempts): %s",
 		    st->attempt, st->last_error != NULL ? st->last_error : "unknown error");
 	else if (n == 0)
@@ -200,11 +218,59 @@ static void give_up(struct stop *st)
 	finish(st, false, reason);
 }
 
-/* Decide what happens now: proven, retry, give up, or wait some more. */
+static void check_done(void *arg, bool ok, int64_t now_ms);
+
+/* Ask OpenCode for the statuses of the tree's directory before saying not
+ * stopped; false when it cannot be asked. */
+static bool start_check(struct stop *st, int64_t now_ms)
+{
+	struct server *srv = st->server;
+
+	st->checked = true;
+	if (srv->dead || !srv->connected || srv->ops->check == NULL)
+		return false;
+	st->refs++;
+	if (srv->ops->check(srv->priv, st->directory, check_done, st) < 0) {
+		st->refs--;
+		return false;
+	}
+	log_info("stop %s: no proof from events; asking OpenCode for the statuses", st->targets[0]);
+	st->checking = true;
+	st->check_until_ms = now_ms + STOP_CHECK_MS;
+	return true;
+}
+
+/* The statuses were observed (or could not be had): every target idle is
+ * proof enough; anything else is not stopped. */
+static void check_done(void *arg, bool ok, int64_t now_ms)
+{
+	struct stop *st = arg;
+	struct engine *e = st->e;
+
+	engine_enter(e);
+	if (st->checking && !st->finished) {
+		st->checking = false;
+		if (!ok)
+			note_error(st, "OpenCode's status route failed too");
+		if (ok && verify_pending(&st->v, NULL, 0) == 0) {
+			log_info("stop %s: OpenCode's status route says every session is idle",
+			    st->targets[0]);
+			if (st->v.all_idle_ms == 0)
+				st->v.all_idle_ms = now_ms;
+			finish(st, true, NULL);
+		} else {
+			give_up(st);
+		}
+		engine_rearm(e);
+	}
+	stop_unref(st);
+	engine_leave(e);
+}
+
+/* Decide what happens now: proven, retry, check, give up, or wait. */
 static void step(struct stop *st, int64_t now_ms)
 {
 	int64_t wake = st->deadline_ms;
-	bool all_failed = st->failed == st->sent;
 
 	if (st->finished)
 		return;
@@ -212,8 +278,21 @@ static void step(struct stop *st, int64_t now_ms)
 		finish(st, true, NULL);
 		return;
 	}
-	if (now_ms >= st->deadline_ms || all_failed) {
+	if (st->checking) {
+		if (now_ms >= st->check_until_ms) {
+			note_error(st, "OpenCode's status route did not answer in time");
+			give_up(st);
+			return;
+		}
+		st->wake_ms = wake < st->check_until_ms ? wake : st->check_until_ms;
+		return;
+	}
+	if (now_ms >= st->deadline_ms || all_failed(st)) {
 		if (st->attempt >= STOP_ATTEMPTS) {
+			if (!st->checked && start_check(st, now_ms)) {
+				st->wake_ms = st->check_until_ms;
+				return;
+			}
 			give_up(st);
 			return;
 		}
@@ -224,7 +303,7 @@ static void step(struct stop *st, int64_t now_ms)
 		verify_poll(&st->v, now_ms, &wake);
 		/* Nothing could be sent: give up at the next tick, not inside
 		 * whatever called us. */
-		if (st->failed == st->sent)
+		if (all_failed(st))
 			wake = now_ms;
 	}
 	st->wake_ms = wake < st->deadline_ms ? wake : st->deadline_ms;
@@ -251,7 +330,7 @@ static void abort_done(void *arg, bool ok, const char *error, int64_t now_ms)
 		    error != NULL ? error : "abort failed");
 		st->failed++;
 		note_error(st, error);
-		if (st->failed == st->sent)
+		if (all_failed(st))
 			step(st, now_ms);
 		engine_rearm(e);
 	}
@@ -317,7 +396,7 @@ static void add_running_descendants(struct stop *st, struct session *root)
 }
 
 struct stop *stop_start(struct engine *e, struct session *root, const char *origin,
-    int64_t timeout_ms, int64_t now_ms, stop_done_cb done, void *arg)
+    const char *aborted, int64_t timeout_ms, int64_t now_ms, stop_done_cb done, void *arg)
 {
 	struct server *srv = session_server(root);
 	struct stop *st;
@@ -336,6 +415,7 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	st->started_ms = now_ms;
 	st->refs = 1;
 	st->directory = str_dup_or_null(session_directory(root), &failed);
+	st->skipped = str_dup_or_null(aborted, &failed);
 	/* The watch is armed before any request goes out: OpenCode may report
 	 * idle before it answers the abort. */
 	verify_init(&st->v, e->cfg->quiet_ms, now_ms);
@@ -353,10 +433,31 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	    st->n_targets - 1, origin);
 	send_attempt(st, now_ms);
 	/* Never finish inside stop_start: the caller still holds st. */
-	st->wake_ms = st->failed == st->sent ? now_ms : st->deadline_ms;
+	st->wake_ms = all_failed(st) ? now_ms : st->deadline_ms;
 	engine_rearm(e);
 	engine_leave(e);
 	return st;
+}
+
+void stop_abort_skipped(struct engine *e, const char *aborted, int64_t now_ms)
+{
+	struct stop *st;
+
+	engine_enter(e);
+	TAILQ_FOREACH(st, &e->stops, link) {
+		if (st->finished || st->skipped == NULL || strcmp(st->skipped, aborted) != 0)
+			continue;
+		free(st->skipped);
+		st->skipped = NULL;
+		if (st->attempt == 1 && !st->checking) {
+			log_info("stop %s: %s was not aborted by the shim; aborting it",
+			    st->targets[0], aborted);
+			send_abort(st, aborted);
+		}
+		step(st, now_ms);
+	}
+	engine_rearm(e);
+	engine_leave(e);
 }
 
 void stops_on_event(struct engine *e, struct server *srv, struct session *s, enum oc_kind kind,

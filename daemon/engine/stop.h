@@ -8,10 +8,15 @@
  * stopped is aborted too.
  *
  *   start --send attempt 1--> waiting --proof--> stopped
- *                               |  ^
- *          deadline, or every   |  | (attempt 1 only)
- *          request failed       v  |
- *                             send attempt 2 --deadline/all failed--> not stopped
+ *                               |  ^                  ^
+ *          deadline, or every   |  | (attempt 1 only) | all idle
+ *          request failed       v  |                  |
+ *                             send attempt 2 --deadline/all failed--> check --> not stopped
+ *
+ * Before a stop is reported not stopped, OpenCode is asked for the tree's
+ * statuses (the check): an idle event can be lost or late under load while
+ * OpenCode's own status already says idle, and a false alarm is as wrong
+ * as a false "stopped".
  *
  * Each abort request knows its attempt: a late answer to attempt 1 never
  * counts against attempt 2, and a request may take as long as the whole
@@ -36,20 +41,40 @@ struct stop_result {
 	bool stopped;
 	const char *const *children; /* descendants aborted with it */
 	size_t n_children;
-	int64_t ms;         /* first abort sent to last idle; -1 if never */
-	const char *reason; /* NULL when stopped; "pending" while it runs */
-	const char *origin; /* "rpc", "x", ... */
+	int64_t ms;                 /* first abort sent to last idle; -1 if never */
+	const char *reason;         /* NULL when stopped; "pending" while it runs */
+	const char *origin;         /* "rpc", "x", ... */
+	const char *const *running; /* not stopped: the targets not proven idle */
+	size_t n_running;
 };
 
 /* Told when a stop ends; res is borrowed for the call. Must not tear down
  * anything synchronously (see notify.h). */
 typedef void (*stop_done_cb)(const struct stop_result *res, void *arg);
 
+/* The first attempt and one retry. */
+#define STOP_ATTEMPTS 2
+/* How long the check before "not stopped" may take. */
+#define STOP_CHECK_MS 2000
+
+/* The longest a stop of attempts of timeout_ms each takes to end. */
+static inline int64_t stop_longest_ms(int64_t timeout_ms)
+{
+	return STOP_ATTEMPTS * timeout_ms + STOP_CHECK_MS;
+}
+
 /* Start (or join) stopping the tree of root, which must be running. done
- * may be NULL. NULL when memory ran out or root's server is gone. The stop
- * never ends inside this call. */
+ * may be NULL. aborted, when not NULL, is a session of the tree the caller
+ * aborts itself (the shim, in-process, for the x): the first attempt sends
+ * it nothing, so that one stop sends one abort per session; the retry does.
+ * NULL when memory ran out or root's server is gone. The stop never ends
+ * inside this call. */
 struct stop *stop_start(struct engine *e, struct session *root, const char *origin,
-    int64_t timeout_ms, int64_t now_ms, stop_done_cb done, void *arg);
+    const char *aborted, int64_t timeout_ms, int64_t now_ms, stop_done_cb done, void *arg);
+
+/* The caller could not abort the session it said it would (stop_start's
+ * aborted): the stop of its tree sends that abort now. */
+void stop_abort_skipped(struct engine *e, const char *aborted, int64_t now_ms);
 
 /* A result describing the stop while it still runs (reason "pending"). */
 void stop_pending_result(const struct stop *st, struct stop_result *res);

@@ -89,6 +89,7 @@ int conns_init(struct control *ctl)
 	TAILQ_INIT(&ctl->subscribers);
 	proto_buf_init(&ctl->reply);
 	proto_buf_init(&ctl->news);
+	proto_buf_init(&ctl->notice);
 	ctl->sink = notify_add(engine_notify(ctl->e), 0, news_cb, ctl);
 	return ctl->sink != NULL ? 0 : -1;
 }
@@ -99,4 +100,5 @@ void conns_fini(struct control *ctl)
 		notify_remove(ctl->sink);
 	proto_buf_destroy(&ctl->reply);
 	proto_buf_destroy(&ctl->news);
+	proto_buf_destroy(&ctl->notice);
 }

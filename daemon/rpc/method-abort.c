@@ -22,9 +22,32 @@ struct tree_result {
 	char *session;
 	char *server;
 	char **children;
+	char **running;
 	char *reason;
 	char *origin;
 };
+
+/* A copy of n strings, as many as memory allows: *copied says how many. */
+static char **strv_copy(const char *const *v, size_t n, size_t *copied)
+{
+	char **out = calloc(n > 0 ? n : 1, sizeof(char *));
+	size_t i;
+
+	*copied = 0;
+	for (i = 0; out != NULL && i < n; i++)
+		if ((out[*copied] = strdup(v[i])) != NULL)
+			(*copied)++;
+	return out;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
 
 /* One abort request waiting for the stops it started and the probes that
  * may find more. pending counts both, plus one held while starting. */
@@ -40,16 +63,14 @@ struct batch {
 
 static void result_copy(struct tree_result *r, const struct stop_result *res)
 {
-	size_t i, n = 0;
+	size_t n, n_running;
 
 	r->session = strdup(res->session);
 	r->server = strdup(server_url(res->server));
 	r->reason = res->reason != NULL ? strdup(res->reason) : NULL;
 	r->origin = strdup(res->origin);
-	r->children = calloc(res->n_children > 0 ? res->n_children : 1, sizeof(char *));
-	for (i = 0; r->children != NULL && i < res->n_children; i++)
-		if ((r->children[n] = strdup(res->children[i])) != NULL)
-			n++;
+	r->children = strv_copy(res->children, res->n_children, &n);
+	r->running = strv_copy(res->running, res->n_running, &n_running);
 	r->view = (struct wire_stop){
 		.session = r->session,
 		.server = r->server,
@@ -59,20 +80,19 @@ static void result_copy(struct tree_result *r, const struct stop_result *res)
 		.ms = res->ms,
 		.reason = r->reason,
 		.origin = r->origin,
+		.running = (const char *const *)r->running,
+		.n_running = n_running,
 	};
 }
 
 static void result_clear(struct tree_result *r)
 {
-	size_t i;
-
 	free(r->session);
 	free(r->server);
 	free(r->reason);
 	free(r->origin);
-	for (i = 0; i < r->view.n_children; i++)
-		free(r->children[i]);
-	free(r->children);
+	strv_free(r->children, r->view.n_children);
+	strv_free(r->running, r->view.n_running);
 }
 
 static void pack_results(struct batch *b)
@@ -145,8 +165,8 @@ static void batch_take_tree(struct batch *b, struct session *root, int64_t now_m
 		slot->b = b;
 		slot->index = b->n;
 	}
-	st = stop_start(b->e, root, "rpc", b->timeout_ms, now_ms, b->wait ? batch_stop_done : NULL,
-	    slot);
+	st = stop_start(b->e, root, "rpc", NULL, b->timeout_ms, now_ms,
+	    b->wait ? batch_stop_done : NULL, slot);
 	if (st == NULL) {
 		free(slot);
 		goto fail_root;

@@ -48,105 +48,75 @@ static int join_text(const msgpack_object_array *parts, char *out, size_t size, 
 	return 0;
 }
 
-/* The optional string options, in one pass over the map: nil or a string. */
-static bool options_valid(const msgpack_object *opts)
-{
-	static const char *const strings[] = { "message_id", "directory", "server_url" };
-	const msgpack_object_kv *kv;
-	size_t i, j;
-
-	for (i = 0; i < opts->via.map.size; i++) {
-		kv = &opts->via.map.ptr[i];
-		if (kv->val.type == MSGPACK_OBJECT_STR || kv->val.type == MSGPACK_OBJECT_NIL)
-			continue;
-		for (j = 0; j < nitems(strings); j++)
-			if (proto_str_eq(&kv->key, strings[j]))
-				return false;
-	}
-	return true;
-}
-
 static void reply(const struct rpc_call *call, const char *verdict, const char *text)
 {
 	msgpack_packer *pk = rpc_reply_begin(call);
 
 	if (pk == NULL)
 		return;
-	msgpack_pack_map(pk, text != NULL ? 3 : 2);
+	msgpack_pack_map(pk, text != NULL ? 2 : 1);
 	proto_pack_kv_str(pk, "verdict", verdict);
-	/* The shim aborts in-process itself: that is the fastest path. */
-	proto_pack_kv_bool(pk, "aborted", false);
 	if (text != NULL)
 		proto_pack_kv_str(pk, "text", text);
 	rpc_reply_end(call);
 }
 
-static void publish(struct engine *e, const char *id, const char *verdict)
-{
-	struct notify_event ev = { .type = NOTIFY_VERDICT, .session_id = id, .verdict = verdict };
-
-	/* A verdict costs nothing more when nobody listens. */
-	if (!notify_wanted(engine_notify(e), NOTIFY_VERDICT))
-		return;
-	ev.session = session_table_find_any(engine_sessions(e), id);
-	notify_fire(engine_notify(e), &ev);
-}
-
 /* A user message is about to reach the model: pass it, swallow it (a stop
  * word with nothing running), or swallow it and stop the session's tree.
- * The answer never waits for the stop. */
+ * The answer never waits for the stop: its outcome follows as x.result. An
+ * answer the shim stopped waiting for (deadline, its wall clock) does
+ * nothing: the shim decided alone and says so with x.done. */
 static int method_message(const struct rpc_call *call, const msgpack_object *opts, const char **msg)
 {
 	struct engine *e = rpc_engine(call);
 	const struct config *cfg = engine_config(e);
-	struct rpc_counters *k = rpc_counters(call);
 	const msgpack_object_array *parts = NULL;
-	const msgpack_object *sid = proto_map_get(opts, "session");
-	struct session_table *t = engine_sessions(e);
 	struct selection sel;
 	enum select_found found;
-	char text[MAX_TEXT], id[PROTO_MAX_SESSION_ID + 1];
+	struct rpc_x x;
+	char text[MAX_TEXT];
+	int64_t deadline = 0;
 	size_t len;
 	bool fits;
+	int rc;
 
-	if (sid == NULL || sid->type != MSGPACK_OBJECT_STR ||
-	    !proto_session_id_valid(sid->via.str.ptr, sid->via.str.size) ||
-	    proto_map_array(opts, "parts", &parts) != PROTO_OK || !options_valid(opts)) {
-		*msg = "message needs session (a session id) and parts (array); message_id, "
-		       "directory, server_url are strings";
+	if ((rc = rpc_x_read(opts, &x, msg)) != 0)
+		return rc;
+	if (proto_map_array(opts, "parts", &parts) != PROTO_OK ||
+	    proto_map_int(opts, "deadline", &deadline) == PROTO_ERR) {
+		*msg = "message needs parts (array); deadline is an integer (ms since the epoch)";
 		return PROTO_EBADREQ;
 	}
 	if (join_text(parts, text, sizeof(text), &len, &fits) < 0) {
 		*msg = "each part must be a map {type?: string, text?: string}";
 		return PROTO_EBADREQ;
 	}
-	memcpy(id, sid->via.str.ptr, sid->via.str.size);
-	id[sid->via.str.size] = '\0';
+	if (deadline > 0 && clock_wall_ms() > deadline) {
+		log_info("message in %s answered after the shim's deadline: it decided alone",
+		    x.session);
+		*msg = "answered after the shim's deadline: nothing done";
+		return PROTO_ETIMEOUT;
+	}
 	if (!fits || !config_is_stop_word(cfg, text, len)) {
-		k->verdicts_pass++;
+		rpc_x_verdict(call, x.session, "pass");
 		reply(call, "pass", NULL);
 		return 0;
 	}
 	selection_init(&sel);
-	found = selection_add_id(&sel, t, server_of_shim(e, call->conn), id, strlen(id), false);
+	found = selection_add_id(&sel, engine_sessions(e), server_of_shim(e, call->conn), x.session,
+	    strlen(x.session), false);
+	selection_clear(&sel);
 	if (found == SELECT_IDLE) {
-		k->verdicts_clear++;
-		log_debug("stop word in %s with nothing running: cleared", id);
 		reply(call, "clear", "ocstop: nothing was running");
-		publish(e, id, "clear");
+		rpc_x_verdict(call, x.session, "clear");
 		return 0;
 	}
-	/* Running, or unknown to us: the shim aborts in-process at once (the
-	 * fastest path) and the daemon stops and verifies the whole tree. No
-	 * text: the shim knows the in-process latency and says it. */
-	k->verdicts_abort++;
+	/* Running, or unknown to us: the shim aborts that session in-process
+	 * at once (the fastest path); the daemon aborts the rest of its tree
+	 * and proves the whole tree stopped. */
 	reply(call, "abort", NULL);
-	publish(e, id, "abort");
-	if (found == SELECT_RUNNING && sel.n > 0 &&
-	    stop_start(e, sel.roots[0], "x", cfg->stop_timeout_ms, clock_now_ms(), NULL, NULL) ==
-		NULL)
-		log_warnx("stop word in %s: could not start the stop: out of memory", id);
-	selection_clear(&sel);
+	rpc_x_verdict(call, x.session, "abort");
+	rpc_x_stop(call, &x, RPC_X_SHIM_ABORTED);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "engine/engine.h"
 #include "engine/server.h"
+#include "engine/stop.h"
 #include "io/procnet.h"
 #include "proto.h"
 #include "rpc/rpc.h"
@@ -44,7 +45,7 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
 
 	if (pk == NULL)
 		return;
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	proto_pack_cstr(pk, "stop_words");
 	msgpack_pack_array(pk, (uint32_t)c->n_stop_words);
 	for (i = 0; i < c->n_stop_words; i++)
@@ -53,6 +54,8 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
 	proto_pack_kv_bool(pk, "http", server_transport(s) == SERVER_HTTP);
 	proto_pack_kv_bool(pk, "relay", server_transport(s) == SERVER_RELAY);
 	proto_pack_kv_str(pk, "server", server_url(s));
+	/* How long the shim waits for an x's outcome (x.result). */
+	proto_pack_kv_int(pk, "proof_ms", stop_longest_ms(c->stop_timeout_ms));
 	rpc_reply_end(call);
 }
 

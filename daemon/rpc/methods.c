@@ -11,6 +11,7 @@ static const struct method_entry *const method_table[] = {
 	&method_register_entry,
 	&method_status_entry,
 	&method_subscribe_entry,
+	&method_x_done_entry,
 	NULL,
 };
 

@@ -81,6 +81,27 @@ int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg)
 	return 0;
 }
 
+msgpack_packer *rpc_notify_begin(struct control *ctl, uint64_t conn, const char *method)
+{
+	if (conns_find(ctl, conn) == NULL)
+		return NULL;
+	proto_buf_reset(&ctl->notice);
+	proto_pack_notify_header(&ctl->notice.pk, method);
+	return &ctl->notice.pk;
+}
+
+void rpc_notify_end(struct control *ctl, uint64_t conn)
+{
+	struct conn *c = conns_find(ctl, conn);
+
+	if (c == NULL || ctl->notice.oom || ctl->notice.size > PROTO_MAX_FRAME) {
+		log_warnx("client %llu: a notification could not be sent (%s)",
+		    (unsigned long long)conn, c == NULL ? "gone" : "out of memory or too big");
+		return;
+	}
+	peer_send(c->peer, ctl->notice.data, ctl->notice.size);
+}
+
 struct engine *rpc_engine(const struct rpc_call *call)
 {
 	return call->ctl->e;

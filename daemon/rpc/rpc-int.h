@@ -39,9 +39,10 @@ struct control {
 	TAILQ_HEAD(, conn) subscribers;
 	struct notify_sink *sink;
 	struct rpc_counters counters;
-	struct proto_buf reply; /* a reply is packed here, then sent whole */
-	struct conn *replying;  /* whom the reply being packed goes to */
-	struct proto_buf news;  /* an event is packed here once for every subscriber */
+	struct proto_buf reply;  /* a reply is packed here, then sent whole */
+	struct conn *replying;   /* whom the reply being packed goes to */
+	struct proto_buf news;   /* an event is packed here once for every subscriber */
+	struct proto_buf notice; /* a notification to one connection */
 };
 
 /* conns.c: the connections by id, and the subscribers' sink. */

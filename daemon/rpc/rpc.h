@@ -13,6 +13,9 @@
 
 #include <msgpack.h>
 
+#include "core/session.h"
+#include "proto.h"
+
 struct control;
 struct engine;
 struct peer;
@@ -58,6 +61,36 @@ void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
 /* Bytes packed so far into the reply begun, for a method that bounds it. */
 size_t rpc_reply_size(const struct rpc_call *call);
 
+/* A notification to the connection conn: pack its params (an array) into
+ * the packer, then rpc_notify_end() sends it whole. NULL when conn is gone.
+ * Safe from an engine callback: it only queues bytes. */
+msgpack_packer *rpc_notify_begin(struct control *ctl, uint64_t conn, const char *method);
+void rpc_notify_end(struct control *ctl, uint64_t conn);
+
+/* What message and x.done say of the x: the session it was typed in, and
+ * the optional message id and directory of the shim's instance. */
+struct rpc_x {
+	char session[PROTO_MAX_SESSION_ID + 1];
+	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
+	char directory[SESSION_MAX_DIRECTORY + 1]; /* "" when not given */
+};
+
+/* Read them from a params map: 0, or PROTO_EBADREQ with *msg. */
+int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg);
+/* A verdict on an x, given by the daemon or by the shim alone: counted,
+ * logged and published. */
+void rpc_x_verdict(const struct rpc_call *call, const char *session, const char *verdict);
+
+/* How an x came to be stopped. */
+#define RPC_X_SHIM_ABORTED 0x1 /* the shim aborted the typed-in session itself */
+#define RPC_X_ALONE 0x2        /* the shim decided without the daemon's verdict */
+
+/* The x typed in x->session on the caller's OpenCode process is a stop
+ * (flags: RPC_X_*): stop its tree and tell the caller how it ended
+ * (x.result). A session the daemon has not seen is looked for in
+ * x->directory, where the shim's OpenCode instance runs. */
+void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned flags);
+
 struct engine *rpc_engine(const struct rpc_call *call);
 struct rpc_counters *rpc_counters(const struct rpc_call *call);
 size_t rpc_connections(const struct rpc_call *call);
@@ -78,5 +111,6 @@ extern const struct method_entry method_ping_entry;
 extern const struct method_entry method_register_entry;
 extern const struct method_entry method_status_entry;
 extern const struct method_entry method_subscribe_entry;
+extern const struct method_entry method_x_done_entry;
 
 #endif

@@ -41,9 +41,9 @@ void view_pack_server(msgpack_packer *pk, const struct server *s)
 	wire_pack_server(pk, &v);
 }
 
-void view_pack_stop(msgpack_packer *pk, const struct stop_result *r)
+void view_stop(const struct stop_result *r, struct wire_stop *v)
 {
-	struct wire_stop v = {
+	*v = (struct wire_stop){
 		.session = r->session,
 		.server = server_url(r->server),
 		.stopped = r->stopped,
@@ -52,8 +52,16 @@ void view_pack_stop(msgpack_packer *pk, const struct stop_result *r)
 		.ms = r->ms,
 		.reason = r->reason,
 		.origin = r->origin,
+		.running = r->running,
+		.n_running = r->n_running,
 	};
+}
 
+void view_pack_stop(msgpack_packer *pk, const struct stop_result *r)
+{
+	struct wire_stop v;
+
+	view_stop(r, &v);
 	wire_pack_stop(pk, &v);
 }
 

@@ -11,6 +11,7 @@ struct notify_event;
 struct server;
 struct session;
 struct stop_result;
+struct wire_stop;
 
 void view_pack_session(msgpack_packer *pk, const struct session *s);
 /* A session known only by its id (a verdict for a session the daemon has
@@ -18,6 +19,8 @@ void view_pack_session(msgpack_packer *pk, const struct session *s);
 void view_pack_session_id(msgpack_packer *pk, const char *id);
 void view_pack_server(msgpack_packer *pk, const struct server *s);
 void view_pack_stop(msgpack_packer *pk, const struct stop_result *r);
+/* The wire's view of a stop, borrowing r's strings. */
+void view_stop(const struct stop_result *r, struct wire_stop *v);
 /* A whole notification [2, "event", [{type, ...}]]. */
 void view_pack_event(msgpack_packer *pk, const struct notify_event *ev);
 

@@ -30,7 +30,7 @@ def pack(o):
 
 
 ANSWER = {
-    "version": "0.1.0", "protocol": 2, "results": [], "servers": [], "sessions": [],
+    "version": "0.1.0", "protocol": 3, "results": [], "servers": [], "sessions": [],
     "stop_words": ["x"], "max_len": 1 << 30, "http": False, "relay": True, "server": "pid:1",
 }
 

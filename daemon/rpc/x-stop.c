@@ -1,0 +1,200 @@
+/* The stop an x started, and its outcome told to the shim it came from:
+ * the person who typed x reads what the daemon proved, not a guess. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/select.h"
+#include "core/session.h"
+#include "core/util.h"
+#include "engine/engine.h"
+#include "engine/notify.h"
+#include "engine/server.h"
+#include "engine/stop.h"
+#include "proto.h"
+#include "rpc/rpc.h"
+#include "rpc/views.h"
+#include "wire.h"
+
+/* One x waiting for its outcome: a stop, or first a check of a session the
+ * daemon has not seen. Named by connection id: a shim gone by then is
+ * simply not told. */
+struct x_watch {
+	struct control *ctl;
+	struct engine *e;
+	uint64_t conn;
+	unsigned flags; /* RPC_X_* */
+	char session[PROTO_MAX_SESSION_ID + 1];
+	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
+};
+
+static void tell(const struct x_watch *w, const char *outcome, const struct wire_stop *stop,
+    const char *reason)
+{
+	struct wire_x_result x = {
+		.session = w->session,
+		.message_id = w->message_id[0] != '\0' ? w->message_id : NULL,
+		.outcome = outcome,
+		.stop = stop,
+		.reason = reason,
+	};
+	msgpack_packer *pk = rpc_notify_begin(w->ctl, w->conn, PROTO_M_X_RESULT);
+
+	if (pk == NULL)
+		return;
+	msgpack_pack_array(pk, 1);
+	wire_pack_x_result(pk, &x);
+	rpc_notify_end(w->ctl, w->conn);
+}
+
+static void stop_done(const struct stop_result *res, void *arg)
+{
+	struct x_watch *w = arg;
+	struct wire_stop v;
+
+	view_stop(res, &v);
+	tell(w, res->stopped ? "stopped" : "not_stopped", &v, res->reason);
+	free(w);
+}
+
+/* Stop the tree of w's session as the table knows it now; checked: OpenCode
+ * was just asked for the statuses where it runs. Takes w. */
+static void start(struct x_watch *w, bool checked)
+{
+	const struct config *cfg = engine_config(w->e);
+	struct server *srv = server_of_shim(w->e, w->conn);
+	struct selection sel;
+	enum select_found found;
+
+	selection_init(&sel);
+	found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session, strlen(w->session),
+	    false);
+	if (found == SELECT_RUNNING && sel.n > 0) {
+		if (stop_start(w->e, sel.roots[0], "x",
+			(w->flags & RPC_X_SHIM_ABORTED) != 0 ? w->session : NULL,
+			cfg->stop_timeout_ms, clock_now_ms(), stop_done, w) == NULL) {
+			log_warnx("x in %s: could not start the stop: out of memory", w->session);
+			tell(w, "unverified", NULL, "ocstopd ran out of memory");
+			free(w);
+		}
+	} else if (found == SELECT_IDLE || checked) {
+		/* Known idle, or not among the sessions OpenCode says run. After
+		 * the shim's own stop, idle may be that stop's doing: only now is
+		 * known. */
+		tell(w, "idle", NULL,
+		    (w->flags & RPC_X_ALONE) != 0 ? "nothing is running now"
+						  : "nothing was running");
+		free(w);
+	} else {
+		tell(w, "unverified", NULL,
+		    srv == NULL ? "ocstopd does not reach this OpenCode process yet"
+				: "OpenCode could not be asked about this session");
+		free(w);
+	}
+	selection_clear(&sel);
+}
+
+static void check_done(void *arg, bool ok, int64_t now_ms)
+{
+	struct x_watch *w = arg;
+
+	(void)now_ms;
+	if (ok) {
+		start(w, true);
+		return;
+	}
+	/* Also when the server is being removed: the engine is not called. */
+	tell(w, "unverified", NULL, "OpenCode could not be asked about this session");
+	free(w);
+}
+
+void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned flags)
+{
+	struct engine *e = rpc_engine(call);
+	struct selection sel;
+	struct x_watch *w = calloc(1, sizeof(*w));
+	struct server *srv = server_of_shim(e, call->conn);
+	enum select_found found;
+
+	if (w == NULL) {
+		log_warnx("x in %s: out of memory: its stop is not proven", x->session);
+		return;
+	}
+	*w = (struct x_watch){ .ctl = call->ctl, .e = e, .conn = call->conn, .flags = flags };
+	memcpy(w->session, x->session, sizeof(w->session));
+	memcpy(w->message_id, x->message_id, sizeof(w->message_id));
+	selection_init(&sel);
+	found =
+	    selection_add_id(&sel, engine_sessions(e), srv, x->session, strlen(x->session), false);
+	selection_clear(&sel);
+	/* No event named it yet (it may run silently inside a long tool, or
+	 * the daemon came up meanwhile): ask OpenCode where the shim runs. */
+	if (found == SELECT_UNKNOWN && srv != NULL && x->directory[0] != '\0' &&
+	    server_check(srv, x->directory, check_done, w) == 0)
+		return;
+	start(w, false);
+}
+
+/* Copy an optional string option into out; -1 when it is neither absent,
+ * nil, nor a string that fits. */
+static int optional_str(const msgpack_object *opts, const char *key, char *out, size_t size)
+{
+	const char *s = NULL;
+	size_t len = 0;
+
+	switch (proto_map_str(opts, key, &s, &len)) {
+	case PROTO_OK:
+		if (len >= size || !proto_utf8_valid(s, len) || memchr(s, '\0', len) != NULL)
+			return -1;
+		memcpy(out, s, len);
+		out[len] = '\0';
+		return 0;
+	case PROTO_ERR:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
+{
+	const msgpack_object *sid = opts != NULL ? proto_map_get(opts, "session") : NULL;
+
+	memset(x, 0, sizeof(*x));
+	if (sid == NULL || sid->type != MSGPACK_OBJECT_STR ||
+	    !proto_session_id_valid(sid->via.str.ptr, sid->via.str.size) ||
+	    optional_str(opts, "message_id", x->message_id, sizeof(x->message_id)) < 0 ||
+	    optional_str(opts, "directory", x->directory, sizeof(x->directory)) < 0) {
+		*msg = "needs session (a session id); message_id (up to " NUM_STR(
+		    PROTO_MAX_SESSION_ID) " bytes) and directory are UTF-8 strings";
+		return PROTO_EBADREQ;
+	}
+	memcpy(x->session, sid->via.str.ptr, sid->via.str.size);
+	return 0;
+}
+
+void rpc_x_verdict(const struct rpc_call *call, const char *session, const char *verdict)
+{
+	struct engine *e = rpc_engine(call);
+	struct rpc_counters *k = rpc_counters(call);
+	struct notify_event ev = { .type = NOTIFY_VERDICT,
+		.session_id = session,
+		.verdict = verdict };
+
+	if (strcmp(verdict, "clear") == 0) {
+		k->verdicts_clear++;
+		log_debug("stop word in %s with nothing running: cleared", session);
+	} else if (strcmp(verdict, "abort") == 0) {
+		k->verdicts_abort++;
+	} else {
+		k->verdicts_pass++;
+		return;
+	}
+	/* A verdict costs nothing more when nobody listens. */
+	if (!notify_wanted(engine_notify(e), NOTIFY_VERDICT))
+		return;
+	ev.session = session_table_find_any(engine_sessions(e), session);
+	notify_fire(engine_notify(e), &ev);
+}
