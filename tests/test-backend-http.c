@@ -275,7 +275,7 @@ static void done_cb(const struct stop_result *res, void *arg)
 
 static struct stop *stop(struct world *w, struct server *s, const char *id)
 {
-	struct stop *st = stop_start(w->e, find(w, s, id), "test", w->cfg.stop_timeout_ms,
+	struct stop *st = stop_start(w->e, find(w, s, id), "test", NULL, w->cfg.stop_timeout_ms,
 	    clock_now_ms(), done_cb, w);
 
 	assert_non_null(st);

@@ -20,8 +20,8 @@
 //   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
 //   src/stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
+//   src/toast.js: what the user is told after a stop word: how the stop ended, as ocstopd proved it.
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
-//   src/toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
 //   src/main.js: the plugin function, OcStop (its opening comment heads this file)
 
 // ==================================================================================== src/codec.js
@@ -338,6 +338,8 @@ const REGISTER_TIMEOUT_MS = 5000;
 // directory cannot be watched, that is the longest a new daemon waits for its shims).
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2000;
+// Added to the daemon's longest stop for the way back to us.
+const PROOF_MARGIN_MS = 1000;
 
 // Calls onName(name) for each entry of dir that is created, removed or changed (inotify on Linux),
 // and onName(null) when the watch fails. The watch never keeps OpenCode alive. null when dir cannot
@@ -396,10 +398,11 @@ class Link {
   // null; nothing is sent to a socket refused, and onRefused(why) hears each new reason once.
   // version(inst): a promise of the OpenCode version for register, asked once, before
   // the first attempt. onRequest(method, params): a promise of [error, result] for a request of the
-  // daemon. env: where the server's username and password are read. watch: watchDir or a stand-in.
+  // daemon; onNotify(method, params): a notification of the daemon's. env: where the server's
+  // username and password are read. watch: watchDir or a stand-in.
   // The timing options exist for tests; OpenCode gets the defaults.
-  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, env, watch = watchDir, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
-    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, env, watch, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, onNotify = () => {}, env, watch = watchDir, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
+    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, onNotify, env, watch, registerTimeoutMs, backoffMinMs, backoffMaxMs });
     this.refused = null; // the last reason the socket was refused for, said once
     // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
     this.instances = new Map();
@@ -566,8 +569,9 @@ class Link {
       else p.reject(new Error(`ocstopd: ${Array.isArray(err) ? err[1] : err}`));
     } else if (msg[0] === 0) {
       this.answer(c, msg[1], msg[2], Array.isArray(msg[3]) && msg[3][0] ? msg[3][0] : {});
+    } else if (msg[0] === 2 && typeof msg[1] === "string") {
+      this.onNotify(msg[1], Array.isArray(msg[2]) ? msg[2][0] : undefined);
     }
-    // Notifications from the daemon carry nothing the shim needs.
   }
 
   async answer(c, msgid, method, params) {
@@ -600,6 +604,8 @@ class Link {
         // or composition (PROTOCOL.md); an older daemon's bytes bound only the words as typed.
         maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
         relay: reply.relay === true,
+        // How long an x's outcome may take to come (x.result); an older daemon does not say.
+        ...(Number.isInteger(reply.proof_ms) && reply.proof_ms > 0 ? { proofMs: reply.proof_ms + PROOF_MARGIN_MS } : {}),
       };
       this.backoff = this.backoffMinMs;
     } catch (e) {
@@ -609,7 +615,7 @@ class Link {
   }
 }
 
-return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, watchDir, Link };
+return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, PROOF_MARGIN_MS, watchDir, Link };
 })();
 
 // ============================================================================== src/socket-path.js
@@ -843,6 +849,109 @@ function isStopWord(text, words) {
 return { trimSpace, stopKey, isStopWord };
 })();
 
+// ==================================================================================== src/toast.js
+
+const __toast = (() => {
+// toast.js: what the user is told after a stop word: how the stop ended, as ocstopd proved it.
+//
+// The daemon proves a stop from OpenCode's events (and, before it says "not stopped", from
+// OpenCode's status route) and tells the shim's connection with an x.result notification. The toast
+// says only what is known: verified, not stopped with what still runs, or not verified and why.
+// Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine.
+
+const { later } = __timers;
+
+// Our toast must come after any error toast of the blocked prompt (which replaces an earlier one).
+const TOAST_DELAY_MS = 150;
+// How long to wait for an x's outcome when the daemon did not say (register's proof_ms): two
+// attempts of the default 3 s and the status check.
+const PROOF_WAIT_MS = 8000;
+// Said when the shim stopped the session alone: with no daemon nothing proves the stop.
+const NO_DAEMON = "ocstopd is not running";
+
+// The toast for an x's outcome, {text, variant}. result: the daemon's x.result, or null when none
+// came; msToStop: from the x to when the daemon's stop began, to which the stop's own time (its
+// first abort to the tree's last idle) is added; msToResult: from the x to the result; alone: the
+// shim stopped the session without the daemon's verdict (the daemon learnt of it afterwards).
+function outcomeToast(result, msToStop, msToResult, alone = false) {
+  const stop = result?.stop;
+  const reason = typeof result?.reason === "string" ? result.reason : "no proof";
+  switch (result?.outcome) {
+    case "stopped": {
+      const ms = Number.isInteger(stop?.ms) && stop.ms >= 0 ? msToStop + stop.ms : msToResult;
+      return { text: `ocstop: stopped in ${Math.round(ms)} ms (verified)`, variant: "success" };
+    }
+    case "not_stopped": {
+      const running = Array.isArray(stop?.running) ? stop.running.filter((s) => typeof s === "string") : [];
+      const still = running.length > 0 ? `; still running: ${running.join(", ")}` : "";
+      return { text: `ocstop: NOT stopped — ${reason}${still}`, variant: "error" };
+    }
+    // After the shim's own stop, idle proves it ended, not that nothing ran.
+    case "idle":
+      return alone ? { text: "ocstop: stopped; nothing is running now (verified)", variant: "success" } : { text: "ocstop: nothing was running", variant: "info" };
+    case "unverified":
+      return unverifiedToast(reason);
+    default:
+      return unverifiedToast("ocstopd did not say how the stop ended");
+  }
+}
+
+function unverifiedToast(why) {
+  return { text: `ocstop: abort sent; not verified — ${why}`, variant: "warning" };
+}
+
+class Toasts {
+  constructor() {
+    // key (message id, else session) -> resolve of the promise that waits for its x.result
+    this.waiters = new Map();
+  }
+
+  // A promise of the x.result for key, or null after waitMs. Ask before the daemon can answer: the
+  // result may follow the verdict in the same read.
+  whenDone(key, waitMs = PROOF_WAIT_MS) {
+    let resolve;
+    const done = new Promise((r) => (resolve = r));
+    this.waiters.set(key, resolve);
+    later(() => this.settle(key, resolve, null), waitMs);
+    return done;
+  }
+
+  // Stop waiting for key (no stop followed).
+  forget(key) {
+    const resolve = this.waiters.get(key);
+    if (resolve) this.settle(key, resolve, null);
+  }
+
+  settle(key, resolve, value) {
+    if (this.waiters.get(key) === resolve) this.waiters.delete(key);
+    resolve(value);
+  }
+
+  // Every x.result the daemon sends passes here.
+  noteResult(result) {
+    if (result === null || typeof result !== "object") return;
+    const key = typeof result.message_id === "string" ? result.message_id : result.session;
+    const resolve = this.waiters.get(key);
+    if (resolve) this.settle(key, resolve, result);
+  }
+
+  // Shows toast ({text, variant}, a string, or a promise of either) TOAST_DELAY_MS from now, or
+  // when it is known.
+  show(ctx, toast) {
+    later(() => {
+      Promise.resolve(toast)
+        .then((t) => {
+          const { text, variant } = typeof t === "string" ? { text: t, variant: "info" } : t;
+          return ctx.client.tui.showToast({ body: { message: text, variant } });
+        })
+        .catch(() => {});
+    }, TOAST_DELAY_MS);
+  }
+}
+
+return { TOAST_DELAY_MS, PROOF_WAIT_MS, NO_DAEMON, outcomeToast, unverifiedToast, Toasts };
+})();
+
 // ==================================================================================== src/block.js
 
 const __block = (() => {
@@ -868,6 +977,7 @@ const __block = (() => {
 
 const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { NO_DAEMON, outcomeToast, unverifiedToast } = __toast;
 
 const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -920,11 +1030,11 @@ function blockError(message) {
 
 // ctx.client runs in-process and carries the server's auth; the HTTP fallback covers a client that
 // fails (it only works where OpenCode listens on a port: serve, web, --port). env: where the
-// server's username and password are read.
+// server's username and password are read. Resolves whether OpenCode took the abort.
 async function abortSession(ctx, id, env) {
   try {
     const r = await withTimeout(ctx.client.session.abort({ path: { id } }), CLIENT_TIMEOUT_MS);
-    if (r?.data === true) return;
+    if (r?.data === true) return true;
   } catch {}
   try {
     const headers = {};
@@ -932,18 +1042,22 @@ async function abortSession(ctx, id, env) {
       const user = env.OPENCODE_SERVER_USERNAME || "opencode";
       headers.authorization = `Basic ${Buffer.from(`${user}:${env.OPENCODE_SERVER_PASSWORD}`).toString("base64")}`;
     }
-    await fetch(new URL(`session/${encodeURIComponent(id)}/abort`, String(ctx.serverUrl)), {
+    const r = await fetch(new URL(`session/${encodeURIComponent(id)}/abort`, String(ctx.serverUrl)), {
       method: "POST",
       headers,
       signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
     });
-  } catch {}
+    return r.ok;
+  } catch {
+    return false;
+  }
 }
 
 // The hook's body, given request(method, params, timeoutMs) to the daemon (rejecting at once when
-// there is none), the toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance
-// and its register reply (null until it comes).
-function chatMessageHook({ request, toasts, env }) {
+// there is none), notify(method, params) to it, connected() (whether there is a daemon), the
+// toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance and its register
+// reply (null until it comes).
+function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env }) {
   return async function onChatMessage(inst, input, output) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
     let text = "";
@@ -955,17 +1069,22 @@ function chatMessageHook({ request, toasts, env }) {
     const t0 = performance.now();
     const { ctx } = inst;
     const session = input.sessionID;
+    const messageId = output.message?.id ?? input.messageID;
+    const x = { session, message_id: messageId, directory: ctx.directory };
+    // The outcome may follow the verdict in the same read: wait for it before asking.
+    const key = typeof messageId === "string" ? messageId : session;
+    const done = toasts.whenDone(key, inst.reg?.proofMs);
     let verdict;
-    let aborted = false;
+    let by = "daemon";
     let note;
     try {
       const reply = await request(
         "message",
         {
-          session,
-          message_id: output.message?.id ?? input.messageID,
-          directory: ctx.directory,
+          ...x,
           server_url: String(ctx.serverUrl),
+          // Past this (by the wall clock, which the daemon shares) the answer is not waited for.
+          deadline: Date.now() + VERDICT_DEADLINE_MS,
           parts: (output.parts ?? [])
             .filter((p) => !p?.synthetic)
             .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),
@@ -973,88 +1092,38 @@ function chatMessageHook({ request, toasts, env }) {
         VERDICT_DEADLINE_MS,
       );
       verdict = reply.verdict;
-      aborted = reply.aborted === true;
       if (typeof reply.text === "string" && reply.text) note = reply.text;
     } catch {
       // Daemon absent, slow or confused: the built-in stop word still works.
       verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
+      by = "shim";
     }
+    if (verdict !== "abort") toasts.forget(key);
     if (verdict !== "abort" && verdict !== "clear") return;
+    if (verdict === "clear") {
+      toasts.show(ctx, note ?? "ocstop: message not sent");
+      throw blockError(note ?? `ocstop: not sent (${word})`);
+    }
 
     // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
-    if (verdict === "abort") {
-      const stopped = toasts.stopText(session, t0);
-      if (!aborted) await abortSession(ctx, session, env);
-      toasts.show(ctx, note ?? stopped);
-      throw blockError(note ?? `ocstop: stopped (${word})`);
-    }
-    toasts.show(ctx, note ?? "ocstop: message not sent");
-    throw blockError(note ?? `ocstop: not sent (${word})`);
+    // The daemon aborts the rest of the tree and proves the whole of it stopped.
+    let msToStop = performance.now() - t0;
+    const aborted = await abortSession(ctx, session, env);
+    const daemon = by === "daemon" || connected();
+    // The daemon is told what it cannot know: a verdict it was not waited for, a failed abort.
+    if (daemon && (by === "shim" || !aborted)) notify("x.done", { ...x, verdict, by, aborted });
+    if (by === "shim") msToStop = performance.now() - t0;
+    if (!daemon) toasts.forget(key);
+    toasts.show(
+      ctx,
+      note ??
+        (daemon ? done.then((result) => outcomeToast(result, msToStop, performance.now() - t0, by === "shim")) : unverifiedToast(NO_DAEMON)),
+    );
+    throw blockError(note ?? `ocstop: stopped (${word})`);
   };
 }
 
 return { DEFAULT_STOP_WORD, VERDICT_DEADLINE_MS, blockError, abortSession, chatMessageHook };
-})();
-
-// ==================================================================================== src/toast.js
-
-const __toast = (() => {
-// toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
-//
-// Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine.
-
-const { later } = __timers;
-
-// Our toast must come after any error toast of the blocked prompt (which replaces an earlier one).
-const TOAST_DELAY_MS = 150;
-// How long the toast waits for the stopped session's idle event to show the latency.
-const IDLE_WAIT_MS = 1000;
-
-class Toasts {
-  constructor() {
-    // session -> resolve of the promise that waits for its idle event
-    this.idleWaiters = new Map();
-  }
-
-  // A promise of the sentence for a stop of session begun at t0 (performance.now()): with the
-  // latency as the user saw it if the session's idle event comes within IDLE_WAIT_MS (the abort
-  // call itself returns later than the session goes idle), plain otherwise. Ask before aborting.
-  stopText(session, t0) {
-    return this.whenIdle(session).then((at) => (at ? `ocstop: stopped in ${Math.round(at - t0)} ms` : "ocstop: stopped"));
-  }
-
-  // Resolves with the time of session's idle event, or null after IDLE_WAIT_MS.
-  whenIdle(session) {
-    let resolve;
-    const idle = new Promise((r) => (resolve = r));
-    this.idleWaiters.set(session, resolve);
-    later(() => {
-      if (this.idleWaiters.get(session) === resolve) this.idleWaiters.delete(session);
-      resolve(null);
-    }, IDLE_WAIT_MS);
-    return idle;
-  }
-
-  // Every event OpenCode gives the plugin passes here.
-  noteIdle(event) {
-    if (event?.type !== "session.idle") return;
-    const resolve = this.idleWaiters.get(event.properties?.sessionID);
-    if (!resolve) return;
-    this.idleWaiters.delete(event.properties.sessionID);
-    resolve(performance.now());
-  }
-
-  // Shows message (a string or a promise of one) TOAST_DELAY_MS from now.
-  show(ctx, message) {
-    later(() => {
-      Promise.resolve(message)
-        .then((text) => ctx.client.tui.showToast({ body: { message: text, variant: "info" } }))
-        .catch(() => {});
-    }, TOAST_DELAY_MS);
-  }
-}
-
-return { TOAST_DELAY_MS, IDLE_WAIT_MS, Toasts };
 })();
 
 // ===================================================================================== src/main.js
@@ -1101,10 +1170,19 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
     onRefused: (why) => logRefusal(link, why),
     version: opencodeVersion,
     onRequest: (method, params) => answer(link.instances, method, params),
+    onNotify: (method, params) => {
+      if (method === "x.result") toasts.noteResult(params);
+    },
     env,
   });
   const toasts = new Toasts();
-  const onChatMessage = chatMessageHook({ request: (method, params, ms) => link.request(method, params, ms), toasts, env });
+  const onChatMessage = chatMessageHook({
+    request: (method, params, ms) => link.request(method, params, ms),
+    notify: (method, params) => link.notify(method, [params]),
+    connected: () => link.connected,
+    toasts,
+    env,
+  });
 
   // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
   async function OcStop(ctx) {
@@ -1113,7 +1191,6 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
     return {
       "chat.message": (input, output) => onChatMessage(inst, input, output),
       event: async ({ event }) => {
-        toasts.noteIdle(event);
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
         if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);

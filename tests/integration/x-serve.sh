@@ -5,7 +5,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 36
+tap_plan 42
 world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
@@ -37,6 +37,10 @@ stream "$S" hello || tap_bail "no stream"
 tap_ok "the event capture sees the reply's parts" wait_until 30 sse_has_parts "$T/events.sse" "$S"
 tap_ok "x: the daemon reports a verified stop" x_stops "$S" x
 tap_ok "x: OpenCode reports the session idle" oc_is_idle "$S"
+VERIFIED='ocstop: stopped in [0-9]+ ms \(verified\)'
+tap_ok "x: the toast says the stop is verified, with its latency" \
+  wait_until 10 sse_toasts_gt "$T/events.sse" "$VERIFIED" 0
+tap_ok "x: ocstop monitor shows the stop verified" wait_until 10 monitor_says_gt "stop $S verified .*origin=x" 0
 n=$(fake_requests); parts=$(sse_parts_for "$T/events.sse" "$S")
 tap_ok "x: no busy status for 2 s" no_busy_for "$S" 2
 tap_eq "x: no model request for 2 s" "$n" "$(fake_requests)"
@@ -92,6 +96,11 @@ oc_prompt "$S" x || tap_bail "prompt_async failed"
 tap_ok "x on an idle session: verdict clear" wait_until 30 verdicts_at_least "$S" clear $((clears + 1))
 tap_ok "x on an idle session: no model request" stays_false 2 fake_requests_gt "$n"
 tap_ok "x on an idle session: nothing in the history" history_clean "$S"
+tap_ok "x on an idle session: the toast says nothing was running" \
+  wait_until 10 sse_toasts_gt "$T/events.sse" 'ocstop: nothing was running' 0
+# A stop the shim made alone (the daemon hung) and the daemon proved afterwards says either.
+VERIFIED_ANY='ocstop: stopped[^"]*\(verified\)'
+toasts_verified=$(sse_toasts "$T/events.sse" "$VERIFIED_ANY")
 
 # 7. The fail-safe. With ocstopd hung (connected, never answering: SIGSTOP) the shim waits at most
 #    VERDICT_DEADLINE_MS (50 ms) for a verdict, then aborts by itself; with ocstopd absent it aborts at
@@ -148,6 +157,12 @@ tap_ok "with ocstopd hung, x stops the session: median ${mH:-?} ms <= 2 * ${mU:-
   test "${mH:-x}" -le $((2 * ${mU:-0} + 150))
 tap_ok "without ocstopd, x stops the session: median ${mA:-?} ms <= 2 * ${mU:-?} + 100 ms" \
   test "${mA:-x}" -le $((2 * ${mU:-0} + 100))
+tap_eq "without ocstopd, each toast says the stop is not verified" "$ROUNDS" \
+  "$(sse_toasts "$T/events.sse" 'ocstop: abort sent; not verified — ocstopd is not running')"
+# U's stops, and H's: the shim stopped alone, told the daemon, which proved that stop too.
+tap_ok "with ocstopd up or hung, each toast says the stop is verified" \
+  test "$(sse_toasts "$T/events.sse" "$VERIFIED_ANY")" -ge $((toasts_verified + 2 * ROUNDS))
+tap_eq "no toast says NOT stopped" 0 "$(sse_toasts "$T/events.sse" 'ocstop: NOT')"
 
 # 8. Two servers at once: x in each stops only its own session.
 A_URL=$OC_URL

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 21
+tap_plan 22
 # The TUI redraws the whole growing reply for every streamed part, and its busy spinner 25 times a
 # second: at ten parts a second, with the spinner, it keeps a core busy by itself, and on a small busy
 # machine the keys typed and the stops wait behind it. A slower stream, and the spinner off (the
@@ -53,6 +53,8 @@ tap_ok "ocstop status lists the TUI's session ($S) busy" wait_until 30 ocstop_ta
 # x typed in the TUI.
 tm send-keys -t tui x Enter
 tap_ok "x: a verified stop" wait_until 30 stops_at_least "$S" 1
+tap_ok "x: the TUI's toast says the stop is verified, with its latency" \
+  wait_until 15 pane_has 'ocstop: stopped in [0-9]* ms (verified)'
 tap_ok "x: the model stream is closed" wait_until 30 fake_no_open_stream
 n=$(fake_requests)
 # The pane has drawn the stop (and every tick before it) when it says "interrupted".

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { blockError, abortSession, chatMessageHook, VERDICT_DEADLINE_MS, DEFAULT_STOP_WORD } from "../../client/opencode-plugin/src/block.js";
 import { Link } from "../../client/opencode-plugin/src/link.js";
+import { Toasts } from "../../client/opencode-plugin/src/toast.js";
 import { FakeDaemon, dial, fakeCtx, reply, sleep, waitFor } from "./helpers.mjs";
 
 const keepAlive = setInterval(() => {}, 1 << 30);
@@ -20,11 +21,13 @@ async function world({ daemon = true, registered = true, registerReply, messageR
   const d = daemon ? await FakeDaemon.start() : null;
   if (registerReply) d.registerReply = registerReply;
   if (messageReply) d.messageReply = messageReply;
+  const real = new Toasts();
   const link = new Link({
     dial,
     socketPath: () => d?.path ?? "/nonexistent/ocstop/ocstop.sock",
     version: async () => "1.18.33",
     onRequest: async () => [[2, "unknown method"], null],
+    onNotify: (method, params) => method === "x.result" && real.noteResult(params),
     env,
   });
   const fake = fakeCtx();
@@ -34,22 +37,43 @@ async function world({ daemon = true, registered = true, registerReply, messageR
   // What the hook asks of the toasts, in order, with the client's calls.
   const events = [];
   fake.client.session.abort = fake.record("session.abort", (arg) => (events.push(["abort", arg.path.id]), { data: true }));
+  // The real toasts, recorded: what is waited for, and what is shown (a string or a promise).
   const toasts = {
-    stopText(session, t0) {
-      const text = Promise.resolve(`stop text of ${session}`);
-      events.push(["stopText", session, t0]);
-      return text;
+    whenDone(key, ms) {
+      events.push(["whenDone", key, ms]);
+      return real.whenDone(key, ms);
+    },
+    forget(key) {
+      events.push(["forget", key]);
+      real.forget(key);
     },
     show(ctx, message) {
       assert.equal(ctx, fake.ctx);
       events.push(["show", message]);
     },
   };
-  const hook = chatMessageHook({ request: (method, params, ms) => link.request(method, params, ms), toasts, env });
+  const hook = chatMessageHook({
+    request: (method, params, ms) => link.request(method, params, ms),
+    notify: (method, params) => link.notify(method, [params]),
+    connected: () => link.connected,
+    toasts,
+    env,
+  });
   const send = (parts, input = { sessionID: "ses_1", messageID: "msg_in" }, message = { id: "msg_1" }) =>
     hook(inst, input, { message, parts: typeof parts === "string" ? [{ type: "text", text: parts }] : parts });
-  const messages = () => (d ? d.all().filter((m) => m[0] === 0 && m[2] === "message").map((m) => m[3][0]) : []);
-  return { d, link, inst, fake, events, hook, send, messages };
+  // The message requests, each with its deadline checked and left out.
+  const messages = () =>
+    d
+      ? d.all().filter((m) => m[0] === 0 && m[2] === "message").map((m) => {
+          const { deadline, ...rest } = m[3][0];
+          assert.ok(Number.isInteger(deadline) && Math.abs(deadline - Date.now()) < 60000, `deadline ${deadline}`);
+          return rest;
+        })
+      : [];
+  const notes = (method) => (d ? d.all().filter((m) => m[0] === 2 && m[1] === method).map((m) => m[2][0]) : []);
+  // What the toast finally says (the last show).
+  const shown = async () => (await events.filter((e) => e[0] === "show").at(-1)?.[1]);
+  return { d, link, inst, fake, events, hook, send, messages, notes, shown };
 }
 
 // Awaits a hook call; returns what it threw (null if it returned) and how long it took.
@@ -70,10 +94,10 @@ test("the built-in stop word is x and the daemon gets 50 ms", () => {
 });
 
 test("pass: the message goes on, nothing is aborted or shown", async () => {
-  const w = await world({ messageReply: () => ({ verdict: "pass", aborted: false }) });
+  const w = await world({ messageReply: () => ({ verdict: "pass" }) });
   const { thrown } = await outcome(w.send("x"));
   assert.equal(thrown, null);
-  assert.deepStrictEqual(w.events, []);
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "forget"]);
   assert.deepStrictEqual(w.messages(), [{ session: "ses_1", message_id: "msg_1", directory: "/srv/proj", server_url: "http://127.0.0.1:4096/", parts: [{ type: "text", text: "x" }] }]);
   await w.d.stop();
 });
@@ -134,36 +158,68 @@ test("until the register reply, only one-character messages are asked about", as
 });
 
 test("clear: blocked with a note, nothing aborted", async () => {
-  const w = await world({ messageReply: () => ({ verdict: "clear", aborted: false }) });
+  const w = await world({ messageReply: () => ({ verdict: "clear" }) });
   const { thrown } = await outcome(w.send(" X\n"));
   assert.equal(thrown?.message, "ocstop: not sent (X)");
-  assert.deepStrictEqual(w.events, [["show", "ocstop: message not sent"]]);
+  assert.deepStrictEqual(w.events.slice(1), [["forget", "msg_1"], ["show", "ocstop: message not sent"]]);
   await w.d.stop();
 });
 
-test("abort: the session is aborted before the message is blocked; the toast waits for its idle event", async () => {
-  const w = await world({ messageReply: () => ({ verdict: "abort", aborted: false }) });
+// A message reply of verdict abort, followed by the daemon's x.result after delayMs.
+function abortThen(result, delayMs = 20) {
+  return (params, peer) => {
+    setTimeout(() => peer.send([2, "x.result", [{ session: params.session, message_id: params.message_id, ...result }]]), delayMs);
+    return { verdict: "abort" };
+  };
+}
+const provenStop = (fields) => ({ session: "ses_1", stopped: true, children: [], running: [], ms: 30, reason: null, server: "http://h", origin: "x", ...fields });
+
+test("abort: the session is aborted before the message is blocked; the toast says what the daemon proved", async () => {
+  const w = await world({ messageReply: abortThen({ outcome: "stopped", stop: provenStop({ ms: 30 }) }) });
   const t0 = performance.now();
   const { thrown } = await outcome(w.send("x"));
   assert.equal(thrown?.message, "ocstop: stopped (x)");
-  assert.deepStrictEqual(w.events.map((e) => e.slice(0, 2)), [["stopText", "ses_1"], ["abort", "ses_1"], ["show", w.events[2][1]]]);
-  assert.equal(await w.events[2][1], "stop text of ses_1", "the toast shows the stop text");
-  assert.ok(w.events[0][2] >= t0 && w.events[0][2] < performance.now(), "the latency counts from the hook");
+  assert.deepStrictEqual(w.events.map((e) => e.slice(0, 2)), [["whenDone", "msg_1"], ["abort", "ses_1"], ["show", w.events[2][1]]]);
+  const toast = await w.shown();
+  const ms = Number(/^ocstop: stopped in (\d+) ms \(verified\)$/.exec(toast.text)?.[1]);
+  assert.equal(toast.variant, "success");
+  assert.ok(ms >= 30 && ms < 30 + (performance.now() - t0), toast.text);
   assert.deepStrictEqual(w.fake.calls.filter((c) => c.name === "session.abort").map((c) => c.arg), [{ path: { id: "ses_1" } }]);
+  assert.deepStrictEqual(w.notes("x.done"), [], "nothing to tell: the daemon decided and the abort was taken");
   await w.d.stop();
 });
 
-test("abort the daemon already did: not aborted again", async () => {
-  const w = await world({ messageReply: () => ({ verdict: "abort", aborted: true }) });
-  const { thrown } = await outcome(w.send("x"));
-  assert.equal(thrown?.message, "ocstop: stopped (x)");
-  assert.deepStrictEqual(w.events.map((e) => e[0]), ["stopText", "show"]);
+test("abort not proven: the toast says NOT stopped, why, and what still runs", async () => {
+  const w = await world({
+    messageReply: abortThen({ outcome: "not_stopped", reason: "ses_1 did not report idle within 3000 ms (2 attempts)", stop: provenStop({ stopped: false, ms: -1, running: ["ses_1"] }) }),
+  });
+  await outcome(w.send("x"));
+  assert.deepStrictEqual(await w.shown(), { text: "ocstop: NOT stopped — ses_1 did not report idle within 3000 ms (2 attempts); still running: ses_1", variant: "error" });
+  await w.d.stop();
+});
+
+test("the wait for the outcome is the daemon's proof_ms and a margin; none in time: not verified", async () => {
+  const w = await world({ registerReply: () => ({ stop_words: ["x"], max_len: 1, proof_ms: 100 }), messageReply: () => ({ verdict: "abort" }) });
+  assert.equal(w.inst.reg.proofMs, 1100);
+  await outcome(w.send("x"));
+  assert.equal(w.events[0][2], 1100);
+  assert.deepStrictEqual(await w.shown(), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "warning" });
+  await w.d.stop();
+});
+
+test("an in-process abort that fails is told to the daemon, which sends it", async () => {
+  const w = await world({ messageReply: abortThen({ outcome: "stopped", stop: provenStop() }) });
+  w.fake.client.session.abort = () => Promise.resolve({ data: false });
+  w.inst.ctx.serverUrl = new URL("http://127.0.0.1:1/");
+  await outcome(w.send("x"));
+  await waitFor(() => w.notes("x.done").length, "x.done");
+  assert.deepStrictEqual(w.notes("x.done"), [{ session: "ses_1", message_id: "msg_1", directory: "/srv/proj", verdict: "abort", by: "daemon", aborted: false }]);
   await w.d.stop();
 });
 
 test("the daemon's text is what the user is shown and what the block says", async () => {
   for (const verdict of ["abort", "clear"]) {
-    const w = await world({ messageReply: () => ({ verdict, aborted: true, text: "ocstop: stopped 3 sessions" }) });
+    const w = await world({ messageReply: () => ({ verdict, text: "ocstop: stopped 3 sessions" }) });
     const { thrown } = await outcome(w.send("x"));
     assert.equal(thrown?.message, "ocstop: stopped 3 sessions");
     assert.deepStrictEqual(w.events.at(-1), ["show", "ocstop: stopped 3 sessions"]);
@@ -190,31 +246,37 @@ test("a verdict the hook does not know lets the message through", async () => {
   await w.d.stop();
 });
 
-test("no daemon: x (any case, trimmed) stops at once, anything else passes", async () => {
+test("no daemon: x (any case, trimmed) stops at once and says it is not verified; anything else passes", async () => {
   const w = await world({ daemon: false });
   for (const text of ["x", " X\n", "\tx "]) {
     const { thrown, ms } = await outcome(w.send(text));
     assert.equal(thrown?.message, `ocstop: stopped (${text.trim()})`);
     assert.ok(ms < VERDICT_DEADLINE_MS, `${ms} ms: no wait for a deadline`);
+    assert.deepStrictEqual(await w.shown(), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "warning" });
   }
   assert.equal(w.fake.calls.filter((c) => c.name === "session.abort").length, 3);
   for (const text of ["y", "xx", "stop", "×"]) assert.equal((await outcome(w.send(text))).thrown, null, text);
   assert.equal(w.fake.calls.filter((c) => c.name === "session.abort").length, 3);
 });
 
-test("a daemon that does not answer within 50 ms: the built-in x decides, and its late answer is ignored", async () => {
+test("a daemon that does not answer within 50 ms: the built-in x decides, the daemon is told, and its late answer is ignored", async () => {
   const w = await world({
     registerReply: () => ({ stop_words: ["stop"], max_len: 4 }),
-    messageReply: () => reply({ verdict: "clear", aborted: false }, { delayMs: 150 }),
+    messageReply: () => reply({ verdict: "clear" }, { delayMs: 150 }),
   });
   const x = await outcome(w.send("x"));
   assert.equal(x.thrown?.message, "ocstop: stopped (x)", "abort by the built-in word, not the daemon's clear");
   assert.ok(x.ms >= VERDICT_DEADLINE_MS - 1 && x.ms < 150, `waited ${x.ms} ms`);
-  const stop = await outcome(w.send("stop"));
+  await waitFor(() => w.notes("x.done").length, "x.done");
+  assert.deepStrictEqual(w.notes("x.done"), [{ session: "ses_1", message_id: "msg_1", directory: "/srv/proj", verdict: "abort", by: "shim", aborted: true }]);
+  // The daemon proves that stop too, and the toast waits for it.
+  w.d.live[0].send([2, "x.result", [{ session: "ses_1", message_id: "msg_1", outcome: "stopped", stop: provenStop({ ms: 10 }) }]]);
+  assert.match((await w.shown()).text, /^ocstop: stopped in \d+ ms \(verified\)$/);
+  const stop = await outcome(w.send("stop", { sessionID: "ses_1" }, { id: "msg_2" }));
   assert.equal(stop.thrown, null, "the daemon's own word passes without it");
   await sleep(200);
   assert.equal(w.link.connected, true, "the late answers do not break the link");
-  assert.deepStrictEqual(w.events.map((e) => e[0]), ["stopText", "abort", "show"]);
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "abort", "show", "whenDone", "forget"]);
   await w.d.stop();
 });
 

@@ -94,6 +94,9 @@ test("the register reply sets the longest word to ask about and the relay", asyn
     [{ stop_words: [5, "ab", null] }, { maxLen: 2, relay: false }],
     [{ max_len: 2.5, stop_words: ["abc"], relay: "yes" }, { maxLen: 3, relay: false }],
     [{}, { maxLen: 1, relay: false }],
+    [{ stop_words: ["x"], proof_ms: 8000 }, { maxLen: 1, relay: false, proofMs: 9000 }],
+    [{ stop_words: ["x"], proof_ms: -5 }, { maxLen: 1, relay: false }],
+    [{ stop_words: ["x"], proof_ms: "8000" }, { maxLen: 1, relay: false }],
   ];
   for (const [got, want] of cases) {
     const d = await FakeDaemon.start();

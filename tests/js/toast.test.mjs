@@ -1,10 +1,10 @@
-// The shim's stop toast (client/opencode-plugin/src/toast.js) against a fake OpenCode client: the
-// latency when the session's idle event comes, plain words when it does not, and never an error.
+// The shim's stop toast (client/opencode-plugin/src/toast.js) against a fake OpenCode client: what
+// the daemon proved (x.result) in words, what is not known said as not verified, and never an error.
 //
 //   node --test tests/js/toast.test.mjs
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { Toasts, TOAST_DELAY_MS, IDLE_WAIT_MS } from "../../client/opencode-plugin/src/toast.js";
+import { Toasts, TOAST_DELAY_MS, PROOF_WAIT_MS, NO_DAEMON, outcomeToast, unverifiedToast } from "../../client/opencode-plugin/src/toast.js";
 import { fakeCtx, sleep, waitFor } from "./helpers.mjs";
 
 const keepAlive = setInterval(() => {}, 1 << 30);
@@ -13,12 +13,12 @@ after(() => clearInterval(keepAlive));
 const unhandled = [];
 process.on("unhandledRejection", (e) => unhandled.push(e));
 
-const idle = (sessionID) => ({ type: "session.idle", properties: { sessionID } });
 const toasts = (calls) => calls.filter((c) => c.name === "tui.showToast");
+const stop = (fields) => ({ session: "ses_1", stopped: true, children: [], running: [], ms: 40, reason: null, server: "http://h", origin: "x", ...fields });
 
-test("the delays are 150 ms before a toast and up to 1 s for the idle event", () => {
+test("a toast comes 150 ms after the x at the earliest; an outcome is waited for 8 s by default", () => {
   assert.equal(TOAST_DELAY_MS, 150);
-  assert.equal(IDLE_WAIT_MS, 1000);
+  assert.equal(PROOF_WAIT_MS, 8000);
 });
 
 test("a plain message is shown after the toast delay, as an info toast", async () => {
@@ -33,65 +33,55 @@ test("a plain message is shown after the toast delay, as an info toast", async (
   assert.deepStrictEqual(call.arg, { body: { message: "ocstop: message not sent", variant: "info" } });
 });
 
-test("a stop toast gives the latency up to the session's idle event", async () => {
+test("each outcome reads as what happened", () => {
+  assert.deepStrictEqual(outcomeToast({ outcome: "stopped", stop: stop({ ms: 40 }) }, 2.4, 500), { text: "ocstop: stopped in 42 ms (verified)", variant: "success" });
+  // A stop proven without an idle time: counted to the result.
+  assert.deepStrictEqual(outcomeToast({ outcome: "stopped", stop: stop({ ms: -1 }) }, 2, 321.4), { text: "ocstop: stopped in 321 ms (verified)", variant: "success" });
+  assert.deepStrictEqual(
+    outcomeToast({ outcome: "not_stopped", reason: "ses_1 did not report idle within 3000 ms (2 attempts)", stop: stop({ stopped: false, running: ["ses_1", "ses_2"] }) }, 2, 9000),
+    { text: "ocstop: NOT stopped — ses_1 did not report idle within 3000 ms (2 attempts); still running: ses_1, ses_2", variant: "error" },
+  );
+  assert.deepStrictEqual(outcomeToast({ outcome: "not_stopped", reason: "the abort request failed", stop: stop({ stopped: false, running: [] }) }, 2, 9000), { text: "ocstop: NOT stopped — the abort request failed", variant: "error" });
+  assert.deepStrictEqual(outcomeToast({ outcome: "idle", reason: "nothing was running" }, 2, 5), { text: "ocstop: nothing was running", variant: "info" });
+  // The shim stopped alone; the daemon found the tree idle afterwards.
+  assert.deepStrictEqual(outcomeToast({ outcome: "idle", reason: "nothing is running now" }, 2, 5, true), { text: "ocstop: stopped; nothing is running now (verified)", variant: "success" });
+  assert.deepStrictEqual(outcomeToast({ outcome: "unverified", reason: "ocstopd does not know this session yet" }, 2, 5), { text: "ocstop: abort sent; not verified — ocstopd does not know this session yet", variant: "warning" });
+  assert.deepStrictEqual(outcomeToast(null, 2, 8000), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "warning" });
+  assert.deepStrictEqual(outcomeToast({ outcome: "what" }, 2, 8000).variant, "warning");
+  assert.deepStrictEqual(unverifiedToast(NO_DAEMON), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "warning" });
+});
+
+test("the toast waits for the x's result, found by message id, else by session", async () => {
   const { ctx, calls } = fakeCtx();
   const t = new Toasts();
   const t0 = performance.now();
-  t.show(ctx, t.stopText("ses_1", t0));
-  await sleep(60);
-  const idleAt = performance.now();
-  t.noteIdle(idle("ses_1"));
+  t.show(ctx, t.whenDone("msg_1").then((r) => outcomeToast(r, 1, performance.now() - t0)));
+  const bySession = t.whenDone("ses_9");
+  await sleep(300);
+  assert.deepStrictEqual(toasts(calls), [], "held until the result");
+  // Results for others, and garbage, change nothing.
+  for (const r of [{ outcome: "stopped", message_id: "msg_2", session: "ses_1" }, null, undefined, "x", 7, {}]) t.noteResult(r);
+  t.noteResult({ outcome: "stopped", message_id: "msg_1", session: "ses_1", stop: stop({ ms: 30 }) });
   const [call] = await waitFor(() => toasts(calls).length && toasts(calls), "the toast");
-  const ms = Number(/^ocstop: stopped in (\d+) ms$/.exec(call.arg.body.message)?.[1]);
-  assert.ok(Math.abs(ms - (idleAt - t0)) <= 1, `${call.arg.body.message}, idle after ${idleAt - t0} ms`);
-  assert.ok(call.at - t0 >= TOAST_DELAY_MS - 1, "still after the toast delay");
-  assert.equal(t.idleWaiters.size, 0);
+  assert.deepStrictEqual(call.arg.body, { message: "ocstop: stopped in 31 ms (verified)", variant: "success" });
+  t.noteResult({ outcome: "idle", message_id: null, session: "ses_9" });
+  assert.equal((await bySession).outcome, "idle");
+  assert.equal(t.waiters.size, 0);
 });
 
-test("an idle event later than the toast delay holds the toast until it comes", async () => {
-  const { ctx, calls } = fakeCtx();
+test("no result within the wait: null, and a late one is dropped", async () => {
   const t = new Toasts();
   const t0 = performance.now();
-  t.show(ctx, t.stopText("ses_1", t0));
-  await sleep(400);
-  assert.deepStrictEqual(toasts(calls), []);
-  t.noteIdle(idle("ses_1"));
-  const [call] = await waitFor(() => toasts(calls).length && toasts(calls), "the toast");
-  const ms = Number(/^ocstop: stopped in (\d+) ms$/.exec(call.arg.body.message)?.[1]);
-  assert.ok(ms >= 399 && ms < 900, call.arg.body.message);
-});
-
-test("without an idle event the toast says only that it stopped, after 1 s", async () => {
-  const { ctx, calls } = fakeCtx();
-  const t = new Toasts();
-  const t0 = performance.now();
-  t.show(ctx, t.stopText("ses_1", t0));
-  // Events that are not this session's idle event change nothing.
-  t.noteIdle(idle("ses_2"));
-  t.noteIdle({ type: "session.status", properties: { sessionID: "ses_1", status: { type: "idle" } } });
-  t.noteIdle({ type: "session.idle" });
-  t.noteIdle({ type: "session.idle", properties: {} });
-  t.noteIdle(undefined);
-  t.noteIdle(null);
-  const [call] = await waitFor(() => toasts(calls).length && toasts(calls), "the toast", 3000);
-  assert.equal(call.arg.body.message, "ocstop: stopped");
-  assert.ok(call.at - t0 >= IDLE_WAIT_MS - 1 && call.at - t0 < IDLE_WAIT_MS + 500, `after ${call.at - t0} ms`);
-  assert.equal(t.idleWaiters.size, 0);
-  t.noteIdle(idle("ses_1")); // too late: nothing waits for it
-  await sleep(200);
-  assert.equal(toasts(calls).length, 1);
-});
-
-test("a second stop of the same session takes its idle event; the first ends plain", async () => {
-  const t = new Toasts();
-  const t0 = performance.now();
-  const first = t.stopText("ses_1", t0);
-  const second = t.stopText("ses_1", t0 + 10);
-  await sleep(30);
-  t.noteIdle(idle("ses_1"));
-  assert.match(await second, /^ocstop: stopped in \d+ ms$/);
-  assert.equal(await first, "ocstop: stopped");
-  assert.ok(performance.now() - t0 >= IDLE_WAIT_MS - 1);
+  const r = await t.whenDone("msg_1", 200);
+  assert.equal(r, null);
+  assert.ok(performance.now() - t0 >= 199);
+  assert.equal(t.waiters.size, 0);
+  t.noteResult({ outcome: "stopped", message_id: "msg_1" });
+  // forget() ends a wait at once.
+  const f = t.whenDone("msg_2", 5000);
+  t.forget("msg_2");
+  assert.equal(await f, null);
+  assert.equal(t.waiters.size, 0);
 });
 
 test("a client that cannot show toasts is no error", async () => {

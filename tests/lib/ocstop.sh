@@ -130,11 +130,17 @@ abort_nothing() { _abort_q "$1" '.results == []'; }
 # abort_ms JSON SID — the stop latency the result gives for SID.
 abort_ms() { jq -er --arg s "$2" '[.results[] | select(.session == $s) | .ms][0] | numbers' <<<"$1"; }
 
-# monitor_start — record the daemon's events in $T/monitor.jsonl (appends across daemon restarts).
+# monitor_start — record the daemon's events in $T/monitor.jsonl, and as a person reads them in
+# $T/monitor.txt (both append across daemon restarts).
 monitor_start() {
   ocstop -j monitor >>"$T/monitor.jsonl" 2>/dev/null &
   oc_track $!
+  ocstop monitor >>"$T/monitor.txt" 2>/dev/null &
+  oc_track $!
 }
+# monitor_says REGEX — how many lines of the readable monitor match REGEX (extended).
+monitor_says() { grep -Ec -e "$1" "$T/monitor.txt"; }
+monitor_says_gt() { local n; n=$(monitor_says "$1"); echo "monitor lines matching $1: $n (were $2)" >&2; [ "$n" -gt "$2" ]; }
 # _monitor_count JQ [jq options...] — how many recorded events JQ selects (unparsable lines skipped).
 _monitor_count() {
   local q=$1 out; shift

@@ -20,6 +20,7 @@
 
 import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+import { NO_DAEMON, outcomeToast, unverifiedToast } from "./toast.js";
 
 export const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -72,11 +73,11 @@ export function blockError(message) {
 
 // ctx.client runs in-process and carries the server's auth; the HTTP fallback covers a client that
 // fails (it only works where OpenCode listens on a port: serve, web, --port). env: where the
-// server's username and password are read.
+// server's username and password are read. Resolves whether OpenCode took the abort.
 export async function abortSession(ctx, id, env) {
   try {
     const r = await withTimeout(ctx.client.session.abort({ path: { id } }), CLIENT_TIMEOUT_MS);
-    if (r?.data === true) return;
+    if (r?.data === true) return true;
   } catch {}
   try {
     const headers = {};
@@ -84,18 +85,22 @@ export async function abortSession(ctx, id, env) {
       const user = env.OPENCODE_SERVER_USERNAME || "opencode";
       headers.authorization = `Basic ${Buffer.from(`${user}:${env.OPENCODE_SERVER_PASSWORD}`).toString("base64")}`;
     }
-    await fetch(new URL(`session/${encodeURIComponent(id)}/abort`, String(ctx.serverUrl)), {
+    const r = await fetch(new URL(`session/${encodeURIComponent(id)}/abort`, String(ctx.serverUrl)), {
       method: "POST",
       headers,
       signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
     });
-  } catch {}
+    return r.ok;
+  } catch {
+    return false;
+  }
 }
 
 // The hook's body, given request(method, params, timeoutMs) to the daemon (rejecting at once when
-// there is none), the toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance
-// and its register reply (null until it comes).
-export function chatMessageHook({ request, toasts, env }) {
+// there is none), notify(method, params) to it, connected() (whether there is a daemon), the
+// toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance and its register
+// reply (null until it comes).
+export function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env }) {
   return async function onChatMessage(inst, input, output) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
     let text = "";
@@ -107,17 +112,22 @@ export function chatMessageHook({ request, toasts, env }) {
     const t0 = performance.now();
     const { ctx } = inst;
     const session = input.sessionID;
+    const messageId = output.message?.id ?? input.messageID;
+    const x = { session, message_id: messageId, directory: ctx.directory };
+    // The outcome may follow the verdict in the same read: wait for it before asking.
+    const key = typeof messageId === "string" ? messageId : session;
+    const done = toasts.whenDone(key, inst.reg?.proofMs);
     let verdict;
-    let aborted = false;
+    let by = "daemon";
     let note;
     try {
       const reply = await request(
         "message",
         {
-          session,
-          message_id: output.message?.id ?? input.messageID,
-          directory: ctx.directory,
+          ...x,
           server_url: String(ctx.serverUrl),
+          // Past this (by the wall clock, which the daemon shares) the answer is not waited for.
+          deadline: Date.now() + VERDICT_DEADLINE_MS,
           parts: (output.parts ?? [])
             .filter((p) => !p?.synthetic)
             .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),
@@ -125,22 +135,33 @@ export function chatMessageHook({ request, toasts, env }) {
         VERDICT_DEADLINE_MS,
       );
       verdict = reply.verdict;
-      aborted = reply.aborted === true;
       if (typeof reply.text === "string" && reply.text) note = reply.text;
     } catch {
       // Daemon absent, slow or confused: the built-in stop word still works.
       verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
+      by = "shim";
     }
+    if (verdict !== "abort") toasts.forget(key);
     if (verdict !== "abort" && verdict !== "clear") return;
+    if (verdict === "clear") {
+      toasts.show(ctx, note ?? "ocstop: message not sent");
+      throw blockError(note ?? `ocstop: not sent (${word})`);
+    }
 
     // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
-    if (verdict === "abort") {
-      const stopped = toasts.stopText(session, t0);
-      if (!aborted) await abortSession(ctx, session, env);
-      toasts.show(ctx, note ?? stopped);
-      throw blockError(note ?? `ocstop: stopped (${word})`);
-    }
-    toasts.show(ctx, note ?? "ocstop: message not sent");
-    throw blockError(note ?? `ocstop: not sent (${word})`);
+    // The daemon aborts the rest of the tree and proves the whole of it stopped.
+    let msToStop = performance.now() - t0;
+    const aborted = await abortSession(ctx, session, env);
+    const daemon = by === "daemon" || connected();
+    // The daemon is told what it cannot know: a verdict it was not waited for, a failed abort.
+    if (daemon && (by === "shim" || !aborted)) notify("x.done", { ...x, verdict, by, aborted });
+    if (by === "shim") msToStop = performance.now() - t0;
+    if (!daemon) toasts.forget(key);
+    toasts.show(
+      ctx,
+      note ??
+        (daemon ? done.then((result) => outcomeToast(result, msToStop, performance.now() - t0, by === "shim")) : unverifiedToast(NO_DAEMON)),
+    );
+    throw blockError(note ?? `ocstop: stopped (${word})`);
   };
 }

@@ -18,6 +18,8 @@ export const REGISTER_TIMEOUT_MS = 5000;
 // directory cannot be watched, that is the longest a new daemon waits for its shims).
 export const BACKOFF_MIN_MS = 50;
 export const BACKOFF_MAX_MS = 2000;
+// Added to the daemon's longest stop for the way back to us.
+export const PROOF_MARGIN_MS = 1000;
 
 // Calls onName(name) for each entry of dir that is created, removed or changed (inotify on Linux),
 // and onName(null) when the watch fails. The watch never keeps OpenCode alive. null when dir cannot
@@ -76,10 +78,11 @@ export class Link {
   // null; nothing is sent to a socket refused, and onRefused(why) hears each new reason once.
   // version(inst): a promise of the OpenCode version for register, asked once, before
   // the first attempt. onRequest(method, params): a promise of [error, result] for a request of the
-  // daemon. env: where the server's username and password are read. watch: watchDir or a stand-in.
+  // daemon; onNotify(method, params): a notification of the daemon's. env: where the server's
+  // username and password are read. watch: watchDir or a stand-in.
   // The timing options exist for tests; OpenCode gets the defaults.
-  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, env, watch = watchDir, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
-    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, env, watch, registerTimeoutMs, backoffMinMs, backoffMaxMs });
+  constructor({ dial, socketPath, refusal = async () => null, onRefused = () => {}, version, onRequest, onNotify = () => {}, env, watch = watchDir, registerTimeoutMs = REGISTER_TIMEOUT_MS, backoffMinMs = BACKOFF_MIN_MS, backoffMaxMs = BACKOFF_MAX_MS }) {
+    Object.assign(this, { dial, socketPath, refusal, onRefused, version, onRequest, onNotify, env, watch, registerTimeoutMs, backoffMinMs, backoffMaxMs });
     this.refused = null; // the last reason the socket was refused for, said once
     // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
     this.instances = new Map();
@@ -246,8 +249,9 @@ export class Link {
       else p.reject(new Error(`ocstopd: ${Array.isArray(err) ? err[1] : err}`));
     } else if (msg[0] === 0) {
       this.answer(c, msg[1], msg[2], Array.isArray(msg[3]) && msg[3][0] ? msg[3][0] : {});
+    } else if (msg[0] === 2 && typeof msg[1] === "string") {
+      this.onNotify(msg[1], Array.isArray(msg[2]) ? msg[2][0] : undefined);
     }
-    // Notifications from the daemon carry nothing the shim needs.
   }
 
   async answer(c, msgid, method, params) {
@@ -280,6 +284,8 @@ export class Link {
         // or composition (PROTOCOL.md); an older daemon's bytes bound only the words as typed.
         maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
         relay: reply.relay === true,
+        // How long an x's outcome may take to come (x.result); an older daemon does not say.
+        ...(Number.isInteger(reply.proof_ms) && reply.proof_ms > 0 ? { proofMs: reply.proof_ms + PROOF_MARGIN_MS } : {}),
       };
       this.backoff = this.backoffMinMs;
     } catch (e) {

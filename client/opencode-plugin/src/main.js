@@ -51,10 +51,19 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
     onRefused: (why) => logRefusal(link, why),
     version: opencodeVersion,
     onRequest: (method, params) => answer(link.instances, method, params),
+    onNotify: (method, params) => {
+      if (method === "x.result") toasts.noteResult(params);
+    },
     env,
   });
   const toasts = new Toasts();
-  const onChatMessage = chatMessageHook({ request: (method, params, ms) => link.request(method, params, ms), toasts, env });
+  const onChatMessage = chatMessageHook({
+    request: (method, params, ms) => link.request(method, params, ms),
+    notify: (method, params) => link.notify(method, [params]),
+    connected: () => link.connected,
+    toasts,
+    env,
+  });
 
   // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
   async function OcStop(ctx) {
@@ -63,7 +72,6 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
     return {
       "chat.message": (input, output) => onChatMessage(inst, input, output),
       event: async ({ event }) => {
-        toasts.noteIdle(event);
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
         if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);

@@ -1,53 +1,95 @@
-// toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
+// toast.js: what the user is told after a stop word: how the stop ended, as ocstopd proved it.
 //
+// The daemon proves a stop from OpenCode's events (and, before it says "not stopped", from
+// OpenCode's status route) and tells the shim's connection with an x.result notification. The toast
+// says only what is known: verified, not stopped with what still runs, or not verified and why.
 // Only the TUI shows toasts; elsewhere the call fails or goes unseen, which is fine.
 
 import { later } from "./timers.js";
 
 // Our toast must come after any error toast of the blocked prompt (which replaces an earlier one).
 export const TOAST_DELAY_MS = 150;
-// How long the toast waits for the stopped session's idle event to show the latency.
-export const IDLE_WAIT_MS = 1000;
+// How long to wait for an x's outcome when the daemon did not say (register's proof_ms): two
+// attempts of the default 3 s and the status check.
+export const PROOF_WAIT_MS = 8000;
+// Said when the shim stopped the session alone: with no daemon nothing proves the stop.
+export const NO_DAEMON = "ocstopd is not running";
+
+// The toast for an x's outcome, {text, variant}. result: the daemon's x.result, or null when none
+// came; msToStop: from the x to when the daemon's stop began, to which the stop's own time (its
+// first abort to the tree's last idle) is added; msToResult: from the x to the result; alone: the
+// shim stopped the session without the daemon's verdict (the daemon learnt of it afterwards).
+export function outcomeToast(result, msToStop, msToResult, alone = false) {
+  const stop = result?.stop;
+  const reason = typeof result?.reason === "string" ? result.reason : "no proof";
+  switch (result?.outcome) {
+    case "stopped": {
+      const ms = Number.isInteger(stop?.ms) && stop.ms >= 0 ? msToStop + stop.ms : msToResult;
+      return { text: `ocstop: stopped in ${Math.round(ms)} ms (verified)`, variant: "success" };
+    }
+    case "not_stopped": {
+      const running = Array.isArray(stop?.running) ? stop.running.filter((s) => typeof s === "string") : [];
+      const still = running.length > 0 ? `; still running: ${running.join(", ")}` : "";
+      return { text: `ocstop: NOT stopped — ${reason}${still}`, variant: "error" };
+    }
+    // After the shim's own stop, idle proves it ended, not that nothing ran.
+    case "idle":
+      return alone ? { text: "ocstop: stopped; nothing is running now (verified)", variant: "success" } : { text: "ocstop: nothing was running", variant: "info" };
+    case "unverified":
+      return unverifiedToast(reason);
+    default:
+      return unverifiedToast("ocstopd did not say how the stop ended");
+  }
+}
+
+export function unverifiedToast(why) {
+  return { text: `ocstop: abort sent; not verified — ${why}`, variant: "warning" };
+}
 
 export class Toasts {
   constructor() {
-    // session -> resolve of the promise that waits for its idle event
-    this.idleWaiters = new Map();
+    // key (message id, else session) -> resolve of the promise that waits for its x.result
+    this.waiters = new Map();
   }
 
-  // A promise of the sentence for a stop of session begun at t0 (performance.now()): with the
-  // latency as the user saw it if the session's idle event comes within IDLE_WAIT_MS (the abort
-  // call itself returns later than the session goes idle), plain otherwise. Ask before aborting.
-  stopText(session, t0) {
-    return this.whenIdle(session).then((at) => (at ? `ocstop: stopped in ${Math.round(at - t0)} ms` : "ocstop: stopped"));
-  }
-
-  // Resolves with the time of session's idle event, or null after IDLE_WAIT_MS.
-  whenIdle(session) {
+  // A promise of the x.result for key, or null after waitMs. Ask before the daemon can answer: the
+  // result may follow the verdict in the same read.
+  whenDone(key, waitMs = PROOF_WAIT_MS) {
     let resolve;
-    const idle = new Promise((r) => (resolve = r));
-    this.idleWaiters.set(session, resolve);
-    later(() => {
-      if (this.idleWaiters.get(session) === resolve) this.idleWaiters.delete(session);
-      resolve(null);
-    }, IDLE_WAIT_MS);
-    return idle;
+    const done = new Promise((r) => (resolve = r));
+    this.waiters.set(key, resolve);
+    later(() => this.settle(key, resolve, null), waitMs);
+    return done;
   }
 
-  // Every event OpenCode gives the plugin passes here.
-  noteIdle(event) {
-    if (event?.type !== "session.idle") return;
-    const resolve = this.idleWaiters.get(event.properties?.sessionID);
-    if (!resolve) return;
-    this.idleWaiters.delete(event.properties.sessionID);
-    resolve(performance.now());
+  // Stop waiting for key (no stop followed).
+  forget(key) {
+    const resolve = this.waiters.get(key);
+    if (resolve) this.settle(key, resolve, null);
   }
 
-  // Shows message (a string or a promise of one) TOAST_DELAY_MS from now.
-  show(ctx, message) {
+  settle(key, resolve, value) {
+    if (this.waiters.get(key) === resolve) this.waiters.delete(key);
+    resolve(value);
+  }
+
+  // Every x.result the daemon sends passes here.
+  noteResult(result) {
+    if (result === null || typeof result !== "object") return;
+    const key = typeof result.message_id === "string" ? result.message_id : result.session;
+    const resolve = this.waiters.get(key);
+    if (resolve) this.settle(key, resolve, result);
+  }
+
+  // Shows toast ({text, variant}, a string, or a promise of either) TOAST_DELAY_MS from now, or
+  // when it is known.
+  show(ctx, toast) {
     later(() => {
-      Promise.resolve(message)
-        .then((text) => ctx.client.tui.showToast({ body: { message: text, variant: "info" } }))
+      Promise.resolve(toast)
+        .then((t) => {
+          const { text, variant } = typeof t === "string" ? { text: t, variant: "info" } : t;
+          return ctx.client.tui.showToast({ body: { message: text, variant } });
+        })
         .catch(() => {});
     }, TOAST_DELAY_MS);
   }
