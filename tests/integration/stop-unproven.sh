@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 17
+tap_plan 22
 tmp_dir_new T
 python3 "$OCSTOP_SRCDIR/tests/lib/fake-opencode.py" "$T/port" 2>"$T/fake.err" &
 oc_track $!
@@ -24,6 +24,15 @@ tap_ok "... stopped=false with the reason" \
   abort_not_stopped "$OUT" ses_stuck "ses_stuck did not report idle within 400 ms (2 attempts)"
 tap_diag "$OUT"
 tap_eq "... after exactly one retry" 2 "$(aborts_of ses_stuck)"
+tap_ok "... naming what still runs" _abort_q "$OUT" '.results[0].running == ["ses_stuck"]'
+
+# The idle event is lost, but OpenCode's status route says idle: asked before anything is reported,
+# it proves the stop (a loaded OpenCode was once reported not stopped while it said idle).
+tap_run "no idle event, but the status route says idle: exit 0" 0 ocstop -j abort ses_mute
+tap_ok "... stopped" abort_stopped "$OUT" ses_mute
+tap_ok "... with nothing left running" _abort_q "$OUT" '.results[0].running == []'
+tap_contains "... the daemon says how it knew" "OpenCode's status route says every session is idle" \
+  "$(cat "$OCSTOPD_LOG")"
 
 tap_run "output never goes quiet: exit 3" 3 ocstop abort ses_chatty
 tap_contains "... the reason says so" "output did not go quiet" "$OUT"

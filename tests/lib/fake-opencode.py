@@ -12,6 +12,7 @@ and adds its status as a line to DOWN_DIR/failed. Sessions, all busy from the st
   ses_fail     its abort answers 500
   ses_slow     a loaded OpenCode: each abort request takes 3.2 s (longer than the proof's default
                3 s timeout), the first one then fails with 504, and the abort takes effect at 3.5 s
+  ses_mute     goes idle when aborted without saying so: no event, only the status route knows
 GET /__aborts lists the abort requests received, one session id per line.
 """
 import json
@@ -22,7 +23,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-SESSIONS = ["ses_ok", "ses_stuck", "ses_chatty", "ses_fail", "ses_slow"]
+SESSIONS = ["ses_ok", "ses_stuck", "ses_chatty", "ses_fail", "ses_slow", "ses_mute"]
+silently_idle = set()
 DIRECTORY = "/fake/proj"
 streams = []
 streams_lock = threading.Lock()
@@ -77,7 +79,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/global/health":
             return self.reply(200, '{"healthy":true,"version":"0.0.0-fake"}')
         if self.path.startswith("/session/status"):
-            return self.reply(200, json.dumps({s: {"type": "busy"} for s in SESSIONS}))
+            return self.reply(200, json.dumps({s: {"type": "busy"} for s in SESSIONS if s not in silently_idle}))
         if self.path == "/__aborts":
             return self.reply(200, "".join(a + "\n" for a in aborts))
         if self.path.startswith("/session/"):
@@ -130,6 +132,8 @@ class Handler(BaseHTTPRequestHandler):
                 publish("session.idle", {"sessionID": sid})
             if sid == "ses_chatty":
                 threading.Thread(target=chatter, args=(sid,), daemon=True).start()
+            if sid == "ses_mute":
+                silently_idle.add(sid)
             return self.reply(200, "true")
         self.reply(404, "{}")
 
