@@ -325,6 +325,9 @@ static void test_unauthorized(void **state)
 	UNTIL(w, server_last_error(s) != NULL);
 	assert_false(server_connected(s));
 	assert_non_null(strstr(server_last_error(s), "401 unauthorized"));
+	/* It says where the password goes: the daemon's, not the caller's. */
+	assert_non_null(strstr(server_last_error(s), "ocstopd"));
+	assert_non_null(strstr(server_last_error(s), "restart ocstopd"));
 	assert_non_null(strstr(server_last_error(s), "OPENCODE_SERVER_PASSWORD"));
 	/* It keeps trying: once the password works, it connects. */
 	w->health_status = 200;
