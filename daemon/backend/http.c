@@ -215,10 +215,14 @@ static int start_status(struct link *l, enum aux_kind kind, const char *director
 
 /* A probe's two steps: the session (for its directory), then that
  * directory's statuses. The chain ends, and its caller is told, at the first
- * step that fails or after the second. */
-static void probe_step(struct link *l, struct aux *a, json_t *body)
+ * step that fails or after the second. OpenCode answers 404 for a session it
+ * does not have; anything else that is not the session says nothing of it. */
+static void probe_step(struct link *l, struct aux *a, const struct http_result *res)
 {
+	bool ok = res->ok && res->status == 200;
+	json_t *body = ok ? parse_body(res) : NULL;
 	const char *dir = json_string_value(json_object_get(body, "directory"));
+	enum probe_outcome outcome = PROBE_FOUND;
 	int64_t now = clock_now_ms();
 
 	if (a->kind == AUX_PROBE_SESSION && body != NULL && dir != NULL) {
@@ -227,11 +231,16 @@ static void probe_step(struct link *l, struct aux *a, json_t *body)
 			json_decref(body);
 			return;
 		}
-	} else if (a->kind == AUX_PROBE_STATUS && body != NULL) {
-		engine_observe_statuses(l->e, l->srv, a->directory, body, now);
+	} else if (a->kind == AUX_PROBE_STATUS) {
+		if (body != NULL)
+			engine_observe_statuses(l->e, l->srv, a->directory, body, now);
+	} else if (res->ok && res->status == 404) {
+		outcome = PROBE_NOT_FOUND;
+	} else {
+		outcome = PROBE_FAILED;
 	}
 	json_decref(body);
-	a->probe_done(a->arg, now);
+	a->probe_done(a->arg, outcome, now);
 }
 
 static void aux_done(const struct http_result *res, void *arg)
@@ -255,7 +264,7 @@ static void aux_done(const struct http_result *res, void *arg)
 		break;
 	case AUX_PROBE_SESSION:
 	case AUX_PROBE_STATUS:
-		probe_step(l, a, ok ? parse_body(res) : NULL);
+		probe_step(l, a, res);
 		break;
 	case AUX_STATUS:
 	case AUX_LOOKUP:
@@ -510,7 +519,8 @@ static void http_close(void *priv)
 		if (a->kind == AUX_ABORT)
 			a->abort_done(a->arg, false, "the server was removed", now);
 		else if (a->kind == AUX_PROBE_SESSION || a->kind == AUX_PROBE_STATUS)
-			a->probe_done(a->arg, now);
+			a->probe_done(a->arg,
+			    a->kind == AUX_PROBE_STATUS ? PROBE_FOUND : PROBE_FAILED, now);
 		aux_free(a);
 	}
 	if (l->retry != NULL)

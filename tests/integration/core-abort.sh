@@ -4,7 +4,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 39
+tap_plan 45
 world_start
 mkdir -p "$PROJ/src/deep"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
@@ -65,8 +65,17 @@ tap_ok "no model request after the tree stop" stays_false 1 fake_requests_gt "$n
 # 5. Nothing to stop: an idle session, an unknown one.
 tap_run "abort of an idle session exits 0" 0 ocstop abort "$S"
 tap_eq "abort of an idle session: nothing to stop" "nothing to stop" "$OUT"
-tap_run "abort of an unknown session exits 0" 0 ocstop -j abort ses_doesnotexist
-tap_ok "abort of an unknown session: empty results" abort_nothing "$OUT"
+# An id OpenCode does not know is not found, said with the id and exit 4, apart from an idle one.
+tap_run "abort of an unknown session exits 4" 4 ocstop abort ses_doesnotexist
+tap_contains "abort of an unknown session: not found, with the id" "no such session: ses_doesnotexist" "$ERR"
+tap_run "abort -j of an unknown session exits 4" 4 ocstop -j abort ses_doesnotexist
+tap_ok "abort -j of an unknown session: the not_found error as JSON" \
+  jq -e '.error[0] == 3 and (.error[1] | contains("ses_doesnotexist"))' <<<"$OUT"
+tap_run "abort of an id OpenCode cannot have made exits 4" 4 ocstop abort hello
+tap_contains "abort hello: not found" "no such session: hello" "$ERR"
+tap_run "abort of an idle and an unknown session exits 4" 4 ocstop abort "$S" ses_doesnotexist
+tap_eq "abort of an idle and an unknown session: nothing to stop, and which was not found" \
+  "$(printf 'nothing to stop\nses_doesnotexist not found: no OpenCode server knows it')" "$OUT"
 
 # 6. A retrying session (provider answers 429) is stopped.
 S4=$(oc_session_new "$PROJ") || tap_bail "no session"
