@@ -12,7 +12,7 @@ fi
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 14
+tap_plan 19
 tmp_dir_new T
 mkdir -p "$T/proj"
 export OCSTOP_SOCKET=$T/ocstop.sock XDG_CONFIG_HOME=$T/config
@@ -50,7 +50,29 @@ fi
 tap_run "ocstop abort of an id nobody knows: exit 4" 4 ocstop abort ses_nowhere
 tap_contains "it says the id is not found" "no such session: ses_nowhere" "$ERR"
 
-# 2. A server the user named, down: an error with the reason, from the command line and the environment.
+# 2. The same with a TUI's shim connected (a relay that lists one idle session in the project, and
+#    stays until the test ends).
+PYTHONPATH=$OCSTOP_SRCDIR/tests/lib python3 - "$OCSTOP_SOCKET" "$T/proj" <<'PY' &
+import json, sys, time
+from peer import Peer
+sock, proj = sys.argv[1:]
+shim = Peer(sock)
+shim.call("register", {"server_url": "http://127.0.0.1:1", "directory": proj, "pid": 900300,
+                       "opencode_version": "1.18.33"})
+listing = shim.next_request("opencode.sessions")
+shim.send([1, listing[1], None, {"statuses": "{}", "sessions": json.dumps(
+    [{"id": "ses_tuiidle", "directory": proj, "title": "idle"}])}])
+while True:
+    time.sleep(60)
+PY
+oc_track $!
+tap_ok "the TUI's shim registers and lists its idle session" wait_until 10 ocstop_knows_status ses_tuiidle idle
+tap_run "bare ocstop with the TUI's shim, nothing running: exit 0" 0 in_dir "$T/proj" ocstop
+tap_eq "it says nothing to stop" "nothing to stop" "$OUT"
+tap_run "ocstop abort of the TUI's idle session: exit 0, nothing to stop" 0 ocstop abort ses_tuiidle
+tap_run "ocstop abort of an id the TUI does not have: exit 4" 4 ocstop abort ses_nowhere
+
+# 3. A server the user named, down: an error with the reason, from the command line and the environment.
 daemon --opencode "http://127.0.0.1:$CLOSED"
 wait_until 30 ocstop_server_error_has "http://127.0.0.1:$CLOSED" . || tap_bail "no error for the named server"
 tap_run "bare ocstop, a named server down: exit 2" 2 in_dir "$T/proj" ocstop
