@@ -16,6 +16,7 @@ enum client_exit {
 	EXIT_FAIL = 1,        /* usage error, or the daemon cannot be reached */
 	EXIT_DAEMON = 2,      /* the daemon returned an error or a bad reply */
 	EXIT_NOT_STOPPED = 3, /* a stop was not verified in time */
+	EXIT_NOT_FOUND = 4,   /* a session named is one no OpenCode server knows */
 };
 
 /* The stop waits the daemon accepts, in its timeout_ms and its

@@ -148,10 +148,69 @@ static int abort_print_all(const struct client_opts *o, const struct abort_resul
 	return rc;
 }
 
+/* The ids under key (not_found, unchecked), each checked; NULL when a
+ * daemon before them left the key out. */
+static int abort_ids(const msgpack_object *r, const char *key, const msgpack_object_array **ids)
+{
+	uint32_t i;
+
+	*ids = NULL;
+	if (proto_map_array(r, key, ids) == PROTO_ERR)
+		return client_malformed("%s is not an array", key);
+	for (i = 0; *ids != NULL && i < (*ids)->size; i++)
+		if ((*ids)->ptr[i].type != MSGPACK_OBJECT_STR)
+			return client_malformed("%s holds something that is not a session id", key);
+	return EXIT_DONE;
+}
+
+/* One line per id: what it is, and for one not looked up, where to see why. */
+static int abort_print_ids(const msgpack_object_array *ids, const char *what)
+{
+	uint32_t i;
+	char *id;
+
+	for (i = 0; ids != NULL && i < ids->size; i++) {
+		if ((id = text_safe(ids->ptr[i].via.str.ptr, ids->ptr[i].via.str.size)) == NULL)
+			return client_oom();
+		printf("%s %s\n", id, what);
+		free(id);
+	}
+	return EXIT_DONE;
+}
+
+/* An error reply. Without the session, with -j, the error as the wire has
+ * it, so that a script reads not_found as it reads a result. */
+static int abort_error(const struct client_opts *o, struct conn *c, int st, char *cause)
+{
+	int code = conn_error_code(c);
+	const char *text = conn_error_text(c);
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_unpacked u;
+	int rc;
+
+	if (o->json && text != NULL) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 1);
+		proto_pack_cstr(&pk, "error");
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_int(&pk, code);
+		proto_pack_cstr(&pk, text);
+		msgpack_unpacked_init(&u);
+		if (msgpack_unpack_next(&u, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+			client_print_json(&u.data);
+		msgpack_unpacked_destroy(&u);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	rc = client_fail(st, cause);
+	return code == PROTO_ENOTFOUND ? EXIT_NOT_FOUND : rc;
+}
+
 static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
 {
 	const msgpack_object *r;
-	const msgpack_object_array *results;
+	const msgpack_object_array *results, *not_found, *unchecked;
 	struct abort_result *res = NULL;
 	struct conn *c;
 	char *dir = NULL, *cause;
@@ -187,7 +246,7 @@ static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
 	}
 	abort_pack(o, conn_request(c, PROTO_M_ABORT), argc, argv, dir);
 	if ((st = conn_call(c, deadline, &r, &cause)) != CONN_OK) {
-		rc = client_fail(st, cause);
+		rc = st == CONN_EREPLY ? abort_error(o, c, st, cause) : client_fail(st, cause);
 		goto out;
 	}
 
@@ -205,11 +264,25 @@ static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
 			goto out;
 		failed |= abort_failed(o, &res[i]);
 	}
+	if ((rc = abort_ids(r, "not_found", &not_found)) != EXIT_DONE ||
+	    (rc = abort_ids(r, "unchecked", &unchecked)) != EXIT_DONE)
+		goto out;
 
-	if (!o->quiet)
-		rc = o->json ? client_print_json(r) : abort_print_all(o, res, results->size);
+	if (!o->quiet && o->json)
+		rc = client_print_json(r);
+	else if (!o->quiet && (rc = abort_print_all(o, res, results->size)) == EXIT_DONE &&
+	    (rc = abort_print_ids(not_found, "not found: no OpenCode server knows it")) ==
+		EXIT_DONE)
+		rc = abort_print_ids(unchecked,
+		    "not looked up: an OpenCode server could not be asked (see ocstop status)");
+	/* What the user must act on first: a stop that did not hold, then an
+	 * OpenCode that could not be asked, then a session that is not there. */
 	if (rc == EXIT_DONE && failed)
 		rc = EXIT_NOT_STOPPED;
+	else if (rc == EXIT_DONE && unchecked != NULL && unchecked->size > 0)
+		rc = EXIT_DAEMON;
+	else if (rc == EXIT_DONE && not_found != NULL && not_found->size > 0)
+		rc = EXIT_NOT_FOUND;
 out:
 	free(res);
 	free(dir);

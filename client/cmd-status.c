@@ -40,13 +40,15 @@ static int status_cell(struct table *t, const msgpack_object *m, const char *wha
 	return EXIT_DONE;
 }
 
-/* servers: [{url, connected, version, last_error, transport}] */
+#define ABSENT_NOTE "(the default address; none configured)"
+
+/* servers: [{url, connected, version, last_error, transport, implicit}] */
 static int status_servers(const msgpack_object *r, struct table *t)
 {
 	const msgpack_object_array *a;
 	const msgpack_object *m;
 	const char *state;
-	bool connected;
+	bool connected, implicit, absent;
 	uint32_t i;
 	int rc;
 
@@ -56,16 +58,24 @@ static int status_servers(const msgpack_object *r, struct table *t)
 		m = &a->ptr[i];
 		if (m->type != MSGPACK_OBJECT_MAP)
 			return client_malformed("a server is not a map");
-		if (proto_map_bool(m, "connected", &connected) != PROTO_OK)
-			return client_malformed("server connected is missing or not a bool");
-		state = connected ? "connected" : "disconnected";
+		implicit = false; /* absent from daemons before it */
+		if (proto_map_bool(m, "connected", &connected) != PROTO_OK ||
+		    proto_map_bool(m, "implicit", &implicit) == PROTO_ERR)
+			return client_malformed("server connected or implicit is not a bool");
+		/* The default address nobody named, with nothing there: no
+		 * OpenCode runs there, which is no failure. */
+		absent = implicit && !connected;
+		state = connected ? "connected" : absent ? "not running" : "disconnected";
 		if ((rc = status_cell(t, m, "server", "url", true)) != EXIT_DONE ||
 		    (rc = status_cell(t, m, "server", "transport", false)) != EXIT_DONE)
 			return rc;
 		if (table_add(t, state, strlen(state)) == -1)
 			return client_oom();
-		if ((rc = status_cell(t, m, "server", "version", false)) != EXIT_DONE ||
-		    (rc = status_cell(t, m, "server", "last_error", false)) != EXIT_DONE)
+		if ((rc = status_cell(t, m, "server", "version", false)) != EXIT_DONE)
+			return rc;
+		if (absent && table_add(t, ABSENT_NOTE, strlen(ABSENT_NOTE)) == -1)
+			return client_oom();
+		if (!absent && (rc = status_cell(t, m, "server", "last_error", false)) != EXIT_DONE)
 			return rc;
 	}
 	return EXIT_DONE;

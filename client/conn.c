@@ -30,6 +30,8 @@ struct conn {
 	bool oom; /* packing ran out of memory */
 	bool has_wait_mask;
 	sigset_t wait_mask;
+	int error_code;   /* of the last error reply; 0: none */
+	char *error_text; /* its message; NULL: none */
 };
 
 static char *conn_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -42,7 +44,7 @@ static int conn_check_peer(struct conn *c, const char *path, char **cause);
 static int conn_send(struct conn *c, int64_t deadline, char **cause);
 static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg, bool *invalid,
     char **cause);
-static int conn_check_response(const struct proto_msg *msg, char **cause);
+static int conn_check_response(struct conn *c, const struct proto_msg *msg, char **cause);
 
 /* A message for *cause; NULL when memory runs out, which callers report. */
 static char *conn_fmt(const char *fmt, ...)
@@ -114,6 +116,7 @@ void conn_free(struct conn *c)
 	close(c->fd);
 	proto_reader_free(c->reader);
 	msgpack_sbuffer_destroy(&c->out);
+	free(c->error_text);
 	free(c);
 }
 
@@ -352,7 +355,7 @@ static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg
 
 /* Checks the error and result of our response: the error must be nil or
  * [code, message], the result a map. */
-static int conn_check_response(const struct proto_msg *msg, char **cause)
+static int conn_check_response(struct conn *c, const struct proto_msg *msg, char **cause)
 {
 	const msgpack_object *e = msg->error;
 	const msgpack_object_array *a;
@@ -367,8 +370,10 @@ static int conn_check_response(const struct proto_msg *msg, char **cause)
 			*cause = conn_fmt("malformed reply: error is not [code, message]");
 			return CONN_EREPLY;
 		}
-		*cause = conn_fmt("%s (%s)", text, proto_errcode_name((int)a->ptr[0].via.i64));
-		free(text);
+		c->error_code = (int)a->ptr[0].via.i64;
+		*cause = conn_fmt("%s (%s)", text, proto_errcode_name(c->error_code));
+		free(c->error_text);
+		c->error_text = text;
 		return CONN_EREPLY;
 	}
 	if (msg->result->type != MSGPACK_OBJECT_MAP) {
@@ -378,12 +383,25 @@ static int conn_check_response(const struct proto_msg *msg, char **cause)
 	return CONN_OK;
 }
 
+int conn_error_code(const struct conn *c)
+{
+	return c->error_code;
+}
+
+const char *conn_error_text(const struct conn *c)
+{
+	return c->error_text;
+}
+
 int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result, char **cause)
 {
 	struct proto_msg msg;
 	bool invalid;
 	int st;
 
+	c->error_code = 0;
+	free(c->error_text);
+	c->error_text = NULL;
 	if ((st = conn_send(c, deadline, cause)) != CONN_OK)
 		return st;
 	for (;;) {
@@ -397,7 +415,7 @@ int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result, c
 			*cause = conn_fmt("malformed reply: %s", proto_reader_error(c->reader));
 			return CONN_EREPLY;
 		}
-		if ((st = conn_check_response(&msg, cause)) != CONN_OK)
+		if ((st = conn_check_response(c, &msg, cause)) != CONN_OK)
 			return st;
 		*result = msg.result;
 		return CONN_OK;

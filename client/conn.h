@@ -57,6 +57,11 @@ msgpack_packer *conn_request(struct conn *c, const char *method);
  * next conn_call() or conn_next_notify(). Otherwise *cause is set (caller
  * frees): an error reply reads "message (error_name)". */
 int conn_call(struct conn *c, int64_t deadline, const msgpack_object **result, char **cause);
+/* The protocol's code (PROTO_E...) of the error reply conn_call() last
+ * returned CONN_EREPLY for; 0 when it answered no error reply. */
+int conn_error_code(const struct conn *c);
+/* Its message, borrowed like a result; NULL when there was none. */
+const char *conn_error_text(const struct conn *c);
 
 /* Waits until deadline for the next notification, skipping anything else.
  * *msg is borrowed like conn_call()'s result. CONN_ETRANSPORT when the

@@ -38,9 +38,12 @@ static const char usage_text[] =
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
     "\n"
-    "Exit status: 0 done (also when nothing was running), 1 usage error or\n"
-    "the daemon cannot be reached, 2 the daemon returned an error, 3 a stop\n"
-    "was not verified in time.\n";
+    "Exit status: 0 done (also when nothing was running, or when the only\n"
+    "OpenCode is the default address, unconfigured, and nothing runs there),\n"
+    "1 usage error or the daemon cannot be reached, 2 the daemon returned an\n"
+    "error (an OpenCode it was told of cannot be reached, or could not be\n"
+    "asked about a SESSION), 3 a stop was not verified in time, 4 a SESSION\n"
+    "is one no OpenCode knows (not found).\n";
 
 /* Exact names only: a prefix a script relies on could turn ambiguous when
  * a command is added. Keep alphabetized. */

@@ -191,6 +191,7 @@ static void start_servers(struct daemon *d)
 		.username = d->config.username,
 		.password = d->config.password,
 		.configured = true,
+		.implicit = d->config.url_is_default,
 	};
 	const char *cause = NULL;
 	size_t i;

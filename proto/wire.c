@@ -15,13 +15,14 @@ void wire_pack_session(msgpack_packer *pk, const struct wire_session *s)
 
 void wire_pack_server(msgpack_packer *pk, const struct wire_server *s)
 {
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	proto_pack_kv_str(pk, "url", s->url);
 	proto_pack_kv_bool(pk, "connected", s->connected);
 	proto_pack_kv_str(pk, "version", s->version);
 	proto_pack_kv_str(pk, "last_error", s->last_error);
 	proto_pack_kv_str(pk, "transport", s->transport);
 	proto_pack_kv_int(pk, "pid", s->pid);
+	proto_pack_kv_bool(pk, "implicit", s->implicit);
 }
 
 void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)

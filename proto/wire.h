@@ -32,6 +32,7 @@ struct wire_server {
 	const char *last_error;
 	const char *transport; /* "http", "relay" */
 	int64_t pid;           /* 0 when unknown */
+	bool implicit;         /* the default address, which nothing named */
 };
 
 /* {session, stopped, children, running, ms, reason, server, origin} */

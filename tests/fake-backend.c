@@ -36,7 +36,7 @@ static void fake_close(void *priv)
 	}
 	for (i = 0; i < f->n_probes; i++)
 		if (!f->probes[i].answered)
-			fake_answer_probe(f, i, 0);
+			fake_answer_probe(f, i, PROBE_FAILED, 0);
 	for (i = 0; i < f->n_checks; i++)
 		if (!f->checks[i].answered)
 			fake_answer_check(f, i, false, 0);
@@ -79,11 +79,11 @@ static int fake_probe(void *priv, const char *session_id, probe_done_cb done, vo
 	return 0;
 }
 
-void fake_answer_probe(struct fake *f, size_t i, int64_t now_ms)
+void fake_answer_probe(struct fake *f, size_t i, enum probe_outcome outcome, int64_t now_ms)
 {
 	assert_false(f->probes[i].answered);
 	f->probes[i].answered = true;
-	f->probes[i].cb(f->probes[i].arg, now_ms);
+	f->probes[i].cb(f->probes[i].arg, outcome, now_ms);
 }
 
 static int fake_abort(void *priv, const char *session_id, const char *directory, int64_t timeout_ms,

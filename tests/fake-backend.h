@@ -64,7 +64,7 @@ struct fake *fake_of(struct fakes *fs, const struct server *s);
 /* Answer abort i of f, as the backend would. */
 void fake_answer(struct fake *f, size_t i, bool ok, const char *error, int64_t now_ms);
 /* Answer probe i of f. */
-void fake_answer_probe(struct fake *f, size_t i, int64_t now_ms);
+void fake_answer_probe(struct fake *f, size_t i, enum probe_outcome outcome, int64_t now_ms);
 /* Answer check i of f: ok when the statuses were observed. */
 void fake_answer_check(struct fake *f, size_t i, bool ok, int64_t now_ms);
 void fakes_free(struct fakes *fs);

@@ -122,6 +122,10 @@ static void srv_cb(struct evhttp_request *req, void *arg)
 			w->hung = req;
 		else
 			reply(req, w->abort_status, w->abort_status == 200 ? "true" : "{}");
+	} else if (sscanf(uri, "/session/%63[^/]", id) == 1 && strncmp(id, "ses_gone", 8) == 0) {
+		reply(req, 404, "{\"name\":\"NotFoundError\",\"data\":{}}");
+	} else if (sscanf(uri, "/session/%63[^/]", id) == 1 && strncmp(id, "ses_fails", 9) == 0) {
+		reply(req, 500, "{\"name\":\"UnknownError\",\"data\":{}}");
 	} else if (sscanf(uri, "/session/%63[^/]", id) == 1) {
 		char body[256];
 
@@ -325,6 +329,9 @@ static void test_unauthorized(void **state)
 	UNTIL(w, server_last_error(s) != NULL);
 	assert_false(server_connected(s));
 	assert_non_null(strstr(server_last_error(s), "401 unauthorized"));
+	/* It says where the password goes: the daemon's, not the caller's. */
+	assert_non_null(strstr(server_last_error(s), "ocstopd"));
+	assert_non_null(strstr(server_last_error(s), "restart ocstopd"));
 	assert_non_null(strstr(server_last_error(s), "OPENCODE_SERVER_PASSWORD"));
 	/* It keeps trying: once the password works, it connects. */
 	w->health_status = 200;
@@ -432,28 +439,39 @@ static void test_dropped_when_down(void **state)
 	assert_null(server_first(w->e));
 }
 
-static void probe_done(void *arg, int64_t now)
+/* Records the outcome, PROBE_FAILED + 1 until there is one. */
+static void probe_done(void *arg, enum probe_outcome outcome, int64_t now)
 {
 	(void)now;
-	*(bool *)arg = true;
+	*(int *)arg = (int)outcome;
 }
 
 /* A session no event named: its directory from GET /session/:id, then that
- * directory's statuses. */
+ * directory's statuses. OpenCode's 404 says it has no such session; a 500
+ * says nothing either way. */
 static void test_probe(void **state)
 {
 	struct world *w = *state;
 	struct server *s = attach(w, true, 0);
-	bool done = false;
+	int done = -1;
 
 	UNTIL(w, server_connected(s));
 	strcpy(w->statuses, "{\"ses_silent\":{\"type\":\"busy\"}}");
 	assert_true(server_can_probe(s));
 	assert_int_equal(server_probe(s, "ses_silent", probe_done, &done), 0);
-	UNTIL(w, done);
+	UNTIL(w, done >= 0);
+	assert_int_equal(done, PROBE_FOUND);
 	assert_string_equal(w->last_status_query, "?directory=/elsewhere");
 	assert_true(running(w, s, "ses_silent"));
 	assert_string_equal(session_directory(find(w, s, "ses_silent")), "/elsewhere");
+	done = -1;
+	assert_int_equal(server_probe(s, "ses_gone", probe_done, &done), 0);
+	UNTIL(w, done >= 0);
+	assert_int_equal(done, PROBE_NOT_FOUND);
+	done = -1;
+	assert_int_equal(server_probe(s, "ses_fails", probe_done, &done), 0);
+	UNTIL(w, done >= 0);
+	assert_int_equal(done, PROBE_FAILED);
 	/* Ids OpenCode cannot have made never reach a URL. */
 	assert_int_equal(server_probe(s, "../x", probe_done, &done), -1);
 }

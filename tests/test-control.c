@@ -67,9 +67,13 @@ static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct engine_host host;
+	/* The prestate, when given, makes the server the default nobody named,
+	 * and not there. */
+	bool implicit = *state != NULL;
 	struct server_spec spec = { .transport = SERVER_HTTP,
 		.url = "http://fake",
-		.configured = true };
+		.configured = true,
+		.implicit = implicit };
 	const char *why = NULL;
 	char *cause = NULL;
 
@@ -92,7 +96,7 @@ static int setup(void **state)
 	if (control_listen(w->ctl, w->path, &cause) < 0)
 		fail_msg("listen: %s", cause);
 	assert_non_null(w->http = server_attach(w->e, &spec, &why));
-	server_set_connected(w->http, true);
+	server_set_connected(w->http, !implicit);
 	*state = w;
 	return 0;
 }
@@ -417,13 +421,102 @@ static void test_unreachable(void **state)
 {
 	struct world *w = *state;
 	struct client *c = client_new(w);
-	json_t *r;
 
-	r = result(w, c, "abort", "{\"session\": \"ses_unknown\"}");
-	assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
-	json_decref(r);
 	server_set_error(w->http, 0, "down for the test");
 	assert_int_equal(error_code(w, c, "abort", "{\"all\": true}"), PROTO_EUNREACHABLE);
+	assert_int_equal(error_code(w, c, "abort", "{\"session\": \"ses_unknown\"}"),
+	    PROTO_EUNREACHABLE);
+	client_free(w, c);
+}
+
+/* The default server nobody named, with nothing listening there: nothing
+ * runs, which is no error, and no session is there to be found. */
+static void test_implicit_absent(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r;
+
+	server_set_error(w->http, 0, "connection refused");
+	r = result(w, c, "abort", "{\"all\": true}");
+	assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
+	json_decref(r);
+	r = result(w, c, "abort", "{\"directory\": \"/p\"}");
+	assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
+	json_decref(r);
+	assert_int_equal(error_code(w, c, "abort", "{\"session\": \"ses_q\"}"), PROTO_ENOTFOUND);
+	client_free(w, c);
+}
+
+/* Sends an abort, answers every lookup of an unknown id with outcome, and
+ * returns the reply [1, msgid, error, result] (caller decrefs). */
+static json_t *abort_looked_up(struct world *w, struct client *c, const char *params,
+    size_t lookups, enum probe_outcome outcome)
+{
+	struct fake *f = fake_of(&w->fakes, w->http);
+	size_t before = f->n_probes, i;
+	uint32_t id = ++c->msgid;
+	char text[512];
+
+	f->take_probes = true;
+	snprintf(text, sizeof(text), "[0, %u, \"abort\", [%s]]", id, params);
+	send_json(c, text);
+	for (i = 0; i < 200 && f->n_probes < before + lookups; i++) {
+		turn(w);
+		usleep(1000);
+	}
+	assert_int_equal(f->n_probes, before + lookups);
+	for (i = before; i < f->n_probes; i++)
+		fake_answer_probe(f, i, outcome, clock_now_ms());
+	return wait_for(w, c, is_reply, &id);
+}
+
+static json_int_t reply_error(json_t *r)
+{
+	return json_integer_value(json_array_get(json_array_get(r, 2), 0));
+}
+
+/* An id no server knows is not found, and said so: an error when nothing
+ * named is known, else a list beside the results. One whose server could
+ * not be asked is not "not found". */
+static void test_not_found(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r;
+
+	r = abort_looked_up(w, c, "{\"session\": \"ses_gone\"}", 1, PROBE_NOT_FOUND);
+	assert_int_equal(reply_error(r), PROTO_ENOTFOUND);
+	assert_non_null(strstr(str_at(r, "2.1"), "ses_gone"));
+	json_decref(r);
+	r = abort_looked_up(w, c, "{\"session\": \"ses_down\"}", 1, PROBE_FAILED);
+	assert_int_equal(reply_error(r), PROTO_EUNREACHABLE);
+	assert_non_null(strstr(str_at(r, "2.1"), "ses_down"));
+	assert_non_null(strstr(str_at(r, "2.1"), "http://fake"));
+	json_decref(r);
+	/* OpenCode makes no id that does not start with "ses": none is asked. */
+	r = abort_looked_up(w, c, "{\"sessions\": [\"hello\", \"ses_gone\"]}", 1, PROBE_NOT_FOUND);
+	assert_int_equal(reply_error(r), PROTO_ENOTFOUND);
+	assert_non_null(strstr(str_at(r, "2.1"), "hello"));
+	json_decref(r);
+	assert_int_equal(error_code(w, c, "abort", "{\"session\": \"a/b\"}"), PROTO_EBADREQ);
+	/* A known idle session beside an unknown one: a result that names it. */
+	IDLE(w, "ses_idle");
+	r = abort_looked_up(w, c, "{\"sessions\": [\"ses_idle\", \"ses_gone\"]}", 1,
+	    PROBE_NOT_FOUND);
+	assert_true(json_is_null(json_array_get(r, 2)));
+	assert_int_equal(json_array_size(json_object_get(json_array_get(r, 3), "results")), 0);
+	assert_string_equal(str_at(r, "3.not_found.0"), "ses_gone");
+	assert_int_equal(json_array_size(json_object_get(json_array_get(r, 3), "unchecked")), 0);
+	json_decref(r);
+	/* A running one beside one that could not be looked up. */
+	BUSY(w, "ses_run");
+	r = abort_looked_up(w, c, "{\"sessions\": [\"ses_run\", \"ses_q\"], \"wait\": false}", 1,
+	    PROBE_FAILED);
+	assert_string_equal(str_at(r, "3.results.0.session"), "ses_run");
+	assert_string_equal(str_at(r, "3.unchecked.0"), "ses_q");
+	assert_int_equal(json_array_size(json_object_get(json_array_get(r, 3), "not_found")), 0);
+	json_decref(r);
 	client_free(w, c);
 }
 
@@ -821,7 +914,6 @@ static void test_abort_ids_bound(void **state)
 	char text[4096];
 	size_t n;
 	int i;
-	json_t *r;
 
 	for (int limit = SELECT_MAX_IDS; limit <= SELECT_MAX_IDS + 1; limit++) {
 		n = (size_t)snprintf(text, sizeof(text), "{\"wait\": false, \"sessions\": [");
@@ -833,9 +925,9 @@ static void test_abort_ids_bound(void **state)
 			assert_int_equal(error_code(w, c, "abort", text), PROTO_ELIMIT);
 			continue;
 		}
-		r = result(w, c, "abort", text);
-		assert_int_equal(json_array_size(json_object_get(r, "results")), 0);
-		json_decref(r);
+		/* Taken, and looked up: the fake takes no lookups, so none
+		 * could be asked. */
+		assert_int_equal(error_code(w, c, "abort", text), PROTO_EUNREACHABLE);
 	}
 	client_free(w, c);
 }
@@ -1076,11 +1168,15 @@ static void test_register_credentials(void **state)
 
 int main(void)
 {
+	static bool implicit = true;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_credentials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_implicit_absent, setup, teardown,
+		    &implicit),
+		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),

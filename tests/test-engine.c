@@ -751,8 +751,9 @@ static void test_pins(void **state)
 	w->e = saved;
 }
 
-static void count_probe(void *arg, int64_t now_ms)
+static void count_probe(void *arg, enum probe_outcome outcome, int64_t now_ms)
 {
+	(void)outcome;
 	(void)now_ms;
 	(*(int *)arg)++;
 }
@@ -772,15 +773,15 @@ static void test_probe_bound(void **state)
 			taken++;
 	assert_int_equal(taken, SERVER_MAX_PROBES);
 	assert_int_equal(f->n_probes, SERVER_MAX_PROBES);
-	fake_answer_probe(f, 0, 10);
+	fake_answer_probe(f, 0, PROBE_NOT_FOUND, 10);
 	assert_int_equal(done, 1);
 	assert_int_equal(server_probe(s, "ses_unknown", count_probe, &done), 0);
 	assert_int_equal(server_probe(s, "ses_unknown", count_probe, &done), -1);
 	for (i = 1; i < (int)f->n_probes; i++)
-		fake_answer_probe(f, (size_t)i, 20);
+		fake_answer_probe(f, (size_t)i, PROBE_NOT_FOUND, 20);
 	assert_int_equal(done, SERVER_MAX_PROBES + 1);
 	assert_int_equal(server_probe(s, "ses_unknown", count_probe, &done), 0);
-	fake_answer_probe(f, f->n_probes - 1, 30);
+	fake_answer_probe(f, f->n_probes - 1, PROBE_NOT_FOUND, 30);
 }
 
 /* A flood of new sessions into a table full of running ones: each is

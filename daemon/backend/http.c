@@ -143,13 +143,28 @@ static void link_failed(struct link *l, int64_t waited_ms)
 	l->backoff_ms = l->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff_ms * 2;
 }
 
+/* What to do about a 401, and where: the password is the daemon's (its
+ * environment or config file, read at start) or the one the ocstop plugin
+ * registered from OpenCode's own environment; the shell that runs ocstop
+ * has no say. */
+static const char *unauthorized_hint(const struct server *srv)
+{
+	if (server_shim(srv) != 0)
+		return "OpenCode refused the password its ocstop plugin registered: restart that "
+		       "OpenCode so that the plugin registers again";
+	if (server_password(srv) == NULL)
+		return "ocstopd has no password for it: give ocstopd OPENCODE_SERVER_PASSWORD in "
+		       "its environment or password_file in its config file and restart ocstopd, "
+		       "or load the ocstop plugin in that OpenCode, which hands ocstopd its password";
+	return "ocstopd's password for it is wrong: fix OPENCODE_SERVER_PASSWORD in ocstopd's "
+	       "environment or its password_file, then restart ocstopd";
+}
+
 static void report_failure(struct link *l, const char *what, const struct http_result *res)
 {
 	if (res->ok && res->status == 401)
-		server_set_error(l->srv, clock_now_ms(),
-		    "%s: 401 unauthorized (wrong or missing password: set "
-		    "OPENCODE_SERVER_PASSWORD or password_file)",
-		    what);
+		server_set_error(l->srv, clock_now_ms(), "%s: 401 unauthorized (%s)", what,
+		    unauthorized_hint(l->srv));
 	else if (res->ok)
 		server_set_error(l->srv, clock_now_ms(), "%s: HTTP %ld", what, res->status);
 	else
@@ -201,10 +216,14 @@ static int start_status(struct link *l, enum aux_kind kind, const char *director
 
 /* A probe's two steps: the session (for its directory), then that
  * directory's statuses. The chain ends, and its caller is told, at the first
- * step that fails or after the second. */
-static void probe_step(struct link *l, struct aux *a, json_t *body)
+ * step that fails or after the second. OpenCode answers 404 for a session it
+ * does not have; anything else that is not the session says nothing of it. */
+static void probe_step(struct link *l, struct aux *a, const struct http_result *res)
 {
+	bool ok = res->ok && res->status == 200;
+	json_t *body = ok ? parse_body(res) : NULL;
 	const char *dir = json_string_value(json_object_get(body, "directory"));
+	enum probe_outcome outcome = PROBE_FOUND;
 	int64_t now = clock_now_ms();
 
 	if (a->kind == AUX_PROBE_SESSION && body != NULL && dir != NULL) {
@@ -213,11 +232,16 @@ static void probe_step(struct link *l, struct aux *a, json_t *body)
 			json_decref(body);
 			return;
 		}
-	} else if (a->kind == AUX_PROBE_STATUS && body != NULL) {
-		engine_observe_statuses(l->e, l->srv, a->directory, body, now);
+	} else if (a->kind == AUX_PROBE_STATUS) {
+		if (body != NULL)
+			engine_observe_statuses(l->e, l->srv, a->directory, body, now);
+	} else if (res->ok && res->status == 404) {
+		outcome = PROBE_NOT_FOUND;
+	} else {
+		outcome = PROBE_FAILED;
 	}
 	json_decref(body);
-	a->probe_done(a->arg, now);
+	a->probe_done(a->arg, outcome, now);
 }
 
 static void aux_done(const struct http_result *res, void *arg)
@@ -225,22 +249,23 @@ static void aux_done(const struct http_result *res, void *arg)
 	struct aux *a = arg;
 	struct link *l = a->l;
 	bool ok = res->ok && res->status == 200;
-	char err[256];
+	char err[768];
 	json_t *body;
 
 	aux_unlink(a);
 	switch (a->kind) {
 	case AUX_ABORT:
 		if (!ok && res->ok)
-			snprintf(err, sizeof(err), "HTTP %ld from %s%s", res->status,
-			    server_url(l->srv), res->status == 401 ? " (wrong password?)" : "");
+			snprintf(err, sizeof(err), "HTTP %ld from %s%s%s", res->status,
+			    server_url(l->srv), res->status == 401 ? ": " : "",
+			    res->status == 401 ? unauthorized_hint(l->srv) : "");
 		else if (!ok)
 			snprintf(err, sizeof(err), "%s: %s", server_url(l->srv), res->error);
 		a->abort_done(a->arg, ok, ok ? NULL : err, clock_now_ms());
 		break;
 	case AUX_PROBE_SESSION:
 	case AUX_PROBE_STATUS:
-		probe_step(l, a, ok ? parse_body(res) : NULL);
+		probe_step(l, a, res);
 		break;
 	case AUX_CHECK:
 		if (ok && (body = parse_body(res)) != NULL) {
@@ -525,7 +550,8 @@ static void http_close(void *priv)
 		if (a->kind == AUX_ABORT)
 			a->abort_done(a->arg, false, "the server was removed", now);
 		else if (a->kind == AUX_PROBE_SESSION || a->kind == AUX_PROBE_STATUS)
-			a->probe_done(a->arg, now);
+			a->probe_done(a->arg,
+			    a->kind == AUX_PROBE_STATUS ? PROBE_FOUND : PROBE_FAILED, now);
 		else if (a->kind == AUX_CHECK)
 			a->check_done(a->arg, false, now);
 		aux_free(a);

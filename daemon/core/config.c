@@ -472,9 +472,11 @@ static int apply_overrides(struct config *c, const struct config_overrides *o, c
 	for (i = 0; i < o->n_urls; i++)
 		if (config_add_url(c, o->urls[i], &why) < 0)
 			return fail_url(c, cause, "", o->urls[i], why);
-	if (c->n_urls == 0 && !o->no_default_server &&
-	    config_add_url(c, CONFIG_DEFAULT_URL, &why) < 0)
-		return fail(c, cause, "%s: %s", CONFIG_DEFAULT_URL, why);
+	if (c->n_urls == 0 && !o->no_default_server) {
+		if (config_add_url(c, CONFIG_DEFAULT_URL, &why) < 0)
+			return fail(c, cause, "%s: %s", CONFIG_DEFAULT_URL, why);
+		c->url_is_default = true;
+	}
 	if (o->n_stop_words > 0) {
 		free_words(c);
 		for (i = 0; i < o->n_stop_words; i++)

@@ -32,6 +32,7 @@ struct config {
 	char *socket_path;
 	char *urls[CONFIG_MAX_URLS];
 	size_t n_urls;
+	bool url_is_default; /* urls holds only CONFIG_DEFAULT_URL: nothing named one */
 	char *username;
 	char *password;
 	char *stop_words[CONFIG_MAX_STOP_WORDS]; /* stored as their keys */

@@ -33,6 +33,11 @@ static const char *valid_id(const char *id)
 	return id != NULL && proto_session_id_valid(id, strlen(id)) ? id : NULL;
 }
 
+bool oc_session_id_possible(const char *id)
+{
+	return strncmp(id, OC_SESSION_ID_PREFIX, strlen(OC_SESSION_ID_PREFIX)) == 0;
+}
+
 int oc_status_read(json_t *status, enum session_status *out)
 {
 	const char *type = json_str(status, "type");

@@ -50,6 +50,13 @@ enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev);
 /* A status object; -1 when its type is missing or not understood. */
 int oc_status_read(json_t *status, enum session_status *out);
 
+#define OC_SESSION_ID_PREFIX "ses"
+
+/* Whether OpenCode could have made this session id (already valid for
+ * proto_session_id_valid()): its ids start with "ses", and its routes answer
+ * any other with a 500 (a schema error), not with "not found". */
+bool oc_session_id_possible(const char *id);
+
 /* A Session object; -1 when it has no valid id. */
 int oc_info_read(json_t *info, struct oc_info *out);
 

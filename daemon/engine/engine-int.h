@@ -31,6 +31,7 @@ struct server {
 	char *username;
 	char *password;
 	bool configured;
+	bool implicit; /* server_spec's */
 	uint64_t shim;
 	int pid;
 	unsigned probes;         /* server_probe() requests in flight */

@@ -153,6 +153,7 @@ static struct server *server_new(struct engine *e, const struct server_spec *spe
 	s->transport = spec->transport;
 	s->ops = b->ops;
 	s->configured = spec->configured;
+	s->implicit = spec->implicit;
 	s->pid = spec->pid;
 	s->shim = spec->shim;
 	if (spec->transport == SERVER_RELAY) {
@@ -402,7 +403,7 @@ struct probe {
 	void *arg;
 };
 
-static void probe_done(void *arg, int64_t now_ms)
+static void probe_done(void *arg, enum probe_outcome outcome, int64_t now_ms)
 {
 	struct probe *p = arg;
 	probe_done_cb done = p->done;
@@ -410,7 +411,7 @@ static void probe_done(void *arg, int64_t now_ms)
 
 	p->s->probes--;
 	free(p);
-	done(done_arg, now_ms);
+	done(done_arg, outcome, now_ms);
 }
 
 int server_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg)
@@ -473,6 +474,11 @@ uint64_t server_shim(const struct server *s)
 bool server_configured(const struct server *s)
 {
 	return s->configured;
+}
+
+bool server_implicit(const struct server *s)
+{
+	return s->implicit && s->shim == 0;
 }
 
 const char *server_username(const struct server *s)

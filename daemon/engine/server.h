@@ -33,8 +33,14 @@ enum server_transport {
 /* The outcome of one abort request; called exactly once per request that
  * was sent, also when the server goes first (then ok is false). */
 typedef void (*abort_done_cb)(void *arg, bool ok, const char *error, int64_t now_ms);
-/* A probe has ended, whatever it found; called exactly once. */
-typedef void (*probe_done_cb)(void *arg, int64_t now_ms);
+/* What a probe learned of the id it looked up. */
+enum probe_outcome {
+	PROBE_FOUND,     /* OpenCode has the session; the table now knows it */
+	PROBE_NOT_FOUND, /* OpenCode answered that it has no such session */
+	PROBE_FAILED,    /* no answer that says either: down, failed, or gone */
+};
+/* A probe has ended; called exactly once. */
+typedef void (*probe_done_cb)(void *arg, enum probe_outcome outcome, int64_t now_ms);
 /* A check has ended: ok when the statuses were had and observed. */
 typedef void (*check_done_cb)(void *arg, bool ok, int64_t now_ms);
 
@@ -82,6 +88,7 @@ struct server_spec {
 	const char *password; /* NULL: none */
 	const char *version;  /* OpenCode's version when known */
 	bool configured;      /* named by the configuration: kept for ever */
+	bool implicit;        /* the default URL, watched because nothing named one */
 	int pid;              /* OpenCode's pid, 0 when unknown */
 	uint64_t shim;        /* the shim connection that announced it, 0: none */
 	void *channel;        /* relay: how the backend reaches the shim */
@@ -134,6 +141,10 @@ const char *server_last_error(const struct server *s); /* NULL after success */
 int server_pid(const struct server *s);                /* 0 when unknown */
 uint64_t server_shim(const struct server *s);          /* 0: no shim */
 bool server_configured(const struct server *s);
+/* The default server, watched though nobody named it (no URL configured,
+ * no shim registered it): when nothing listens there, nothing runs there,
+ * and that is no error. */
+bool server_implicit(const struct server *s);
 /* HTTP Basic auth: never logged or replied. */
 const char *server_username(const struct server *s);
 const char *server_password(const struct server *s);

@@ -5,6 +5,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/opencode.h"
 #include "core/select.h"
 #include "core/session.h"
 #include "core/util.h"
@@ -49,16 +50,28 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* A named id no event told us about, as the servers answer for it. */
+struct lookup {
+	char *id;
+	bool found;  /* some server has it */
+	bool failed; /* some server that might have it could not be asked */
+};
+
 /* One abort request waiting for the stops it started and the probes that
  * may find more. pending counts both, plus one held while starting. */
 struct batch {
 	struct rpc_call call;
 	struct engine *e;
 	bool wait;
+	bool ids_only;  /* named sessions, no directory or all */
+	bool any_known; /* a named id was in the table already */
 	int64_t timeout_ms;
 	size_t n, pending;
 	char *roots[SELECT_MAX_TREES]; /* trees already taken, by root id */
 	struct tree_result results[SELECT_MAX_TREES];
+	struct lookup lookups[SELECT_MAX_TREES];
+	size_t n_lookups;
+	char unreached[512]; /* the first server that could not be asked, and why */
 };
 
 static void result_copy(struct tree_result *r, const struct stop_result *res)
@@ -95,18 +108,79 @@ static void result_clear(struct tree_result *r)
 	strv_free(r->running, r->view.n_running);
 }
 
-static void pack_results(struct batch *b)
+/* The looked-up ids that came out so: not found anywhere (failed false), or
+ * not looked up everywhere they might be (failed true). */
+static size_t count_lookups(const struct batch *b, bool failed)
 {
-	msgpack_packer *pk = rpc_reply_begin(&b->call);
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n_lookups; i++)
+		n += !b->lookups[i].found && b->lookups[i].failed == failed;
+	return n;
+}
+
+static void pack_lookups(msgpack_packer *pk, const struct batch *b, const char *key, bool failed)
+{
 	size_t i;
 
-	if (pk == NULL)
+	proto_pack_cstr(pk, key);
+	msgpack_pack_array(pk, (uint32_t)count_lookups(b, failed));
+	for (i = 0; i < b->n_lookups; i++)
+		if (!b->lookups[i].found && b->lookups[i].failed == failed)
+			proto_pack_cstr(pk, b->lookups[i].id);
+}
+
+/* "a, b": the ids that came out so, as much as fits in buf. */
+static void list_lookups(const struct batch *b, bool failed, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < b->n_lookups && len < size; i++)
+		if (!b->lookups[i].found && b->lookups[i].failed == failed)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len > 0 ? ", " : "",
+			    b->lookups[i].id);
+}
+
+/* When the request named only ids and none of them is a session any server
+ * knows, the answer is an error that says so: not_found when every server
+ * that might have them said no, opencode_unreachable when one could not be
+ * asked. False when the answer is a result. */
+static bool reply_unknown(struct batch *b)
+{
+	char ids[SELECT_MAX_IDS * (PROTO_MAX_SESSION_ID + 2) + 1], msg[sizeof(ids) + 1024];
+	size_t failed = count_lookups(b, true);
+
+	if (!b->ids_only || b->any_known || b->n > 0 ||
+	    count_lookups(b, false) + failed < b->n_lookups)
+		return false;
+	if (failed > 0) {
+		list_lookups(b, true, ids, sizeof(ids));
+		snprintf(msg, sizeof(msg), "cannot look up %s: %s", ids, b->unreached);
+		rpc_reply_error(&b->call, PROTO_EUNREACHABLE, msg);
+	} else {
+		list_lookups(b, false, ids, sizeof(ids));
+		snprintf(msg, sizeof(msg), "no such session: %s (no OpenCode server knows %s)", ids,
+		    b->n_lookups > 1 ? "them" : "it");
+		rpc_reply_error(&b->call, PROTO_ENOTFOUND, msg);
+	}
+	return true;
+}
+
+static void pack_results(struct batch *b)
+{
+	msgpack_packer *pk;
+	size_t i;
+
+	if (reply_unknown(b) || (pk = rpc_reply_begin(&b->call)) == NULL)
 		return;
-	msgpack_pack_map(pk, 1);
+	msgpack_pack_map(pk, 3);
 	proto_pack_cstr(pk, "results");
 	msgpack_pack_array(pk, (uint32_t)b->n);
 	for (i = 0; i < b->n; i++)
 		wire_pack_stop(pk, &b->results[i].view);
+	pack_lookups(pk, b, "not_found", false);
+	pack_lookups(pk, b, "unchecked", true);
 	rpc_reply_end(&b->call);
 }
 
@@ -118,6 +192,8 @@ static void batch_free(struct batch *b)
 		result_clear(&b->results[i]);
 		free(b->roots[i]);
 	}
+	for (i = 0; i < b->n_lookups; i++)
+		free(b->lookups[i].id);
 	free(b);
 }
 
@@ -186,60 +262,104 @@ fail:
 	    SELECT_MAX_TREES);
 }
 
-/* A probe for a session no event told us about. */
+/* A probe for a session no event told us about, on one server. */
 struct probe {
 	struct batch *b;
-	char *id;
+	size_t lookup;
+	const struct server *srv; /* its memory outlives every probe's answer */
 };
 
-static void probe_done(void *arg, int64_t now_ms)
+/* srv might have the session but was not asked about it. */
+static void lookup_unasked(struct batch *b, struct lookup *l, const struct server *srv,
+    const char *why)
+{
+	l->failed = true;
+	if (b->unreached[0] == '\0')
+		snprintf(b->unreached, sizeof(b->unreached), "OpenCode at %s %s", server_url(srv),
+		    why);
+}
+
+static void probe_done(void *arg, enum probe_outcome outcome, int64_t now_ms)
 {
 	struct probe *p = arg;
 	struct batch *b = p->b;
+	struct lookup *l = &b->lookups[p->lookup];
 	struct selection sel;
 	size_t i;
 
-	selection_init(&sel);
-	if (selection_add_id(&sel, engine_sessions(b->e), NULL, p->id, strlen(p->id), false) ==
-	    SELECT_RUNNING)
-		for (i = 0; i < sel.n; i++)
-			batch_take_tree(b, sel.roots[i], now_ms);
-	selection_clear(&sel);
-	free(p->id);
+	if (outcome == PROBE_FOUND) {
+		l->found = true;
+		selection_init(&sel);
+		if (selection_add_id(&sel, engine_sessions(b->e), NULL, l->id, strlen(l->id),
+			false) == SELECT_RUNNING)
+			for (i = 0; i < sel.n; i++)
+				batch_take_tree(b, sel.roots[i], now_ms);
+		selection_clear(&sel);
+	} else if (outcome == PROBE_FAILED) {
+		lookup_unasked(b, l, p->srv, "did not answer the lookup");
+	}
 	free(p);
 	batch_release(b);
 }
 
-/* Ask every server that can look a session up; returns how many were asked. */
-static size_t probe_unknown(struct batch *b, const char *id)
+/* Ask every server that might have the session about it. A relay server
+ * listed its sessions when it came, so what it has is in the table already;
+ * the default server nobody named does not count while it is not there. */
+static void probe_unknown(struct batch *b, struct lookup *l)
 {
 	struct server *srv;
 	struct probe *p;
-	size_t n = 0;
+	char why[300];
 
+	if (!oc_session_id_possible(l->id))
+		return;
 	for (srv = server_first(b->e); srv != NULL; srv = server_next(srv)) {
+		if (!server_connected(srv)) {
+			if (!server_implicit(srv)) {
+				snprintf(why, sizeof(why), "cannot be reached: %s",
+				    server_last_error(srv) != NULL ? server_last_error(srv)
+								   : "not connected yet");
+				lookup_unasked(b, l, srv, why);
+			}
+			continue;
+		}
 		if (!server_can_probe(srv))
 			continue;
-		if ((p = calloc(1, sizeof(*p))) == NULL || (p->id = strdup(id)) == NULL) {
-			free(p);
-			break;
-		}
-		p->b = b;
-		b->pending++;
-		if (server_probe(srv, id, probe_done, p) < 0) {
-			b->pending--;
-			free(p->id);
-			free(p);
+		if ((p = malloc(sizeof(*p))) == NULL) {
+			lookup_unasked(b, l, srv, "was not asked: out of memory");
 			continue;
 		}
-		n++;
+		*p = (struct probe){ b, (size_t)(l - b->lookups), srv };
+		b->pending++;
+		if (server_probe(srv, l->id, probe_done, p) < 0) {
+			b->pending--;
+			free(p);
+			lookup_unasked(b, l, srv,
+			    "was not asked: too many lookups in flight (SERVER_MAX_PROBES)");
+		}
 	}
-	return n;
 }
 
-/* Read what to abort into sel: session, sessions, directory, all. */
+/* Select one named id; known tells whether the table has it. */
+static int add_named(struct selection *sel, struct session_table *t, const msgpack_object *id,
+    bool *known, const char **msg)
+{
+	if (!proto_session_id_valid(id->via.str.ptr, id->via.str.size)) {
+		*msg = "not a session id: 1 to " NUM_STR(
+		    PROTO_MAX_SESSION_ID) " bytes of A-Z a-z 0-9 _ -";
+		return PROTO_EBADREQ;
+	}
+	if (selection_add_id(sel, t, NULL, id->via.str.ptr, id->via.str.size, true) !=
+	    SELECT_UNKNOWN)
+		*known = true;
+	return 0;
+}
+
+/* Read what to abort into sel: session, sessions, directory, all. known
+ * tells whether a named id is in the table, ids_only whether only ids were
+ * named. */
 static int parse_selection(struct engine *e, const msgpack_object *opts, struct selection *sel,
-    const char **msg)
+    bool *known, bool *ids_only, const char **msg)
 {
 	struct session_table *t = engine_sessions(e);
 	const msgpack_object *one = proto_map_get(opts, "session");
@@ -248,6 +368,7 @@ static int parse_selection(struct engine *e, const msgpack_object *opts, struct 
 	size_t dir_len = 0, i;
 	bool all = false;
 	char *dir_copy;
+	int rc;
 
 	if (proto_map_array(opts, "sessions", &many) == PROTO_ERR ||
 	    proto_map_str(opts, "directory", &dir, &dir_len) == PROTO_ERR ||
@@ -271,11 +392,13 @@ static int parse_selection(struct engine *e, const msgpack_object *opts, struct 
 			return PROTO_EBADREQ;
 		}
 	}
-	if (one != NULL && one->type == MSGPACK_OBJECT_STR)
-		selection_add_id(sel, t, NULL, one->via.str.ptr, one->via.str.size, true);
+	if (one != NULL && one->type == MSGPACK_OBJECT_STR &&
+	    (rc = add_named(sel, t, one, known, msg)) != 0)
+		return rc;
 	for (i = 0; many != NULL && i < many->size; i++)
-		selection_add_id(sel, t, NULL, many->ptr[i].via.str.ptr, many->ptr[i].via.str.size,
-		    true);
+		if ((rc = add_named(sel, t, &many->ptr[i], known, msg)) != 0)
+			return rc;
+	*ids_only = dir == NULL && !all;
 	if (dir != NULL || all) {
 		dir_copy = dir != NULL ? strndup(dir, dir_len) : NULL;
 		if (dir != NULL && (dir_copy == NULL || dir_copy[0] != '/')) {
@@ -290,7 +413,8 @@ static int parse_selection(struct engine *e, const msgpack_object *opts, struct 
 }
 
 /* With nothing selected, "nothing to stop" would be a lie when no OpenCode
- * could be reached to know what runs: say why instead. */
+ * could be reached to know what runs: say why instead. The default server
+ * nobody named is no OpenCode the user said runs: its absence is not. */
 static const char *unreachable_reason(struct engine *e, char *buf, size_t size)
 {
 	struct server *s, *down = NULL;
@@ -298,7 +422,8 @@ static const char *unreachable_reason(struct engine *e, char *buf, size_t size)
 	for (s = server_first(e); s != NULL; s = server_next(s)) {
 		if (server_connected(s))
 			return NULL;
-		down = s;
+		if (!server_implicit(s))
+			down = s;
 	}
 	if (down == NULL)
 		return NULL;
@@ -316,7 +441,7 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	int64_t timeout_ms = engine_config(e)->stop_timeout_ms, now = clock_now_ms();
 	struct selection sel;
 	struct batch *b;
-	bool wait = true;
+	bool wait = true, known = false, ids_only = false;
 	char why[512];
 	size_t i;
 	int rc;
@@ -328,7 +453,7 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 		return PROTO_EBADREQ;
 	}
 	selection_init(&sel);
-	if ((rc = parse_selection(e, opts, &sel, msg)) != 0) {
+	if ((rc = parse_selection(e, opts, &sel, &known, &ids_only, msg)) != 0) {
 		selection_clear(&sel);
 		return rc;
 	}
@@ -353,9 +478,15 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	b->pending = 1; /* held until every stop and probe is started */
 	for (i = 0; i < sel.n; i++)
 		batch_take_tree(b, sel.roots[i], now);
+	b->ids_only = ids_only;
+	b->any_known = known;
+	/* The ids move to the batch: every lookup exists before any probe can
+	 * answer, and the selection's array is the same size. */
 	for (i = 0; i < sel.n_unknown; i++)
-		if (probe_unknown(b, sel.unknown[i]) == 0)
-			log_debug("abort: %s is not a known session", sel.unknown[i]);
+		b->lookups[b->n_lookups++].id = sel.unknown[i];
+	sel.n_unknown = 0;
+	for (i = 0; i < b->n_lookups; i++)
+		probe_unknown(b, &b->lookups[i]);
 	selection_clear(&sel);
 	batch_release(b);
 	return 0;

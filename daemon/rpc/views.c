@@ -36,6 +36,7 @@ void view_pack_server(msgpack_packer *pk, const struct server *s)
 		.version = server_version(s),
 		.last_error = server_last_error(s),
 		.pid = server_pid(s),
+		.implicit = server_implicit(s),
 	};
 
 	wire_pack_server(pk, &v);

@@ -4,7 +4,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 37
+tap_plan 45
 world_start
 mkdir -p "$PROJ/src/deep"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
@@ -65,8 +65,17 @@ tap_ok "no model request after the tree stop" stays_false 1 fake_requests_gt "$n
 # 5. Nothing to stop: an idle session, an unknown one.
 tap_run "abort of an idle session exits 0" 0 ocstop abort "$S"
 tap_eq "abort of an idle session: nothing to stop" "nothing to stop" "$OUT"
-tap_run "abort of an unknown session exits 0" 0 ocstop -j abort ses_doesnotexist
-tap_ok "abort of an unknown session: empty results" abort_nothing "$OUT"
+# An id OpenCode does not know is not found, said with the id and exit 4, apart from an idle one.
+tap_run "abort of an unknown session exits 4" 4 ocstop abort ses_doesnotexist
+tap_contains "abort of an unknown session: not found, with the id" "no such session: ses_doesnotexist" "$ERR"
+tap_run "abort -j of an unknown session exits 4" 4 ocstop -j abort ses_doesnotexist
+tap_ok "abort -j of an unknown session: the not_found error as JSON" \
+  jq -e '.error[0] == 3 and (.error[1] | contains("ses_doesnotexist"))' <<<"$OUT"
+tap_run "abort of an id OpenCode cannot have made exits 4" 4 ocstop abort hello
+tap_contains "abort hello: not found" "no such session: hello" "$ERR"
+tap_run "abort of an idle and an unknown session exits 4" 4 ocstop abort "$S" ses_doesnotexist
+tap_eq "abort of an idle and an unknown session: nothing to stop, and which was not found" \
+  "$(printf 'nothing to stop\nses_doesnotexist not found: no OpenCode server knows it')" "$OUT"
 
 # 6. A retrying session (provider answers 429) is stopped.
 S4=$(oc_session_new "$PROJ") || tap_bail "no session"
@@ -92,13 +101,21 @@ tap_ok "ocstop abort ID looks it up and stops it" abort_stopped "$OUT" "$S5"
 tap_ok "its sleep 300 is gone" wait_until 30 pid_gone "$P"
 ocstopd_stop || tap_bail "ocstopd did not stop"
 
-# 8. Wrong password: a clear error, not "nothing to stop".
+# 8. Wrong password: a clear error, not "nothing to stop", that says the daemon needs the password
+#    and where it goes: the shell that runs ocstop has no say.
 OPENCODE_SERVER_PASSWORD=not-the-pw-$$ ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not restart"
 wait_until 30 ocstop_server_error_has "$OC_URL" 401 || tap_bail "the daemon reports no 401"
 tap_run "wrong password: abort exits 2" 2 ocstop abort --all
-tap_contains "wrong password: the error names the cause" "401 unauthorized (wrong or missing password" "$ERR"
+tap_contains "wrong password: the error names the cause and where to fix it" \
+  "401 unauthorized (ocstopd's password for it is wrong: fix OPENCODE_SERVER_PASSWORD in ocstopd's environment or its password_file, then restart ocstopd)" "$ERR"
 tap_diag "$ERR"
 tap_ok "no password appears in the log" not grep -qF -e "$OC_PASSWORD" -e "not-the-pw-$$" "$OCSTOPD_LOG"
+ocstopd_stop
+ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not restart"
+wait_until 30 ocstop_server_error_has "$OC_URL" 401 || tap_bail "the daemon reports no 401"
+tap_run "no password: abort exits 2" 2 ocstop abort --all
+tap_contains "no password: the error says the daemon needs one, where, and the restart" \
+  "ocstopd has no password for it: give ocstopd OPENCODE_SERVER_PASSWORD in its environment or password_file in its config file and restart ocstopd" "$ERR"
 ocstopd_stop
 tap_ok "SIGTERM removes the socket" test ! -e "$OCSTOP_SOCKET"
 

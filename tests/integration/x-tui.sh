@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 22
+tap_plan 24
 # The TUI redraws the whole growing reply for every streamed part, and its busy spinner 25 times a
 # second: at ten parts a second, with the spinner, it keeps a core busy by itself, and on a small busy
 # machine the keys typed and the stops wait behind it. A slower stream, and the spinner off (the
@@ -21,9 +21,15 @@ monitor_start
 
 TMUX_SOCK=$T/tmux.sock
 tm() { tmux -S "$TMUX_SOCK" "$@"; }
-oc_at_exit 'tm kill-server 2>/dev/null'
+# The TUI is tmux's child, not the test's, and outlives `tmux kill-server` by seconds to minutes: it
+# and all it starts carry a tag, and end with the test however it ends.
+TAG=x-tui-$$
+tui_stop() { tm kill-server 2>/dev/null; oc_end_tagged "$TAG"; }
+oc_at_exit tui_stop
 env | grep -E '^(HOME|XDG_|OPENCODE_|OCSTOP_)' | sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/; s/^/export /" >"$T/env.sh"
+echo "export OCSTOP_TEST_TAG=$TAG" >>"$T/env.sh"
 tm new-session -d -s tui -x 120 -y 30 "bash -c '. $T/env.sh; cd $PROJ; exec $(oc_bin)'"
+TMUX_PID=$(tm display -p '#{pid}')
 pane() { tm capture-pane -p -t tui; }
 pane_has() { local p; p=$(pane) || return 2; grep -q -- "$1" <<<"$p" && return 0; printf '%s\n' "$p" >&2; return 1; }
 # ticks — the last "tick N" of the streamed reply the pane shows (empty when none).
@@ -90,6 +96,11 @@ tap_ok "bare ocstop in the project stops the TUI session" said_stopped "$OUT" "$
 tap_diag "$OUT"
 n=$(fake_requests)
 tap_ok "stays stopped" stays_false 1 fake_requests_gt "$n"
+
+# Every process the test started in tmux ends with it.
+tui_stop
+tap_ok "after the test, no process it started in tmux is left" oc_tagged_none "$TAG"
+tap_ok "and the tmux server is gone" wait_until 5 pid_gone "$TMUX_PID"
 
 tap_diag "$(grep -v '^\s*$' "$T/after-x.txt")"
 tap_done

@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({s: {"type": "busy"} for s in SESSIONS if s not in silently_idle}))
         if self.path == "/__aborts":
             return self.reply(200, "".join(a + "\n" for a in aborts))
+        if self.path.startswith("/session/ses_gone"):
+            sid = self.path.split("/")[2]
+            return self.reply(404, json.dumps({"name": "NotFoundError",
+                                               "data": {"message": "Session not found: " + sid}}))
         if self.path.startswith("/session/"):
             sid = self.path.split("/")[2]
             return self.reply(200, json.dumps({"id": sid, "directory": DIRECTORY, "title": sid}))

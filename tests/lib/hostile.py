@@ -517,14 +517,15 @@ for _m, _p in WRONG:
     wrong_case(_m, _p)
 
 
-@case("an id of 129 characters, one with a slash, one of bad UTF-8: nothing to stop")
+@case("an id of 129 characters, one with a slash, one of bad UTF-8: each a bad_request")
 def _(ctx):
     s = raw(ctx)
     bad = b"\xa7ses_\xff\xfe\xfd"
-    s.sendall(b"\x94\x00\x01\xa5abort\x91\x81\xa8sessions\x93" + pack("ses_" + "a" * 125)
-              + pack("ses_a/../b") + bad)
-    out = replies(s, 1)
-    ok = bool(out) and out[0][2] is None and out[0][3] == {"results": []}
+    for i, one in enumerate([pack("ses_" + "a" * 125), pack("ses_a/../b"), bad]):
+        s.sendall(b"\x94\x00" + bytes([i]) + b"\xa5abort\x91\x81\xa8sessions\x91" + one)
+    out = replies(s, 3)
+    ok = len(out) == 3 and all(r[2] is not None and r[2][0] == BAD_REQUEST and r[3] is None
+                               for r in out)
     return ok, "replies %r" % (out,)
 
 

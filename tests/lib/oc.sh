@@ -42,6 +42,33 @@ _oc_descendants() {
   for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; _oc_descendants "$c"; done
 }
 
+# oc_tagged_pids TAG — the processes whose environment holds OCSTOP_TEST_TAG=TAG. A process a test has
+# a server start (tmux starts the TUI) is no descendant of the test's; give it the tag to find it,
+# and everything it starts in turn.
+oc_tagged_pids() {
+  local f p
+  for f in /proc/[0-9]*/environ; do
+    p=${f#/proc/}; p=${p%/environ}
+    [ "$p" != "$BASHPID" ] && grep -qzx "OCSTOP_TEST_TAG=$1" "$f" 2>/dev/null && echo "$p"
+  done
+}
+# oc_tagged_none TAG — no process with the tag is left (says which are, on stderr).
+oc_tagged_none() {
+  local left; left=$(oc_tagged_pids "$1")
+  [ -z "$left" ] && return 0
+  ps -o pid=,etime=,args= -p "$(echo $left | tr ' ' ,)" >&2
+  return 1
+}
+# oc_end_tagged TAG — TERM the tagged processes, and KILL those left after 3 s: a TUI whose terminal
+# went away may take minutes to notice.
+oc_end_tagged() {
+  local p
+  for p in $(oc_tagged_pids "$1"); do kill -TERM "$p" 2>/dev/null; done
+  wait_until 3 oc_tagged_none "$1" 2>/dev/null && return 0
+  for p in $(oc_tagged_pids "$1"); do kill -KILL "$p" 2>/dev/null; done
+  wait_until 5 oc_tagged_none "$1"
+}
+
 _OC_AT_EXIT=()
 # oc_at_exit CMD — run CMD (eval'd) at exit, before the tracked processes are killed. Use this instead
 # of `trap ... EXIT`, which would replace the library's cleanup.

@@ -98,6 +98,10 @@ def main(path, doc):
     error_of(shapes, ctl.call("opencode.event", {"directory": "/w", "event": "{}"}), 2,
              "error: a notification-only method called as a request")
     error_of(shapes, ctl.call("abort", {"all": "yes"}), 1, "error: bad params")
+    error_of(shapes, ctl.call("abort", {"session": "ses_gone"}), 3,
+             "error: a session no OpenCode server knows")
+    result_of(shapes, "abort", ctl.call("abort", {"sessions": ["ses_ok", "ses_gone2"], "timeout_ms": 150}),
+              "abort: a session stopped, another not found")
     error_of(shapes, ctl.call("abort"), 1, "error: nothing said")
     error_of(shapes, ctl.call("abort", {"sessions": ["ses_%d" % i for i in range(65)]}), 7,
              "error: a limit (too many ids)")
