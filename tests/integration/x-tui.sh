@@ -61,6 +61,8 @@ tm send-keys -t tui x Enter
 tap_ok "x: a verified stop" wait_until 30 stops_at_least "$S" 1
 tap_ok "x: the TUI's toast says the stop is verified, with its latency" \
   wait_until 15 pane_has 'ocstop: stopped in [0-9]* ms (verified)'
+# What the person sees then (kept with OCSTOP_KEEP_TMP=1; the README shows one).
+pane >"$T/pane-after-x.txt"
 tap_ok "x: the model stream is closed" wait_until 30 fake_no_open_stream
 n=$(fake_requests)
 # The pane has drawn the stop (and every tick before it) when it says "interrupted".
