@@ -20,6 +20,7 @@
 //   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
 //   src/stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
+//   src/forget.js: a blocked message leaves the screens that showed it before it was sent.
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
 //   src/toast.js: the toast that tells the user a stop happened, with its latency where it can be seen.
 //   src/main.js: the plugin function, OcStop (its opening comment heads this file)
@@ -843,6 +844,47 @@ function isStopWord(text, words) {
 return { trimSpace, stopKey, isStopWord };
 })();
 
+// =================================================================================== src/forget.js
+
+const __forget = (() => {
+// forget.js: a blocked message leaves the screens that showed it before it was sent.
+//
+// OpenCode's web UI puts a typed message into the conversation as Enter is pressed, and takes it
+// out only when its request fails or OpenCode announces message.removed for it. prompt_async
+// answers 204 before chat.message runs, so a blocked x would stay on the page, under the stopped
+// reply, until a reload. Deleting the message, which was never saved, removes nothing but makes
+// OpenCode announce message.removed, and the web UI drops it. (The TUI shows a message only once
+// saved.)
+
+const { CLIENT_TIMEOUT_MS, later, withTimeout } = __timers;
+
+// OpenCode refuses to delete while the session is busy (409): the stopped turn takes 10-150 ms
+// to end, so the delete is first tried after FORGET_RETRY_MS and then again, FORGET_TRIES times
+// in all.
+const FORGET_RETRY_MS = 100;
+const FORGET_TRIES = 10;
+
+// Starts forgetting messageID of sessionID, in the background: the stop never waits for it.
+function forgetMessage(ctx, sessionID, messageID) {
+  if (!messageID) return;
+  let left = FORGET_TRIES;
+  const attempt = async () => {
+    left--;
+    try {
+      const r = await withTimeout(
+        ctx.client._client.delete({ url: "/session/{sessionID}/message/{messageID}", path: { sessionID, messageID } }),
+        CLIENT_TIMEOUT_MS,
+      );
+      if (r?.data === true) return;
+    } catch {}
+    if (left > 0) later(attempt, FORGET_RETRY_MS);
+  };
+  later(attempt, FORGET_RETRY_MS);
+}
+
+return { FORGET_RETRY_MS, FORGET_TRIES, forgetMessage };
+})();
+
 // ==================================================================================== src/block.js
 
 const __block = (() => {
@@ -868,6 +910,7 @@ const __block = (() => {
 
 const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { forgetMessage } = __forget;
 
 const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -980,6 +1023,7 @@ function chatMessageHook({ request, toasts, env }) {
       verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
     }
     if (verdict !== "abort" && verdict !== "clear") return;
+    forgetMessage(ctx, session, output.message?.id ?? input.messageID);
 
     // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
     if (verdict === "abort") {

@@ -578,11 +578,12 @@ sse_parts_for() { sse_count "$1" "\"type\":\"message\\.part[^\"]*\".*\"sessionID
 # sse_turn_over FILE SID — OpenCode has ended SID's last turn: the last of SID's status, idle, message
 # and part events in FILE is session.idle (true for a session with none). After an abort OpenCode
 # says idle twice: at once, and again when the turn's runner has ended; a prompt sent between the two
-# joins the ending runner and is left unanswered, so a new turn waits for this.
+# joins the ending runner and is left unanswered, so a new turn waits for this. message.removed is no
+# part of a turn (the shim has a blocked message removed from the screens after the stop).
 sse_turn_over() {
   [ -r "$1" ] || return 2
   local last
-  last=$(grep -Eo "\"type\":\"(session\.(status|idle)|message\.[a-z.]+)\",\"properties\":\{\"sessionID\":\"$2\"" "$1" |
+  last=$(grep -Eo "\"type\":\"(session\.(status|idle)|message\.(updated|part\.[a-z]+))\",\"properties\":\{\"sessionID\":\"$2\"" "$1" |
     tail -n1 | cut -d'"' -f4) || return 2
   echo "last event of $2: ${last:-none}" >&2
   [ -z "$last" ] || [ "$last" = session.idle ]

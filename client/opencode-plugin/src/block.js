@@ -20,6 +20,7 @@
 
 import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+import { forgetMessage } from "./forget.js";
 
 export const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -132,6 +133,7 @@ export function chatMessageHook({ request, toasts, env }) {
       verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
     }
     if (verdict !== "abort" && verdict !== "clear") return;
+    forgetMessage(ctx, session, output.message?.id ?? input.messageID);
 
     // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
     if (verdict === "abort") {
