@@ -541,6 +541,16 @@ stream_plain() {
 # records OpenCode's events (SSE_FILE, for OC_URL's server); else true.
 turn_over() { [ -z "${SSE_FILE:-}" ] || wait_until 30 sse_turn_over "$SSE_FILE" "$1"; }
 
+# history_clean SID — no user message with text x (any case/space) and no user message without parts.
+history_clean() {
+  oc_get "/session/$1/message" | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const msgs = JSON.parse(s);
+      const bad = msgs.filter((m) => m.info.role === "user" &&
+        (m.parts.length === 0 || m.parts.some((p) => p.type === "text" && p.text.trim().toLowerCase() === "x")));
+      console.error(`${msgs.length} messages; offending user messages: ${JSON.stringify(bad)}`);
+      process.exit(bad.length || !msgs.length ? 1 : 0); });'
+}
 # oc_abort SID — POST /session/SID/abort; echoes the body ("true").
 oc_abort() { oc_curl -X POST "$OC_URL/session/$1/abort"; }
 
