@@ -24,7 +24,7 @@ CHROMIUM_BIN=/usr/bin/chromium
 
 APT_PKGS=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-dev libcurl4-openssl-dev
   libjansson-dev libcmocka-dev libsystemd-dev uthash-dev libunistring-dev clang-format curl tmux python3
-  procps jq clang libclang-rt-dev)
+  procps jq clang libclang-rt-dev git)
 
 die() { echo "setup.sh: error: $*" >&2; exit 1; }
 say() { [ "${QUIET:-0}" = 1 ] || echo "setup.sh: $*"; }

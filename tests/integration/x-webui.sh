@@ -21,6 +21,10 @@ FAKE_TICK_MS=200
 world_start --shim
 # The test recipe turns the embedded web UI off; it is what this test is about.
 unset OPENCODE_DISABLE_EMBEDDED_WEB_UI
+# A project in a git repository, as people's are: outside one, OpenCode's project is its global one,
+# whose worktree is /, and the page opens a second OpenCode instance (and plugin) for / as well.
+git -C "$PROJ" init -q && git -C "$PROJ" -c user.name=ocstop -c user.email=ocstop@localhost \
+  commit -q --allow-empty -m start || tap_bail "no git repository for the project"
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" || tap_bail "opencode serve did not start"
 monitor_start
@@ -91,27 +95,36 @@ tap_ok "x: no toast and no error in the page" page_quiet
 clears=$(verdicts_for "$S" clear)
 turn_over "$S" || tap_bail "the stopped turn did not end"
 n=$(fake_requests)
+sounds=$(page_state .sounds)
 tap_ok "x on the idle session typed in the page" page "type x"
 tap_ok "idle x: the daemon's verdict is clear" wait_until 30 verdicts_at_least "$S" clear $((clears + 1))
 tap_ok "idle x: no model request for 2 s" stays_false 2 fake_requests_gt "$n"
 tap_ok "idle x: the page's conversation shows no x" page_conversation_is "write me something long"
 tap_ok "idle x: nothing in OpenCode's history" history_clean "$S"
 tap_ok "idle x: no toast and no error in the page" page_quiet
+# The app plays its error sound for every session.error, and OpenCode publishes one for the blocked
+# prompt (prompt_async has already answered 204 when the shim throws).
+tap_todo "the blocked prompt's session.error sounds" \
+  tap_eq "idle x: the page plays no sound" "$sounds" "$(page_state .sounds)"
 
-# How soon the page shows the stop: a reply's first text and the app's own stop button, same run.
-turn_over "$S" || tap_bail "the turn did not end"
-tap_ok "a second prompt streams" page "prompt and again"
-first=$PAGE
-tap_ok "the app's own stop button stops it" page stop
-page stopped || tap_bail "the stop button's stop is not shown"
-own=$(latency_ms)
-turn_over "$S" || tap_bail "the turn did not end"
-page "prompt once more" || tap_bail "no stream for 'once more'"
-page "type x" && page stopped || tap_bail "x's stop is not shown"
-x=$(latency_ms)
-tap_diag "in the page: a reply's first text ${first} ms after Enter; the stop button's stop shown in ${own} ms; x's in ${x} ms"
-# x is a prompt (the page sends it as one) followed by the abort the stop button makes.
+# How soon the page shows the stop, against a reply's first text and the app's own stop button, in
+# rounds that interleave the three (a busy machine's noise falls on all of them alike).
+ROUNDS=3
+firsts=() owns=() xs=()
+for r in $(seq 1 $ROUNDS); do
+  turn_over "$S" && page "prompt round $r" || break
+  firsts+=("$PAGE")
+  page stop && page stopped || break
+  owns+=("$(latency_ms)")
+  turn_over "$S" && page "prompt round $r, to be stopped by x" && page "type x" && page stopped || break
+  xs+=("$(latency_ms)")
+done
+tap_eq "$ROUNDS rounds of a prompt, the app's stop button and x, all shown in the page" $ROUNDS ${#xs[@]}
+first=$(median "${firsts[@]}") own=$(median "${owns[@]}") x=$(median "${xs[@]}")
+tap_diag "in the page (medians, ms): a reply's first text $first after Enter (${firsts[*]});" \
+  "the stop button's stop shown in $own (${owns[*]}); x's in $x (${xs[*]})"
+# x is a prompt (the page sends it as one) followed by the abort that the stop button makes.
 tap_ok "x: the page shows the stop in $x ms, within a prompt's first text ($first ms) + the stop button's ($own ms)" \
-  test "$x" -le $((first + own))
+  test "${x:-1000000}" -le $((first + own))
 
 tap_done

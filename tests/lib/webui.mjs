@@ -36,7 +36,13 @@ const STREAM_WAIT_MS = 60000;
 // In the page: the time of every Enter pressed and every press of the send/stop button, and a log of what the timeline shows each time it
 // changes, stamped with the page's clock, so that latencies are measured where the person sees them.
 function instrument() {
-  const log = (window.__ocstop = { acts: [], changes: [] });
+  const log = (window.__ocstop = { acts: [], changes: [], sounds: 0 });
+  // The app's sounds: by default one when a turn ends, another for every session.error.
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    log.sounds++;
+    return play.call(this);
+  };
   const act = () => log.acts.push(performance.now());
   document.addEventListener("keydown", (e) => e.key === "Enter" && act(), true);
   document.addEventListener("pointerdown", (e) => e.target.closest?.('[data-action="prompt-submit"]') && act(), true);
@@ -54,8 +60,8 @@ function instrument() {
   new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true });
 }
 
-// What the page shows: the streamed ticks, the stops marked, the user messages' texts, the toasts
-// and any text that reads as an error.
+// What the page shows: the streamed ticks, the stops marked, the user messages' texts, the toasts,
+// how many sounds it played and any text that reads as an error.
 function pageState() {
   const texts = (sel) => [...document.querySelectorAll(sel)].map((e) => e.innerText.trim());
   const ticks = texts('[data-timeline-row="AssistantPart"]').join(" ").match(/tick \d+/g) ?? [];
@@ -66,6 +72,7 @@ function pageState() {
     stops: texts('[data-timeline-row="TurnDivider"]'),
     userMessages: texts('[data-timeline-row="UserMessage"] [data-slot="user-message-text"]'),
     toasts: texts('[data-component="toast"]'),
+    sounds: window.__ocstop.sounds,
     errors: document.body.innerText.split("\n").filter((l) => /error|failed|ocstop/i.test(l)),
   };
 }
