@@ -21,6 +21,7 @@
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
 //   src/stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
 //   src/toast.js: what the user is told after a stop word: how the stop ended, as ocstopd proved it.
+//   src/forget.js: a blocked message leaves the screens that showed it before it was sent.
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
 //   src/main.js: the plugin function, OcStop (its opening comment heads this file)
 
@@ -952,6 +953,47 @@ class Toasts {
 return { TOAST_DELAY_MS, PROOF_WAIT_MS, NO_DAEMON, outcomeToast, unverifiedToast, Toasts };
 })();
 
+// =================================================================================== src/forget.js
+
+const __forget = (() => {
+// forget.js: a blocked message leaves the screens that showed it before it was sent.
+//
+// OpenCode's web UI puts a typed message into the conversation as Enter is pressed, and takes it
+// out only when its request fails or OpenCode announces message.removed for it. prompt_async
+// answers 204 before chat.message runs, so a blocked x would stay on the page, under the stopped
+// reply, until a reload. Deleting the message, which was never saved, removes nothing but makes
+// OpenCode announce message.removed, and the web UI drops it. (The TUI shows a message only once
+// saved.)
+
+const { CLIENT_TIMEOUT_MS, later, withTimeout } = __timers;
+
+// OpenCode refuses to delete while the session is busy (409): the stopped turn takes 10-150 ms
+// to end, so the delete is first tried after FORGET_RETRY_MS and then again, FORGET_TRIES times
+// in all.
+const FORGET_RETRY_MS = 100;
+const FORGET_TRIES = 10;
+
+// Starts forgetting messageID of sessionID, in the background: the stop never waits for it.
+function forgetMessage(ctx, sessionID, messageID) {
+  if (!messageID) return;
+  let left = FORGET_TRIES;
+  const attempt = async () => {
+    left--;
+    try {
+      const r = await withTimeout(
+        ctx.client._client.delete({ url: "/session/{sessionID}/message/{messageID}", path: { sessionID, messageID } }),
+        CLIENT_TIMEOUT_MS,
+      );
+      if (r?.data === true) return;
+    } catch {}
+    if (left > 0) later(attempt, FORGET_RETRY_MS);
+  };
+  later(attempt, FORGET_RETRY_MS);
+}
+
+return { FORGET_RETRY_MS, FORGET_TRIES, forgetMessage };
+})();
+
 // ==================================================================================== src/block.js
 
 const __block = (() => {
@@ -978,6 +1020,7 @@ const __block = (() => {
 const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { NO_DAEMON, outcomeToast, unverifiedToast } = __toast;
+const { forgetMessage } = __forget;
 
 const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -1100,6 +1143,7 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     }
     if (verdict !== "abort") toasts.forget(key);
     if (verdict !== "abort" && verdict !== "clear") return;
+    forgetMessage(ctx, session, messageId);
     if (verdict === "clear") {
       toasts.show(ctx, note ?? "ocstop: message not sent");
       throw blockError(note ?? `ocstop: not sent (${word})`);

@@ -568,6 +568,16 @@ stream_plain() {
 # records OpenCode's events (SSE_FILE, for OC_URL's server); else true.
 turn_over() { [ -z "${SSE_FILE:-}" ] || wait_until 30 sse_turn_over "$SSE_FILE" "$1"; }
 
+# history_clean SID — no user message with text x (any case/space) and no user message without parts.
+history_clean() {
+  oc_get "/session/$1/message" | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const msgs = JSON.parse(s);
+      const bad = msgs.filter((m) => m.info.role === "user" &&
+        (m.parts.length === 0 || m.parts.some((p) => p.type === "text" && p.text.trim().toLowerCase() === "x")));
+      console.error(`${msgs.length} messages; offending user messages: ${JSON.stringify(bad)}`);
+      process.exit(bad.length || !msgs.length ? 1 : 0); });'
+}
 # oc_abort SID — POST /session/SID/abort; echoes the body ("true").
 oc_abort() { oc_curl -X POST "$OC_URL/session/$1/abort"; }
 
@@ -609,11 +619,12 @@ sse_parts_for() { sse_count "$1" "\"type\":\"message\\.part[^\"]*\".*\"sessionID
 # sse_turn_over FILE SID — OpenCode has ended SID's last turn: the last of SID's status, idle, message
 # and part events in FILE is session.idle (true for a session with none). After an abort OpenCode
 # says idle twice: at once, and again when the turn's runner has ended; a prompt sent between the two
-# joins the ending runner and is left unanswered, so a new turn waits for this.
+# joins the ending runner and is left unanswered, so a new turn waits for this. message.removed is no
+# part of a turn (the shim has a blocked message removed from the screens after the stop).
 sse_turn_over() {
   [ -r "$1" ] || return 2
   local last
-  last=$(grep -Eo "\"type\":\"(session\.(status|idle)|message\.[a-z.]+)\",\"properties\":\{\"sessionID\":\"$2\"" "$1" |
+  last=$(grep -Eo "\"type\":\"(session\.(status|idle)|message\.(updated|part\.[a-z]+))\",\"properties\":\{\"sessionID\":\"$2\"" "$1" |
     tail -n1 | cut -d'"' -f4) || return 2
   echo "last event of $2: ${last:-none}" >&2
   [ -z "$last" ] || [ "$last" = session.idle ]

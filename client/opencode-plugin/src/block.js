@@ -21,6 +21,7 @@
 import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { NO_DAEMON, outcomeToast, unverifiedToast } from "./toast.js";
+import { forgetMessage } from "./forget.js";
 
 export const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -143,6 +144,7 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     }
     if (verdict !== "abort") toasts.forget(key);
     if (verdict !== "abort" && verdict !== "clear") return;
+    forgetMessage(ctx, session, messageId);
     if (verdict === "clear") {
       toasts.show(ctx, note ?? "ocstop: message not sent");
       throw blockError(note ?? `ocstop: not sent (${word})`);
