@@ -710,6 +710,52 @@ static void test_message_late(void **state)
 	client_free(w, c);
 }
 
+/* A peer that sends x after x for one running tree: each outcome it waits
+ * for is held until the stop ends, up to CONTROL_MAX_X_PENDING; past that
+ * it is told at once that the x is not proven, and holds nothing. */
+static void test_x_pending_bound(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *ev, *r;
+	int i, limited = 0, stopped = 0;
+
+	BUSY(w, "ses_z");
+	for (i = 0; i < CONTROL_MAX_X_PENDING + 6; i++)
+		send_json(c,
+		    "[2, \"x.done\", [{\"session\": \"ses_z\", \"verdict\": \"abort\", "
+		    "\"by\": \"shim\", \"aborted\": true}]]");
+	r = result(w, c, "status", NULL);
+	assert_int_equal(counter_at(r, "aborts"), 1);
+	json_decref(r);
+	for (i = 0; i < 6; i++) {
+		ev = wait_for(w, c, is_notification, "x.result");
+		assert_string_equal(str_at(ev, "2.0.outcome"), "unverified");
+		assert_non_null(strstr(str_at(ev, "2.0.reason"), "limit"));
+		limited++;
+		json_decref(ev);
+	}
+	IDLE(w, "ses_z");
+	for (i = 0; i < CONTROL_MAX_X_PENDING; i++) {
+		ev = wait_for(w, c, is_notification, "x.result");
+		assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+		stopped++;
+		json_decref(ev);
+	}
+	assert_int_equal(limited + stopped, CONTROL_MAX_X_PENDING + 6);
+	/* All released: the next x is held again. */
+	BUSY(w, "ses_z");
+	send_json(c,
+	    "[2, \"x.done\", [{\"session\": \"ses_z\", \"verdict\": \"abort\", "
+	    "\"by\": \"shim\"}]]");
+	turn(w);
+	IDLE(w, "ses_z");
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	client_free(w, c);
+}
+
 /* A stop word in another script: the shim is told it and how long a message
  * may be, and the daemon's verdict on it in any case is a stop. */
 static void test_message_unicode(void **state)
@@ -1180,6 +1226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),

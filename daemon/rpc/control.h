@@ -29,6 +29,10 @@ struct event_base;
 /* register calls one connection may make: one OpenCode process, one call
  * per plugin instance (directory) of it. */
 #define CONTROL_MAX_REGISTER 64
+/* Stops of an x whose outcome (x.result) one connection waits for: a person
+ * types x now and then; a peer that sends x after x must not make the
+ * daemon hold memory for each until its stop ends. */
+#define CONTROL_MAX_X_PENDING 64
 
 /* NULL when memory runs out. The engine outlives the control server. */
 struct control *control_new(struct event_base *base, struct engine *e);

@@ -102,6 +102,24 @@ void rpc_notify_end(struct control *ctl, uint64_t conn)
 	peer_send(c->peer, ctl->notice.data, ctl->notice.size);
 }
 
+bool rpc_x_hold(struct control *ctl, uint64_t conn)
+{
+	struct conn *c = conns_find(ctl, conn);
+
+	if (c == NULL || c->x_pending >= CONTROL_MAX_X_PENDING)
+		return false;
+	c->x_pending++;
+	return true;
+}
+
+void rpc_x_release(struct control *ctl, uint64_t conn)
+{
+	struct conn *c = conns_find(ctl, conn);
+
+	if (c != NULL && c->x_pending > 0)
+		c->x_pending--;
+}
+
 struct engine *rpc_engine(const struct rpc_call *call)
 {
 	return call->ctl->e;

@@ -23,6 +23,7 @@ struct conn {
 	unsigned in_flight;  /* requests not answered yet */
 	unsigned registered; /* register calls accepted */
 	int opencode_pid;    /* the OpenCode process it registered; 0: none */
+	unsigned x_pending;  /* x.result it waits for */
 	TAILQ_ENTRY(conn) sub_link;
 };
 

@@ -91,6 +91,11 @@ void rpc_x_verdict(const struct rpc_call *call, const char *session, const char 
  * x->directory, where the shim's OpenCode instance runs. */
 void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned flags);
 
+/* An x.result the connection conn will be told: false (nothing held) when
+ * it waits for CONTROL_MAX_X_PENDING already or is gone. Released once told. */
+bool rpc_x_hold(struct control *ctl, uint64_t conn);
+void rpc_x_release(struct control *ctl, uint64_t conn);
+
 struct engine *rpc_engine(const struct rpc_call *call);
 struct rpc_counters *rpc_counters(const struct rpc_call *call);
 size_t rpc_connections(const struct rpc_call *call);

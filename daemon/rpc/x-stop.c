@@ -14,6 +14,7 @@
 #include "engine/server.h"
 #include "engine/stop.h"
 #include "proto.h"
+#include "rpc/control.h"
 #include "rpc/rpc.h"
 #include "rpc/views.h"
 #include "wire.h"
@@ -26,6 +27,7 @@ struct x_watch {
 	struct engine *e;
 	uint64_t conn;
 	unsigned flags; /* RPC_X_* */
+	bool held;      /* counted against the connection's CONTROL_MAX_X_PENDING */
 	char session[PROTO_MAX_SESSION_ID + 1];
 	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
 };
@@ -42,6 +44,8 @@ static void tell(const struct x_watch *w, const char *outcome, const struct wire
 	};
 	msgpack_packer *pk = rpc_notify_begin(w->ctl, w->conn, PROTO_M_X_RESULT);
 
+	if (w->held)
+		rpc_x_release(w->ctl, w->conn);
 	if (pk == NULL)
 		return;
 	msgpack_pack_array(pk, 1);
@@ -125,6 +129,15 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
 	*w = (struct x_watch){ .ctl = call->ctl, .e = e, .conn = call->conn, .flags = flags };
 	memcpy(w->session, x->session, sizeof(w->session));
 	memcpy(w->message_id, x->message_id, sizeof(w->message_id));
+	if (!(w->held = rpc_x_hold(call->ctl, call->conn))) {
+		log_debug("client %llu: x in %s: %d outcomes awaited already",
+		    (unsigned long long)call->conn, x->session, CONTROL_MAX_X_PENDING);
+		tell(w, "unverified", NULL,
+		    "this connection waits for too many outcomes (limit " NUM_STR(
+			CONTROL_MAX_X_PENDING) ")");
+		free(w);
+		return;
+	}
 	selection_init(&sel);
 	found =
 	    selection_add_id(&sel, engine_sessions(e), srv, x->session, strlen(x->session), false);
