@@ -16,8 +16,10 @@
 //
 // prompt_async (serve mode) answers 204 before the hook runs, then publishes session.error
 // UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
-// Effect's span trace. So name, message and stack are chosen to read well there too.
+// Effect's span trace. There the hook ends its prompt without a failure instead (detached.js), and
+// throws only if that fails; name, message and stack are chosen to read well then too.
 
+import { addressed, detachedPrompt, endPrompt } from "./detached.js";
 import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 
@@ -105,6 +107,7 @@ export function chatMessageHook({ request, toasts, env }) {
     if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
 
     const t0 = performance.now();
+    const detached = detachedPrompt();
     const { ctx } = inst;
     const session = input.sessionID;
     let verdict;
@@ -133,14 +136,23 @@ export function chatMessageHook({ request, toasts, env }) {
     }
     if (verdict !== "abort" && verdict !== "clear") return;
 
-    // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
+    // Abort before blocking: the block ends only the new prompt, the abort ends the running turn.
     if (verdict === "abort") {
       const stopped = toasts.stopText(session, t0);
       if (!aborted) await abortSession(ctx, session, env);
-      toasts.show(ctx, note ?? stopped);
-      throw blockError(note ?? `ocstop: stopped (${word})`);
+      toasts.show(ctx, detached ? addressed(note ?? stopped, session) : note ?? stopped);
+      return block(detached, note ?? `ocstop: stopped (${word})`);
     }
-    toasts.show(ctx, note ?? "ocstop: message not sent");
-    throw blockError(note ?? `ocstop: not sent (${word})`);
+    // Nothing ran: a detached prompt's client still waits for an idle event (detached.js).
+    if (detached) await abortSession(ctx, session, env);
+    toasts.show(ctx, detached ? addressed(note ?? "ocstop: message not sent", session) : note ?? "ocstop: message not sent");
+    return block(detached, note ?? `ocstop: not sent (${word})`);
   };
+}
+
+// Keeps the message from being saved: a detached prompt (detachedPrompt()) is ended, anything else
+// is failed with blockError(message).
+function block(detached, message) {
+  if (detached && endPrompt(detached)) return;
+  throw blockError(message);
 }
