@@ -1,17 +1,19 @@
 #!/bin/bash
 # tests/setup.sh — idempotent installer of everything the ocstop tests need.
 #
-#   tests/setup.sh                  install missing Debian packages and opencode-ai@1.18.33
+#   tests/setup.sh                  install missing Debian packages, opencode-ai@1.18.33 and its SDK
 #   tests/setup.sh --print-opencode print the opencode binary path (installs first if needed)
 #   tests/setup.sh --check          exit 0 if everything is installed, 1 otherwise (installs nothing)
 #
-# opencode goes to ${OCSTOP_CACHE:-$HOME/.cache/ocstop}/opencode-1.18.33.
+# opencode goes to ${OCSTOP_CACHE:-$HOME/.cache/ocstop}/opencode-1.18.33, @opencode-ai/sdk@1.18.33 (what
+# the Kimaki plugin of tests/fixtures/kimaki imports) to .../opencode-sdk-1.18.33.
 set -euo pipefail
 
 OC_VERSION=1.18.33
 OC_CACHE=${OCSTOP_CACHE:-$HOME/.cache/ocstop}
 OC_DIR=$OC_CACHE/opencode-$OC_VERSION
 OC_BIN=$OC_DIR/node_modules/opencode-linux-x64/bin/opencode
+SDK_DIR=$OC_CACHE/opencode-sdk-$OC_VERSION
 
 APT_PKGS=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-dev libcurl4-openssl-dev
   libjansson-dev libcmocka-dev libsystemd-dev uthash-dev libunistring-dev clang-format curl tmux python3
@@ -62,19 +64,35 @@ install_apt() {
   [ -z "${miss// /}" ] || die "still missing after apt-get: $miss"
 }
 
-install_oc() {
-  find_oc >/dev/null && return 0
+# npm_install DIR PACKAGE — npm install PACKAGE into DIR/node_modules.
+npm_install() {
+  local dir=$1 pkg=$2
   command -v npm >/dev/null 2>&1 || die "npm not found"
-  say "installing opencode-ai@$OC_VERSION into $OC_DIR"
-  mkdir -p "$OC_DIR" || die "cannot create $OC_DIR"
+  say "installing $pkg into $dir"
+  mkdir -p "$dir" || die "cannot create $dir"
   # npm 11 installs into the nearest ancestor with a package.json unless this dir has one.
-  [ -f "$OC_DIR/package.json" ] || echo '{"name":"ocstop-test-opencode","private":true}' > "$OC_DIR/package.json"
+  [ -f "$dir/package.json" ] || echo '{"name":"ocstop-test-deps","private":true}' > "$dir/package.json"
   local log; log=$(mktemp)
-  if ! (cd "$OC_DIR" && npm install --no-audit --no-fund --loglevel=error "opencode-ai@$OC_VERSION") >"$log" 2>&1; then
-    tail -n 30 "$log" >&2; rm -f "$log"; die "npm install opencode-ai@$OC_VERSION failed"
+  if ! (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "$pkg") >"$log" 2>&1; then
+    tail -n 30 "$log" >&2; rm -f "$log"; die "npm install $pkg failed"
   fi
   rm -f "$log"
+}
+
+install_oc() {
+  find_oc >/dev/null && return 0
+  npm_install "$OC_DIR" "opencode-ai@$OC_VERSION"
   find_oc >/dev/null || die "opencode installed in $OC_DIR but '$OC_BIN --version' does not print $OC_VERSION"
+}
+
+have_sdk() {
+  [ "$(jq -r .version "$SDK_DIR/node_modules/@opencode-ai/sdk/package.json" 2>/dev/null)" = "$OC_VERSION" ]
+}
+
+install_sdk() {
+  have_sdk && return 0
+  npm_install "$SDK_DIR" "@opencode-ai/sdk@$OC_VERSION"
+  have_sdk || die "@opencode-ai/sdk@$OC_VERSION installed in $SDK_DIR but not found there"
 }
 
 case "${1:-}" in
@@ -83,11 +101,12 @@ case "${1:-}" in
     find_oc || die "opencode $OC_VERSION not found"
     ;;
   --check)
-    [ -z "$(missing_apt)" ] && find_oc >/dev/null
+    [ -z "$(missing_apt)" ] && find_oc >/dev/null && have_sdk
     ;;
   "")
     install_apt
     install_oc
+    install_sdk
     say "ok (opencode $OC_VERSION: $(find_oc))"
     ;;
   *)
