@@ -22,7 +22,7 @@ CONTEXT='<discord-user name="tester" user-id="1" message-id="2" thread-id="3" />
 '
 FIXTURE=$OCSTOP_SRCDIR/tests/fixtures/kimaki
 
-tap_plan 14
+tap_plan 16
 world_start --shim
 
 # The fixture is Kimaki's files unmodified: each matches its git blob id at the pinned commit.
@@ -70,13 +70,22 @@ history_has_x() {
     jq -e 'any(.[]; .info.role == "user" and any(.parts[]; .type == "text" and (.synthetic | not) and (.text | test("^\\s*x\\s*$"))))'
 }
 
-# x_as_kimaki CASE — x sent as Kimaki sends it, and what Kimaki posts: 5 cases. TRANSCRIPT gets the
+# kimaki_queued — how many messages of S Kimaki's plugin has seen and queued for its replay (it says
+# so in OpenCode's log).
+kimaki_queued() {
+  cat "$HOME"/.local/share/opencode/log/*.log 2>/dev/null | grep -c "queued for interrupt\" sessionID=$S "
+}
+kimaki_queued_more_than() { local n; n=$(kimaki_queued); echo "queued by Kimaki: $n" >&2; [ "$n" -gt "$1" ]; }
+
+# x_as_kimaki CASE — x sent as Kimaki sends it, and what Kimaki posts: 6 cases. TRANSCRIPT gets the
 # line.
 x_as_kimaki() {
-  local from n lines
+  local from n lines queued
   from=$(wc -l <"$T/events.sse")
   n=$(fake_requests) || tap_bail "no model"
+  queued=$(kimaki_queued)
   kimaki_send "$S" x || tap_bail "prompt_async failed"
+  tap_ok "$1: Kimaki's plugin saw the x and set its replay" wait_until 30 kimaki_queued_more_than "$queued"
   wait_until 30 kimaki_more_than "$from" 0
   stays_false "$QUIET_S" kimaki_more_than "$from" 1
   lines=$(kimaki_lines "$from")
