@@ -35,7 +35,9 @@ tap_eq "Kimaki's files are the pinned commit's, unmodified" "" "$bad"
 # Kimaki's plugin beside its one dependency, installed by tests/setup.sh.
 mkdir -p "$T/kimaki"
 cp "$FIXTURE"/*.ts "$T/kimaki/"
-ln -s "${OCSTOP_CACHE:-$_OC_REAL_HOME/.cache/ocstop}/opencode-sdk-$OC_VERSION/node_modules" "$T/kimaki/node_modules"
+sdk=${OCSTOP_CACHE:-$_OC_REAL_HOME/.cache/ocstop}/opencode-sdk-$OC_VERSION/node_modules
+[ -d "$sdk/@opencode-ai/sdk" ] || tap_bail "no @opencode-ai/sdk in $sdk: run tests/setup.sh"
+ln -s "$sdk" "$T/kimaki/node_modules"
 # In the project's config, so that an instance of another directory runs without it (the warm-up).
 jq -n --arg p "file://$T/kimaki/opencode-interrupt-plugin.ts" '{plugin: [$p]}' >"$PROJ/opencode.json" ||
   tap_bail "no config"
