@@ -820,9 +820,10 @@ const __detached = (() => {
 // which publishes any failure as session.error UnknownError with Effect's Cause.pretty() for its
 // message: the thrown value's "<name>: <message>" and the fiber's span trace, which Kimaki posts to
 // Discord verbatim, whatever the thrown value is. An interrupted fiber publishes nothing (measured:
-// its catchCause handler does not run for an interruption, and nothing is logged). So on that route the hook interrupts its own
-// fiber and the message is neither saved nor sent, and nobody reads a failure. The synchronous route
-// must not be interrupted (its client then gets an empty 503); there block.js throws.
+// its catchCause handler does not run for an interruption, and nothing is logged). So on that route
+// the hook interrupts its own fiber: the message is neither saved nor sent, and nobody reads a
+// failure. The synchronous route must not be interrupted (its client then gets an empty 503); there
+// block.js throws.
 //
 // Such a client learns that its prompt is over from session.idle; Kimaki's interrupt plugin, which
 // schedules a replay of every message it sees, cancels the replay on it. A blocked message makes no
