@@ -826,14 +826,15 @@ const __detached = (() => {
 // block.js throws.
 //
 // Such a client learns that its prompt is over from session.idle; Kimaki's interrupt plugin, which
-// schedules a replay of every message it sees, cancels the replay on it. A blocked message makes no
-// turn and so no idle event: aborting the session makes OpenCode publish one, also when nothing ran.
+// schedules a replay of every message it sees, cancels the replay on it. A blocked message makes
+// no turn and so no idle event: aborting the session makes OpenCode publish one, also when nothing
+// ran.
 //
 // The stop's sentence reaches the client as the toast event, addressed to the session: Kimaki posts
 // a toast whose message ends with a session id into that session's thread, without the id.
 
-// Effect's global: the fiber now running, set while its loop runs (the hook's first synchronous part
-// runs inside Plugin.trigger's loop).
+// Effect's global: the fiber now running, set while its loop runs (the hook's first synchronous
+// part runs inside Plugin.trigger's loop).
 const CURRENT_FIBER = "~effect/Fiber/currentFiber";
 // The spans (Effect.fn names) of the routes whose client does not wait for the prompt's answer.
 const DETACHED_ROUTES = new Set(["SessionHttpApi.promptAsync"]);
@@ -844,7 +845,8 @@ const MAX_FRAMES = 64;
 // hook's first synchronous part, before any await.
 function detachedPrompt() {
   const fiber = globalThis[CURRENT_FIBER];
-  if (typeof fiber?.interruptUnsafe !== "function" || typeof fiber.pollUnsafe !== "function") return null;
+  if (typeof fiber?.interruptUnsafe !== "function") return null;
+  if (typeof fiber.pollUnsafe !== "function") return null;
   let frame = fiber.currentStackFrame;
   for (let n = 0; frame && n < MAX_FRAMES; n++, frame = frame.parent) {
     if (DETACHED_ROUTES.has(frame.name)) return fiber;

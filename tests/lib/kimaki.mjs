@@ -1,5 +1,5 @@
-// kimaki.mjs — what Kimaki (github remorses/kimaki, the Discord bridge) posts in a session's Discord
-// thread for the events OpenCode published, read from a capture of /global/event
+// kimaki.mjs — what Kimaki (github remorses/kimaki, the Discord bridge) posts in a session's
+// Discord thread for the events OpenCode published, read from a capture of /global/event
 // (sse_capture_start): one JSON string per Discord message, in order.
 //
 //   node tests/lib/kimaki.mjs EVENTS_FILE SESSION [FROM_LINE]
