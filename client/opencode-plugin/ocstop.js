@@ -1051,16 +1051,18 @@ function chatMessageHook({ request, toasts, env }) {
     }
     if (verdict !== "abort" && verdict !== "clear") return;
 
+    // A detached prompt's client reads the toast only when it names the session (detached.js).
+    const tell = (message) => toasts.show(ctx, detached ? addressed(message, session) : message);
     // Abort before blocking: the block ends only the new prompt, the abort ends the running turn.
     if (verdict === "abort") {
       const stopped = toasts.stopText(session, t0);
       if (!aborted) await abortSession(ctx, session, env);
-      toasts.show(ctx, detached ? addressed(note ?? stopped, session) : note ?? stopped);
+      tell(note ?? stopped);
       return block(detached, note ?? `ocstop: stopped (${word})`);
     }
     // Nothing ran: a detached prompt's client still waits for an idle event (detached.js).
     if (detached) await abortSession(ctx, session, env);
-    toasts.show(ctx, detached ? addressed(note ?? "ocstop: message not sent", session) : note ?? "ocstop: message not sent");
+    tell(note ?? "ocstop: message not sent");
     return block(detached, note ?? `ocstop: not sent (${word})`);
   };
 }
