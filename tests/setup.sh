@@ -1,15 +1,16 @@
 #!/bin/bash
 # tests/setup.sh — idempotent installer of everything the ocstop tests need.
 #
-#   tests/setup.sh                  install missing Debian packages and opencode-ai@1.18.33
+#   tests/setup.sh                  install missing Debian packages, opencode-ai@1.18.33 and its SDK
 #   tests/setup.sh --print-opencode print the opencode binary path (installs first if needed)
 #   tests/setup.sh --print-browser  print Chromium's path and the browser driver's module, one a line
 #                                   (installs first if needed; exit 1 when Chromium cannot be had)
 #   tests/setup.sh --check          exit 0 if everything is installed, 1 otherwise (installs nothing)
 #
 # opencode goes to ${OCSTOP_CACHE:-$HOME/.cache/ocstop}/opencode-1.18.33, the browser driver
-# (playwright-core, for the web UI test) beside it. Debian's chromium is the browser; where it cannot
-# be installed, setup goes on and the web UI test skips.
+# (playwright-core, for the web UI test) and @opencode-ai/sdk@1.18.33 (what the Kimaki plugin of
+# tests/fixtures/kimaki imports, in .../opencode-sdk-1.18.33) beside it. Debian's chromium is the
+# browser; where it cannot be installed, setup goes on and the web UI test skips.
 set -euo pipefail
 
 OC_VERSION=1.18.33
@@ -21,6 +22,7 @@ DRIVER_DIR=$OC_CACHE/playwright-core-$DRIVER_VERSION
 DRIVER_MODULE=$DRIVER_DIR/node_modules/playwright-core/index.mjs
 CHROMIUM_PKG=chromium
 CHROMIUM_BIN=/usr/bin/chromium
+SDK_DIR=$OC_CACHE/opencode-sdk-$OC_VERSION
 
 APT_PKGS=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-dev libcurl4-openssl-dev
   libjansson-dev libcmocka-dev libsystemd-dev uthash-dev libunistring-dev clang-format curl tmux python3
@@ -109,6 +111,16 @@ install_browser() {
   have_driver || die "playwright-core installed in $DRIVER_DIR but $DRIVER_MODULE is missing"
 }
 
+have_sdk() {
+  [ "$(jq -r .version "$SDK_DIR/node_modules/@opencode-ai/sdk/package.json" 2>/dev/null)" = "$OC_VERSION" ]
+}
+
+install_sdk() {
+  have_sdk && return 0
+  npm_install "$SDK_DIR" "@opencode-ai/sdk@$OC_VERSION"
+  have_sdk || die "@opencode-ai/sdk@$OC_VERSION installed in $SDK_DIR but not found there"
+}
+
 case "${1:-}" in
   --print-opencode)
     QUIET=1 install_oc >&2
@@ -120,12 +132,13 @@ case "${1:-}" in
     printf '%s\n%s\n' "$CHROMIUM_BIN" "$DRIVER_MODULE"
     ;;
   --check)
-    [ -z "$(missing_apt)" ] && find_oc >/dev/null && { ! have_chromium || have_driver; }
+    [ -z "$(missing_apt)" ] && find_oc >/dev/null && have_sdk && { ! have_chromium || have_driver; }
     ;;
   "")
     install_apt
     install_oc
     install_browser
+    install_sdk
     say "ok (opencode $OC_VERSION: $(find_oc))"
     ;;
   *)

@@ -19,6 +19,7 @@
 //   src/link.js: the connection to ocstopd and the plugin instances registered on it.
 //   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
+//   src/detached.js: a blocked message sent by a client that does not wait for the answer (prompt_async,
 //   src/stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
 //   src/toast.js: what the user is told after a stop word: how the stop ended, as ocstopd proved it.
 //   src/forget.js: a blocked message leaves the screens that showed it before it was sent.
@@ -814,6 +815,73 @@ function slimEvent({ type, properties: p }) {
 return { MAX_ERROR_TEXT, RelayError, answer, slimEvent };
 })();
 
+// ================================================================================= src/detached.js
+
+const __detached = (() => {
+// detached.js: a blocked message sent by a client that does not wait for the answer (prompt_async,
+// as chat bridges such as Kimaki send every message) ends without an error, and the stop reaches
+// that client through the events it reads.
+//
+// OpenCode 1.18.33 runs the chat.message hooks inside an Effect fiber (Plugin.trigger awaits each
+// with Effect.promise). prompt_async answers 204 at once and runs the prompt in a fiber of its own,
+// which publishes any failure as session.error UnknownError with Effect's Cause.pretty() for its
+// message: the thrown value's "<name>: <message>" and the fiber's span trace, which Kimaki posts to
+// Discord verbatim, whatever the thrown value is. An interrupted fiber publishes nothing (measured:
+// its catchCause handler does not run for an interruption, and nothing is logged). So on that route
+// the hook interrupts its own fiber: the message is neither saved nor sent, and nobody reads a
+// failure. The synchronous route must not be interrupted (its client then gets an empty 503); there
+// block.js throws.
+//
+// Such a client learns that its prompt is over from session.idle; Kimaki's interrupt plugin, which
+// schedules a replay of every message it sees, cancels the replay on it. A blocked message makes
+// no turn and so no idle event: aborting the session makes OpenCode publish one, also when nothing
+// ran.
+//
+// The stop's sentence reaches the client as the toast event, addressed to the session: Kimaki posts
+// a toast whose message ends with a session id into that session's thread, without the id.
+
+// Effect's global: the fiber now running, set while its loop runs (the hook's first synchronous
+// part runs inside Plugin.trigger's loop).
+const CURRENT_FIBER = "~effect/Fiber/currentFiber";
+// The spans (Effect.fn names) of the routes whose client does not wait for the prompt's answer.
+const DETACHED_ROUTES = new Set(["SessionHttpApi.promptAsync"]);
+// Stack frames read at most: the route sits a few frames under the hook (ten in 1.18.33).
+const MAX_FRAMES = 64;
+
+// The fiber that runs this hook when it runs a detached route's prompt, else null. Call it in the
+// hook's first synchronous part, before any await.
+function detachedPrompt() {
+  const fiber = globalThis[CURRENT_FIBER];
+  if (typeof fiber?.interruptUnsafe !== "function") return null;
+  if (typeof fiber.pollUnsafe !== "function") return null;
+  let frame = fiber.currentStackFrame;
+  for (let n = 0; frame && n < MAX_FRAMES; n++, frame = frame.parent) {
+    if (DETACHED_ROUTES.has(frame.name)) return fiber;
+  }
+  return null;
+}
+
+// Ends the prompt of fiber (from detachedPrompt) by interrupting it, once the hook has awaited
+// (the fiber is suspended in Plugin.trigger). True when the fiber has ended; false when it goes on
+// (e.g. in an uninterruptible region), and the caller must block the message another way.
+function endPrompt(fiber) {
+  try {
+    fiber.interruptUnsafe();
+    return fiber.pollUnsafe() !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+// toast (a string, {text, variant}, or a promise of either) addressed to session, as Kimaki's
+// plugins address theirs.
+function addressed(toast, session) {
+  return Promise.resolve(toast).then((t) => (typeof t === "string" ? `${t} ${session}` : { ...t, text: `${t.text} ${session}` }));
+}
+
+return { detachedPrompt, endPrompt, addressed };
+})();
+
 // ================================================================================ src/stop-word.js
 
 const __stop_word = (() => {
@@ -1015,8 +1083,10 @@ const __block = (() => {
 //
 // prompt_async (serve mode) answers 204 before the hook runs, then publishes session.error
 // UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
-// Effect's span trace. So name, message and stack are chosen to read well there too.
+// Effect's span trace. There the hook ends its prompt without a failure instead (detached.js), and
+// throws only if that fails; name, message and stack are chosen to read well then too.
 
+const { addressed, detachedPrompt, endPrompt } = __detached;
 const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { NO_DAEMON, outcomeToast, unverifiedToast } = __toast;
@@ -1110,6 +1180,7 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
 
     const t0 = performance.now();
+    const detached = detachedPrompt();
     const { ctx } = inst;
     const session = input.sessionID;
     const messageId = output.message?.id ?? input.messageID;
@@ -1144,12 +1215,16 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     if (verdict !== "abort") toasts.forget(key);
     if (verdict !== "abort" && verdict !== "clear") return;
     forgetMessage(ctx, session, messageId);
+    // A detached prompt's client reads the toast only when it names the session (detached.js).
+    const tell = (toast) => toasts.show(ctx, detached ? addressed(toast, session) : toast);
     if (verdict === "clear") {
-      toasts.show(ctx, note ?? "ocstop: message not sent");
-      throw blockError(note ?? `ocstop: not sent (${word})`);
+      // Nothing ran: a detached prompt's client still waits for an idle event (detached.js).
+      if (detached) await abortSession(ctx, session, env);
+      tell(note ?? "ocstop: message not sent");
+      return block(detached, note ?? `ocstop: not sent (${word})`);
     }
 
-    // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
+    // Abort before blocking: the block ends only the new prompt, the abort ends the running turn.
     // The daemon aborts the rest of the tree and proves the whole of it stopped.
     let msToStop = performance.now() - t0;
     const aborted = await abortSession(ctx, session, env);
@@ -1158,13 +1233,19 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     if (daemon && (by === "shim" || !aborted)) notify("x.done", { ...x, verdict, by, aborted });
     if (by === "shim") msToStop = performance.now() - t0;
     if (!daemon) toasts.forget(key);
-    toasts.show(
-      ctx,
+    tell(
       note ??
         (daemon ? done.then((result) => outcomeToast(result, msToStop, performance.now() - t0, by === "shim")) : unverifiedToast(NO_DAEMON)),
     );
-    throw blockError(note ?? `ocstop: stopped (${word})`);
+    return block(detached, note ?? `ocstop: stopped (${word})`);
   };
+}
+
+// Keeps the message from being saved: a detached prompt (detachedPrompt()) is ended, anything else
+// is failed with blockError(message).
+function block(detached, message) {
+  if (detached && endPrompt(detached)) return;
+  throw blockError(message);
 }
 
 return { DEFAULT_STOP_WORD, VERDICT_DEADLINE_MS, blockError, abortSession, chatMessageHook };

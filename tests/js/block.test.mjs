@@ -1,7 +1,7 @@
 // The shim's chat.message hook (client/opencode-plugin/src/block.js): the verdict flow against a real
 // Unix socket daemon reached through the real link, with a fake OpenCode client and a recording
-// stand-in for the toasts; the thrown value's shape; and the abort with its HTTP fallback against a
-// real HTTP server.
+// stand-in for the toasts; the thrown value's shape; the quiet end of a prompt_async prompt, with a
+// stand-in for Effect's fiber; and the abort with its HTTP fallback against a real HTTP server.
 //
 //   node --test tests/js/block.test.mjs
 import { test, after } from "node:test";
@@ -291,6 +291,77 @@ test("a daemon that never answers costs 50 ms; an error reply costs nothing", as
   assert.equal(b.thrown?.message, "ocstop: stopped (X)");
   assert.equal((await outcome(confused.send("y"))).thrown, null);
   await confused.d.stop();
+});
+
+// Effect's fiber as the hook finds it (client/opencode-plugin/src/detached.js): the global that
+// names the running fiber while its loop runs, its stack frames (Effect.fn names, innermost first)
+// and the two calls the shim makes. ends: whether an interruption ends it (false: uninterruptible).
+const CURRENT_FIBER = "~effect/Fiber/currentFiber";
+function fakeFiber(route, events, { ends = true } = {}) {
+  let frame;
+  for (const name of ["Server.listen", route, "SessionPrompt.prompt", "SessionPrompt.createUserMessage", "Plugin.trigger"]) frame = { name, parent: frame };
+  return {
+    currentStackFrame: frame,
+    exit: undefined,
+    interruptUnsafe() {
+      events.push(["interrupt"]);
+      if (ends) this.exit = { _tag: "Failure" };
+    },
+    pollUnsafe() {
+      return this.exit;
+    },
+  };
+}
+// The hook called as Plugin.trigger calls it: the fiber is current during its synchronous part.
+function sendIn(w, fiber, text) {
+  const saved = globalThis[CURRENT_FIBER];
+  globalThis[CURRENT_FIBER] = fiber;
+  try {
+    return w.send(text);
+  } finally {
+    globalThis[CURRENT_FIBER] = saved;
+  }
+}
+
+test("prompt_async: the stop ends the prompt's fiber after the abort, and the toast is addressed to the session", async () => {
+  const w = await world({ messageReply: abortThen({ outcome: "stopped", stop: provenStop({ ms: 30 }) }) });
+  const fiber = fakeFiber("SessionHttpApi.promptAsync", w.events);
+  const { thrown } = await outcome(sendIn(w, fiber, "x"));
+  assert.equal(thrown, null, "nothing thrown: nothing for OpenCode to publish");
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "abort", "show", "interrupt"]);
+  const toast = await w.events[2][1];
+  assert.match(toast.text, /^ocstop: stopped in \d+ ms \(verified\) ses_1$/);
+  assert.equal(toast.variant, "success");
+  await w.d.stop();
+});
+
+test("prompt_async with nothing running: aborted all the same, for the idle event; the note addressed", async () => {
+  const w = await world({ messageReply: () => ({ verdict: "clear", text: "ocstop: nothing was running" }) });
+  const fiber = fakeFiber("SessionHttpApi.promptAsync", w.events);
+  const { thrown } = await outcome(sendIn(w, fiber, "x"));
+  assert.equal(thrown, null);
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "forget", "abort", "show", "interrupt"]);
+  assert.equal(await w.events[3][1], "ocstop: nothing was running ses_1");
+  await w.d.stop();
+});
+
+test("the synchronous route is never interrupted: the forged response is thrown, as without a fiber", async () => {
+  for (const fiber of [(ev) => fakeFiber("SessionHttpApi.prompt", ev), () => undefined, () => ({ interruptUnsafe() {} })]) {
+    const w = await world({ messageReply: () => ({ verdict: "clear" }) });
+    const { thrown } = await outcome(sendIn(w, fiber(w.events), "x"));
+    assert.equal(thrown?.message, "ocstop: not sent (x)");
+    assert.deepStrictEqual(w.events.filter((e) => e[0] !== "whenDone" && e[0] !== "forget"), [["show", "ocstop: message not sent"]], "no abort, no interruption, the toast unaddressed");
+    await w.d.stop();
+  }
+});
+
+test("a prompt_async fiber that an interruption does not end: the message is blocked by the throw", async () => {
+  const w = await world({ messageReply: () => ({ verdict: "abort" }) });
+  const fiber = fakeFiber("SessionHttpApi.promptAsync", w.events, { ends: false });
+  const { thrown } = await outcome(sendIn(w, fiber, "x"));
+  assert.equal(thrown?.message, "ocstop: stopped (x)");
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "abort", "show", "interrupt"]);
+  await w.d.stop();
 });
 
 // What OpenCode and Effect do with the thrown value, reduced to the reads that matter.

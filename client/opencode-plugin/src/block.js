@@ -16,8 +16,10 @@
 //
 // prompt_async (serve mode) answers 204 before the hook runs, then publishes session.error
 // UnknownError with Cause.pretty() of the defect: "<name>: <message>", the defect's stack lines and
-// Effect's span trace. So name, message and stack are chosen to read well there too.
+// Effect's span trace. There the hook ends its prompt without a failure instead (detached.js), and
+// throws only if that fails; name, message and stack are chosen to read well then too.
 
+import { addressed, detachedPrompt, endPrompt } from "./detached.js";
 import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { NO_DAEMON, outcomeToast, unverifiedToast } from "./toast.js";
@@ -111,6 +113,7 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
 
     const t0 = performance.now();
+    const detached = detachedPrompt();
     const { ctx } = inst;
     const session = input.sessionID;
     const messageId = output.message?.id ?? input.messageID;
@@ -145,12 +148,16 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     if (verdict !== "abort") toasts.forget(key);
     if (verdict !== "abort" && verdict !== "clear") return;
     forgetMessage(ctx, session, messageId);
+    // A detached prompt's client reads the toast only when it names the session (detached.js).
+    const tell = (toast) => toasts.show(ctx, detached ? addressed(toast, session) : toast);
     if (verdict === "clear") {
-      toasts.show(ctx, note ?? "ocstop: message not sent");
-      throw blockError(note ?? `ocstop: not sent (${word})`);
+      // Nothing ran: a detached prompt's client still waits for an idle event (detached.js).
+      if (detached) await abortSession(ctx, session, env);
+      tell(note ?? "ocstop: message not sent");
+      return block(detached, note ?? `ocstop: not sent (${word})`);
     }
 
-    // Abort before throwing: the throw ends only the new prompt, the abort ends the running turn.
+    // Abort before blocking: the block ends only the new prompt, the abort ends the running turn.
     // The daemon aborts the rest of the tree and proves the whole of it stopped.
     let msToStop = performance.now() - t0;
     const aborted = await abortSession(ctx, session, env);
@@ -159,11 +166,17 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     if (daemon && (by === "shim" || !aborted)) notify("x.done", { ...x, verdict, by, aborted });
     if (by === "shim") msToStop = performance.now() - t0;
     if (!daemon) toasts.forget(key);
-    toasts.show(
-      ctx,
+    tell(
       note ??
         (daemon ? done.then((result) => outcomeToast(result, msToStop, performance.now() - t0, by === "shim")) : unverifiedToast(NO_DAEMON)),
     );
-    throw blockError(note ?? `ocstop: stopped (${word})`);
+    return block(detached, note ?? `ocstop: stopped (${word})`);
   };
+}
+
+// Keeps the message from being saved: a detached prompt (detachedPrompt()) is ended, anything else
+// is failed with blockError(message).
+function block(detached, message) {
+  if (detached && endPrompt(detached)) return;
+  throw blockError(message);
 }
