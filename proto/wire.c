@@ -48,10 +48,11 @@ void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
 
 void wire_pack_x_result(msgpack_packer *pk, const struct wire_x_result *x)
 {
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	proto_pack_kv_str(pk, "session", x->session);
 	proto_pack_kv_str(pk, "message_id", x->message_id);
 	proto_pack_kv_str(pk, "outcome", x->outcome);
+	proto_pack_kv_int(pk, "ms", x->ms);
 	proto_pack_cstr(pk, "stop");
 	if (x->stop != NULL)
 		wire_pack_stop(pk, x->stop);

@@ -54,11 +54,12 @@ void wire_pack_server(msgpack_packer *pk, const struct wire_server *s);
 void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s);
 
 /* How the stop an x started ended, told to the shim it came from:
- * {session, message_id, outcome, stop, reason}. */
+ * {session, message_id, outcome, ms, stop, reason}. */
 struct wire_x_result {
 	const char *session;          /* where the x was typed */
 	const char *message_id;       /* the x's message, nil when not given */
 	const char *outcome;          /* "stopped", "not_stopped", "idle", "unverified" */
+	int64_t ms;                   /* from the x to the tree's idle; -1 when unknown */
 	const struct wire_stop *stop; /* nil when no stop ran */
 	const char *reason;           /* nil when stopped */
 };

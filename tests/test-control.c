@@ -582,6 +582,8 @@ static void test_message(void **state)
 	struct client *c = client_new(w), *sub = client_new(w);
 	struct fake *f = fake_of(&w->fakes, w->http);
 	json_t *r, *ev;
+	json_int_t ms;
+	char text[512];
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
 	r = result(w, c, "message",
@@ -600,9 +602,12 @@ static void test_message(void **state)
 	assert_string_equal(str_at(ev, "2.0.session.status"), "idle");
 	json_decref(ev);
 	BUSY(w, "ses_m");
-	r = result(w, c, "message",
-	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"parts\": [{\"type\": "
-	    "\"text\", \"text\": \"x\"}]}");
+	/* Typed 500 ms ago by the shim's clock. */
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"typed_at\": %lld, \"parts\": "
+	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
+	    (long long)(clock_wall_ms() - 500));
+	r = result(w, c, "message", text);
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
 	/* One abort per stop: the shim's. */
@@ -612,6 +617,9 @@ static void test_message(void **state)
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
 	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_1");
+	/* From the x to the idle, as both clocks tell it. */
+	ms = json_integer_value(json_object_get(json_array_get(json_array_get(ev, 2), 0), "ms"));
+	assert_true(ms >= 500 && ms < 500 + test_wait_ms(WAIT_MS));
 	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_m");
 	assert_string_equal(str_at(ev, "2.0.stop.origin"), "x");
 	assert_int_equal(json_array_size(

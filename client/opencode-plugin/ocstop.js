@@ -939,15 +939,19 @@ const PROOF_WAIT_MS = 8000;
 const NO_DAEMON = "ocstopd is not running";
 
 // The toast for an x's outcome, {text, variant}. result: the daemon's x.result, or null when none
-// came; msToStop: from the x to when the daemon's stop began, to which the stop's own time (its
-// first abort to the tree's last idle) is added; msToResult: from the x to the result; alone: the
+// came; its ms is the time from the x to the tree's idle. Without it: msToStop, from the x to when
+// the daemon's stop began, to which the stop's own time (its first abort to the tree's last idle)
+// is added, or msToResult, from the x to the result. alone: the
 // shim stopped the session without the daemon's verdict (the daemon learnt of it afterwards).
 function outcomeToast(result, msToStop, msToResult, alone = false) {
   const stop = result?.stop;
   const reason = typeof result?.reason === "string" ? result.reason : "no proof";
   switch (result?.outcome) {
     case "stopped": {
-      const ms = Number.isInteger(stop?.ms) && stop.ms >= 0 ? msToStop + stop.ms : msToResult;
+      // The daemon's measure (x to idle) first; else the stop's own time after the verdict came.
+      let ms = msToResult;
+      if (Number.isInteger(result.ms) && result.ms >= 0) ms = result.ms;
+      else if (Number.isInteger(stop?.ms) && stop.ms >= 0) ms = msToStop + stop.ms;
       return { text: `ocstop: stopped in ${Math.round(ms)} ms (verified)`, variant: "success" };
     }
     case "not_stopped": {
@@ -1184,7 +1188,9 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     const { ctx } = inst;
     const session = input.sessionID;
     const messageId = output.message?.id ?? input.messageID;
-    const x = { session, message_id: messageId, directory: ctx.directory };
+    // typed_at: the daemon measures the stop from here, on the machine's clock, so that a starved
+    // event loop here does not stretch the time it reports.
+    const x = { session, message_id: messageId, directory: ctx.directory, typed_at: Date.now() };
     // The outcome may follow the verdict in the same read: wait for it before asking.
     const key = typeof messageId === "string" ? messageId : session;
     const done = toasts.whenDone(key, inst.reg?.proofMs);
@@ -1198,7 +1204,7 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
           ...x,
           server_url: String(ctx.serverUrl),
           // Past this (by the wall clock, which the daemon shares) the answer is not waited for.
-          deadline: Date.now() + VERDICT_DEADLINE_MS,
+          deadline: x.typed_at + VERDICT_DEADLINE_MS,
           parts: (output.parts ?? [])
             .filter((p) => !p?.synthetic)
             .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),

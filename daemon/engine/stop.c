@@ -85,6 +85,7 @@ static void fill_result(const struct stop *st, struct stop_result *res, bool sto
 	res->children = (const char *const *)&st->targets[1];
 	res->n_children = st->n_targets - 1;
 	res->ms = st->v.all_idle_ms != 0 ? st->v.all_idle_ms - st->started_ms : -1;
+	res->idle_at_ms = st->v.all_idle_ms;
 	res->reason = reason;
 	res->origin = st->origin;
 	res->running = running;

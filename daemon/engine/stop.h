@@ -42,6 +42,7 @@ struct stop_result {
 	const char *const *children; /* descendants aborted with it */
 	size_t n_children;
 	int64_t ms;                 /* first abort sent to last idle; -1 if never */
+	int64_t idle_at_ms;         /* when the last went idle (the engine's clock); 0 if never */
 	const char *reason;         /* NULL when stopped; "pending" while it runs */
 	const char *origin;         /* "rpc", "x", ... */
 	const char *const *running; /* not stopped: the targets not proven idle */

@@ -73,6 +73,7 @@ struct rpc_x {
 	char session[PROTO_MAX_SESSION_ID + 1];
 	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
 	char directory[SESSION_MAX_DIRECTORY + 1]; /* "" when not given */
+	int64_t typed_at; /* the shim's wall clock when the x came; 0 when not given */
 };
 
 /* Read them from a params map: 0, or PROTO_EBADREQ with *msg. */

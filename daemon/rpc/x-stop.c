@@ -26,19 +26,22 @@ struct x_watch {
 	struct control *ctl;
 	struct engine *e;
 	uint64_t conn;
-	unsigned flags; /* RPC_X_* */
-	bool held;      /* counted against the connection's CONTROL_MAX_X_PENDING */
+	unsigned flags;   /* RPC_X_* */
+	bool held;        /* counted against the connection's CONTROL_MAX_X_PENDING */
+	int64_t typed_ms; /* when the x was typed, on the daemon's clock; 0: unknown */
 	char session[PROTO_MAX_SESSION_ID + 1];
 	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
 };
 
+/* ms: from the x to the tree's idle, -1 when unknown. */
 static void tell(const struct x_watch *w, const char *outcome, const struct wire_stop *stop,
-    const char *reason)
+    const char *reason, int64_t ms)
 {
 	struct wire_x_result x = {
 		.session = w->session,
 		.message_id = w->message_id[0] != '\0' ? w->message_id : NULL,
 		.outcome = outcome,
+		.ms = ms,
 		.stop = stop,
 		.reason = reason,
 	};
@@ -59,7 +62,10 @@ static void stop_done(const struct stop_result *res, void *arg)
 	struct wire_stop v;
 
 	view_stop(res, &v);
-	tell(w, res->stopped ? "stopped" : "not_stopped", &v, res->reason);
+	tell(w, res->stopped ? "stopped" : "not_stopped", &v, res->reason,
+	    res->stopped && w->typed_ms > 0 && res->idle_at_ms >= w->typed_ms
+		? res->idle_at_ms - w->typed_ms
+		: -1);
 	free(w);
 }
 
@@ -80,7 +86,7 @@ static void start(struct x_watch *w, bool checked)
 			(w->flags & RPC_X_SHIM_ABORTED) != 0 ? w->session : NULL,
 			cfg->stop_timeout_ms, clock_now_ms(), stop_done, w) == NULL) {
 			log_warnx("x in %s: could not start the stop: out of memory", w->session);
-			tell(w, "unverified", NULL, "ocstopd ran out of memory");
+			tell(w, "unverified", NULL, "ocstopd ran out of memory", -1);
 			free(w);
 		}
 	} else if (found == SELECT_IDLE || checked) {
@@ -89,12 +95,14 @@ static void start(struct x_watch *w, bool checked)
 		 * known. */
 		tell(w, "idle", NULL,
 		    (w->flags & RPC_X_ALONE) != 0 ? "nothing is running now"
-						  : "nothing was running");
+						  : "nothing was running",
+		    -1);
 		free(w);
 	} else {
 		tell(w, "unverified", NULL,
 		    srv == NULL ? "ocstopd does not reach this OpenCode process yet"
-				: "OpenCode could not be asked about this session");
+				: "OpenCode could not be asked about this session",
+		    -1);
 		free(w);
 	}
 	selection_clear(&sel);
@@ -110,7 +118,7 @@ static void check_done(void *arg, bool ok, int64_t now_ms)
 		return;
 	}
 	/* Also when the server is being removed: the engine is not called. */
-	tell(w, "unverified", NULL, "OpenCode could not be asked about this session");
+	tell(w, "unverified", NULL, "OpenCode could not be asked about this session", -1);
 	free(w);
 }
 
@@ -129,12 +137,17 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
 	*w = (struct x_watch){ .ctl = call->ctl, .e = e, .conn = call->conn, .flags = flags };
 	memcpy(w->session, x->session, sizeof(w->session));
 	memcpy(w->message_id, x->message_id, sizeof(w->message_id));
+	/* The shim's wall clock and ours are the machine's: its moment on our
+	 * monotonic clock, which the stop's times are on. */
+	if (x->typed_at > 0)
+		w->typed_ms = clock_now_ms() - (clock_wall_ms() - x->typed_at);
 	if (!(w->held = rpc_x_hold(call->ctl, call->conn))) {
 		log_debug("client %llu: x in %s: %d outcomes awaited already",
 		    (unsigned long long)call->conn, x->session, CONTROL_MAX_X_PENDING);
 		tell(w, "unverified", NULL,
 		    "this connection waits for too many outcomes (limit " NUM_STR(
-			CONTROL_MAX_X_PENDING) ")");
+			CONTROL_MAX_X_PENDING) ")",
+		    -1);
 		free(w);
 		return;
 	}
@@ -179,9 +192,10 @@ int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 	if (sid == NULL || sid->type != MSGPACK_OBJECT_STR ||
 	    !proto_session_id_valid(sid->via.str.ptr, sid->via.str.size) ||
 	    optional_str(opts, "message_id", x->message_id, sizeof(x->message_id)) < 0 ||
-	    optional_str(opts, "directory", x->directory, sizeof(x->directory)) < 0) {
+	    optional_str(opts, "directory", x->directory, sizeof(x->directory)) < 0 ||
+	    proto_map_int(opts, "typed_at", &x->typed_at) == PROTO_ERR) {
 		*msg = "needs session (a session id); message_id (up to " NUM_STR(
-		    PROTO_MAX_SESSION_ID) " bytes) and directory are UTF-8 strings";
+		    PROTO_MAX_SESSION_ID) " bytes) and directory are UTF-8 strings, typed_at an integer";
 		return PROTO_EBADREQ;
 	}
 	memcpy(x->session, sid->via.str.ptr, sid->via.str.size);

@@ -61,16 +61,15 @@ async function world({ daemon = true, registered = true, registerReply, messageR
   });
   const send = (parts, input = { sessionID: "ses_1", messageID: "msg_in" }, message = { id: "msg_1" }) =>
     hook(inst, input, { message, parts: typeof parts === "string" ? [{ type: "text", text: parts }] : parts });
-  // The message requests, each with its deadline checked and left out.
-  const messages = () =>
-    d
-      ? d.all().filter((m) => m[0] === 0 && m[2] === "message").map((m) => {
-          const { deadline, ...rest } = m[3][0];
-          assert.ok(Number.isInteger(deadline) && Math.abs(deadline - Date.now()) < 60000, `deadline ${deadline}`);
-          return rest;
-        })
-      : [];
-  const notes = (method) => (d ? d.all().filter((m) => m[0] === 2 && m[1] === method).map((m) => m[2][0]) : []);
+  // The message requests and x.done notifications, each with its times checked and left out: the
+  // x came now, and the daemon's answer is waited for 50 ms from then.
+  const untimed = ({ typed_at, deadline, ...rest }) => {
+    assert.ok(Number.isInteger(typed_at) && Math.abs(typed_at - Date.now()) < 60000, `typed_at ${typed_at}`);
+    if (deadline !== undefined) assert.equal(deadline, typed_at + VERDICT_DEADLINE_MS);
+    return rest;
+  };
+  const messages = () => (d ? d.all().filter((m) => m[0] === 0 && m[2] === "message").map((m) => untimed(m[3][0])) : []);
+  const notes = (method) => (d ? d.all().filter((m) => m[0] === 2 && m[1] === method).map((m) => untimed(m[2][0])) : []);
   // What the toast finally says (the last show).
   const shown = async () => (await events.filter((e) => e[0] === "show").at(-1)?.[1]);
   return { d, link, inst, fake, events, hook, send, messages, notes, shown };

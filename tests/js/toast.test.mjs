@@ -35,6 +35,8 @@ test("a plain message is shown after the toast delay, as an info toast", async (
 
 test("each outcome reads as what happened", () => {
   assert.deepStrictEqual(outcomeToast({ outcome: "stopped", stop: stop({ ms: 40 }) }, 2.4, 500), { text: "ocstop: stopped in 42 ms (verified)", variant: "success" });
+  // The daemon's own measure from the x, when it gives one, whatever the shim's loop did meanwhile.
+  assert.deepStrictEqual(outcomeToast({ outcome: "stopped", ms: 61, stop: stop({ ms: 40 }) }, 2700, 5000), { text: "ocstop: stopped in 61 ms (verified)", variant: "success" });
   // A stop proven without an idle time: counted to the result.
   assert.deepStrictEqual(outcomeToast({ outcome: "stopped", stop: stop({ ms: -1 }) }, 2, 321.4), { text: "ocstop: stopped in 321 ms (verified)", variant: "success" });
   assert.deepStrictEqual(

@@ -117,7 +117,9 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     const { ctx } = inst;
     const session = input.sessionID;
     const messageId = output.message?.id ?? input.messageID;
-    const x = { session, message_id: messageId, directory: ctx.directory };
+    // typed_at: the daemon measures the stop from here, on the machine's clock, so that a starved
+    // event loop here does not stretch the time it reports.
+    const x = { session, message_id: messageId, directory: ctx.directory, typed_at: Date.now() };
     // The outcome may follow the verdict in the same read: wait for it before asking.
     const key = typeof messageId === "string" ? messageId : session;
     const done = toasts.whenDone(key, inst.reg?.proofMs);
@@ -131,7 +133,7 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
           ...x,
           server_url: String(ctx.serverUrl),
           // Past this (by the wall clock, which the daemon shares) the answer is not waited for.
-          deadline: Date.now() + VERDICT_DEADLINE_MS,
+          deadline: x.typed_at + VERDICT_DEADLINE_MS,
           parts: (output.parts ?? [])
             .filter((p) => !p?.synthetic)
             .map((p) => (p?.type === "text" ? { type: "text", text: p.text ?? "" } : { type: p?.type })),

@@ -16,15 +16,19 @@ export const PROOF_WAIT_MS = 8000;
 export const NO_DAEMON = "ocstopd is not running";
 
 // The toast for an x's outcome, {text, variant}. result: the daemon's x.result, or null when none
-// came; msToStop: from the x to when the daemon's stop began, to which the stop's own time (its
-// first abort to the tree's last idle) is added; msToResult: from the x to the result; alone: the
+// came; its ms is the time from the x to the tree's idle. Without it: msToStop, from the x to when
+// the daemon's stop began, to which the stop's own time (its first abort to the tree's last idle)
+// is added, or msToResult, from the x to the result. alone: the
 // shim stopped the session without the daemon's verdict (the daemon learnt of it afterwards).
 export function outcomeToast(result, msToStop, msToResult, alone = false) {
   const stop = result?.stop;
   const reason = typeof result?.reason === "string" ? result.reason : "no proof";
   switch (result?.outcome) {
     case "stopped": {
-      const ms = Number.isInteger(stop?.ms) && stop.ms >= 0 ? msToStop + stop.ms : msToResult;
+      // The daemon's measure (x to idle) first; else the stop's own time after the verdict came.
+      let ms = msToResult;
+      if (Number.isInteger(result.ms) && result.ms >= 0) ms = result.ms;
+      else if (Number.isInteger(stop?.ms) && stop.ms >= 0) ms = msToStop + stop.ms;
       return { text: `ocstop: stopped in ${Math.round(ms)} ms (verified)`, variant: "success" };
     }
     case "not_stopped": {
