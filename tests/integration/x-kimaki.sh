@@ -112,7 +112,7 @@ wait_until 30 oc_is_idle "$W" "$T/warm" || tap_bail "the warm-up did not stop"
 stream "$S" hello || tap_bail "no stream"
 x_as_kimaki busy
 BUSY=$TRANSCRIPT
-tap_match "busy: the line reads as a verified stop" '^⬦ info: ocstop: stopped in [0-9]+ ms \(verified\)$' "$BUSY"
+tap_match "busy: the line reads as a verified stop" '^⬦ success: ocstop: stopped in [0-9]+ ms \(verified\)$' "$BUSY"
 
 turn_over "$S" || tap_bail "the stopped turn did not end"
 x_as_kimaki idle

@@ -202,7 +202,7 @@ test("the wait for the outcome is the daemon's proof_ms and a margin; none in ti
   assert.equal(w.inst.reg.proofMs, 1100);
   await outcome(w.send("x"));
   assert.equal(w.events[0][2], 1100);
-  assert.deepStrictEqual(await w.shown(), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "warning" });
+  assert.deepStrictEqual(await w.shown(), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "info" });
   await w.d.stop();
 });
 
@@ -251,7 +251,7 @@ test("no daemon: x (any case, trimmed) stops at once and says it is not verified
     const { thrown, ms } = await outcome(w.send(text));
     assert.equal(thrown?.message, `ocstop: stopped (${text.trim()})`);
     assert.ok(ms < VERDICT_DEADLINE_MS, `${ms} ms: no wait for a deadline`);
-    assert.deepStrictEqual(await w.shown(), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "warning" });
+    assert.deepStrictEqual(await w.shown(), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "info" });
   }
   assert.equal(w.fake.calls.filter((c) => c.name === "session.abort").length, 3);
   for (const text of ["y", "xx", "stop", "×"]) assert.equal((await outcome(w.send(text))).thrown, null, text);

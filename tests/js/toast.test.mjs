@@ -47,10 +47,10 @@ test("each outcome reads as what happened", () => {
   assert.deepStrictEqual(outcomeToast({ outcome: "idle", reason: "nothing was running" }, 2, 5), { text: "ocstop: nothing was running", variant: "info" });
   // The shim stopped alone; the daemon found the tree idle afterwards.
   assert.deepStrictEqual(outcomeToast({ outcome: "idle", reason: "nothing is running now" }, 2, 5, true), { text: "ocstop: stopped; nothing is running now (verified)", variant: "success" });
-  assert.deepStrictEqual(outcomeToast({ outcome: "unverified", reason: "ocstopd does not know this session yet" }, 2, 5), { text: "ocstop: abort sent; not verified — ocstopd does not know this session yet", variant: "warning" });
-  assert.deepStrictEqual(outcomeToast(null, 2, 8000), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "warning" });
-  assert.deepStrictEqual(outcomeToast({ outcome: "what" }, 2, 8000).variant, "warning");
-  assert.deepStrictEqual(unverifiedToast(NO_DAEMON), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "warning" });
+  assert.deepStrictEqual(outcomeToast({ outcome: "unverified", reason: "ocstopd does not know this session yet" }, 2, 5), { text: "ocstop: abort sent; not verified — ocstopd does not know this session yet", variant: "info" });
+  assert.deepStrictEqual(outcomeToast(null, 2, 8000), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "info" });
+  assert.deepStrictEqual(outcomeToast({ outcome: "what" }, 2, 8000).variant, "info");
+  assert.deepStrictEqual(unverifiedToast(NO_DAEMON), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "info" });
 });
 
 test("the toast waits for the x's result, found by message id, else by session", async () => {

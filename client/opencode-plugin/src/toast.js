@@ -46,8 +46,9 @@ export function outcomeToast(result, msToStop, msToResult, alone = false) {
   }
 }
 
+// Not "warning": chat bridges such as Kimaki post every toast but warnings, and this one must be read.
 export function unverifiedToast(why) {
-  return { text: `ocstop: abort sent; not verified — ${why}`, variant: "warning" };
+  return { text: `ocstop: abort sent; not verified — ${why}`, variant: "info" };
 }
 
 export class Toasts {
