@@ -601,6 +601,10 @@ static void test_message(void **state)
 	assert_string_equal(str_at(ev, "2.0.verdict"), "clear");
 	assert_string_equal(str_at(ev, "2.0.session.status"), "idle");
 	json_decref(ev);
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "idle");
+	assert_string_equal(str_at(ev, "2.0.reason"), "nothing was running");
+	json_decref(ev);
 	BUSY(w, "ses_m");
 	/* Typed 500 ms ago by the shim's clock. */
 	snprintf(text, sizeof(text),
@@ -647,6 +651,48 @@ static void test_message(void **state)
 	json_decref(ev);
 	client_free(w, c);
 	client_free(w, sub);
+}
+
+/* The table says idle but a busy status is late: a cleared x is checked
+ * against OpenCode's statuses, and what runs after all is stopped (the
+ * shim did not abort it: the daemon does). */
+static void test_message_stale_clear(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r, *ev, *busy = jsonf("{\"ses_s\": {\"type\": \"busy\"}}");
+
+	f->take_checks = true;
+	IDLE(w, "ses_s");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_s\", \"directory\": \"/proj\", \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "clear");
+	json_decref(r);
+	assert_int_equal(f->n_checks, 1);
+	assert_string_equal(f->checks[0].directory, "/proj");
+	engine_observe_statuses(w->e, w->http, "/proj", busy, clock_now_ms());
+	json_decref(busy);
+	fake_answer_check(f, 0, true, clock_now_ms());
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_s");
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	IDLE(w, "ses_s");
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	/* A check that fails leaves the table's word. */
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_s\", \"directory\": \"/proj\", \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "clear");
+	json_decref(r);
+	fake_answer_check(f, 1, false, clock_now_ms());
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "idle");
+	json_decref(ev);
+	client_free(w, c);
 }
 
 /* A verdict the shim stopped waiting for is not given (nor counted, nor
@@ -1234,6 +1280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_stale_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),

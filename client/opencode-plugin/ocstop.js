@@ -1219,15 +1219,20 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
       verdict = isStopWord(word, [DEFAULT_STOP_WORD]) ? "abort" : "pass";
       by = "shim";
     }
-    if (verdict !== "abort") toasts.forget(key);
-    if (verdict !== "abort" && verdict !== "clear") return;
+    if (verdict !== "abort" && verdict !== "clear") {
+      toasts.forget(key);
+      return;
+    }
     forgetMessage(ctx, session, messageId);
     // A detached prompt's client reads the toast only when it names the session (detached.js).
     const tell = (toast) => toasts.show(ctx, detached ? addressed(toast, session) : toast);
     if (verdict === "clear") {
       // Nothing ran: a detached prompt's client still waits for an idle event (detached.js).
       if (detached) await abortSession(ctx, session, env);
-      tell(note ?? "ocstop: message not sent");
+      // The daemon checks its word with OpenCode: what ran after all, it stops, and says so.
+      const msToStop = performance.now() - t0;
+      const plain = note ?? "ocstop: message not sent";
+      tell(done.then((result) => (result?.outcome === "stopped" || result?.outcome === "not_stopped" ? outcomeToast(result, msToStop, performance.now() - t0) : plain)));
       return block(detached, note ?? `ocstop: not sent (${word})`);
     }
 

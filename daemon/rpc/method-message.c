@@ -109,6 +109,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	if (found == SELECT_IDLE) {
 		reply(call, "clear", "ocstop: nothing was running");
 		rpc_x_verdict(call, x.session, "clear");
+		rpc_x_stop(call, &x, RPC_X_CLEARED);
 		return 0;
 	}
 	/* Running, or unknown to us: the shim aborts that session in-process

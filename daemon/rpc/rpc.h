@@ -85,11 +85,14 @@ void rpc_x_verdict(const struct rpc_call *call, const char *session, const char 
 /* How an x came to be stopped. */
 #define RPC_X_SHIM_ABORTED 0x1 /* the shim aborted the typed-in session itself */
 #define RPC_X_ALONE 0x2        /* the shim decided without the daemon's verdict */
+#define RPC_X_CLEARED 0x4      /* answered clear: the daemon's table said nothing ran */
 
 /* The x typed in x->session on the caller's OpenCode process is a stop
  * (flags: RPC_X_*): stop its tree and tell the caller how it ended
  * (x.result). A session the daemon has not seen is looked for in
- * x->directory, where the shim's OpenCode instance runs. */
+ * x->directory, where the shim's OpenCode instance runs. A cleared x is
+ * checked against OpenCode's statuses all the same (an event may be late),
+ * and stopped if it runs after all. */
 void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned flags);
 
 /* An x.result the connection conn will be told: false (nothing held) when

@@ -113,13 +113,26 @@ static void check_done(void *arg, bool ok, int64_t now_ms)
 	struct x_watch *w = arg;
 
 	(void)now_ms;
-	if (ok) {
-		start(w, true);
+	if (ok || (w->flags & RPC_X_CLEARED) != 0) {
+		/* A failed check of a cleared x leaves the table's word. */
+		start(w, ok);
 		return;
 	}
 	/* Also when the server is being removed: the engine is not called. */
 	tell(w, "unverified", NULL, "OpenCode could not be asked about this session", -1);
 	free(w);
+}
+
+/* Ask for the statuses where x's session runs: its server and directory as
+ * the table knows them, else those of the shim's instance. */
+static bool check(struct x_watch *w, struct server *shim_server, const struct rpc_x *x)
+{
+	struct session *s = session_table_find_any(engine_sessions(w->e), x->session);
+	struct server *srv = s != NULL ? session_server(s) : shim_server;
+	const char *dir =
+	    s != NULL && session_directory(s) != NULL ? session_directory(s) : x->directory;
+
+	return srv != NULL && dir[0] != '\0' && server_check(srv, dir, check_done, w) == 0;
 }
 
 void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned flags)
@@ -156,9 +169,9 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
 	    selection_add_id(&sel, engine_sessions(e), srv, x->session, strlen(x->session), false);
 	selection_clear(&sel);
 	/* No event named it yet (it may run silently inside a long tool, or
-	 * the daemon came up meanwhile): ask OpenCode where the shim runs. */
-	if (found == SELECT_UNKNOWN && srv != NULL && x->directory[0] != '\0' &&
-	    server_check(srv, x->directory, check_done, w) == 0)
+	 * the daemon came up meanwhile), or it was cleared on the table's word
+	 * (a busy status may be on its way): ask OpenCode. */
+	if ((found == SELECT_UNKNOWN || (flags & RPC_X_CLEARED) != 0) && check(w, srv, x))
 		return;
 	start(w, false);
 }

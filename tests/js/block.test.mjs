@@ -156,11 +156,30 @@ test("until the register reply, only one-character messages are asked about", as
   await w.d.stop();
 });
 
+// A message reply of verdict (clear by default) with text, followed by the daemon's x.result after
+// delayMs: nothing ran (idle), or the check found it running after all.
+function verdictThen(result, { verdict = "clear", text, delayMs = 20 } = {}) {
+  return (params, peer) => {
+    setTimeout(() => peer.send([2, "x.result", [{ session: params.session, message_id: params.message_id, ...result }]]), delayMs);
+    return text === undefined ? { verdict } : { verdict, text };
+  };
+}
+const nothingRan = { outcome: "idle", ms: -1, stop: null, reason: "nothing was running" };
+
 test("clear: blocked with a note, nothing aborted", async () => {
-  const w = await world({ messageReply: () => ({ verdict: "clear" }) });
+  const w = await world({ messageReply: verdictThen(nothingRan) });
   const { thrown } = await outcome(w.send(" X\n"));
   assert.equal(thrown?.message, "ocstop: not sent (X)");
-  assert.deepStrictEqual(w.events.slice(1), [["forget", "msg_1"], ["show", "ocstop: message not sent"]]);
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "show"]);
+  assert.equal(await w.shown(), "ocstop: message not sent");
+  await w.d.stop();
+});
+
+test("clear, but OpenCode said it ran after all: the daemon's stop is what the toast says", async () => {
+  const w = await world({ messageReply: verdictThen({ outcome: "stopped", ms: 80, stop: provenStop({ ms: 60 }) }, { text: "ocstop: nothing was running" }) });
+  const { thrown } = await outcome(w.send("x"));
+  assert.equal(thrown?.message, "ocstop: nothing was running");
+  assert.deepStrictEqual(await w.shown(), { text: "ocstop: stopped in 80 ms (verified)", variant: "success" });
   await w.d.stop();
 });
 
@@ -218,10 +237,10 @@ test("an in-process abort that fails is told to the daemon, which sends it", asy
 
 test("the daemon's text is what the user is shown and what the block says", async () => {
   for (const verdict of ["abort", "clear"]) {
-    const w = await world({ messageReply: () => ({ verdict, text: "ocstop: stopped 3 sessions" }) });
+    const w = await world({ messageReply: verdictThen(nothingRan, { verdict, text: "ocstop: stopped 3 sessions" }) });
     const { thrown } = await outcome(w.send("x"));
     assert.equal(thrown?.message, "ocstop: stopped 3 sessions");
-    assert.deepStrictEqual(w.events.at(-1), ["show", "ocstop: stopped 3 sessions"]);
+    assert.equal(await w.shown(), "ocstop: stopped 3 sessions");
     await w.d.stop();
   }
   const w = await world({ messageReply: () => ({ verdict: "clear", text: "" }) });
@@ -335,21 +354,22 @@ test("prompt_async: the stop ends the prompt's fiber after the abort, and the to
 });
 
 test("prompt_async with nothing running: aborted all the same, for the idle event; the note addressed", async () => {
-  const w = await world({ messageReply: () => ({ verdict: "clear", text: "ocstop: nothing was running" }) });
+  const w = await world({ messageReply: verdictThen(nothingRan, { text: "ocstop: nothing was running" }) });
   const fiber = fakeFiber("SessionHttpApi.promptAsync", w.events);
   const { thrown } = await outcome(sendIn(w, fiber, "x"));
   assert.equal(thrown, null);
-  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "forget", "abort", "show", "interrupt"]);
-  assert.equal(await w.events[3][1], "ocstop: nothing was running ses_1");
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "abort", "show", "interrupt"]);
+  assert.equal(await w.events[2][1], "ocstop: nothing was running ses_1");
   await w.d.stop();
 });
 
 test("the synchronous route is never interrupted: the forged response is thrown, as without a fiber", async () => {
   for (const fiber of [(ev) => fakeFiber("SessionHttpApi.prompt", ev), () => undefined, () => ({ interruptUnsafe() {} })]) {
-    const w = await world({ messageReply: () => ({ verdict: "clear" }) });
+    const w = await world({ messageReply: verdictThen(nothingRan) });
     const { thrown } = await outcome(sendIn(w, fiber(w.events), "x"));
     assert.equal(thrown?.message, "ocstop: not sent (x)");
-    assert.deepStrictEqual(w.events.filter((e) => e[0] !== "whenDone" && e[0] !== "forget"), [["show", "ocstop: message not sent"]], "no abort, no interruption, the toast unaddressed");
+    assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "show"], "no abort, no interruption");
+    assert.equal(await w.shown(), "ocstop: message not sent", "the toast unaddressed");
     await w.d.stop();
   }
 });
