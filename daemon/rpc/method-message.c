@@ -128,7 +128,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 		return 0;
 	}
 	selection_init(&sel);
-	found = selection_add_id(&sel, t, server_of_shim(e, call->conn), id, strlen(id), false);
+	found = selection_add_id(&sel, t, rpc_shim_server(call), id, strlen(id), false);
 	if (found == SELECT_IDLE) {
 		k->verdicts_clear++;
 		log_debug("stop word in %s with nothing running: cleared", id);

@@ -1,6 +1,7 @@
 /* What methods use to answer, and to reach the daemon's state. */
 #include "core/log.h"
 #include "core/util.h"
+#include "engine/server.h"
 #include "io/peer.h"
 #include "rpc/control.h"
 #include "rpc/rpc-int.h"
@@ -79,6 +80,17 @@ int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg)
 	c->opencode_pid = pid;
 	c->registered++;
 	return 0;
+}
+
+struct server *rpc_shim_server(const struct rpc_call *call)
+{
+	struct engine *e = call->ctl->e;
+	struct server *s = server_of_shim(e, call->conn);
+	struct conn *c;
+
+	if (s != NULL || (c = conns_find(call->ctl, call->conn)) == NULL || c->opencode_pid == 0)
+		return s;
+	return server_take_relay(e, c->opencode_pid, call->conn, c->peer);
 }
 
 struct engine *rpc_engine(const struct rpc_call *call)
