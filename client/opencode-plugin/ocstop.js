@@ -16,6 +16,7 @@
 // The modules, each in its own function scope, in the order they run:
 //   src/codec.js: the msgpack subset the protocol uses (proto/PROTOCOL.md).
 //   src/timers.js: timers that never keep OpenCode alive, and deadlines for calls that may hang.
+//   src/compat.js: what OpenCode versions older than the one the shim is written against need from it
 //   src/link.js: the connection to ocstopd and the plugin instances registered on it.
 //   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
@@ -315,6 +316,76 @@ function withTimeout(promise, ms) {
 return { CLIENT_TIMEOUT_MS, Timeout, later, withTimeout };
 })();
 
+// =================================================================================== src/compat.js
+
+const __compat = (() => {
+// compat.js: what OpenCode versions older than the one the shim is written against need from it
+// (tests/compat.sh runs them; README.md lists the versions).
+
+// OpenCode 1.0's client URL-encodes the directory it sends, and the server makes a plugin instance
+// for that string as it is ("%2Ftmp%2Fproj"). The daemon and its users are told the directory it
+// names.
+function shownDirectory(dir) {
+  if (typeof dir !== "string" || dir.includes("/") || !/%2f/i.test(dir)) return dir;
+  try {
+    const decoded = decodeURIComponent(dir);
+    return decoded.startsWith("/") ? decoded : dir;
+  } catch {
+    return dir;
+  }
+}
+
+// The instance of directory dir among instances (directory -> instance), also where OpenCode
+// named it URL-encoded.
+function instanceFor(instances, dir) {
+  const inst = instances.get(dir);
+  if (inst !== undefined) return inst;
+  for (const [key, other] of instances) if (shownDirectory(key) === dir) return other;
+  return undefined;
+}
+
+// The version of the OpenCode binary at execPath, where /global/health does not tell it (before
+// 1.1): what `opencode --version` prints. run(file, args): a promise of its stdout. "" for any
+// other program (the shim's tests run under node) or any failure.
+async function binaryVersion(execPath, run) {
+  if (!/(^|\/)opencode[^/]*$/.test(execPath ?? "")) return "";
+  try {
+    const out = String(await run(execPath, ["--version"])).trim();
+    return /^\d+\.\d+\.\d+\S*$/.test(out) ? out : "";
+  } catch {
+    return "";
+  }
+}
+
+// Before 1.15 the TUI also prints what chat.message throws on its terminal, over its screen, the
+// way Bun inspects an error: the source lines where it was made, its message and every enumerable
+// field (the forged response's). Unknown versions ("") are taken for current ones.
+function printsThrownErrors(version) {
+  const m = /^(\d+)\.(\d+)\./.exec(version ?? "");
+  return m !== null && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 15));
+}
+
+// err as such a version should print it: one line, "error: <message>". What gets printed is an
+// error made without frames and with no field of its own; every read and `in` test goes to err,
+// so OpenCode handles it exactly as it would err.
+function quietError(err) {
+  const limit = Error.stackTraceLimit;
+  let shown;
+  Error.stackTraceLimit = 0;
+  try {
+    shown = new Error(String(err?.message ?? err));
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return new Proxy(shown, {
+    has: (_, key) => Reflect.has(err, key),
+    get: (_, key) => Reflect.get(err, key),
+  });
+}
+
+return { shownDirectory, instanceFor, binaryVersion, printsThrownErrors, quietError };
+})();
+
 // ===================================================================================== src/link.js
 
 const __link = (() => {
@@ -330,6 +401,7 @@ const __link = (() => {
 
 const { encode, Decoder } = __codec;
 const { later, Timeout } = __timers;
+const { shownDirectory } = __compat;
 
 // A daemon that accepts but does not answer register within this is treated as hung: reconnect.
 const REGISTER_TIMEOUT_MS = 5000;
@@ -584,7 +656,7 @@ class Link {
         "register",
         {
           server_url: String(ctx.serverUrl),
-          directory: ctx.directory,
+          directory: shownDirectory(ctx.directory),
           worktree: ctx.worktree,
           pid: process.pid,
           opencode_version: this.opencodeVersion ?? "",
@@ -712,6 +784,7 @@ const __relay = (() => {
 // opencode.abort / opencode.sessions requests.
 
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { instanceFor } = __compat;
 
 // session.error texts can carry whole stack traces; the daemon needs only the gist.
 const MAX_ERROR_TEXT = 500;
@@ -742,7 +815,7 @@ async function answer(instances, method, params) {
 async function relayAbort(instances, { session, directory }) {
   if (typeof session !== "string") throw new RelayError(1, "session must be a string");
   // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
-  const inst = instances.get(directory) ?? instances.values().next().value;
+  const inst = instanceFor(instances, directory) ?? instances.values().next().value;
   if (!inst) throw new RelayError(3, "no OpenCode instance");
   const t0 = performance.now();
   try {
@@ -757,7 +830,7 @@ async function relayAbort(instances, { session, directory }) {
 
 // session.status() and session.list() only see the instance's own directory, hence no fallback.
 async function relaySessions(instances, { directory }) {
-  const inst = instances.get(directory);
+  const inst = instanceFor(instances, directory);
   if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
   const [statuses, sessions] = await withTimeout(
     Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]),
@@ -868,6 +941,7 @@ const __block = (() => {
 
 const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { shownDirectory } = __compat;
 
 const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -964,7 +1038,7 @@ function chatMessageHook({ request, toasts, env }) {
         {
           session,
           message_id: output.message?.id ?? input.messageID,
-          directory: ctx.directory,
+          directory: shownDirectory(ctx.directory),
           server_url: String(ctx.serverUrl),
           parts: (output.parts ?? [])
             .filter((p) => !p?.synthetic)
@@ -1066,16 +1140,24 @@ const { answer, slimEvent } = __relay;
 const { chatMessageHook } = __block;
 const { Toasts } = __toast;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { binaryVersion, printsThrownErrors, quietError, shownDirectory } = __compat;
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
-// is. The v1 client has no method for that route, hence its underlying HTTP client.
+// is (from 1.1; before, the binary says it). The v1 client has no method for that route, hence its
+// underlying HTTP client.
 async function opencodeVersion(inst) {
   try {
     const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
-    return typeof r?.data?.version === "string" ? r.data.version : "";
-  } catch {
-    return "";
-  }
+    if (typeof r?.data?.version === "string") return r.data.version;
+  } catch {}
+  return binaryVersion(process.execPath, runFile);
+}
+
+async function runFile(file, args) {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) =>
+    execFile(file, args, { timeout: CLIENT_TIMEOUT_MS }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
 }
 
 // A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.
@@ -1111,12 +1193,15 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
     const inst = { ctx, reg: null };
     link.add(inst);
     return {
-      "chat.message": (input, output) => onChatMessage(inst, input, output),
+      "chat.message": (input, output) =>
+        onChatMessage(inst, input, output).catch((e) => {
+          throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
+        }),
       event: async ({ event }) => {
         toasts.noteIdle(event);
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
-        if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);
+        if (slim) link.notify("opencode.event", [{ directory: shownDirectory(ctx.directory), event: JSON.stringify(slim) }]);
       },
     };
   }

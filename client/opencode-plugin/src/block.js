@@ -20,6 +20,7 @@
 
 import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+import { shownDirectory } from "./compat.js";
 
 export const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -116,7 +117,7 @@ export function chatMessageHook({ request, toasts, env }) {
         {
           session,
           message_id: output.message?.id ?? input.messageID,
-          directory: ctx.directory,
+          directory: shownDirectory(ctx.directory),
           server_url: String(ctx.serverUrl),
           parts: (output.parts ?? [])
             .filter((p) => !p?.synthetic)

@@ -1,0 +1,63 @@
+// compat.js: what OpenCode versions older than the one the shim is written against need from it
+// (tests/compat.sh runs them; README.md lists the versions).
+
+// OpenCode 1.0's client URL-encodes the directory it sends, and the server makes a plugin instance
+// for that string as it is ("%2Ftmp%2Fproj"). The daemon and its users are told the directory it
+// names.
+export function shownDirectory(dir) {
+  if (typeof dir !== "string" || dir.includes("/") || !/%2f/i.test(dir)) return dir;
+  try {
+    const decoded = decodeURIComponent(dir);
+    return decoded.startsWith("/") ? decoded : dir;
+  } catch {
+    return dir;
+  }
+}
+
+// The instance of directory dir among instances (directory -> instance), also where OpenCode
+// named it URL-encoded.
+export function instanceFor(instances, dir) {
+  const inst = instances.get(dir);
+  if (inst !== undefined) return inst;
+  for (const [key, other] of instances) if (shownDirectory(key) === dir) return other;
+  return undefined;
+}
+
+// The version of the OpenCode binary at execPath, where /global/health does not tell it (before
+// 1.1): what `opencode --version` prints. run(file, args): a promise of its stdout. "" for any
+// other program (the shim's tests run under node) or any failure.
+export async function binaryVersion(execPath, run) {
+  if (!/(^|\/)opencode[^/]*$/.test(execPath ?? "")) return "";
+  try {
+    const out = String(await run(execPath, ["--version"])).trim();
+    return /^\d+\.\d+\.\d+\S*$/.test(out) ? out : "";
+  } catch {
+    return "";
+  }
+}
+
+// Before 1.15 the TUI also prints what chat.message throws on its terminal, over its screen, the
+// way Bun inspects an error: the source lines where it was made, its message and every enumerable
+// field (the forged response's). Unknown versions ("") are taken for current ones.
+export function printsThrownErrors(version) {
+  const m = /^(\d+)\.(\d+)\./.exec(version ?? "");
+  return m !== null && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 15));
+}
+
+// err as such a version should print it: one line, "error: <message>". What gets printed is an
+// error made without frames and with no field of its own; every read and `in` test goes to err,
+// so OpenCode handles it exactly as it would err.
+export function quietError(err) {
+  const limit = Error.stackTraceLimit;
+  let shown;
+  Error.stackTraceLimit = 0;
+  try {
+    shown = new Error(String(err?.message ?? err));
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return new Proxy(shown, {
+    has: (_, key) => Reflect.has(err, key),
+    get: (_, key) => Reflect.get(err, key),
+  });
+}
