@@ -21,14 +21,3 @@ compat_x_stops() {
 
 # compat_stays_stopped SID N SECS — SID is idle, and no model request beyond the Nth comes for SECS.
 compat_stays_stopped() { wait_until 10 oc_is_idle "$1" && stays_false "$3" fake_requests_gt "$2"; }
-
-# compat_history_clean SID — no user message with text x (any case/space), none without parts.
-compat_history_clean() {
-  oc_get "/session/$1/message" | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const msgs = JSON.parse(s);
-      const bad = msgs.filter((m) => m.info.role === "user" &&
-        (m.parts.length === 0 || m.parts.some((p) => p.type === "text" && p.text.trim().toLowerCase() === "x")));
-      console.error(`${msgs.length} messages; offending user messages: ${JSON.stringify(bad)}`);
-      process.exit(bad.length || !msgs.length ? 1 : 0); });'
-}

@@ -32,7 +32,7 @@ for how in async sync; do
   tap_ok "[$col] x ($how) while busy: the daemon reports a verified stop" compat_x_stops "$S" "$n" x_by "$how" "$S"
   n=$(fake_requests)
   tap_ok "[$col] stays stopped: OpenCode idle, no model request for 2 s" compat_stays_stopped "$S" "$n" 2
-  tap_ok "[$col] no x and no empty user message in the history" compat_history_clean "$S"
+  tap_ok "[$col] no x and no empty user message in the history" history_clean "$S"
 done
 
 tap_ok "[serve-cli] a reply streams" stream "$S" 'once more'

@@ -12,16 +12,6 @@ oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 monitor_start
 sse_capture_start "$T/events.sse" || tap_bail "no event capture"
 
-# history_clean SID — no user message with text x (any case/space) and no user message without parts.
-history_clean() {
-  oc_get "/session/$1/message" | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const msgs = JSON.parse(s);
-      const bad = msgs.filter((m) => m.info.role === "user" &&
-        (m.parts.length === 0 || m.parts.some((p) => p.type === "text" && p.text.trim().toLowerCase() === "x")));
-      console.error(`${msgs.length} messages; offending user messages: ${JSON.stringify(bad)}`);
-      process.exit(bad.length || !msgs.length ? 1 : 0); });'
-}
 no_busy_for() { stays_false "$2" ocstop_knows_busy "$1"; }
 # x_stops SID — type x in SID and expect one more verified stop of it from the daemon.
 x_stops() {

@@ -153,6 +153,18 @@ verdicts_for() {
 stops_at_least() { local n; n=$(stops_for "$1"); echo "verified stops of $1: $n (want $2)" >&2; [ "$n" -ge "$2" ]; }
 verdicts_at_least() { local n; n=$(verdicts_for "$1" "$2"); echo "$2 verdicts for $1: $n (want $3)" >&2; [ "$n" -ge "$3" ]; }
 
+# history_clean SID — OpenCode's history of SID has no user message with text x (any case/space) and
+# none without parts.
+history_clean() {
+  oc_get "/session/$1/message" | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const msgs = JSON.parse(s);
+      const bad = msgs.filter((m) => m.info.role === "user" &&
+        (m.parts.length === 0 || m.parts.some((p) => p.type === "text" && p.text.trim().toLowerCase() === "x")));
+      console.error(`${msgs.length} messages; offending user messages: ${JSON.stringify(bad)}`);
+      process.exit(bad.length || !msgs.length ? 1 : 0); });'
+}
+
 # world_start [--shim] — this test's world: temp dir T, the fake model, an isolated offline OpenCode
 # environment and PROJ=$T/proj; with --shim, the plugin shim is installed for every OpenCode started.
 world_start() {
