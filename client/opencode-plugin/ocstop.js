@@ -365,18 +365,24 @@ function printsThrownErrors(version) {
   return m !== null && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 15));
 }
 
-// err as such a version should print it: one line, "error: <message>". What gets printed is an
-// error made without frames and with no field of its own; every read and `in` test goes to err,
-// so OpenCode handles it exactly as it would err.
+// err as such a version should print it: one line, the sentence itself ("ocstop: stopped (x)", where
+// Bun would print "error: <sentence>" for an Error named Error). What gets printed is an error made
+// without frames, named by the sentence's head, with no field of its own; every read and `in` test
+// goes to err, so OpenCode handles it exactly as it would err.
 function quietError(err) {
+  const text = String(err?.message ?? err);
+  const [, head, rest] = /^([^\s:]+): (.+)$/s.exec(text) ?? [];
   const limit = Error.stackTraceLimit;
   let shown;
   Error.stackTraceLimit = 0;
   try {
-    shown = new Error(String(err?.message ?? err));
+    shown = new Error(head ? rest : text);
   } finally {
     Error.stackTraceLimit = limit;
   }
+  // Configurable: a proxy may answer reads of a configurable property with another value.
+  if (head) Object.defineProperty(shown, "name", { value: head, configurable: true, writable: true });
+  Object.defineProperty(shown, "stack", { value: head ? text : `Error: ${text}`, configurable: true, writable: true });
   return new Proxy(shown, {
     has: (_, key) => Reflect.has(err, key),
     get: (_, key) => Reflect.get(err, key),
