@@ -345,13 +345,17 @@ function instanceFor(instances, dir) {
 }
 
 // The version of the OpenCode binary at execPath, where /global/health does not tell it (before
-// 1.1): what `opencode --version` prints. run(file, args): a promise of its stdout. "" for any
-// other program (the shim's tests run under node) or any failure.
-async function binaryVersion(execPath, run) {
-  if (!/(^|\/)opencode[^/]*$/.test(execPath ?? "")) return "";
+// 1.1): that of the npm package it came in (.../opencode-linux-x64/bin/opencode beside
+// .../opencode-linux-x64/package.json); asking the binary itself takes seconds on 1.0. read(path):
+// a promise of the file's text. "" for any other program (the shim's tests run under node), any
+// other install, any failure.
+async function binaryVersion(execPath, read) {
+  const m = /^(.*\/)bin\/opencode[^/]*$/.exec(execPath ?? "");
+  if (!m) return "";
   try {
-    const out = String(await run(execPath, ["--version"])).trim();
-    return /^\d+\.\d+\.\d+\S*$/.test(out) ? out : "";
+    const pkg = JSON.parse(await read(`${m[1]}package.json`));
+    const ok = typeof pkg?.name === "string" && pkg.name.startsWith("opencode") && /^\d+\.\d+\.\d+\S*$/.test(pkg.version);
+    return ok ? pkg.version : "";
   } catch {
     return "";
   }
@@ -1149,21 +1153,14 @@ const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { binaryVersion, printsThrownErrors, quietError, shownDirectory } = __compat;
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
-// is (from 1.1; before, the binary says it). The v1 client has no method for that route, hence its
-// underlying HTTP client.
+// is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
+// that route, hence its underlying HTTP client.
 async function opencodeVersion(inst) {
   try {
     const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
     if (typeof r?.data?.version === "string") return r.data.version;
   } catch {}
-  return binaryVersion(process.execPath, runFile);
-}
-
-async function runFile(file, args) {
-  const { execFile } = await import("node:child_process");
-  return new Promise((resolve, reject) =>
-    execFile(file, args, { timeout: CLIENT_TIMEOUT_MS }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
-  );
+  return binaryVersion(process.execPath, async (path) => (await import("node:fs/promises")).readFile(path, "utf8"));
 }
 
 // A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.

@@ -35,10 +35,13 @@ ticks_moved() {
 }
 # The shim registered the TUI's process (its plugin is loaded once the TUI can take a prompt).
 tui_registered() { ocstop_status_json | jq -e '.servers | any(.url | startswith("pid:"))' >/dev/null; }
+# type_in TEXT — TEXT, then Enter, as a person types them: 1.2's TUI takes an Enter that comes
+# with the text for part of a paste.
+type_in() { tm send-keys -t tui "$1" && sleep 0.3 && tm send-keys -t tui Enter; }
 # tui_stream TEXT [SECS] — type TEXT; wait (30 s) until its reply streams. On failure, the pane.
 tui_stream() {
   local n; n=$(fake_requests) || return 1
-  tm send-keys -t tui "$1" Enter && wait_until "${2:-30}" fake_streaming_since "$n" && return 0
+  type_in "$1" && wait_until "${2:-30}" fake_streaming_since "$n" && return 0
   pane >&2
   return 1
 }
@@ -63,7 +66,7 @@ tap_match "[tui-status] the daemon knows the TUI's session through the relay" '^
 tap_ok "[tui-status] ocstop status lists it busy" wait_until 30 ocstop_table_lists "${S:-none}" busy
 wait_until 30 pane_has "tick 3" || tap_bail "no tick in the pane"
 
-tm send-keys -t tui x Enter
+type_in x
 tap_ok "[tui-x] x: the model stream is closed" wait_until 30 fake_no_open_stream
 n=$(fake_requests)
 sleep 1

@@ -29,16 +29,20 @@ test("a URL-encoded directory is shown decoded; anything else as it is", () => {
   assert.equal(instanceFor(instances, "/p/two"), undefined);
 });
 
-test("the binary's version, only from an OpenCode binary that prints one", async () => {
-  const runs = [];
-  const run = (out) => async (file, args) => (runs.push([file, ...args]), out);
-  assert.equal(await binaryVersion("/x/node_modules/opencode-linux-x64/bin/opencode", run("1.0.185\n")), "1.0.185");
-  assert.deepStrictEqual(runs, [["/x/node_modules/opencode-linux-x64/bin/opencode", "--version"]]);
-  assert.equal(await binaryVersion("/usr/bin/node", run("v22.0.0\n")), "");
-  assert.equal(runs.length, 1, "node is never run");
-  assert.equal(await binaryVersion("/bin/opencode", run("Usage: opencode ...")), "");
-  assert.equal(await binaryVersion("/bin/opencode", async () => { throw new Error("ETIMEDOUT"); }), "");
-  assert.equal(await binaryVersion(undefined, run("1.0.0")), "");
+test("the binary's version, from the npm package it came in", async () => {
+  const reads = [];
+  const files = (text) => async (path) => (reads.push(path), text);
+  const bin = "/x/node_modules/opencode-linux-x64/bin/opencode";
+  assert.equal(await binaryVersion(bin, files('{"name":"opencode-linux-x64","version":"1.0.185"}')), "1.0.185");
+  assert.deepStrictEqual(reads, ["/x/node_modules/opencode-linux-x64/package.json"]);
+  assert.equal(await binaryVersion("/usr/bin/node", files('{"name":"opencode","version":"1.0.0"}')), "");
+  assert.equal(await binaryVersion("/home/u/.opencode/opencode", files("{}")), "");
+  assert.equal(reads.length, 1, "nothing read for other programs or installs");
+  assert.equal(await binaryVersion(bin, files('{"name":"left-pad","version":"1.0.0"}')), "");
+  assert.equal(await binaryVersion(bin, files('{"name":"opencode-linux-x64","version":"latest"}')), "");
+  assert.equal(await binaryVersion(bin, files("not json")), "");
+  assert.equal(await binaryVersion(bin, async () => { throw new Error("ENOENT"); }), "");
+  assert.equal(await binaryVersion(undefined, files("{}")), "");
 });
 
 test("versions before 1.15 print thrown errors; later and unknown ones do not", () => {

@@ -24,13 +24,17 @@ export function instanceFor(instances, dir) {
 }
 
 // The version of the OpenCode binary at execPath, where /global/health does not tell it (before
-// 1.1): what `opencode --version` prints. run(file, args): a promise of its stdout. "" for any
-// other program (the shim's tests run under node) or any failure.
-export async function binaryVersion(execPath, run) {
-  if (!/(^|\/)opencode[^/]*$/.test(execPath ?? "")) return "";
+// 1.1): that of the npm package it came in (.../opencode-linux-x64/bin/opencode beside
+// .../opencode-linux-x64/package.json); asking the binary itself takes seconds on 1.0. read(path):
+// a promise of the file's text. "" for any other program (the shim's tests run under node), any
+// other install, any failure.
+export async function binaryVersion(execPath, read) {
+  const m = /^(.*\/)bin\/opencode[^/]*$/.exec(execPath ?? "");
+  if (!m) return "";
   try {
-    const out = String(await run(execPath, ["--version"])).trim();
-    return /^\d+\.\d+\.\d+\S*$/.test(out) ? out : "";
+    const pkg = JSON.parse(await read(`${m[1]}package.json`));
+    const ok = typeof pkg?.name === "string" && pkg.name.startsWith("opencode") && /^\d+\.\d+\.\d+\S*$/.test(pkg.version);
+    return ok ? pkg.version : "";
   } catch {
     return "";
   }

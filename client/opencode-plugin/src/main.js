@@ -19,21 +19,14 @@ import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { binaryVersion, printsThrownErrors, quietError, shownDirectory } from "./compat.js";
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
-// is (from 1.1; before, the binary says it). The v1 client has no method for that route, hence its
-// underlying HTTP client.
+// is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
+// that route, hence its underlying HTTP client.
 async function opencodeVersion(inst) {
   try {
     const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
     if (typeof r?.data?.version === "string") return r.data.version;
   } catch {}
-  return binaryVersion(process.execPath, runFile);
-}
-
-async function runFile(file, args) {
-  const { execFile } = await import("node:child_process");
-  return new Promise((resolve, reject) =>
-    execFile(file, args, { timeout: CLIENT_TIMEOUT_MS }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
-  );
+  return binaryVersion(process.execPath, async (path) => (await import("node:fs/promises")).readFile(path, "utf8"));
 }
 
 // A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.
