@@ -1159,7 +1159,11 @@ async function opencodeVersion(inst) {
   try {
     const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
     if (typeof r?.data?.version === "string") return r.data.version;
-  } catch {}
+    // Only a server without the route (it answers an error status) is asked another way.
+    if (!(r?.response?.status >= 400)) return "";
+  } catch {
+    return "";
+  }
   return binaryVersion(process.execPath, async (path) => (await import("node:fs/promises")).readFile(path, "utf8"));
 }
 
