@@ -6,6 +6,7 @@
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
+. "$(dirname "$0")/../lib/tui.sh"
 . "$(dirname "$0")/lib.sh"
 
 tap_plan 11
@@ -24,15 +25,6 @@ tm new-session -d -s tui -x 120 -y 30 "bash -c '. $T/env.sh; cd $PROJ; exec $(oc
 TUI_PID=$(tm list-panes -t tui -F '#{pane_pid}')
 oc_track "$TUI_PID"
 oc_at_exit 'tm kill-server 2>/dev/null'
-pane() { tm capture-pane -p -t tui; }
-pane_has() { local p; p=$(pane) || return 2; grep -q -- "$1" <<<"$p" && return 0; printf '%s\n' "$p" >&2; return 1; }
-ticks() { pane | grep -o 'tick [0-9]*' | tail -n1; }
-ticks_moved() {
-  [ -n "$1" ] || { echo "no tick was seen in the pane" >&2; return 2; }
-  local now; now=$(ticks)
-  echo "last tick in the pane: '$now' (was '$1')" >&2
-  [ "$now" != "$1" ]
-}
 # The shim registered the TUI's process (its plugin is loaded once the TUI can take a prompt).
 tui_registered() { ocstop_status_json | jq -e '.servers | any(.url | startswith("pid:"))' >/dev/null; }
 # type_in TEXT — TEXT, then Enter, as a person types them: 1.2's TUI takes an Enter that comes
