@@ -905,6 +905,49 @@ static void test_relay(void **state)
 	client_free(w, c);
 }
 
+/* An OpenCode that loads the plugin in two threads (1.14's TUI: a worker that
+ * runs the sessions, and the main thread) registers its process on two
+ * connections, the worker's first. The events come from the worker's: they
+ * count, and the daemon's requests follow them there. */
+static void test_relay_two_shims(void **state)
+{
+	struct world *w = *state;
+	struct client *worker = client_new(w), *main_thread = client_new(w), *c = client_new(w);
+	const char *reg = "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
+			  "\"pid\": 900250}";
+	json_t *r, *req;
+	char text[256];
+	uint32_t id;
+
+	json_decref(result(w, worker, "register", reg));
+	json_decref(wait_for(w, worker, is_request, "opencode.sessions"));
+	r = result(w, main_thread, "register", reg);
+	assert_true(json_is_true(json_object_get(r, "relay")));
+	json_decref(r);
+	json_decref(wait_for(w, main_thread, is_request, "opencode.sessions"));
+	send_json(worker,
+	    "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
+	    "\"{\\\"type\\\":\\\"session.status\\\",\\\"properties\\\":{\\\"sessionID\\\":"
+	    "\\\"ses_w\\\",\\\"status\\\":{\\\"type\\\":\\\"busy\\\"}}}\"}]]");
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 2);
+	assert_string_equal(str_at(r, "sessions.0.id"), "ses_w");
+	assert_string_equal(str_at(r, "sessions.0.status"), "busy");
+	json_decref(r);
+	id = ++c->msgid;
+	snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"session\": \"ses_w\"}]]", id);
+	send_json(c, text);
+	req = wait_for(w, worker, is_request, "opencode.abort");
+	assert_string_equal(str_at(req, "3.0.session"), "ses_w");
+	json_decref(req);
+	client_free(w, main_thread);
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 2);
+	json_decref(r);
+	client_free(w, worker);
+	client_free(w, c);
+}
+
 /* A status reply must fit in a frame: with many sessions it lists the
  * running ones first and as many as fit, and counts them all. */
 static void test_status_bounded(void **state)
@@ -1289,6 +1332,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_ids_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_two_shims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_then_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_utf8_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_types, setup, teardown),

@@ -16,6 +16,7 @@
 // The modules, each in its own function scope, in the order they run:
 //   src/codec.js: the msgpack subset the protocol uses (proto/PROTOCOL.md).
 //   src/timers.js: timers that never keep OpenCode alive, and deadlines for calls that may hang.
+//   src/compat.js: what OpenCode versions older than the one the shim is written against need from it
 //   src/link.js: the connection to ocstopd and the plugin instances registered on it.
 //   src/socket-path.js: where ocstopd listens, by the rule of proto/paths.c (proto_socket_path).
 //   src/relay.js: the daemon's eyes and hands where OpenCode has no HTTP port.
@@ -317,6 +318,86 @@ function withTimeout(promise, ms) {
 return { CLIENT_TIMEOUT_MS, Timeout, later, withTimeout };
 })();
 
+// =================================================================================== src/compat.js
+
+const __compat = (() => {
+// compat.js: what OpenCode versions older than the one the shim is written against need from it
+// (tests/compat.sh runs them; README.md lists the versions).
+
+// OpenCode 1.0's client URL-encodes the directory it sends, and the server makes a plugin instance
+// for that string as it is ("%2Ftmp%2Fproj"). The daemon and its users are told the directory it
+// names.
+function shownDirectory(dir) {
+  if (typeof dir !== "string" || dir.includes("/") || !/%2f/i.test(dir)) return dir;
+  try {
+    const decoded = decodeURIComponent(dir);
+    return decoded.startsWith("/") ? decoded : dir;
+  } catch {
+    return dir;
+  }
+}
+
+// The instance of directory dir among instances (directory -> instance), also where OpenCode
+// named it URL-encoded.
+function instanceFor(instances, dir) {
+  const inst = instances.get(dir);
+  if (inst !== undefined) return inst;
+  for (const [key, other] of instances) if (shownDirectory(key) === dir) return other;
+  return undefined;
+}
+
+// The version of the OpenCode binary at execPath, where /global/health does not tell it (before
+// 1.1): that of the npm package it came in (.../opencode-linux-x64/bin/opencode beside
+// .../opencode-linux-x64/package.json); asking the binary itself takes seconds on 1.0. read(path):
+// a promise of the file's text. "" for any other program (the shim's tests run under node), any
+// other install, any failure.
+async function binaryVersion(execPath, read) {
+  const m = /^(.*\/)bin\/opencode[^/]*$/.exec(execPath ?? "");
+  if (!m) return "";
+  try {
+    const pkg = JSON.parse(await read(`${m[1]}package.json`));
+    const ok = typeof pkg?.name === "string" && pkg.name.startsWith("opencode") && /^\d+\.\d+\.\d+\S*$/.test(pkg.version);
+    return ok ? pkg.version : "";
+  } catch {
+    return "";
+  }
+}
+
+// Before 1.15 the TUI also prints what chat.message throws on its terminal, over its screen, the
+// way Bun inspects an error: the source lines where it was made, its message and every enumerable
+// field (the forged response's). Unknown versions ("") are taken for current ones.
+function printsThrownErrors(version) {
+  const m = /^(\d+)\.(\d+)\./.exec(version ?? "");
+  return m !== null && (Number(m[1]) < 1 || (Number(m[1]) === 1 && Number(m[2]) < 15));
+}
+
+// err as such a version should print it: one line, the sentence itself ("ocstop: stopped (x)", where
+// Bun would print "error: <sentence>" for an Error named Error). What gets printed is an error made
+// without frames, named by the sentence's head, with no field of its own; every read and `in` test
+// goes to err, so OpenCode handles it exactly as it would err.
+function quietError(err) {
+  const text = String(err?.message ?? err);
+  const [, head, rest] = /^([^\s:]+): (.+)$/s.exec(text) ?? [];
+  const limit = Error.stackTraceLimit;
+  let shown;
+  Error.stackTraceLimit = 0;
+  try {
+    shown = new Error(head ? rest : text);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  // Configurable: a proxy may answer reads of a configurable property with another value.
+  if (head) Object.defineProperty(shown, "name", { value: head, configurable: true, writable: true });
+  Object.defineProperty(shown, "stack", { value: head ? text : `Error: ${text}`, configurable: true, writable: true });
+  return new Proxy(shown, {
+    has: (_, key) => Reflect.has(err, key),
+    get: (_, key) => Reflect.get(err, key),
+  });
+}
+
+return { shownDirectory, instanceFor, binaryVersion, printsThrownErrors, quietError };
+})();
+
 // ===================================================================================== src/link.js
 
 const __link = (() => {
@@ -332,6 +413,7 @@ const __link = (() => {
 
 const { encode, Decoder } = __codec;
 const { later, Timeout } = __timers;
+const { shownDirectory } = __compat;
 
 // A daemon that accepts but does not answer register within this is treated as hung: reconnect.
 const REGISTER_TIMEOUT_MS = 5000;
@@ -590,7 +672,7 @@ class Link {
         "register",
         {
           server_url: String(ctx.serverUrl),
-          directory: ctx.directory,
+          directory: shownDirectory(ctx.directory),
           worktree: ctx.worktree,
           pid: process.pid,
           opencode_version: this.opencodeVersion ?? "",
@@ -720,6 +802,7 @@ const __relay = (() => {
 // opencode.abort / opencode.sessions requests.
 
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { instanceFor } = __compat;
 
 // session.error texts can carry whole stack traces; the daemon needs only the gist.
 const MAX_ERROR_TEXT = 500;
@@ -750,7 +833,7 @@ async function answer(instances, method, params) {
 async function relayAbort(instances, { session, directory }) {
   if (typeof session !== "string") throw new RelayError(1, "session must be a string");
   // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
-  const inst = instances.get(directory) ?? instances.values().next().value;
+  const inst = instanceFor(instances, directory) ?? instances.values().next().value;
   if (!inst) throw new RelayError(3, "no OpenCode instance");
   const t0 = performance.now();
   try {
@@ -765,7 +848,7 @@ async function relayAbort(instances, { session, directory }) {
 
 // session.status() and session.list() only see the instance's own directory, hence no fallback.
 async function relaySessions(instances, { directory }) {
-  const inst = instances.get(directory);
+  const inst = instanceFor(instances, directory);
   if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
   const [statuses, sessions] = await withTimeout(
     Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]),
@@ -1096,6 +1179,7 @@ const { isStopWord, trimSpace } = __stop_word;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { NO_DAEMON, outcomeToast, unverifiedToast } = __toast;
 const { forgetMessage } = __forget;
+const { shownDirectory } = __compat;
 
 const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -1191,7 +1275,7 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     const messageId = output.message?.id ?? input.messageID;
     // typed_at: the daemon measures the stop from here, on the machine's clock, so that a starved
     // event loop here does not stretch the time it reports.
-    const x = { session, message_id: messageId, directory: ctx.directory, typed_at: Date.now() };
+    const x = { session, message_id: messageId, directory: shownDirectory(ctx.directory), typed_at: Date.now() };
     // The outcome may follow the verdict in the same read: wait for it before asking.
     const key = typeof messageId === "string" ? messageId : session;
     const done = toasts.whenDone(key, inst.reg?.proofMs);
@@ -1272,16 +1356,21 @@ const { answer, slimEvent } = __relay;
 const { chatMessageHook } = __block;
 const { Toasts } = __toast;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
+const { binaryVersion, printsThrownErrors, quietError, shownDirectory } = __compat;
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
-// is. The v1 client has no method for that route, hence its underlying HTTP client.
+// is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
+// that route, hence its underlying HTTP client.
 async function opencodeVersion(inst) {
   try {
     const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
-    return typeof r?.data?.version === "string" ? r.data.version : "";
+    if (typeof r?.data?.version === "string") return r.data.version;
+    // Only a server without the route (it answers an error status) is asked another way.
+    if (!(r?.response?.status >= 400)) return "";
   } catch {
     return "";
   }
+  return binaryVersion(process.execPath, async (path) => (await import("node:fs/promises")).readFile(path, "utf8"));
 }
 
 // A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.
@@ -1326,11 +1415,14 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
     const inst = { ctx, reg: null };
     link.add(inst);
     return {
-      "chat.message": (input, output) => onChatMessage(inst, input, output),
+      "chat.message": (input, output) =>
+        onChatMessage(inst, input, output).catch((e) => {
+          throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
+        }),
       event: async ({ event }) => {
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
-        if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);
+        if (slim) link.notify("opencode.event", [{ directory: shownDirectory(ctx.directory), event: JSON.stringify(slim) }]);
       },
     };
   }

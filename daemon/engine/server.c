@@ -84,6 +84,20 @@ struct server *server_of_shim(struct engine *e, uint64_t shim)
 	return NULL;
 }
 
+struct server *server_take_relay(struct engine *e, int pid, uint64_t shim, void *channel)
+{
+	struct server *s = find_relay(e, pid);
+
+	if (s == NULL || s->shim == shim)
+		return s;
+	engine_enter(e);
+	s->shim = shim;
+	if (channel != NULL && s->ops->rebind != NULL)
+		s->ops->rebind(s->priv, channel);
+	engine_leave(e);
+	return s;
+}
+
 struct server *server_first(struct engine *e)
 {
 	struct server *s = TAILQ_FIRST(&e->servers);

@@ -106,6 +106,12 @@ void engine_shim_gone(struct engine *e, uint64_t shim);
 struct server *server_find_url(struct engine *e, const char *url);
 /* The server the shim on connection shim announced, if any. */
 struct server *server_of_shim(struct engine *e, uint64_t shim);
+/* The relayed OpenCode process pid, reached from now on through the shim on
+ * connection shim (channel: its relay channel). An OpenCode that loads the
+ * plugin in two threads registers its process on two connections; the shim
+ * that speaks of its sessions is the one that sees them. NULL when no relay
+ * server stands for pid. */
+struct server *server_take_relay(struct engine *e, int pid, uint64_t shim, void *channel);
 /* Live servers in the order they came; next is NULL at the end. */
 struct server *server_first(struct engine *e);
 struct server *server_next(const struct server *s);

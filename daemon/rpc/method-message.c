@@ -103,7 +103,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 		return 0;
 	}
 	selection_init(&sel);
-	found = selection_add_id(&sel, engine_sessions(e), server_of_shim(e, call->conn), x.session,
+	found = selection_add_id(&sel, engine_sessions(e), rpc_shim_server(call), x.session,
 	    strlen(x.session), false);
 	selection_clear(&sel);
 	if (found == SELECT_IDLE) {

@@ -18,7 +18,7 @@ static int method_opencode_event(const struct rpc_call *call, const msgpack_obje
     const char **msg)
 {
 	struct engine *e = rpc_engine(call);
-	struct server *srv = server_of_shim(e, call->conn);
+	struct server *srv = rpc_shim_server(call);
 	const char *json = NULL, *dir = NULL;
 	size_t json_len = 0, dir_len = 0;
 	char dirbuf[EVENT_MAX_DIRECTORY];

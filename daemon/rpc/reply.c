@@ -1,6 +1,7 @@
 /* What methods use to answer, and to reach the daemon's state. */
 #include "core/log.h"
 #include "core/util.h"
+#include "engine/server.h"
 #include "io/peer.h"
 #include "rpc/control.h"
 #include "rpc/rpc-int.h"
@@ -118,6 +119,17 @@ void rpc_x_release(struct control *ctl, uint64_t conn)
 
 	if (c != NULL && c->x_pending > 0)
 		c->x_pending--;
+}
+
+struct server *rpc_shim_server(const struct rpc_call *call)
+{
+	struct engine *e = call->ctl->e;
+	struct server *s = server_of_shim(e, call->conn);
+	struct conn *c;
+
+	if (s != NULL || (c = conns_find(call->ctl, call->conn)) == NULL || c->opencode_pid == 0)
+		return s;
+	return server_take_relay(e, c->opencode_pid, call->conn, c->peer);
 }
 
 struct engine *rpc_engine(const struct rpc_call *call)

@@ -19,6 +19,7 @@
 struct control;
 struct engine;
 struct peer;
+struct server;
 
 /* Who asked: copied freely. */
 struct rpc_call {
@@ -112,6 +113,10 @@ int rpc_subscribe(const struct rpc_call *call, unsigned mask);
  * PROTO_ELIMIT with *msg when the connection registered another process or
  * made CONTROL_MAX_REGISTER calls already. */
 int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg);
+/* The server the caller's shim speaks for: the one it announced last, else
+ * the relayed process it registered, which it then relays (see
+ * server_take_relay). NULL when none. */
+struct server *rpc_shim_server(const struct rpc_call *call);
 
 extern const struct method_entry method_abort_entry;
 extern const struct method_entry method_message_entry;

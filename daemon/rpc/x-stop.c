@@ -140,7 +140,7 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
 	struct engine *e = rpc_engine(call);
 	struct selection sel;
 	struct x_watch *w = calloc(1, sizeof(*w));
-	struct server *srv = server_of_shim(e, call->conn);
+	struct server *srv = rpc_shim_server(call);
 	enum select_found found;
 
 	if (w == NULL) {

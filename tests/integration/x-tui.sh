@@ -5,6 +5,7 @@
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
+. "$(dirname "$0")/../lib/tui.sh"
 
 tap_plan 24
 # The TUI redraws the whole growing reply for every streamed part, and its busy spinner 25 times a
@@ -30,18 +31,6 @@ env | grep -E '^(HOME|XDG_|OPENCODE_|OCSTOP_)' | sed "s/'/'\\\\''/g; s/=\(.*\)/=
 echo "export OCSTOP_TEST_TAG=$TAG" >>"$T/env.sh"
 tm new-session -d -s tui -x 120 -y 30 "bash -c '. $T/env.sh; cd $PROJ; exec $(oc_bin)'"
 TMUX_PID=$(tm display -p '#{pid}')
-pane() { tm capture-pane -p -t tui; }
-pane_has() { local p; p=$(pane) || return 2; grep -q -- "$1" <<<"$p" && return 0; printf '%s\n' "$p" >&2; return 1; }
-# ticks — the last "tick N" of the streamed reply the pane shows (empty when none).
-ticks() { pane | grep -o 'tick [0-9]*' | tail -n1; }
-# ticks_moved BEFORE — the pane shows another last tick than BEFORE (2 when BEFORE is empty: with no
-# tick seen, "it stays stopped" would prove nothing).
-ticks_moved() {
-  [ -n "$1" ] || { echo "no tick was seen in the pane" >&2; return 2; }
-  local now; now=$(ticks)
-  echo "last tick in the pane: '$now' (was '$1')" >&2
-  [ "$now" != "$1" ]
-}
 # tui_stream TEXT — type TEXT; wait until its reply streams and the daemon knows the session busy.
 tui_stream() {
   local n; n=$(fake_requests) || return 1

@@ -24,6 +24,7 @@ import { isStopWord, trimSpace } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { NO_DAEMON, outcomeToast, unverifiedToast } from "./toast.js";
 import { forgetMessage } from "./forget.js";
+import { shownDirectory } from "./compat.js";
 
 export const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -119,7 +120,7 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     const messageId = output.message?.id ?? input.messageID;
     // typed_at: the daemon measures the stop from here, on the machine's clock, so that a starved
     // event loop here does not stretch the time it reports.
-    const x = { session, message_id: messageId, directory: ctx.directory, typed_at: Date.now() };
+    const x = { session, message_id: messageId, directory: shownDirectory(ctx.directory), typed_at: Date.now() };
     // The outcome may follow the verdict in the same read: wait for it before asking.
     const key = typeof messageId === "string" ? messageId : session;
     const done = toasts.whenDone(key, inst.reg?.proofMs);

@@ -10,6 +10,7 @@
 
 import { encode, Decoder } from "./codec.js";
 import { later, Timeout } from "./timers.js";
+import { shownDirectory } from "./compat.js";
 
 // A daemon that accepts but does not answer register within this is treated as hung: reconnect.
 export const REGISTER_TIMEOUT_MS = 5000;
@@ -268,7 +269,7 @@ export class Link {
         "register",
         {
           server_url: String(ctx.serverUrl),
-          directory: ctx.directory,
+          directory: shownDirectory(ctx.directory),
           worktree: ctx.worktree,
           pid: process.pid,
           opencode_version: this.opencodeVersion ?? "",

@@ -16,16 +16,21 @@ import { answer, slimEvent } from "./relay.js";
 import { chatMessageHook } from "./block.js";
 import { Toasts } from "./toast.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+import { binaryVersion, printsThrownErrors, quietError, shownDirectory } from "./compat.js";
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
-// is. The v1 client has no method for that route, hence its underlying HTTP client.
+// is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
+// that route, hence its underlying HTTP client.
 async function opencodeVersion(inst) {
   try {
     const r = await withTimeout(inst.ctx.client._client.get({ url: "/global/health" }), CLIENT_TIMEOUT_MS);
-    return typeof r?.data?.version === "string" ? r.data.version : "";
+    if (typeof r?.data?.version === "string") return r.data.version;
+    // Only a server without the route (it answers an error status) is asked another way.
+    if (!(r?.response?.status >= 400)) return "";
   } catch {
     return "";
   }
+  return binaryVersion(process.execPath, async (path) => (await import("node:fs/promises")).readFile(path, "utf8"));
 }
 
 // A refused socket is worth one line in OpenCode's log; stops go on without the daemon meanwhile.
@@ -70,11 +75,14 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
     const inst = { ctx, reg: null };
     link.add(inst);
     return {
-      "chat.message": (input, output) => onChatMessage(inst, input, output),
+      "chat.message": (input, output) =>
+        onChatMessage(inst, input, output).catch((e) => {
+          throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
+        }),
       event: async ({ event }) => {
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
-        if (slim) link.notify("opencode.event", [{ directory: ctx.directory, event: JSON.stringify(slim) }]);
+        if (slim) link.notify("opencode.event", [{ directory: shownDirectory(ctx.directory), event: JSON.stringify(slim) }]);
       },
     };
   }

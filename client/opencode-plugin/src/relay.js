@@ -5,6 +5,7 @@
 // opencode.abort / opencode.sessions requests.
 
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
+import { instanceFor } from "./compat.js";
 
 // session.error texts can carry whole stack traces; the daemon needs only the gist.
 export const MAX_ERROR_TEXT = 500;
@@ -35,7 +36,7 @@ export async function answer(instances, method, params) {
 async function relayAbort(instances, { session, directory }) {
   if (typeof session !== "string") throw new RelayError(1, "session must be a string");
   // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
-  const inst = instances.get(directory) ?? instances.values().next().value;
+  const inst = instanceFor(instances, directory) ?? instances.values().next().value;
   if (!inst) throw new RelayError(3, "no OpenCode instance");
   const t0 = performance.now();
   try {
@@ -50,7 +51,7 @@ async function relayAbort(instances, { session, directory }) {
 
 // session.status() and session.list() only see the instance's own directory, hence no fallback.
 async function relaySessions(instances, { directory }) {
-  const inst = instances.get(directory);
+  const inst = instanceFor(instances, directory);
   if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
   const [statuses, sessions] = await withTimeout(
     Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]),
