@@ -102,9 +102,10 @@ tap_ok "idle x: no model request for 2 s" stays_false 2 fake_requests_gt "$n"
 tap_ok "idle x: the page's conversation shows no x" page_conversation_is "write me something long"
 tap_ok "idle x: nothing in OpenCode's history" history_clean "$S"
 tap_ok "idle x: no toast and no error in the page" page_quiet
-# The app plays its error sound for every session.error, and OpenCode publishes one for the blocked
-# prompt (prompt_async has already answered 204 when the shim throws).
-tap_todo "the blocked prompt's session.error sounds" \
+# The app plays a sound for a turn that ends and for every session.error. The shim ends a
+# prompt_async x without an error, but makes OpenCode say idle (chat bridges wait for it): one sound
+# still plays, for which event is not established.
+tap_todo "a sound plays for x on an idle session" \
   tap_eq "idle x: the page plays no sound" "$sounds" "$(page_state .sounds)"
 
 # How soon the page shows the stop, against a reply's first text and the app's own stop button, in
