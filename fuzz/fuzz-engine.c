@@ -8,10 +8,13 @@
  *   r<n><json>  an event payload {type, properties} the relay brings
  *   s<n><json>  a resync: OpenCode's map {id: status} for directory /p
  *   l<n><json>  a listing (array) or a lookup (object) of Session objects
- *   x<n><id>    the stop word typed in session id (message's path)
+ *   x<n><id>    the stop word typed in session id (message's path: the
+ *               shim aborts id itself)
+ *   X<id>       the shim says its abort of id failed (x.done)
  *   a<ids>      abort: ids (comma-separated), "*" for all, "/dir" for a directory
  *   A<c>        OpenCode answers the oldest abort: c '1' ok, else an error
- *   P           a probe ends
+ *   P<c>        the oldest probe ends: c '1' found, else failed
+ *   C<c>        the oldest status check ends: c '1' answered, else failed
  *   t<ms>       the clock moves on
  *   g<n>        server n's shim disconnects (a relay server goes)
  *
@@ -45,9 +48,10 @@
 /* A request the fake backend holds until the input answers it. */
 struct pending {
 	void *priv; /* whose */
-	bool probe;
+	char kind;  /* 'A' abort, 'P' probe, 'C' check: the command that answers it */
 	abort_done_cb abort_cb;
 	probe_done_cb probe_cb;
+	check_done_cb check_cb;
 	void *arg;
 };
 
@@ -74,8 +78,10 @@ static void answer(struct world *w, size_t i, bool ok)
 
 	memmove(&w->pending[i], &w->pending[i + 1], (w->n_pending - i - 1) * sizeof(p));
 	w->n_pending--;
-	if (p.probe)
-		p.probe_cb(p.arg, w->now);
+	if (p.kind == 'P')
+		p.probe_cb(p.arg, ok ? PROBE_FOUND : PROBE_FAILED, w->now);
+	else if (p.kind == 'C')
+		p.check_cb(p.arg, ok, w->now);
 	else
 		p.abort_cb(p.arg, ok, ok ? NULL : "fuzz: abort failed", w->now);
 }
@@ -128,6 +134,7 @@ static int fake_abort(void *priv, const char *session_id, const char *directory,
 	CHECK(proto_session_id_valid(session_id, strlen(session_id)) && timeout_ms > 0);
 	if (p == NULL)
 		return -1;
+	p->kind = 'A';
 	p->abort_cb = cb;
 	p->arg = arg;
 	return 0;
@@ -140,8 +147,21 @@ static int fake_probe(void *priv, const char *session_id, probe_done_cb done, vo
 	CHECK(proto_session_id_valid(session_id, strlen(session_id)));
 	if (p == NULL)
 		return -1;
-	p->probe = true;
+	p->kind = 'P';
 	p->probe_cb = done;
+	p->arg = arg;
+	return 0;
+}
+
+static int fake_check(void *priv, const char *directory, check_done_cb done, void *arg)
+{
+	struct pending *p = hold(priv);
+
+	(void)directory;
+	if (p == NULL)
+		return -1;
+	p->kind = 'C';
+	p->check_cb = done;
 	p->arg = arg;
 	return 0;
 }
@@ -166,6 +186,7 @@ static const struct backend_ops fake_ops = {
 	.resync = fake_resync,
 	.lookup = fake_lookup,
 	.probe = fake_probe,
+	.check = fake_check,
 };
 
 static void wake_at(void *arg, int64_t at)
@@ -189,10 +210,11 @@ static void stop_done(const struct stop_result *res, void *arg)
 	CHECK(w->stops_ended <= w->stops_started);
 }
 
-static void start_stop(struct world *w, struct session *root, const char *origin)
+static void start_stop(struct world *w, struct session *root, const char *origin,
+    const char *aborted)
 {
 	w->stops_started++;
-	if (stop_start(w->e, root, origin, NULL, FUZZ_TIMEOUT_MS, w->now, stop_done, w) == NULL)
+	if (stop_start(w->e, root, origin, aborted, FUZZ_TIMEOUT_MS, w->now, stop_done, w) == NULL)
 		w->stops_started--;
 }
 
@@ -219,17 +241,18 @@ struct probe {
 	char id[];
 };
 
-static void probe_done(void *arg, int64_t now_ms)
+static void probe_done(void *arg, enum probe_outcome outcome, int64_t now_ms)
 {
 	struct probe *p = arg;
 	struct selection sel;
 
+	(void)outcome;
 	(void)now_ms;
 	selection_init(&sel);
 	if (selection_add_id(&sel, engine_sessions(p->w->e), NULL, p->id, strlen(p->id), false) ==
 	    SELECT_RUNNING)
 		for (size_t i = 0; i < sel.n; i++)
-			start_stop(p->w, sel.roots[i], "rpc");
+			start_stop(p->w, sel.roots[i], "rpc", NULL);
 	selection_clear(&sel);
 	free(p);
 }
@@ -268,7 +291,7 @@ static void abort_where(struct world *w, char *arg)
 	for (i = 0; i < sel.n; i++) {
 		CHECK(session_table_tree_running(t, sel.roots[i]));
 		CHECK(session_table_root(t, sel.roots[i]) == sel.roots[i]);
-		start_stop(w, sel.roots[i], "rpc");
+		start_stop(w, sel.roots[i], "rpc", NULL);
 	}
 	for (i = 0; i < sel.n_unknown; i++)
 		probe(w, sel.unknown[i]);
@@ -284,7 +307,7 @@ static void stop_word(struct world *w, struct server *srv, const char *id)
 	if (selection_add_id(&sel, engine_sessions(w->e), srv, id, strlen(id), false) ==
 	    SELECT_RUNNING) {
 		CHECK(sel.n == 1);
-		start_stop(w, sel.roots[0], "x");
+		start_stop(w, sel.roots[0], "x", id);
 	}
 	selection_clear(&sel);
 }
@@ -391,10 +414,15 @@ static void line(struct world *w, char *l)
 	case 'a':
 		abort_where(w, l + 1);
 		break;
+	case 'X':
+		if (proto_session_id_valid(l + 1, strlen(l + 1)))
+			stop_abort_skipped(w->e, l + 1, w->now);
+		break;
 	case 'A':
 	case 'P':
+	case 'C':
 		for (size_t i = 0; i < w->n_pending; i++)
-			if (w->pending[i].probe == (cmd == 'P')) {
+			if (w->pending[i].kind == cmd) {
 				answer(w, i, l[1] == '1');
 				break;
 			}

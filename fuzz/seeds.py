@@ -132,6 +132,13 @@ def test_seeds(out):
               e(status("ses_z", "busy")), "x0ses_z", "a*", "t3000"),
         lines("r1" + json.dumps(status("ses_r", "busy")["payload"]), "x1ses_r", "A1",
               "r1" + json.dumps(status("ses_r", "idle")["payload"]), "t100"),
+        # The x's own session is the shim's to abort; the shim's abort fails; no idle event comes and
+        # the status check answers idle, then (another stop) busy, then not at all.
+        lines(e(status("ses_a", "busy")), "x0ses_a", "Xses_a", "A1", "t1000", "A1", "t1000",
+              "s0{}", "C1", "t150"),
+        lines(e(status("ses_a", "busy")), "x0ses_a", "t1001", "t1001",
+              "s0" + json.dumps({"ses_a": {"type": "busy"}}), "C1", e(status("ses_b", "busy")),
+              "x0ses_b", "t1001", "t1001", "t2001", "C0"),
     ]
     for s in stories:
         put(out, "engine", s)
