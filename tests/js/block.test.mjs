@@ -166,11 +166,11 @@ function verdictThen(result, { verdict = "clear", text, delayMs = 20 } = {}) {
 }
 const nothingRan = { outcome: "idle", ms: -1, stop: null, reason: "nothing was running" };
 
-test("clear: blocked with a note, nothing aborted", async () => {
+test("clear: blocked with a note; the idle session is aborted, so that OpenCode says idle", async () => {
   const w = await world({ messageReply: verdictThen(nothingRan) });
   const { thrown } = await outcome(w.send(" X\n"));
   assert.equal(thrown?.message, "ocstop: not sent (X)");
-  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "show"]);
+  assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "abort", "show"]);
   assert.equal(await w.shown(), "ocstop: message not sent");
   await w.d.stop();
 });
@@ -368,7 +368,7 @@ test("the synchronous route is never interrupted: the forged response is thrown,
     const w = await world({ messageReply: verdictThen(nothingRan) });
     const { thrown } = await outcome(sendIn(w, fiber(w.events), "x"));
     assert.equal(thrown?.message, "ocstop: not sent (x)");
-    assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "show"], "no abort, no interruption");
+    assert.deepStrictEqual(w.events.map((e) => e[0]), ["whenDone", "abort", "show"], "no interruption");
     assert.equal(await w.shown(), "ocstop: message not sent", "the toast unaddressed");
     await w.d.stop();
   }

@@ -156,8 +156,10 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     // A detached prompt's client reads the toast only when it names the session (detached.js).
     const tell = (toast) => toasts.show(ctx, detached ? addressed(toast, session) : toast);
     if (verdict === "clear") {
-      // Nothing ran: a detached prompt's client still waits for an idle event (detached.js).
-      if (detached) await abortSession(ctx, session, env);
+      // Nothing ran, but a client may wait for the prompt's end: a detached prompt's (detached.js),
+      // and `opencode run`, which exits on the session's idle event. Only an abort makes OpenCode
+      // say idle when nothing ran.
+      await abortSession(ctx, session, env);
       // The daemon checks its word with OpenCode: what ran after all, it stops, and says so.
       const msToStop = performance.now() - t0;
       const plain = note ?? "ocstop: message not sent";
