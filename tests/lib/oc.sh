@@ -610,8 +610,9 @@ sse_capture_start() {
 # sse_count FILE ERE — how many recorded events match ERE. sse_count_gt FILE ERE N — more than N.
 sse_count() { grep -Ec -e "$2" "$1"; }
 # sse_toasts FILE REGEX — how many toasts (tui.toast.show: every client may show them) whose message
-# matches REGEX (extended, anchored) FILE recorded.
-sse_toasts() { sse_count "$1" "\"type\":\"tui\.toast\.show\",\"properties\":\{\"message\":\"$2\""; }
+# matches REGEX (extended, anchored; a prompt_async x's toast ends with its session's id, which chat
+# bridges read it by) FILE recorded.
+sse_toasts() { sse_count "$1" "\"type\":\"tui\.toast\.show\",\"properties\":\{\"message\":\"$2( ses_[A-Za-z0-9]+)?\""; }
 sse_toasts_gt() { local n; n=$(sse_toasts "$1" "$2"); echo "toasts matching $2: $n (were $3)" >&2; [ "$n" -gt "$3" ]; }
 sse_count_gt() { local n; n=$(sse_count "$1" "$2"); echo "events matching $2: $n (were $3)" >&2; [ "$n" -gt "$3" ]; }
 # sse_parts_for FILE SID — count message.part events about SID in FILE.

@@ -21,9 +21,10 @@ const auth = password ? { authorization: "Basic " + Buffer.from(`opencode:${pass
 const events = openEvents(url, auth);
 await events.up;
 // The last of SESSION's turn events, as sse_turn_over (tests/lib/oc.sh) reads them: a new prompt
-// waits until OpenCode has said idle after everything else.
+// waits until OpenCode has said idle after everything else. message.removed is no part of a turn:
+// the shim deletes a blocked x's never-saved message, which OpenCode announces when it likes.
 let last = null;
-const TURN = /^(session\.(status|idle)|message\.)/;
+const TURN = /^(session\.(status|idle)|message\.(updated|part\.[a-z]+))$/;
 events.waitEvent((e) => {
   if (sessionOf(e) === sid && TURN.test(e.type)) last = e.type;
   return false;
