@@ -614,9 +614,12 @@ static void test_message(void **state)
 	r = result(w, c, "message", text);
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
-	/* One abort per stop: the shim's. */
-	turn(w);
-	assert_int_equal(f->n_aborts, 0);
+	/* Over HTTP the daemon's own abort goes too: another way to OpenCode. */
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_m");
+	fake_answer(f, 0, true, NULL, clock_now_ms());
 	IDLE(w, "ses_m");
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
@@ -638,7 +641,7 @@ static void test_message(void **state)
 	    "{\"session\": \"ses_new\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
-	assert_int_equal(f->n_aborts, 0);
+	assert_int_equal(f->n_aborts, 1);
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "unverified");
 	assert_non_null(str_at(ev, "2.0.reason"));
@@ -724,14 +727,18 @@ static void test_message_late(void **state)
 	assert_int_equal(counter_at(r, "verdicts_abort"), 1);
 	assert_int_equal(counter_at(r, "aborts"), 1);
 	json_decref(r);
-	assert_int_equal(f->n_aborts, 0);
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	fake_answer(f, 0, true, NULL, clock_now_ms());
 	IDLE(w, "ses_l");
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
 	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_l");
 	json_decref(ev);
 	/* A deadline still ahead is an ordinary verdict; the shim's abort then
-	 * fails, and the daemon's stop sends it. */
+	 * fails: over HTTP the daemon's own abort is out already, and nothing
+	 * more is sent. */
 	BUSY(w, "ses_f");
 	snprintf(text, sizeof(text),
 	    "{\"session\": \"ses_f\", \"deadline\": %lld, \"parts\": [{\"type\": \"text\", "
@@ -740,15 +747,16 @@ static void test_message_late(void **state)
 	r = result(w, c, "message", text);
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
-	assert_int_equal(f->n_aborts, 0);
+	for (int i = 0; i < 20 && f->n_aborts == 1; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_f");
 	send_json(c,
 	    "[2, \"x.done\", [{\"session\": \"ses_f\", \"verdict\": \"abort\", "
 	    "\"by\": \"daemon\", \"aborted\": false}]]");
-	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
-		turn(w);
-	assert_int_equal(f->n_aborts, 1);
-	assert_string_equal(f->aborts[0].session, "ses_f");
-	fake_answer(f, 0, true, NULL, clock_now_ms());
+	turn(w);
+	assert_int_equal(f->n_aborts, 2);
+	fake_answer(f, 1, true, NULL, clock_now_ms());
 	IDLE(w, "ses_f");
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
@@ -895,6 +903,27 @@ static void test_relay(void **state)
 	    json_object_get(json_array_get(json_object_get(json_array_get(r, 3), "results"), 0),
 		"stopped")));
 	json_decref(r);
+	/* x typed in the relayed OpenCode: the shim aborts in-process, and the
+	 * daemon sends it no abort of its own (one abort per stop). */
+	send_json(shim,
+	    "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
+	    "\"{\\\"type\\\":\\\"session.status\\\",\\\"properties\\\":{\\\"sessionID\\\":"
+	    "\\\"ses_r\\\",\\\"status\\\":{\\\"type\\\":\\\"busy\\\"}}}\"}]]");
+	r = result(w, shim, "message",
+	    "{\"session\": \"ses_r\", \"directory\": \"/r\", \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	send_json(shim,
+	    "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
+	    "\"{\\\"type\\\":\\\"session.idle\\\",\\\"properties\\\":{\\\"sessionID\\\":"
+	    "\\\"ses_r\\\"}}\"}]]");
+	r = wait_for(w, shim, is_notification, "x.result");
+	assert_string_equal(str_at(r, "2.0.outcome"), "stopped");
+	json_decref(r);
+	drain(shim);
+	for (size_t i = 0; i < json_array_size(shim->inbox); i++)
+		assert_false(is_request(json_array_get(shim->inbox, i), "opencode.abort"));
 	/* Events from a connection that relays nothing are refused. */
 	send_json(c, "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": \"{}\"}]]");
 	client_free(w, shim);

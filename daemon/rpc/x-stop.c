@@ -69,6 +69,19 @@ static void stop_done(const struct stop_result *res, void *arg)
 	free(w);
 }
 
+/* The session the stop's first attempt leaves to the shim, which aborted it
+ * in-process: over the relay the daemon's abort would go back to that same
+ * shim for nothing. Over HTTP it is sent all the same: it reaches OpenCode
+ * by another way, and OpenCode 1.15 needs it (a session whose synchronous
+ * prompt was blocked stays busy after one abort). */
+static const char *left_to_shim(const struct x_watch *w, const struct session *root)
+{
+	if ((w->flags & RPC_X_SHIM_ABORTED) == 0 ||
+	    server_transport(session_server(root)) != SERVER_RELAY)
+		return NULL;
+	return w->session;
+}
+
 /* Stop the tree of w's session as the table knows it now; checked: OpenCode
  * was just asked for the statuses where it runs. Takes w. */
 static void start(struct x_watch *w, bool checked)
@@ -82,8 +95,7 @@ static void start(struct x_watch *w, bool checked)
 	found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session, strlen(w->session),
 	    false);
 	if (found == SELECT_RUNNING && sel.n > 0) {
-		if (stop_start(w->e, sel.roots[0], "x",
-			(w->flags & RPC_X_SHIM_ABORTED) != 0 ? w->session : NULL,
+		if (stop_start(w->e, sel.roots[0], "x", left_to_shim(w, sel.roots[0]),
 			cfg->stop_timeout_ms, clock_now_ms(), stop_done, w) == NULL) {
 			log_warnx("x in %s: could not start the stop: out of memory", w->session);
 			tell(w, "unverified", NULL, "ocstopd ran out of memory", -1);
