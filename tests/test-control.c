@@ -1220,6 +1220,9 @@ static void test_message_types(void **state)
 		"{\"session\": \"ses_m\", \"parts\": [{\"type\": \"text\", \"text\": 1}]}",
 		"{\"session\": \"ses_m\", \"message_id\": 1, \"parts\": []}",
 		"{\"session\": \"ses_m\", \"directory\": [], \"parts\": []}",
+		"{\"session\": \"ses_m\", \"server_url\": 1, \"parts\": []}",
+		"{\"session\": \"ses_m\", \"typed_at\": \"now\", \"parts\": []}",
+		"{\"session\": \"ses_m\", \"deadline\": [], \"parts\": []}",
 	};
 	struct world *w = *state;
 	struct client *c = client_new(w);

@@ -71,6 +71,8 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	struct engine *e = rpc_engine(call);
 	const struct config *cfg = engine_config(e);
 	const msgpack_object_array *parts = NULL;
+	const char *url = NULL;
+	size_t url_len = 0;
 	struct selection sel;
 	enum select_found found;
 	struct rpc_x x;
@@ -83,8 +85,11 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	if ((rc = rpc_x_read(opts, &x, msg)) != 0)
 		return rc;
 	if (proto_map_array(opts, "parts", &parts) != PROTO_OK ||
+	    proto_map_str(opts, "server_url", &url, &url_len) == PROTO_ERR ||
 	    proto_map_int(opts, "deadline", &deadline) == PROTO_ERR) {
-		*msg = "message needs parts (array); deadline is an integer (ms since the epoch)";
+		*msg =
+		    "message needs parts (array); server_url is a string, deadline an integer (ms "
+		    "since the epoch)";
 		return PROTO_EBADREQ;
 	}
 	if (join_text(parts, text, sizeof(text), &len, &fits) < 0) {
