@@ -82,9 +82,24 @@ static const char *left_to_shim(const struct x_watch *w, const struct session *r
 	return w->session;
 }
 
-/* Stop the tree of w's session as the table knows it now; checked: OpenCode
- * was just asked for the statuses where it runs. Takes w. */
-static void start(struct x_watch *w, bool checked)
+static void check_done(void *arg, bool ok, int64_t now_ms);
+
+/* Ask for the statuses where x's session runs: its server and directory as
+ * the table knows them, else those of the shim's instance. */
+static bool check(struct x_watch *w, struct server *shim_server, const struct rpc_x *x)
+{
+	struct session *s = session_table_find_any(engine_sessions(w->e), x->session);
+	struct server *srv = s != NULL ? session_server(s) : shim_server;
+	const char *dir =
+	    s != NULL && session_directory(s) != NULL ? session_directory(s) : x->directory;
+
+	return srv != NULL && dir[0] != '\0' && server_check(srv, dir, check_done, w) == 0;
+}
+
+/* Stop the tree of w's session as the table knows it now. first: the x as
+ * it came, when OpenCode may still be asked first; NULL once it was, and
+ * checked then says whether the statuses came. Takes w. */
+static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 {
 	const struct config *cfg = engine_config(w->e);
 	struct server *srv = server_of_shim(w->e, w->conn);
@@ -94,6 +109,14 @@ static void start(struct x_watch *w, bool checked)
 	selection_init(&sel);
 	found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session, strlen(w->session),
 	    false);
+	/* No event named it yet (it may run silently inside a long tool, or
+	 * the daemon came up meanwhile), or it was cleared on the table's word
+	 * (a busy status may be on its way): ask OpenCode. */
+	if (first != NULL && (found == SELECT_UNKNOWN || (w->flags & RPC_X_CLEARED) != 0) &&
+	    check(w, srv, first)) {
+		selection_clear(&sel);
+		return;
+	}
 	if (found == SELECT_RUNNING && sel.n > 0) {
 		if (stop_start(w->e, sel.roots[0], "x", left_to_shim(w, sel.roots[0]),
 			cfg->stop_timeout_ms, clock_now_ms(), stop_done, w) == NULL) {
@@ -127,7 +150,7 @@ static void check_done(void *arg, bool ok, int64_t now_ms)
 	(void)now_ms;
 	if (ok || (w->flags & RPC_X_CLEARED) != 0) {
 		/* A failed check of a cleared x leaves the table's word. */
-		start(w, ok);
+		start(w, NULL, ok);
 		return;
 	}
 	/* Also when the server is being removed: the engine is not called. */
@@ -135,31 +158,18 @@ static void check_done(void *arg, bool ok, int64_t now_ms)
 	free(w);
 }
 
-/* Ask for the statuses where x's session runs: its server and directory as
- * the table knows them, else those of the shim's instance. */
-static bool check(struct x_watch *w, struct server *shim_server, const struct rpc_x *x)
-{
-	struct session *s = session_table_find_any(engine_sessions(w->e), x->session);
-	struct server *srv = s != NULL ? session_server(s) : shim_server;
-	const char *dir =
-	    s != NULL && session_directory(s) != NULL ? session_directory(s) : x->directory;
-
-	return srv != NULL && dir[0] != '\0' && server_check(srv, dir, check_done, w) == 0;
-}
-
 void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned flags)
 {
-	struct engine *e = rpc_engine(call);
-	struct selection sel;
 	struct x_watch *w = calloc(1, sizeof(*w));
-	struct server *srv = rpc_shim_server(call);
-	enum select_found found;
 
 	if (w == NULL) {
 		log_warnx("x in %s: out of memory: its stop is not proven", x->session);
 		return;
 	}
-	*w = (struct x_watch){ .ctl = call->ctl, .e = e, .conn = call->conn, .flags = flags };
+	*w = (struct x_watch){ .ctl = call->ctl,
+		.e = rpc_engine(call),
+		.conn = call->conn,
+		.flags = flags };
 	memcpy(w->session, x->session, sizeof(w->session));
 	memcpy(w->message_id, x->message_id, sizeof(w->message_id));
 	/* The shim's wall clock and ours are the machine's: its moment on our
@@ -176,16 +186,10 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
 		free(w);
 		return;
 	}
-	selection_init(&sel);
-	found =
-	    selection_add_id(&sel, engine_sessions(e), srv, x->session, strlen(x->session), false);
-	selection_clear(&sel);
-	/* No event named it yet (it may run silently inside a long tool, or
-	 * the daemon came up meanwhile), or it was cleared on the table's word
-	 * (a busy status may be on its way): ask OpenCode. */
-	if ((found == SELECT_UNKNOWN || (flags & RPC_X_CLEARED) != 0) && check(w, srv, x))
-		return;
-	start(w, false);
+	/* The connection's server, taken over for it if its process had
+	 * another (rpc_shim_server): start() finds it by connection. */
+	rpc_shim_server(call);
+	start(w, x, false);
 }
 
 /* Copy an optional string option into out; -1 when it is neither absent,
