@@ -355,6 +355,15 @@ static const char *str_at(json_t *j, const char *path)
 	return json_string_value(j);
 }
 
+/* The next x.result on c says outcome. */
+static void x_result_is(struct world *w, struct client *c, const char *outcome)
+{
+	json_t *ev = wait_for(w, c, is_notification, "x.result");
+
+	assert_string_equal(str_at(ev, "2.0.outcome"), outcome);
+	json_decref(ev);
+}
+
 static json_int_t int_at(json_t *j, const char *key)
 {
 	return json_integer_value(json_object_get(j, key));
@@ -664,7 +673,7 @@ static void test_message_stale_clear(void **state)
 	struct world *w = *state;
 	struct client *c = client_new(w);
 	struct fake *f = fake_of(&w->fakes, w->http);
-	json_t *r, *ev, *busy = jsonf("{\"ses_s\": {\"type\": \"busy\"}}");
+	json_t *r, *busy = jsonf("{\"ses_s\": {\"type\": \"busy\"}}");
 
 	f->take_checks = true;
 	IDLE(w, "ses_s");
@@ -682,9 +691,7 @@ static void test_message_stale_clear(void **state)
 	assert_string_equal(f->aborts[0].session, "ses_s");
 	fake_answer(f, 0, true, NULL, clock_now_ms());
 	IDLE(w, "ses_s");
-	ev = wait_for(w, c, is_notification, "x.result");
-	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
-	json_decref(ev);
+	x_result_is(w, c, "stopped");
 	/* A check that fails leaves the table's word. */
 	r = result(w, c, "message",
 	    "{\"session\": \"ses_s\", \"directory\": \"/proj\", \"parts\": [{\"type\": \"text\", "
@@ -692,9 +699,7 @@ static void test_message_stale_clear(void **state)
 	assert_string_equal(str_at(r, "verdict"), "clear");
 	json_decref(r);
 	fake_answer_check(f, 1, false, clock_now_ms());
-	ev = wait_for(w, c, is_notification, "x.result");
-	assert_string_equal(str_at(ev, "2.0.outcome"), "idle");
-	json_decref(ev);
+	x_result_is(w, c, "idle");
 	client_free(w, c);
 }
 
@@ -758,9 +763,7 @@ static void test_message_late(void **state)
 	assert_int_equal(f->n_aborts, 2);
 	fake_answer(f, 1, true, NULL, clock_now_ms());
 	IDLE(w, "ses_f");
-	ev = wait_for(w, c, is_notification, "x.result");
-	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
-	json_decref(ev);
+	x_result_is(w, c, "stopped");
 	/* Bad x.done: refused, nothing counted. */
 	send_json(c,
 	    "[2, \"x.done\", [{\"session\": \"ses_f\", \"verdict\": \"pass\", "
@@ -812,9 +815,7 @@ static void test_x_pending_bound(void **state)
 	    "\"by\": \"shim\"}]]");
 	turn(w);
 	IDLE(w, "ses_z");
-	ev = wait_for(w, c, is_notification, "x.result");
-	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
-	json_decref(ev);
+	x_result_is(w, c, "stopped");
 	client_free(w, c);
 }
 
