@@ -703,6 +703,44 @@ static void test_message_stale_clear(void **state)
 	client_free(w, c);
 }
 
+/* Checks of cleared x's share the server's lookups bound with probes: past
+ * SERVER_MAX_PROBES in flight an x is answered from the table alone, and
+ * the requests a stop needs stay free. */
+static void test_check_bound(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r;
+	int i;
+
+	f->take_checks = true;
+	IDLE(w, "ses_k");
+	for (i = 0; i < SERVER_MAX_PROBES + 8; i++) {
+		r = result(w, c, "message",
+		    "{\"session\": \"ses_k\", \"directory\": \"/proj\", \"parts\": [{\"type\": "
+		    "\"text\", \"text\": \"x\"}]}");
+		assert_string_equal(str_at(r, "verdict"), "clear");
+		json_decref(r);
+	}
+	assert_int_equal(f->n_checks, SERVER_MAX_PROBES);
+	for (i = 0; i < 8; i++)
+		x_result_is(w, c, "idle");
+	for (i = 0; i < SERVER_MAX_PROBES; i++)
+		fake_answer_check(f, (size_t)i, true, clock_now_ms());
+	for (i = 0; i < SERVER_MAX_PROBES; i++)
+		x_result_is(w, c, "idle");
+	/* Answered, they count no more. */
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_k\", \"directory\": \"/proj\", \"parts\": [{\"type\": "
+	    "\"text\", \"text\": \"x\"}]}");
+	json_decref(r);
+	assert_int_equal(f->n_checks, SERVER_MAX_PROBES + 1);
+	fake_answer_check(f, SERVER_MAX_PROBES, true, clock_now_ms());
+	x_result_is(w, c, "idle");
+	client_free(w, c);
+}
+
 /* A verdict the shim stopped waiting for is not given (nor counted, nor
  * published); the shim says what it did alone with x.done, and that stop
  * is proven too. A shim whose own abort failed has the daemon send it. */
@@ -1357,6 +1395,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_stale_clear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),

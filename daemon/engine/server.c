@@ -396,50 +396,82 @@ void server_lookup(struct server *s, const char *session_id, const char *directo
 		s->ops->lookup(s->priv, session_id, directory);
 }
 
-int server_check(struct server *s, const char *directory, check_done_cb done, void *arg)
-{
-	if (s->dead || !s->connected || s->ops->check == NULL)
-		return -1;
-	return s->ops->check(s->priv, directory, done, arg);
-}
-
 bool server_can_probe(const struct server *s)
 {
 	return !s->dead && s->connected && s->ops->probe != NULL;
 }
 
-/* A probe in flight: counted against its server until the backend answers
- * (it answers every request, also when it closes; the server's memory waits
- * for the reap). */
-struct probe {
+/* A probe or a check a request asked for: counted against its server until
+ * the backend answers (it answers every request, also when it closes; the
+ * server's memory waits for the reap). */
+struct lookup {
 	struct server *s;
-	probe_done_cb done;
+	probe_done_cb probe_done;
+	check_done_cb check_done;
 	void *arg;
 };
 
+static struct lookup *lookup_new(struct server *s, void *arg)
+{
+	struct lookup *l;
+
+	if (s->probes >= SERVER_MAX_PROBES || (l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->s = s;
+	l->arg = arg;
+	s->probes++;
+	return l;
+}
+
+/* The caller's argument; l is gone. */
+static void *lookup_end(struct lookup *l)
+{
+	void *arg = l->arg;
+
+	l->s->probes--;
+	free(l);
+	return arg;
+}
+
 static void probe_done(void *arg, enum probe_outcome outcome, int64_t now_ms)
 {
-	struct probe *p = arg;
-	probe_done_cb done = p->done;
-	void *done_arg = p->arg;
+	struct lookup *l = arg;
+	probe_done_cb done = l->probe_done;
 
-	p->s->probes--;
-	free(p);
-	done(done_arg, outcome, now_ms);
+	done(lookup_end(l), outcome, now_ms);
+}
+
+static void check_done(void *arg, bool ok, int64_t now_ms)
+{
+	struct lookup *l = arg;
+	check_done_cb done = l->check_done;
+
+	done(lookup_end(l), ok, now_ms);
 }
 
 int server_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg)
 {
-	struct probe *p;
+	struct lookup *l;
 
-	if (!server_can_probe(s) || s->probes >= SERVER_MAX_PROBES ||
-	    (p = malloc(sizeof(*p))) == NULL)
+	if (!server_can_probe(s) || (l = lookup_new(s, arg)) == NULL)
 		return -1;
-	*p = (struct probe){ s, done, arg };
-	s->probes++;
-	if (s->ops->probe(s->priv, session_id, probe_done, p) < 0) {
-		s->probes--;
-		free(p);
+	l->probe_done = done;
+	if (s->ops->probe(s->priv, session_id, probe_done, l) < 0) {
+		lookup_end(l);
+		return -1;
+	}
+	return 0;
+}
+
+int server_check(struct server *s, const char *directory, check_done_cb done, void *arg)
+{
+	struct lookup *l;
+
+	if (s->dead || !s->connected || s->ops->check == NULL || (l = lookup_new(s, arg)) == NULL)
+		return -1;
+	l->check_done = done;
+	if (s->ops->check(s->priv, directory, check_done, l) < 0) {
+		lookup_end(l);
 		return -1;
 	}
 	return 0;

@@ -24,10 +24,11 @@ enum server_transport {
 /* Most servers at once: configured ones plus one per OpenCode process whose
  * shim registered. A register past it is refused. */
 #define SERVER_MAX 256
-/* Lookups of unknown session ids one server has in flight for requests
- * (server_probe). A backend holds a bounded number of requests (128 over
- * HTTP), which the aborts of a stop need too: ids a client names can never
- * crowd them out. */
+/* Lookups of unknown session ids and status checks of an x's session one
+ * server has in flight for requests (server_probe, server_check). A backend
+ * holds a bounded number of requests (128 over HTTP), which the aborts of a
+ * stop need too: what clients ask can never crowd them out. A stop's own
+ * check is not counted. */
 #define SERVER_MAX_PROBES 32
 
 /* The outcome of one abort request; called exactly once per request that
@@ -133,7 +134,8 @@ bool server_link_down(struct server *s);
 void server_resync(struct server *s, const char *directory);
 void server_lookup(struct server *s, const char *session_id, const char *directory);
 int server_probe(struct server *s, const char *session_id, probe_done_cb done, void *arg);
-/* -1 when the server cannot be asked now (gone, down, or no such op). */
+/* -1 when the server cannot be asked now (gone, down, no such op, or
+ * SERVER_MAX_PROBES in flight). */
 int server_check(struct server *s, const char *directory, check_done_cb done, void *arg);
 bool server_can_probe(const struct server *s);
 
