@@ -74,7 +74,7 @@ static bool has_space_or_upper(const char *w)
 static void check_loaded(const struct config *c, bool no_default)
 {
 	size_t i, j, len, max = 0;
-	char padded[CONFIG_MAX_STOP_LEN * 4 + 3];
+	char padded[CONFIG_MAX_STOP_KEY + 3];
 
 	CHECK(c->socket_path != NULL);
 	CHECK(c->n_urls <= CONFIG_MAX_URLS && (c->n_urls > 0 || no_default));
@@ -86,9 +86,11 @@ static void check_loaded(const struct config *c, bool no_default)
 	}
 	CHECK(c->n_stop_words > 0 && c->n_stop_words <= CONFIG_MAX_STOP_WORDS);
 	for (i = 0; i < c->n_stop_words; i++) {
+		/* Stored as its key, which folding can make longer than the word
+		 * typed: "İ" (2 bytes) folds to "i" and a combining dot (3). */
 		len = strlen(c->stop_words[i]);
 		CHECK(
-		    len > 0 && len <= CONFIG_MAX_STOP_LEN && !has_space_or_upper(c->stop_words[i]));
+		    len > 0 && len <= CONFIG_MAX_STOP_KEY && !has_space_or_upper(c->stop_words[i]));
 		/* A stop word typed as it is, or with blanks around it, stops. */
 		CHECK(config_is_stop_word(c, c->stop_words[i], len));
 		CHECK((size_t)snprintf(padded, sizeof(padded), " %s\n", c->stop_words[i]) <
