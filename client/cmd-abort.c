@@ -23,6 +23,9 @@ struct abort_result {
 	int64_t ms;
 	const char *reason; /* NULL when absent */
 	size_t reason_len;
+	bool fenced;
+	uint32_t background;
+	int64_t refused_tools, refused_requests, held;
 };
 
 static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv);
@@ -68,7 +71,26 @@ static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc
 		proto_pack_kv_int(pk, "timeout_ms", o->timeout_ms);
 }
 
-/* results[i]: {session, stopped, children?, ms?, reason?} */
+/* What the fences did: refused {tools, requests}, held. All optional (a
+ * daemon of protocol 3 sends none). */
+static int parse_fences(const msgpack_object *m, struct abort_result *res)
+{
+	const msgpack_object *refused = proto_map_get(m, "refused");
+	const msgpack_object_array *background = NULL;
+
+	if (proto_map_bool(m, "fenced", &res->fenced) == PROTO_ERR ||
+	    proto_map_array(m, "background", &background) == PROTO_ERR ||
+	    proto_map_int(m, "held", &res->held) == PROTO_ERR ||
+	    (refused != NULL && refused->type != MSGPACK_OBJECT_MAP) ||
+	    (refused != NULL &&
+		(proto_map_int(refused, "tools", &res->refused_tools) == PROTO_ERR ||
+		    proto_map_int(refused, "requests", &res->refused_requests) == PROTO_ERR)))
+		return client_malformed("result fenced, background, refused or held is malformed");
+	res->background = background != NULL ? background->size : 0;
+	return EXIT_DONE;
+}
+
+/* results[i]: {session, stopped, children?, ms?, reason?, fenced?, ...} */
 static int abort_parse(const msgpack_object *m, struct abort_result *res)
 {
 	const msgpack_object_array *children = NULL;
@@ -94,7 +116,7 @@ static int abort_parse(const msgpack_object *m, struct abort_result *res)
 	res->has_ms = st == PROTO_OK;
 	if (proto_map_str(m, "reason", &res->reason, &res->reason_len) == PROTO_ERR)
 		return client_malformed("result reason is not a string");
-	return EXIT_DONE;
+	return parse_fences(m, res);
 }
 
 /* Not stopped, and not merely pending because we asked not to wait. */
@@ -106,22 +128,49 @@ static bool abort_failed(const struct client_opts *o, const struct abort_result 
 	    memcmp(res->reason, "pending", 7) == 0);
 }
 
-/* One line per tree:
- *   stopped ses_abc (2 children) in 23 ms (verified)
+static const char *plural(int64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* Under a finished stop's line, what the fences did, or that none held. */
+static void print_fences(const struct abort_result *res)
+{
+	if (!res->fenced) {
+		puts("  no fence held: no ocstop plugin in that OpenCode; a queued message may "
+		     "still start a turn");
+		return;
+	}
+	if (res->refused_tools + res->refused_requests + res->held == 0)
+		return;
+	printf("  fences: %" PRId64 " %s and %" PRId64 " model %s refused, %" PRId64
+	       " queued %s held\n",
+	    res->refused_tools, plural(res->refused_tools, "tool call", "tool calls"),
+	    res->refused_requests, plural(res->refused_requests, "request", "requests"), res->held,
+	    plural(res->held, "message", "messages"));
+}
+
+/* One line per tree, then what the fences did:
+ *   stopped ses_abc (2 children, 1 in the background) in 23 ms (verified)
+ *     fences: 1 tool call and 0 model requests refused, 2 queued messages held
  *   NOT stopped ses_abc: reason
  *   abort sent to ses_abc (2 children)      (--no-wait) */
 static int abort_print(const struct client_opts *o, const struct abort_result *res)
 {
-	char *session, *reason = NULL, children[32] = "", ms[32] = "";
+	char *session, *reason = NULL, children[64] = "", ms[32] = "";
 
 	if ((session = text_safe(res->session, res->session_len)) == NULL ||
 	    (res->reason != NULL && (reason = text_safe(res->reason, res->reason_len)) == NULL)) {
 		free(session);
 		return client_oom();
 	}
-	if (res->children > 0)
+	if (res->background > 0)
+		snprintf(children, sizeof children,
+		    " (%" PRIu32 " %s, %" PRIu32 " in the background)", res->children,
+		    plural(res->children, "child", "children"), res->background);
+	else if (res->children > 0)
 		snprintf(children, sizeof children, " (%" PRIu32 " %s)", res->children,
-		    res->children == 1 ? "child" : "children");
+		    plural(res->children, "child", "children"));
 	if (res->has_ms)
 		snprintf(ms, sizeof ms, " in %" PRId64 " ms", res->ms);
 	if (res->stopped)
@@ -131,6 +180,8 @@ static int abort_print(const struct client_opts *o, const struct abort_result *r
 	else
 		printf("NOT stopped %s%s: %s\n", session, children,
 		    reason != NULL ? reason : "not verified");
+	if (res->stopped || abort_failed(o, res))
+		print_fences(res);
 	free(session);
 	free(reason);
 	return EXIT_DONE;

@@ -20,7 +20,7 @@
 #include <msgpack.h>
 
 /* Bump when a method's meaning changes incompatibly. */
-#define PROTO_VERSION 3
+#define PROTO_VERSION 4
 
 /* Where the daemon listens, by one rule for every side (the OpenCode plugin
  * shim mirrors it; a test compares the two): $OCSTOP_SOCKET, which must be
@@ -77,8 +77,10 @@ bool proto_session_id_valid(const char *id, size_t len);
 #define PROTO_M_SUBSCRIBE "subscribe"
 #define PROTO_M_MESSAGE "message"
 #define PROTO_M_REGISTER "register"
-#define PROTO_M_X_DONE "x.done"     /* shim -> daemon notification */
-#define PROTO_M_X_RESULT "x.result" /* daemon -> shim notification */
+#define PROTO_M_X_DONE "x.done"       /* shim -> daemon notification */
+#define PROTO_M_X_RESULT "x.result"   /* daemon -> shim notification */
+#define PROTO_M_FENCE "fence"         /* daemon -> shim notification */
+#define PROTO_M_FENCE_HIT "fence.hit" /* shim -> daemon notification */
 /* Daemon to subscribers. */
 #define PROTO_N_EVENT "event"
 /* Relay: shim to daemon (notification) and daemon to shim (requests). */

@@ -29,7 +29,7 @@ void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
 {
 	size_t i;
 
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 13);
 	proto_pack_kv_str(pk, "session", s->session);
 	proto_pack_kv_bool(pk, "stopped", s->stopped);
 	proto_pack_cstr(pk, "children");
@@ -44,6 +44,29 @@ void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
 	proto_pack_kv_str(pk, "reason", s->reason);
 	proto_pack_kv_str(pk, "server", s->server);
 	proto_pack_kv_str(pk, "origin", s->origin);
+	proto_pack_kv_bool(pk, "fenced", s->fenced);
+	proto_pack_cstr(pk, "background");
+	msgpack_pack_array(pk, (uint32_t)s->n_background);
+	for (i = 0; i < s->n_background; i++)
+		proto_pack_cstr(pk, s->background[i]);
+	proto_pack_cstr(pk, "refused");
+	msgpack_pack_map(pk, 2);
+	proto_pack_kv_int(pk, "tools", s->refused_tools);
+	proto_pack_kv_int(pk, "requests", s->refused_requests);
+	proto_pack_kv_int(pk, "held", s->held);
+	proto_pack_kv_bool(pk, "force", s->force);
+}
+
+void wire_pack_fence(msgpack_packer *pk, const char *const *ids, size_t n)
+{
+	size_t i;
+
+	msgpack_pack_map(pk, 2);
+	proto_pack_kv_str(pk, "root", ids[0]);
+	proto_pack_cstr(pk, "sessions");
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		proto_pack_cstr(pk, ids[i]);
 }
 
 void wire_pack_x_result(msgpack_packer *pk, const struct wire_x_result *x)

@@ -47,11 +47,21 @@ struct wire_stop {
 	const char *origin;         /* "rpc", "x" */
 	const char *const *running; /* not stopped: sessions not proven idle */
 	size_t n_running;
+	bool fenced;                   /* the shim's fences held the tree: proven at idle */
+	const char *const *background; /* backgrounded subagents among children */
+	size_t n_background;
+	int64_t refused_tools;    /* tool calls the fences refused */
+	int64_t refused_requests; /* model requests the fences refused */
+	int64_t held;             /* queued messages kept from starting */
+	bool force;               /* the tree's tool processes were ended */
 };
 
 void wire_pack_session(msgpack_packer *pk, const struct wire_session *s);
 void wire_pack_server(msgpack_packer *pk, const struct wire_server *s);
 void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s);
+
+/* The fence notification's params: {root: ids[0], sessions: ids}. */
+void wire_pack_fence(msgpack_packer *pk, const char *const *ids, size_t n);
 
 /* How the stop an x started ended, told to the shim it came from:
  * {session, message_id, outcome, ms, stop, reason}. */

@@ -973,6 +973,87 @@ static void test_relay(void **state)
 	client_free(w, c);
 }
 
+/* Where the inbox holds the first message match accepts; -1 if none. */
+static ssize_t inbox_index(struct client *c, bool (*match)(json_t *, const void *), const void *arg)
+{
+	json_t *m;
+	size_t i;
+
+	drain(c);
+	json_array_foreach(c->inbox, i, m)
+		if (match(m, arg))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* The first result of an abort reply (borrowed). */
+static json_t *first_result(json_t *reply)
+{
+	return json_array_get(json_object_get(json_array_get(reply, 3), "results"), 0);
+}
+
+/* A shim that holds fences is told to hold them on the tree before the
+ * abort it relays, and what they refused is in the stop's result. */
+static void test_relay_fenced(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *c = client_new(w);
+	json_t *r, *req, *fence;
+	char text[512];
+	uint32_t id;
+
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
+	    "\"pid\": 900201, \"fences\": true}"));
+	req = wait_for(w, shim, is_request, "opencode.sessions");
+	snprintf(text, sizeof(text),
+	    "[1, %lld, null, {\"statuses\": \"{\\\"ses_r\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
+	    "\"sessions\": \"[{\\\"id\\\": \\\"ses_r\\\", \\\"directory\\\": \\\"/r\\\"}]\"}]",
+	    (long long)json_integer_value(json_array_get(req, 1)));
+	json_decref(req);
+	send_json(shim, text);
+	json_decref(result(w, c, "status", NULL));
+	id = ++c->msgid;
+	snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"session\": \"ses_r\"}]]", id);
+	send_json(c, text);
+	req = wait_for(w, shim, is_request, "opencode.abort");
+	/* wait_for took the first abort out: the fence came before it. */
+	assert_true(inbox_index(shim, is_notification, "fence") == 0);
+	fence = wait_for(w, shim, is_notification, "fence");
+	assert_string_equal(str_at(fence, "2.0.root"), "ses_r");
+	assert_string_equal(str_at(fence, "2.0.sessions.0"), "ses_r");
+	json_decref(fence);
+	snprintf(text, sizeof(text), "[1, %lld, null, {\"ok\": true, \"ms\": 1}]",
+	    (long long)json_integer_value(json_array_get(req, 1)));
+	json_decref(req);
+	send_json(shim, text);
+	/* Malformed hits, and hits from a connection that is no shim, count
+	 * nothing. */
+	send_json(shim, "[2, \"fence.hit\", [{\"session\": \"ses_r\", \"kind\": \"bogus\"}]]");
+	send_json(shim, "[2, \"fence.hit\", [{\"session\": \"not an id\", \"kind\": \"tool\"}]]");
+	send_json(c, "[2, \"fence.hit\", [{\"session\": \"ses_r\", \"kind\": \"tool\"}]]");
+	send_json(shim,
+	    "[2, \"fence.hit\", [{\"session\": \"ses_r\", \"kind\": \"tool\", \"name\": \"bash\"}]]");
+	send_json(shim, "[2, \"fence.hit\", [{\"session\": \"ses_r\", \"kind\": \"queued\"}]]");
+	send_json(shim,
+	    "[2, \"opencode.event\", [{\"directory\": \"/r\", \"event\": "
+	    "\"{\\\"type\\\":\\\"session.idle\\\",\\\"properties\\\":{\\\"sessionID\\\":\\\"ses_r\\\"}}\"}]]");
+	r = wait_for(w, c, is_reply, &id);
+	assert_true(json_is_true(json_object_get(first_result(r), "stopped")));
+	assert_true(json_is_true(json_object_get(first_result(r), "fenced")));
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(first_result(r), "refused"), "tools")),
+	    1);
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_object_get(first_result(r), "refused"),
+				 "requests")),
+	    0);
+	assert_int_equal(json_integer_value(json_object_get(first_result(r), "held")), 1);
+	json_decref(r);
+	client_free(w, shim);
+	client_free(w, c);
+}
+
 /* An OpenCode that loads the plugin in two threads (1.14's TUI: a worker that
  * runs the sessions, and the main thread) registers its process on two
  * connections, the worker's first. The events come from the worker's: they
@@ -1399,6 +1480,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),

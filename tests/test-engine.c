@@ -18,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/session.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/notify.h"
 #include "engine/server.h"
@@ -42,6 +43,13 @@ struct world {
 	size_t n_results;
 	size_t n_published;
 	struct notify_sink *sink;
+	/* What the stops asked shims to fence: the last call. */
+	size_t n_fences;
+	uint64_t fence_shim;
+	char *fence_ids[4];
+	size_t n_fence_ids;
+	struct fake *fence_fake; /* its aborts sent when the fence was asked */
+	size_t fence_aborts;
 };
 
 static void wake_at(void *arg, int64_t at)
@@ -52,6 +60,21 @@ static void wake_at(void *arg, int64_t at)
 static void reap_soon(void *arg)
 {
 	((struct world *)arg)->reap_asked = true;
+}
+
+static void on_fence(void *arg, uint64_t shim, const char *const *ids, size_t n)
+{
+	struct world *w = arg;
+	size_t i;
+
+	w->n_fences++;
+	w->fence_shim = shim;
+	for (i = 0; i < w->n_fence_ids; i++)
+		free(w->fence_ids[i]);
+	for (i = 0; i < n && i < nitems(w->fence_ids); i++)
+		w->fence_ids[i] = strdup(ids[i]);
+	w->n_fence_ids = i;
+	w->fence_aborts = w->fence_fake != NULL ? w->fence_fake->n_aborts : 0;
 }
 
 static void on_news(const struct notify_event *ev, void *arg)
@@ -79,6 +102,7 @@ static int setup(void **state)
 	engine_set_backend(w->e, SERVER_RELAY, &fake_backend_ops, &w->fakes);
 	w->sink = notify_add(engine_notify(w->e), 1u << NOTIFY_STOP, on_news, w);
 	assert_non_null(w->sink);
+	stop_set_fence_sink(w->e, on_fence, w);
 	*state = w;
 	return 0;
 }
@@ -95,6 +119,8 @@ static int teardown(void **state)
 		free(w->roots[i]);
 		free(w->running[i]);
 	}
+	for (i = 0; i < w->n_fence_ids; i++)
+		free(w->fence_ids[i]);
 	free(w);
 	return 0;
 }
@@ -108,13 +134,15 @@ static void loop_top(struct world *w)
 	}
 }
 
-static struct server *add_server(struct world *w, const char *url, bool configured, uint64_t shim)
+static struct server *add_server_spec(struct world *w, const char *url, bool configured,
+    uint64_t shim, bool fences)
 {
 	struct server_spec spec = {
 		.transport = SERVER_HTTP,
 		.url = url,
 		.configured = configured,
 		.shim = shim,
+		.fences = fences,
 	};
 	const char *cause = NULL;
 	struct server *s = server_attach(w->e, &spec, &cause);
@@ -122,6 +150,11 @@ static struct server *add_server(struct world *w, const char *url, bool configur
 	assert_non_null(s);
 	server_set_connected(s, true);
 	return s;
+}
+
+static struct server *add_server(struct world *w, const char *url, bool configured, uint64_t shim)
+{
+	return add_server_spec(w, url, configured, shim, false);
 }
 
 /* A port-less OpenCode reached through its shim's connection. */
@@ -239,6 +272,68 @@ static void test_proof(void **state)
 	assert_int_equal(engine_counters(w->e)->aborts, 1);
 	assert_true(engine_idle(w->e));
 	assert_int_equal(w->wake, -1);
+}
+
+/* Where the shim holds fences, it is told to hold them on the tree before
+ * any abort goes, and idle is the proof: no quiet window. What the fences
+ * refused while the stop ran is in its result; after, it counts nowhere. */
+static void test_fenced(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server_spec(w, "http://a", false, 7, true);
+	struct fake *f = fake_of(&w->fakes, s);
+	const char *root;
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 1, "ses_c", "ses_r");
+	BUSY(w, s, 2, "ses_c");
+	w->fence_fake = f;
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(w->n_fences, 1);
+	assert_int_equal(w->fence_shim, 7);
+	assert_int_equal(w->fence_aborts, 0);
+	assert_int_equal(f->n_aborts, 2);
+	assert_int_equal(w->n_fence_ids, 2);
+	assert_string_equal(w->fence_ids[0], "ses_r");
+	assert_string_equal(w->fence_ids[1], "ses_c");
+	assert_true(stop_fence_hit(w->e, s, "ses_c", FENCE_TOOL, &root));
+	assert_string_equal(root, "ses_r");
+	assert_true(stop_fence_hit(w->e, s, "ses_r", FENCE_REQUEST, &root));
+	assert_true(stop_fence_hit(w->e, s, "ses_r", FENCE_QUEUED, &root));
+	assert_true(stop_fence_hit(w->e, s, "ses_r", FENCE_QUEUED, &root));
+	assert_false(stop_fence_hit(w->e, s, "ses_unknown", FENCE_TOOL, &root));
+	assert_null(root);
+	IDLE(w, s, 1010, "ses_r");
+	assert_int_equal(w->n_results, 0);
+	IDLE(w, s, 1012, "ses_c");
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].ms, 12);
+	assert_true(w->results[0].fenced);
+	assert_int_equal(w->results[0].refused_tools, 1);
+	assert_int_equal(w->results[0].refused_requests, 1);
+	assert_int_equal(w->results[0].held, 2);
+	assert_false(stop_fence_hit(w->e, s, "ses_c", FENCE_TOOL, &root));
+	assert_string_equal(root, "ses_r");
+}
+
+/* A shim without fences (protocol 3) is told nothing; the quiet window
+ * proves the stop, and the result says no fence held. */
+static void test_unfenced_shim(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server_spec(w, "http://a", false, 7, false);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(w->n_fences, 0);
+	IDLE(w, s, 1010, "ses_r");
+	advance(w, 1109);
+	assert_int_equal(w->n_results, 0);
+	advance(w, 1110);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_false(w->results[0].fenced);
 }
 
 /* Output during the window restarts it; busy again undoes the idle. */
@@ -877,6 +972,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_proof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quiet_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfenced_shim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_busy, setup, teardown),

@@ -33,6 +33,7 @@ struct server {
 	bool configured;
 	bool implicit; /* server_spec's */
 	uint64_t shim;
+	bool fences; /* the shim holds fences: idle is proof enough */
 	int pid;
 	unsigned probes;         /* server_probe() requests in flight */
 	bool dead;               /* dropped: freed at the next reap */
@@ -58,6 +59,8 @@ struct engine {
 	bool reap_asked;
 	int64_t wake_ms;             /* what the host was last asked for */
 	struct log_repeat untracked; /* sessions the table could not take since it took one */
+	stop_fence_cb fence;         /* stop_set_fence_sink's */
+	void *fence_arg;
 };
 
 /* Ask the host for the safe point, once until it comes. */

@@ -170,6 +170,7 @@ static struct server *server_new(struct engine *e, const struct server_spec *spe
 	s->implicit = spec->implicit;
 	s->pid = spec->pid;
 	s->shim = spec->shim;
+	s->fences = spec->shim != 0 && spec->fences;
 	if (spec->transport == SERVER_RELAY) {
 		snprintf(relay_url, sizeof(relay_url), "pid:%d", spec->pid);
 		s->url = strdup(relay_url);
@@ -225,8 +226,10 @@ struct server *server_attach(struct engine *e, const struct server_spec *spec, c
 			server_set_connected(s, true);
 	} else {
 		/* The same OpenCode process again: a reconnected shim. */
-		if (spec->shim != 0)
+		if (spec->shim != 0) {
 			s->shim = spec->shim;
+			s->fences = spec->fences;
+		}
 		if (spec->pid != 0)
 			s->pid = spec->pid;
 		take_credentials(s, spec->username, spec->password);
@@ -318,6 +321,7 @@ void engine_shim_gone(struct engine *e, uint64_t shim)
 		if (s->dead || s->shim != shim)
 			continue;
 		s->shim = 0;
+		s->fences = false;
 		if (s->transport == SERVER_RELAY)
 			server_drop(s, "its plugin disconnected");
 		else if (!s->configured && !s->connected)

@@ -92,6 +92,7 @@ struct server_spec {
 	bool implicit;        /* the default URL, watched because nothing named one */
 	int pid;              /* OpenCode's pid, 0 when unknown */
 	uint64_t shim;        /* the shim connection that announced it, 0: none */
+	bool fences;          /* that shim holds fences (protocol 4) */
 	void *channel;        /* relay: how the backend reaches the shim */
 };
 

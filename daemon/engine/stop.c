@@ -29,6 +29,8 @@ struct stop {
 	int64_t wake_ms;        /* when the stop next needs the clock */
 	int64_t check_until_ms; /* while checking: when to give up on the answer */
 	char *skipped;          /* aborted by the caller: attempt 1 sends it nothing */
+	bool fenced;
+	int64_t refused_tools, refused_requests, held;
 	int attempt;
 	bool checking, checked;
 	size_t sent, failed; /* requests of the current attempt */
@@ -91,6 +93,13 @@ static void fill_result(const struct stop *st, struct stop_result *res, bool sto
 	res->running = running;
 	res->n_running =
 	    stopped || running == NULL ? 0 : verify_pending(&st->v, running, max_running);
+	res->fenced = st->fenced;
+	res->background = NULL;
+	res->n_background = 0;
+	res->refused_tools = st->refused_tools;
+	res->refused_requests = st->refused_requests;
+	res->held = st->held;
+	res->force = false;
 }
 
 void stop_pending_result(const struct stop *st, struct stop_result *res)
@@ -127,8 +136,9 @@ static void finish(struct stop *st, bool stopped, const char *reason)
 	fill_result(st, &res, stopped, reason, running, nitems(running));
 	if (stopped) {
 		e->counters.verified++;
-		log_info("stopped %s on %s (%zu children, origin %s) in %lld ms, verified",
-		    res.session, st->server->url, res.n_children, res.origin, (long long)res.ms);
+		log_info("stopped %s on %s (%zu children, origin %s%s) in %lld ms, verified",
+		    res.session, st->server->url, res.n_children, res.origin,
+		    res.fenced ? ", fenced" : "", (long long)res.ms);
 	} else {
 		e->counters.not_stopped++;
 		log_warnx("NOT stopped %s on %s (origin %s): %s", res.session, st->server->url,
@@ -420,9 +430,12 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	st->refs = 1;
 	st->directory = str_dup_or_null(session_directory(root), &failed);
 	st->skipped = str_dup_or_null(aborted, &failed);
+	/* Where the shim holds fences nothing can start the tree again, so
+	 * idle is the proof: the quiet window is for where no fence holds. */
+	st->fenced = srv->shim != 0 && srv->fences && e->fence != NULL;
 	/* The watch is armed before any request goes out: OpenCode may report
 	 * idle before it answers the abort. */
-	verify_init(&st->v, e->cfg->quiet_ms, now_ms);
+	verify_init(&st->v, st->fenced ? 0 : e->cfg->quiet_ms, now_ms);
 	if (failed || add_target(st, session_id(root)) < 0 || add_waiter(st, done, arg) < 0) {
 		if (st->n_targets > 0)
 			pin_target(st, st->targets[0], false);
@@ -435,6 +448,10 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	e->counters.aborts++;
 	log_info("stopping %s on %s (%zu running descendants, origin %s)", st->targets[0], srv->url,
 	    st->n_targets - 1, origin);
+	/* Before the aborts, and on the connection relayed aborts take: the
+	 * shim holds the fence before OpenCode can end a turn. */
+	if (st->fenced)
+		e->fence(e->fence_arg, srv->shim, (const char *const *)st->targets, st->n_targets);
 	send_attempt(st, now_ms);
 	/* Never finish inside stop_start: the caller still holds st. */
 	st->wake_ms = all_failed(st) ? now_ms : st->deadline_ms;
@@ -462,6 +479,38 @@ void stop_abort_skipped(struct engine *e, const char *aborted, int64_t now_ms)
 	}
 	engine_rearm(e);
 	engine_leave(e);
+}
+
+void stop_set_fence_sink(struct engine *e, stop_fence_cb cb, void *arg)
+{
+	e->fence = cb;
+	e->fence_arg = arg;
+}
+
+bool stop_fence_hit(struct engine *e, struct server *srv, const char *id, enum fence_kind kind,
+    const char **root)
+{
+	struct session *s = session_table_find(e->sessions, srv, id);
+	struct stop *st;
+
+	*root = NULL;
+	if (s == NULL)
+		return false;
+	*root = session_id(session_table_root(e->sessions, s));
+	if ((st = find_tree(e, srv, *root)) == NULL)
+		return false;
+	switch (kind) {
+	case FENCE_TOOL:
+		st->refused_tools++;
+		break;
+	case FENCE_REQUEST:
+		st->refused_requests++;
+		break;
+	case FENCE_QUEUED:
+		st->held++;
+		break;
+	}
+	return true;
 }
 
 void stops_on_event(struct engine *e, struct server *srv, struct session *s, enum oc_kind kind,

@@ -47,11 +47,37 @@ struct stop_result {
 	const char *origin;         /* "rpc", "x", ... */
 	const char *const *running; /* not stopped: the targets not proven idle */
 	size_t n_running;
+	bool fenced;                   /* the server's shim held fences: proven at idle */
+	const char *const *background; /* backgrounded subagents among children */
+	size_t n_background;
+	int64_t refused_tools; /* what the fences refused while it ran */
+	int64_t refused_requests;
+	int64_t held; /* queued messages the fences kept from starting */
+	bool force;
 };
 
 /* Told when a stop ends; res is borrowed for the call. Must not tear down
  * anything synchronously (see notify.h). */
 typedef void (*stop_done_cb)(const struct stop_result *res, void *arg);
+
+/* Told, before a stop's first abort, to have the shim on connection shim
+ * hold its fences on the tree of ids[0] (ids: the sessions aborted). Set by
+ * the layer that reaches shims; must only queue. */
+typedef void (*stop_fence_cb)(void *arg, uint64_t shim, const char *const *ids, size_t n);
+void stop_set_fence_sink(struct engine *e, stop_fence_cb cb, void *arg);
+
+/* What a shim's fence refused (protocol 4's fence.hit kinds). */
+enum fence_kind {
+	FENCE_TOOL,    /* a tool call */
+	FENCE_REQUEST, /* a model request */
+	FENCE_QUEUED,  /* a queued message kept from starting */
+};
+
+/* A fence refused something in session id's tree on srv: counted into the
+ * stop of that tree that runs. The root's id goes to *root (borrowed) when
+ * the tree is known. false when no stop of that tree runs. */
+bool stop_fence_hit(struct engine *e, struct server *srv, const char *id, enum fence_kind kind,
+    const char **root);
 
 /* The first attempt and one retry. */
 #define STOP_ATTEMPTS 2

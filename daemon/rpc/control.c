@@ -174,6 +174,7 @@ struct control *control_new(struct event_base *base, struct engine *e)
 		control_free(ctl);
 		return NULL;
 	}
+	fence_sink_init(ctl);
 	return ctl;
 }
 
@@ -214,6 +215,7 @@ void control_free(struct control *ctl)
 		peer_close_now(c->peer);
 		free(c);
 	}
+	fence_sink_fini(ctl);
 	conns_fini(ctl);
 	free(ctl);
 }

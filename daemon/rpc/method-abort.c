@@ -14,6 +14,7 @@
 #include "engine/stop.h"
 #include "proto.h"
 #include "rpc/rpc.h"
+#include "rpc/views.h"
 #include "wire.h"
 
 /* One tree's outcome, copied out of the stop when it ends: the reply may be
@@ -24,6 +25,7 @@ struct tree_result {
 	char *server;
 	char **children;
 	char **running;
+	char **background;
 	char *reason;
 	char *origin;
 };
@@ -76,26 +78,17 @@ struct batch {
 
 static void result_copy(struct tree_result *r, const struct stop_result *res)
 {
-	size_t n, n_running;
-
-	r->session = strdup(res->session);
-	r->server = strdup(server_url(res->server));
-	r->reason = res->reason != NULL ? strdup(res->reason) : NULL;
-	r->origin = strdup(res->origin);
-	r->children = strv_copy(res->children, res->n_children, &n);
-	r->running = strv_copy(res->running, res->n_running, &n_running);
-	r->view = (struct wire_stop){
-		.session = r->session,
-		.server = r->server,
-		.stopped = res->stopped,
-		.children = (const char *const *)r->children,
-		.n_children = n,
-		.ms = res->ms,
-		.reason = r->reason,
-		.origin = r->origin,
-		.running = (const char *const *)r->running,
-		.n_running = n_running,
-	};
+	view_stop(res, &r->view);
+	r->view.session = r->session = strdup(res->session);
+	r->view.server = r->server = strdup(server_url(res->server));
+	r->view.reason = r->reason = res->reason != NULL ? strdup(res->reason) : NULL;
+	r->view.origin = r->origin = strdup(res->origin);
+	r->children = strv_copy(res->children, res->n_children, &r->view.n_children);
+	r->view.children = (const char *const *)r->children;
+	r->running = strv_copy(res->running, res->n_running, &r->view.n_running);
+	r->view.running = (const char *const *)r->running;
+	r->background = strv_copy(res->background, res->n_background, &r->view.n_background);
+	r->view.background = (const char *const *)r->background;
 }
 
 static void result_clear(struct tree_result *r)
@@ -106,6 +99,7 @@ static void result_clear(struct tree_result *r)
 	free(r->origin);
 	strv_free(r->children, r->view.n_children);
 	strv_free(r->running, r->view.n_running);
+	strv_free(r->background, r->view.n_background);
 }
 
 /* The looked-up ids that came out so: not found anywhere (failed false), or

@@ -70,6 +70,7 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 	struct engine *e = rpc_engine(call);
 	struct server *s;
 	int64_t pid = 0;
+	bool fences = false;
 	size_t n;
 	int port, rc;
 
@@ -78,9 +79,10 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 	    opt_str(opts, "username", username, sizeof(username)) < 0 ||
 	    opt_str(opts, "password", password, sizeof(password)) < 0 ||
 	    opt_str(opts, "opencode_version", version, sizeof(version)) < 0 ||
-	    proto_map_int(opts, "pid", &pid) != PROTO_OK || pid <= 0 || pid > 0x3fffffff) {
+	    proto_map_int(opts, "pid", &pid) != PROTO_OK || pid <= 0 || pid > 0x3fffffff ||
+	    proto_map_bool(opts, "fences", &fences) == PROTO_ERR) {
 		*msg = "register needs pid (int) and string server_url (up to " NUM_STR(
-		    REGISTER_MAX_URL) " bytes), directory; strings are UTF-8";
+		    REGISTER_MAX_URL) " bytes), directory; strings are UTF-8; fences is a bool";
 		return PROTO_EBADREQ;
 	}
 	if (config_url_has_credentials(url)) {
@@ -96,6 +98,7 @@ static int method_register(const struct rpc_call *call, const msgpack_object *op
 		url[n - 1] = '\0';
 	spec.pid = (int)pid;
 	spec.shim = call->conn;
+	spec.fences = fences;
 	spec.username = username;
 	spec.password = password;
 	spec.version = version;

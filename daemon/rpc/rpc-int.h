@@ -57,6 +57,10 @@ void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask);
 /* A request of c was answered. */
 void conns_answered(struct control *ctl, struct conn *c);
 
+/* fence.c: the engine's stops tell shims to hold their fences. */
+void fence_sink_init(struct control *ctl);
+void fence_sink_fini(struct control *ctl);
+
 /* methods.c: the table of methods, by exact name. */
 const struct method_entry *method_find(const char *name, size_t len);
 

@@ -119,6 +119,7 @@ int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg);
 struct server *rpc_shim_server(const struct rpc_call *call);
 
 extern const struct method_entry method_abort_entry;
+extern const struct method_entry method_fence_hit_entry;
 extern const struct method_entry method_message_entry;
 extern const struct method_entry method_opencode_event_entry;
 extern const struct method_entry method_ping_entry;

@@ -55,6 +55,13 @@ void view_stop(const struct stop_result *r, struct wire_stop *v)
 		.origin = r->origin,
 		.running = r->running,
 		.n_running = r->n_running,
+		.fenced = r->fenced,
+		.background = r->background,
+		.n_background = r->n_background,
+		.refused_tools = r->refused_tools,
+		.refused_requests = r->refused_requests,
+		.held = r->held,
+		.force = r->force,
 	};
 }
 
