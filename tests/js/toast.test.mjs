@@ -4,7 +4,7 @@
 //   node --test tests/js/toast.test.mjs
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { Toasts, TOAST_DELAY_MS, PROOF_WAIT_MS, NO_DAEMON, outcomeToast, unverifiedToast } from "../../client/opencode-plugin/src/toast.js";
+import { Toasts, TOAST_DELAY_MS, PROOF_WAIT_MS, NO_DAEMON, blastRadius, outcomeToast, unverifiedToast } from "../../client/opencode-plugin/src/toast.js";
 import { fakeCtx, sleep, waitFor } from "./helpers.mjs";
 
 const keepAlive = setInterval(() => {}, 1 << 30);
@@ -51,6 +51,19 @@ test("each outcome reads as what happened", () => {
   assert.deepStrictEqual(outcomeToast(null, 2, 8000), { text: "ocstop: abort sent; not verified — ocstopd did not say how the stop ended", variant: "info" });
   assert.deepStrictEqual(outcomeToast({ outcome: "what" }, 2, 8000).variant, "info");
   assert.deepStrictEqual(unverifiedToast(NO_DAEMON), { text: "ocstop: abort sent; not verified — ocstopd is not running", variant: "info" });
+});
+
+test("a stop that reached more than the session typed in says what it reached, refused, held and ended", () => {
+  assert.equal(blastRadius(stop({ fenced: true, background: [], refused: { tools: 0, requests: 0 }, held: 0 })), "");
+  assert.equal(blastRadius(null), "");
+  assert.deepStrictEqual(
+    outcomeToast({ outcome: "stopped", ms: 9, stop: stop({ children: ["ses_2", "ses_3"], background: ["ses_3"], refused: { tools: 1, requests: 0 }, held: 2, processes: [{ pid: 7, command: "sleep 300" }] }) }, 2, 50),
+    { text: "ocstop: stopped in 9 ms (verified) — 3 sessions (1 in the background); refused 1 tool call; held 2 queued messages; ended 1 process", variant: "success" },
+  );
+  assert.equal(blastRadius(stop({ refused: { tools: 2, requests: 1 } })), " — refused 2 tool calls and 1 model request");
+  assert.equal(blastRadius(stop({ refused: { tools: 0, requests: 3 }, held: 1 })), " — refused 3 model requests; held 1 queued message");
+  // What is not a count is no count: a peer's garbage says nothing.
+  assert.equal(blastRadius(stop({ refused: { tools: "9", requests: -1 }, held: 1.5, children: "x", processes: {} })), "");
 });
 
 test("the toast waits for the x's result, found by message id, else by session", async () => {

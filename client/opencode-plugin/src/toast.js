@@ -15,6 +15,30 @@ export const PROOF_WAIT_MS = 8000;
 // Said when the shim stopped the session alone: with no daemon nothing proves the stop.
 export const NO_DAEMON = "ocstopd is not running";
 
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+const countOf = (v) => (Number.isInteger(v) && v > 0 ? v : 0);
+const listOf = (v) => (Array.isArray(v) ? v : []);
+
+// What a stop reached beyond the session typed in (protocol 4's stop object), as a toast's tail:
+// "" when it was that session alone with nothing refused, held or ended.
+export function blastRadius(stop) {
+  if (stop === null || typeof stop !== "object") return "";
+  const said = [];
+  const children = listOf(stop.children).length;
+  const background = listOf(stop.background).length;
+  if (children > 0) said.push(count(children + 1, "session", "sessions") + (background > 0 ? ` (${background} in the background)` : ""));
+  const tools = countOf(stop.refused?.tools);
+  const requests = countOf(stop.refused?.requests);
+  if (tools > 0 && requests > 0) said.push(`refused ${count(tools, "tool call", "tool calls")} and ${count(requests, "model request", "model requests")}`);
+  else if (tools > 0) said.push(`refused ${count(tools, "tool call", "tool calls")}`);
+  else if (requests > 0) said.push(`refused ${count(requests, "model request", "model requests")}`);
+  const held = countOf(stop.held);
+  if (held > 0) said.push(`held ${count(held, "queued message", "queued messages")}`);
+  const processes = listOf(stop.processes).length;
+  if (processes > 0) said.push(`ended ${count(processes, "process", "processes")}`);
+  return said.length > 0 ? ` — ${said.join("; ")}` : "";
+}
+
 // The toast for an x's outcome, {text, variant}. result: the daemon's x.result, or null when none
 // came; its ms is the time from the x to the tree's idle. Without it: msToStop, from the x to when
 // the daemon's stop began, to which the stop's own time (its first abort to the tree's last idle)
@@ -29,7 +53,7 @@ export function outcomeToast(result, msToStop, msToResult, alone = false) {
       let ms = msToResult;
       if (Number.isInteger(result.ms) && result.ms >= 0) ms = result.ms;
       else if (Number.isInteger(stop?.ms) && stop.ms >= 0) ms = msToStop + stop.ms;
-      return { text: `ocstop: stopped in ${Math.round(ms)} ms (verified)`, variant: "success" };
+      return { text: `ocstop: stopped in ${Math.round(ms)} ms (verified)${blastRadius(stop)}`, variant: "success" };
     }
     case "not_stopped": {
       const running = Array.isArray(stop?.running) ? stop.running.filter((s) => typeof s === "string") : [];
