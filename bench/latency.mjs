@@ -100,7 +100,8 @@ const modes = {
 
 function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1], n: s.length };
+  const p99 = s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)];
+  return { min: s[0], median: s[Math.floor(s.length / 2)], p99, max: s[s.length - 1], n: s.length };
 }
 
 const monitor = opt.modes.split(",").includes("x") ? followStops() : null;
@@ -118,8 +119,11 @@ for (let i = 0; i < Number(opt.runs); i++) {
 const fmt = (x) => x.toFixed(1).padStart(7);
 const floor = stats(samples.curl.map((s) => s.idle));
 console.log(`runs per mode: ${opt.runs} (interleaved), machine: ${(await import("node:os")).cpus().length} cores`);
-console.log("what                                    min   median      max   median/floor");
-const line = (label, st) => console.log(`${label.padEnd(34)}${fmt(st.min)}  ${fmt(st.median)}  ${fmt(st.max)}   ${(st.median / floor.median).toFixed(2)}x`);
+console.log("what (ms)                               min   median      p99      max   median/floor  median-floor  p99-floor");
+const line = (label, st) =>
+  console.log(
+    `${label.padEnd(34)}${fmt(st.min)}  ${fmt(st.median)}  ${fmt(st.p99)}  ${fmt(st.max)}   ${(st.median / floor.median).toFixed(2).padStart(11)}x  ${fmt(st.median - floor.median).padStart(12)}  ${fmt(st.p99 - floor.p99).padStart(9)}`,
+  );
 line("curl abort -> idle (floor)", floor);
 for (const m of names.filter((n) => n !== "curl")) {
   line(`${m} -> idle`, stats(samples[m].map((s) => s.idle)));

@@ -1,6 +1,6 @@
 #!/bin/bash
-# bench/x-latency.sh [RUNS] — typing x: latency to the verified stop in serve mode and in the TUI,
-# next to the direct curl abort -> idle floor measured in the same run.
+# bench/x-latency.sh [RUNS] [serve] — typing x: latency to the verified stop in serve mode and (unless
+# "serve" is given) in the TUI, next to the direct curl abort -> idle floor measured in the same run.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-20}
@@ -14,6 +14,7 @@ echo "== serve mode (the shim registers it; the daemon reaches it over HTTP)"
 node "$SRC/bench/latency.mjs" --url "$OC_URL" --dir "$T/proj" --runs "$RUNS" --password "$OC_PASSWORD" \
   --ocstop "$OCSTOP_BIN" --modes curl,x
 kill "$OC_PID"
+[ "${2:-}" = serve ] && exit 0
 echo "== TUI (no HTTP port: the shim relays)"
 mkdir -p "$T/tui"
 env | grep -E '^(HOME|XDG_|OPENCODE_|OCSTOP_)' | sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/; s/^/export /" >"$T/env.sh"
