@@ -39,7 +39,8 @@ struct world {
 	struct stop_result results[8];
 	char *reasons[8];
 	char *roots[8];
-	char *running[8]; /* the first session of each result's running */
+	char *running[8];    /* the first session of each result's running */
+	char *background[8]; /* the first session of each result's background */
 	size_t n_results;
 	size_t n_published;
 	struct notify_sink *sink;
@@ -118,6 +119,7 @@ static int teardown(void **state)
 		free(w->reasons[i]);
 		free(w->roots[i]);
 		free(w->running[i]);
+		free(w->background[i]);
 	}
 	for (i = 0; i < w->n_fence_ids; i++)
 		free(w->fence_ids[i]);
@@ -212,6 +214,8 @@ static void done_cb(const struct stop_result *res, void *arg)
 	w->results[i].children = NULL;
 	w->running[i] = res->n_running > 0 ? strdup(res->running[0]) : NULL;
 	w->results[i].running = NULL;
+	w->background[i] = res->n_background > 0 ? strdup(res->background[0]) : NULL;
+	w->results[i].background = NULL;
 }
 
 static struct stop *start(struct world *w, struct server *s, const char *id, int64_t now)
@@ -683,6 +687,67 @@ static void test_child_mid_stop(void **state)
 	assert_int_equal(w->results[0].n_children, 1);
 }
 
+/* The parent's task tool part as OpenCode 1.18.33 updates it once the
+ * subagent in child was sent to the background. */
+#define BACKGROUNDED(w, s, t, parent, child) \
+	event(w, s, t, \
+	    jsonf("{\"type\":\"message.part.updated\",\"properties\":{\"part\":{" \
+		  "\"sessionID\":\"%s\",\"messageID\":\"m\",\"type\":\"tool\"," \
+		  "\"tool\":\"task\",\"state\":{\"status\":\"completed\",\"metadata\":{" \
+		  "\"parentSessionId\":\"%s\",\"sessionId\":\"%s\",\"background\":true," \
+		  "\"jobId\":\"%s\"}}}}}", \
+		parent, parent, child, child))
+
+/* A subagent sent to the background runs on while its parent is idle: a
+ * stop of the parent's tree aborts it, and its result says which of the
+ * children ran in the background. A foreground sibling is no such child. */
+static void test_background(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 1, "ses_fg", "ses_r");
+	CHILD(w, s, 2, "ses_bg", "ses_r");
+	BUSY(w, s, 3, "ses_fg");
+	BUSY(w, s, 4, "ses_bg");
+	BACKGROUNDED(w, s, 5, "ses_r", "ses_bg");
+	IDLE(w, s, 6, "ses_r");
+	assert_true(session_background(session_table_find(engine_sessions(w->e), s, "ses_bg")));
+	assert_false(session_background(session_table_find(engine_sessions(w->e), s, "ses_fg")));
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(f->n_aborts, 3);
+	IDLE(w, s, 1010, "ses_r");
+	IDLE(w, s, 1020, "ses_fg");
+	IDLE(w, s, 1030, "ses_bg");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_children, 2);
+	assert_int_equal(w->results[0].n_background, 1);
+	assert_string_equal(w->background[0], "ses_bg");
+}
+
+/* The mark may come while the stop runs: the result has it. */
+static void test_background_mid_stop(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 1, "ses_bg", "ses_r");
+	BUSY(w, s, 2, "ses_bg");
+	start(w, s, "ses_r", 1000);
+	BACKGROUNDED(w, s, 1005, "ses_r", "ses_bg");
+	IDLE(w, s, 1010, "ses_r");
+	IDLE(w, s, 1020, "ses_bg");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 1);
+	assert_int_equal(w->results[0].n_background, 1);
+	assert_string_equal(w->background[0], "ses_bg");
+}
+
 /* The server goes while stopping: not stopped, with the reason; the
  * backend's close answers the request in flight; memory goes at the reap. */
 static void test_server_gone(void **state)
@@ -985,6 +1050,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_mid_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_background, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_background_mid_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_while_publishing, setup, teardown),

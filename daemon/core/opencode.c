@@ -94,6 +94,23 @@ static const char *event_session_id(const char *type, json_t *props)
 	return json_str(props, "sessionID");
 }
 
+/* A task tool part carries its subagent's session in state.metadata, with
+ * background true once the subagent was detached from the tool call (the
+ * model asked for it, or POST /experimental/session/:id/background): the
+ * child keeps its parentID, and this mark is all that tells it apart. */
+static const char *background_child(const char *type, json_t *props)
+{
+	json_t *part = json_object_get(props, "part"), *meta;
+	const char *tool = json_str(part, "tool");
+
+	if (strcmp(type, "message.part.updated") != 0 || tool == NULL || strcmp(tool, "task") != 0)
+		return NULL;
+	meta = json_object_get(json_object_get(part, "state"), "metadata");
+	if (!json_is_true(json_object_get(meta, "background")))
+		return NULL;
+	return valid_id(json_str(meta, "sessionId"));
+}
+
 static enum oc_kind none(struct oc_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
@@ -126,5 +143,7 @@ enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev)
 		    oc_status_read(json_object_get(props, "status"), &ev->status) < 0)
 			return none(ev);
 	}
+	if (ev->kind == OC_PART)
+		ev->background = background_child(type, props);
 	return ev->kind;
 }

@@ -39,6 +39,9 @@ struct oc_event {
 	const char *session_id;     /* valid session id unless OC_NONE */
 	enum session_status status; /* OC_STATUS */
 	struct oc_info info;        /* OC_INFO */
+	/* OC_PART: the subagent session a task tool part says was sent to the
+	 * background (OPENCODE_EXPERIMENTAL_BACKGROUND_SUBAGENTS); NULL else. */
+	const char *background;
 };
 
 /* Read one payload; returns ev->kind. Anything unusable is OC_NONE: a

@@ -34,6 +34,7 @@ struct session {
 	char *title;
 	enum session_status status;
 	bool info_known; /* parent and title came from a Session object */
+	bool background; /* a subagent its parent's task sent to the background */
 	unsigned pins;
 	uint32_t mark; /* last walk that visited it */
 	enum placement on;
@@ -437,7 +438,7 @@ struct session *session_table_set_status(struct session_table *t, struct server 
 int session_table_apply(struct session_table *t, struct server *server, const char *directory,
     const struct oc_event *ev, struct session_change *out)
 {
-	struct session *s;
+	struct session *s, *bg;
 
 	memset(out, 0, sizeof(*out));
 	if (ev->kind == OC_NONE)
@@ -471,6 +472,8 @@ int session_table_apply(struct session_table *t, struct server *server, const ch
 	}
 	if (ev->kind == OC_PART || ev->kind == OC_STATUS)
 		touch(t, s);
+	if (ev->background != NULL && (bg = session_table_find(t, server, ev->background)) != NULL)
+		bg->background = true;
 	return 0;
 }
 
@@ -683,6 +686,11 @@ enum session_status session_status(const struct session *s)
 bool session_info_known(const struct session *s)
 {
 	return s->info_known;
+}
+
+bool session_background(const struct session *s)
+{
+	return s->background;
 }
 
 bool session_pinned(const struct session *s)

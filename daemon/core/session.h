@@ -115,5 +115,8 @@ const char *session_title(const struct session *s);
 enum session_status session_status(const struct session *s);
 bool session_info_known(const struct session *s);
 bool session_pinned(const struct session *s);
+/* Its parent's task tool said it was sent to the background: it runs on
+ * after the tool call that started it returned, still the parent's child. */
+bool session_background(const struct session *s);
 
 #endif

@@ -21,6 +21,8 @@ struct stop {
 	struct server *server;
 	char *targets[VERIFY_MAX_TARGETS]; /* [0] is the root; verify borrows these */
 	size_t n_targets;
+	const char *background[VERIFY_MAX_TARGETS]; /* targets sent to the background */
+	size_t n_background;
 	char *directory;
 	struct verify v;
 	int64_t started_ms;
@@ -94,8 +96,8 @@ static void fill_result(const struct stop *st, struct stop_result *res, bool sto
 	res->n_running =
 	    stopped || running == NULL ? 0 : verify_pending(&st->v, running, max_running);
 	res->fenced = st->fenced;
-	res->background = NULL;
-	res->n_background = 0;
+	res->background = st->background;
+	res->n_background = st->n_background;
 	res->refused_tools = st->refused_tools;
 	res->refused_requests = st->refused_requests;
 	res->held = st->held;
@@ -121,6 +123,27 @@ static void pin_target(struct stop *st, const char *id, bool pin)
 		session_unpin(t, s);
 }
 
+/* Note target i among the background subagents when the table says it is
+ * one. The targets are pinned, so their entries are still there. */
+static void note_background(struct stop *st, size_t i)
+{
+	struct session *s = session_table_find(st->e->sessions, st->server, st->targets[i]);
+
+	if (i > 0 && s != NULL && session_background(s))
+		st->background[st->n_background++] = st->targets[i];
+}
+
+/* Again at the end: the mark may come while the stop runs (the subagent was
+ * sent to the background just before the x). */
+static void note_all_background(struct stop *st)
+{
+	size_t i;
+
+	st->n_background = 0;
+	for (i = 1; i < st->n_targets; i++)
+		note_background(st, i);
+}
+
 /* End the stop: tell the log, the subscribers and the waiters. Its memory
  * waits until no request of it is in flight and the engine reaps. */
 static void finish(struct stop *st, bool stopped, const char *reason)
@@ -133,11 +156,13 @@ static void finish(struct stop *st, bool stopped, const char *reason)
 	size_t i;
 
 	st->finished = true;
+	note_all_background(st);
 	fill_result(st, &res, stopped, reason, running, nitems(running));
 	if (stopped) {
 		e->counters.verified++;
-		log_info("stopped %s on %s (%zu children, origin %s%s) in %lld ms, verified",
-		    res.session, st->server->url, res.n_children, res.origin,
+		log_info("stopped %s on %s (%zu children, %zu in the background, origin %s%s) in "
+			 "%lld ms, verified",
+		    res.session, st->server->url, res.n_children, res.n_background, res.origin,
 		    res.fenced ? ", fenced" : "", (long long)res.ms);
 	} else {
 		e->counters.not_stopped++;
@@ -389,7 +414,7 @@ static int add_target(struct stop *st, const char *id)
 		return -1;
 	}
 	pin_target(st, id, true);
-	st->n_targets++;
+	note_background(st, st->n_targets++);
 	return 0;
 }
 
