@@ -190,6 +190,18 @@ test("part events keep the session, message and part type, never the text", () =
   });
 });
 
+test("a task part keeps only the mark of a subagent sent to the background", () => {
+  const task = (metadata) => ({ type: "message.part.updated", properties: { part: {
+    id: "prt_1", sessionID: "ses_p", messageID: "msg_1", type: "tool", tool: "task", callID: "call_1",
+    state: { status: "completed", input: { prompt: "secret" }, output: "secret", metadata } } } });
+  const bg = { parentSessionId: "ses_p", sessionId: "ses_c", model: { modelID: "m" }, background: true, jobId: "ses_c" };
+  assert.deepStrictEqual(slimEvent(task(bg)).properties.part, {
+    sessionID: "ses_p", messageID: "msg_1", type: "tool", tool: "task", state: { metadata: { background: true, sessionId: "ses_c" } },
+  });
+  for (const fg of [{ ...bg, background: undefined }, { ...bg, background: "true" }, { ...bg, sessionId: 7 }, undefined])
+    assert.deepStrictEqual(slimEvent(task(fg)).properties.part, { sessionID: "ses_p", messageID: "msg_1", type: "tool" });
+});
+
 test("other events are not forwarded", () => {
   for (const type of ["message.updated", "message.removed", "session.diff", "session.compacted", "file.edited", "server.connected", "tui.toast.show", "lsp.updated", "permission.updated"])
     assert.equal(slimEvent({ type, properties: { sessionID: "ses_1", info: {} } }), null, type);

@@ -89,8 +89,13 @@ export function slimEvent({ type, properties: p }) {
       return { type, properties: { sessionID: p.sessionID, error: { name: p.error?.name, data } } };
     }
     case "message.part.updated": {
-      const { sessionID, messageID, type: partType } = p.part ?? {};
-      return { type, properties: { sessionID, part: { sessionID, messageID, type: partType } } };
+      const { sessionID, messageID, type: partType, tool, state } = p.part ?? {};
+      const part = { sessionID, messageID, type: partType };
+      // A task whose subagent was sent to the background: the daemon reports that child as such.
+      const meta = state?.metadata;
+      if (tool === "task" && meta?.background === true && typeof meta.sessionId === "string")
+        Object.assign(part, { tool, state: { metadata: { background: true, sessionId: meta.sessionId } } });
+      return { type, properties: { sessionID, part } };
     }
     case "message.part.delta":
       return { type, properties: { sessionID: p.sessionID, messageID: p.messageID } };
