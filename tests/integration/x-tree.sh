@@ -1,0 +1,113 @@
+#!/bin/bash
+# x-tree.sh — a stop takes the whole session tree on a real `opencode serve`: a subagent's child that
+# runs a tool, and subagents sent to the background (OPENCODE_EXPERIMENTAL_BACKGROUND_SUBAGENTS),
+# which run on after their parent went idle. Each stop must leave every session of the tree idle and
+# staying idle (no model request for 1 s), the tree's tool processes gone, and its result must list
+# the children and which of them ran in the background.
+#
+# A subagent running a tool is started with a subtask part (OpenCode runs the task tool itself, the
+# child's prompt is the part's): the fake model would answer TASK(TOOL(...)) in the parent with the
+# bash call, not with the task.
+set -u
+. "$(dirname "$0")/../lib/oc.sh"
+. "$(dirname "$0")/../lib/ocstop.sh"
+
+tap_plan 18
+world_start --shim
+export OPENCODE_EXPERIMENTAL_BACKGROUND_SUBAGENTS=true
+ocstopd_start "$T" || tap_bail "ocstopd did not start"
+oc_serve_start "$T" "$PROJ" || tap_bail "opencode serve did not start"
+monitor_start
+
+# subtask SID PROMPT — have SID's task tool start a general subagent whose prompt is PROMPT.
+subtask() {
+  local body code
+  body="{\"parts\":[{\"type\":\"subtask\",\"agent\":\"general\",\"description\":\"sub\",\"prompt\":$(json_str "$2")}]}"
+  code=$(oc_curl -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d "$body" \
+    "$OC_URL/session/$1/prompt_async")
+  [ "$code" = 204 ] || { echo "subtask: HTTP $code" >&2; return 1; }
+}
+# background SID — send SID's running subagents to the background (OpenCode's ctrl+b).
+background() { [ "$(oc_post "/experimental/session/$1/background")" = true ]; }
+# child_of SID — SID's first child session, once it has one.
+child_of() { wait_until 30 oc_has_children "$1" && oc_child_ids "$1" | head -n1 | grep .; }
+# x_stops SID — type x in SID and expect one more verified stop of its tree from the daemon.
+x_stops() {
+  local n; n=$(stops_for "$1") || return 2
+  oc_prompt "$1" x && wait_until 30 stops_at_least "$1" $((n + 1))
+}
+# last_stop SID — the last stop of SID's tree the monitor recorded.
+last_stop() { jq -cR --arg s "$1" 'fromjson? | select(.type == "stop" and .stop.session == $s) | .stop' \
+  "$T/monitor.jsonl" | tail -n1 | grep .; }
+# stop_lists JSON CHILDREN BACKGROUND — a verified stop whose children and background are these
+# (space-separated ids).
+stop_lists() {
+  jq -e --arg c "$2" --arg b "$3" '.stopped == true and .children == ($c | split(" ") - [""])
+    and .background == ($b | split(" ") - [""])' <<<"$1" >/dev/null || { echo "stop: $1" >&2; return 1; }
+}
+all_idle() { local s; for s in "$@"; do oc_is_idle "$s" || return $?; done; }
+# tree_moves N SID... — a model request after the Nth, or OpenCode or the daemon has one of SIDs running.
+tree_moves() {
+  local n=$1 s; shift
+  fake_requests_gt "$n" && return 0
+  for s in "$@"; do
+    oc_is_busy "$s" && return 0
+    ocstop_knows_busy "$s" && return 0
+  done
+  return 1
+}
+
+P1=$(oc_session_new "$PROJ") || tap_bail "no session"
+subtask "$P1" 'TOOL(sleep 300)' || tap_bail "no subtask"
+tap_ok "the shim registered the server" wait_until 30 ocstop_connected "$OC_URL"
+
+# 1. x while a (foreground) subagent's child runs a tool.
+C1=$(child_of "$P1") || tap_bail "no child session"
+wait_until 30 oc_proc_running 'sleep 300' || tap_bail "the child runs no sleep 300"
+PID1=$(oc_proc_pid 'sleep 300')
+wait_until 30 ocstop_knows_busy "$C1" || tap_bail "the daemon never saw the child busy"
+tap_ok "subagent with a tool: parent and child busy" not all_idle "$P1" "$C1"
+tap_ok "subagent with a tool: x, a verified stop" x_stops "$P1"
+n=$(fake_requests)
+S=$(last_stop "$P1")
+tap_ok "subagent with a tool: the stop lists the child, none in the background" stop_lists "$S" "$C1" ""
+tap_ok "subagent with a tool: parent and child idle" all_idle "$P1" "$C1"
+tap_ok "subagent with a tool: sleep 300 is gone" wait_until 10 pid_gone "$PID1"
+tap_ok "subagent with a tool: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P1" "$C1"
+
+# 2. x in the parent while its background subagent runs a tool: the parent is idle by then.
+P2=$(oc_session_new "$PROJ") || tap_bail "no session"
+subtask "$P2" 'TOOL(sleep 301)' || tap_bail "no subtask"
+C2=$(child_of "$P2") || tap_bail "no child session"
+wait_until 30 oc_proc_running 'sleep 301' || tap_bail "the child runs no sleep 301"
+PID2=$(oc_proc_pid 'sleep 301')
+wait_until 30 ocstop_knows_busy "$C2" || tap_bail "the daemon never saw the child busy"
+background "$P2" || tap_bail "the subagent was not sent to the background"
+bg_runs() { oc_is_idle "$1" && ocstop_knows_status "$1" idle && oc_is_busy "$2" && ocstop_knows_busy "$2"; }
+tap_ok "background subagent with a tool: the parent went idle, the child runs on" wait_until 30 bg_runs "$P2" "$C2"
+tap_ok "background subagent with a tool: x in the parent, a verified stop" x_stops "$P2"
+n=$(fake_requests)
+S=$(last_stop "$P2")
+tap_ok "background subagent with a tool: the stop lists the child, in the background" stop_lists "$S" "$C2" "$C2"
+tap_ok "background subagent with a tool: parent and child idle" all_idle "$P2" "$C2"
+tap_ok "background subagent with a tool: sleep 301 is gone" wait_until 10 pid_gone "$PID2"
+tap_ok "background subagent with a tool: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P2" "$C2"
+
+# 3. ocstop abort of the parent while its background subagent streams the model's reply.
+P3=$(oc_session_new "$PROJ") || tap_bail "no session"
+oc_prompt "$P3" 'TASK(write a poem)' || tap_bail "prompt_async failed"
+C3=$(child_of "$P3") || tap_bail "no child session"
+wait_until 30 fake_has_open_stream || tap_bail "the child does not stream"
+wait_until 30 ocstop_knows_busy "$C3" || tap_bail "the daemon never saw the child busy"
+background "$P3" || tap_bail "the subagent was not sent to the background"
+streams_alone() { bg_runs "$@" && fake_has_open_stream; }
+tap_ok "background subagent: the parent went idle, the child streams on" wait_until 30 streams_alone "$P3" "$C3"
+tap_run "background subagent: ocstop abort of the parent succeeds" 0 ocstop -j abort "$P3"
+n=$(fake_requests)
+S=$(jq -c --arg s "$P3" '.results[] | select(.session == $s)' <<<"$OUT" 2>/dev/null)
+tap_ok "background subagent: the stop lists the child, in the background" stop_lists "$S" "$C3" "$C3"
+tap_ok "background subagent: parent and child idle, no model stream open" \
+  eval 'all_idle "$P3" "$C3" && fake_no_open_stream'
+tap_ok "background subagent: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P3" "$C3"
+
+tap_done
