@@ -1016,6 +1016,43 @@ static void test_lookup_new_session(void **state)
 	assert_int_equal(f->lookups, 1);
 }
 
+/* A child known only from a status (the daemon came up while it ran on in
+ * the background, its parent idle) whose parent a lookup then names: the
+ * parent gets an entry, is looked up in turn, and its tree is stopped
+ * whole from it. */
+static void test_parent_learned_by_lookup(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+	struct session *p;
+	json_t *info;
+
+	BUSY(w, s, 0, "ses_c");
+	assert_int_equal(f->lookups, 1);
+	info = jsonf("[{\"id\":\"ses_c\",\"parentID\":\"ses_p\",\"directory\":\"/p\"}]");
+	engine_observe_sessions(w->e, s, info);
+	json_decref(info);
+	p = session_table_find(engine_sessions(w->e), s, "ses_p");
+	assert_non_null(p);
+	assert_int_equal(session_status(p), SESSION_IDLE);
+	assert_string_equal(session_directory(p), "/p");
+	assert_int_equal(f->lookups, 2);
+	assert_true(session_table_tree_running(engine_sessions(w->e), p));
+	start(w, s, "ses_p", 1000);
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_c");
+	IDLE(w, s, 1010, "ses_p");
+	IDLE(w, s, 1020, "ses_c");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_children, 1);
+	/* The same from an event naming a parent never seen. */
+	CHILD(w, s, 1300, "ses_c2", "ses_p2");
+	assert_non_null(session_table_find(engine_sessions(w->e), s, "ses_p2"));
+}
+
 /* Shutdown ends the stops in flight and answers their requests. */
 static void test_shutdown(void **state)
 {
@@ -1059,6 +1096,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_new_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parent_learned_by_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 	};

@@ -137,6 +137,28 @@ static void tracked(struct engine *e, const struct session_change *c)
 	    session_table_count(e->sessions), (unsigned long long)refused);
 }
 
+/* s names a parent the table has no entry for: make one (idle until told
+ * otherwise) and learn what it is. A child outlives its parent's turn (a
+ * background subagent runs on after its parent went idle): when the daemon
+ * came up meanwhile, only the child was said to run, and without the
+ * parent's entry its tree has no root to select and stop. */
+static void learn_parent(struct engine *e, struct server *srv, struct session *s)
+{
+	const char *parent = session_parent(s);
+	struct session *p;
+	bool changed;
+
+	if (parent == NULL || session_table_find(e->sessions, srv, parent) != NULL)
+		return;
+	/* Making room must not take s, whose strings the new entry copies. */
+	session_pin(e->sessions, s);
+	p = session_table_set_status(e->sessions, srv, parent, session_directory(s), SESSION_IDLE,
+	    &changed);
+	session_unpin(e->sessions, s);
+	if (p != NULL)
+		server_lookup(srv, session_id(p), session_directory(p));
+}
+
 /* After a session changed: learn what it is, tell the stops, publish. */
 static void after_change(struct engine *e, struct server *srv, const struct session_change *c,
     enum oc_kind kind, int64_t now_ms)
@@ -145,6 +167,8 @@ static void after_change(struct engine *e, struct server *srv, const struct sess
 
 	if (c->created && !session_info_known(s))
 		server_lookup(srv, session_id(s), session_directory(s));
+	if (kind == OC_INFO)
+		learn_parent(e, srv, s);
 	stops_on_event(e, srv, s, kind, now_ms);
 	if (kind == OC_INFO && c->created)
 		engine_notify_session(e, NOTIFY_SESSION_CREATED, s);
@@ -233,10 +257,14 @@ void engine_observe_statuses(struct engine *e, struct server *srv, const char *d
 static void merge_one(struct engine *e, struct server *srv, json_t *obj)
 {
 	struct oc_info info;
+	struct session *s;
 
 	if (oc_info_read(obj, &info) < 0 ||
-	    session_table_merge_info(e->sessions, srv, &info) == NULL)
+	    (s = session_table_merge_info(e->sessions, srv, &info)) == NULL) {
 		log_debug("%s: skipped a session in a listing", server_url(srv));
+		return;
+	}
+	learn_parent(e, srv, s);
 }
 
 void engine_observe_sessions(struct engine *e, struct server *srv, json_t *sessions)

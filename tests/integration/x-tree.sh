@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 18
+tap_plan 22
 world_start --shim
 export OPENCODE_EXPERIMENTAL_BACKGROUND_SUBAGENTS=true
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
@@ -39,11 +39,13 @@ x_stops() {
 # last_stop SID — the last stop of SID's tree the monitor recorded.
 last_stop() { jq -cR --arg s "$1" 'fromjson? | select(.type == "stop" and .stop.session == $s) | .stop' \
   "$T/monitor.jsonl" | tail -n1 | grep .; }
-# stop_lists JSON CHILDREN BACKGROUND — a verified stop whose children and background are these
-# (space-separated ids).
+# stop_lists JSON CHILDREN [BACKGROUND] — a verified stop whose children (and background, when
+# given) are these space-separated ids.
 stop_lists() {
-  jq -e --arg c "$2" --arg b "$3" '.stopped == true and .children == ($c | split(" ") - [""])
-    and .background == ($b | split(" ") - [""])' <<<"$1" >/dev/null || { echo "stop: $1" >&2; return 1; }
+  [ -n "$1" ] || { echo "no stop recorded" >&2; return 1; }
+  jq -e --arg c "$2" --arg b "${3-}" --argjson any "$([ $# -ge 3 ] && echo false || echo true)" \
+    '.stopped == true and .children == ($c | split(" ") - [""])
+    and ($any or .background == ($b | split(" ") - [""]))' <<<"$1" >/dev/null || { echo "stop: $1" >&2; return 1; }
 }
 all_idle() { local s; for s in "$@"; do oc_is_idle "$s" || return $?; done; }
 # tree_moves N SID... — a model request after the Nth, or OpenCode or the daemon has one of SIDs running.
@@ -109,5 +111,25 @@ tap_ok "background subagent: the stop lists the child, in the background" stop_l
 tap_ok "background subagent: parent and child idle, no model stream open" \
   eval 'all_idle "$P3" "$C3" && fake_no_open_stream'
 tap_ok "background subagent: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P3" "$C3"
+
+# 4. ocstopd comes up while a background subagent runs and its parent is idle: OpenCode's statuses
+#    name only the child, and only a lookup of it names the parent; x in the parent stops the tree.
+P4=$(oc_session_new "$PROJ") || tap_bail "no session"
+oc_prompt "$P4" 'TASK(write a song)' || tap_bail "prompt_async failed"
+C4=$(child_of "$P4") || tap_bail "no child session"
+wait_until 30 ocstop_knows_busy "$C4" || tap_bail "the daemon never saw the child busy"
+background "$P4" || tap_bail "the subagent was not sent to the background"
+wait_until 30 streams_alone "$P4" "$C4" || tap_bail "the background subagent does not stream alone"
+ocstopd_stop || tap_bail "ocstopd did not stop"
+ocstopd_start "$T" || tap_bail "ocstopd did not restart"
+monitor_start
+wait_until 30 ocstop_knows_busy "$C4" || tap_bail "the restarted daemon never saw the child busy"
+tap_ok "after a restart: x in the idle parent, a verified stop" x_stops "$P4"
+n=$(fake_requests)
+S=$(last_stop "$P4")
+tap_ok "after a restart: the stop lists the child" stop_lists "$S" "$C4"
+tap_ok "after a restart: parent and child idle, no model stream open" \
+  eval 'all_idle "$P4" "$C4" && fake_no_open_stream'
+tap_ok "after a restart: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P4" "$C4"
 
 tap_done
