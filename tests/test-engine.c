@@ -1048,9 +1048,13 @@ static void test_parent_learned_by_lookup(void **state)
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
 	assert_int_equal(w->results[0].n_children, 1);
-	/* The same from an event naming a parent never seen. */
-	CHILD(w, s, 1300, "ses_c2", "ses_p2");
+	/* The same from an event naming a parent never seen; but the parent
+	 * of a child that does not run is not looked for. */
+	BUSY(w, s, 1300, "ses_c2");
+	CHILD(w, s, 1310, "ses_c2", "ses_p2");
 	assert_non_null(session_table_find(engine_sessions(w->e), s, "ses_p2"));
+	CHILD(w, s, 1320, "ses_c3", "ses_p3");
+	assert_null(session_table_find(engine_sessions(w->e), s, "ses_p3"));
 }
 
 /* Shutdown ends the stops in flight and answers their requests. */

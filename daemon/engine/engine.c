@@ -137,18 +137,21 @@ static void tracked(struct engine *e, const struct session_change *c)
 	    session_table_count(e->sessions), (unsigned long long)refused);
 }
 
-/* s names a parent the table has no entry for: make one (idle until told
- * otherwise) and learn what it is. A child outlives its parent's turn (a
- * background subagent runs on after its parent went idle): when the daemon
- * came up meanwhile, only the child was said to run, and without the
- * parent's entry its tree has no root to select and stop. */
+/* Running s names a parent the table has no entry for: make one (idle
+ * until told otherwise) and learn what it is. A child outlives its parent's
+ * turn (a background subagent runs on after its parent went idle): when the
+ * daemon came up meanwhile, only the child was said to run, and without the
+ * parent's entry its tree has no root to select and stop. Only for a
+ * running s: the new entry is idle, so a server that names ever new parents
+ * costs one lookup per running session, not an endless chain. */
 static void learn_parent(struct engine *e, struct server *srv, struct session *s)
 {
 	const char *parent = session_parent(s);
 	struct session *p;
 	bool changed;
 
-	if (parent == NULL || session_table_find(e->sessions, srv, parent) != NULL)
+	if (parent == NULL || !session_status_running(session_status(s)) ||
+	    session_table_find(e->sessions, srv, parent) != NULL)
 		return;
 	/* Making room must not take s, whose strings the new entry copies. */
 	session_pin(e->sessions, s);
