@@ -21,11 +21,11 @@ monitor_start
 
 # subtask SID PROMPT — have SID's task tool start a general subagent whose prompt is PROMPT.
 subtask() {
-  local body code
-  body="{\"parts\":[{\"type\":\"subtask\",\"agent\":\"general\",\"description\":\"sub\",\"prompt\":$(json_str "$2")}]}"
-  code=$(oc_curl -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d "$body" \
-    "$OC_URL/session/$1/prompt_async")
-  [ "$code" = 204 ] || { echo "subtask: HTTP $code" >&2; return 1; }
+  local out
+  # prompt_async answers 204 with no body, an error with one.
+  out=$(oc_post "/session/$1/prompt_async" \
+    "{\"parts\":[{\"type\":\"subtask\",\"agent\":\"general\",\"description\":\"sub\",\"prompt\":$(json_str "$2")}]}") &&
+    [ -z "$out" ] || { echo "subtask: ${out:-no answer}" >&2; return 1; }
 }
 # background SID — send SID's running subagents to the background (OpenCode's ctrl+b).
 background() { [ "$(oc_post "/experimental/session/$1/background")" = true ]; }
@@ -59,41 +59,42 @@ tree_moves() {
   return 1
 }
 
-P1=$(oc_session_new "$PROJ") || tap_bail "no session"
-subtask "$P1" 'TOOL(sleep 300)' || tap_bail "no subtask"
+# x_tool_tree WHAT CMD [background] — a subagent's child runs the bash tool CMD (sent to the background,
+# so that its parent goes idle, when asked); x in the parent must stop the whole tree, CMD's process
+# with it.
+x_tool_tree() {
+  local what=$1 p c pid n s bg= where="none in the background"
+  p=$(oc_session_new "$PROJ") || tap_bail "no session"
+  subtask "$p" "TOOL($2)" || tap_bail "no subtask"
+  c=$(child_of "$p") || tap_bail "no child session"
+  wait_until 30 oc_proc_running "$2" || tap_bail "the child runs no $2"
+  pid=$(oc_proc_pid "$2")
+  wait_until 30 ocstop_knows_busy "$c" || tap_bail "the daemon never saw the child busy"
+  if [ "${3:-}" = background ]; then
+    background "$p" || tap_bail "the subagent was not sent to the background"
+    bg=$c where="in the background"
+    tap_ok "$what: the parent went idle, the child runs on" wait_until 30 bg_runs "$p" "$c"
+  else
+    tap_ok "$what: parent and child busy" not all_idle "$p" "$c"
+  fi
+  tap_ok "$what: x in the parent, a verified stop" x_stops "$p"
+  n=$(fake_requests)
+  s=$(last_stop "$p")
+  tap_ok "$what: the stop lists the child, $where" stop_lists "$s" "$c" "$bg"
+  tap_ok "$what: parent and child idle" all_idle "$p" "$c"
+  tap_ok "$what: $2 is gone" wait_until 10 pid_gone "$pid"
+  tap_ok "$what: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$p" "$c"
+}
+bg_runs() { oc_is_idle "$1" && ocstop_knows_status "$1" idle && oc_is_busy "$2" && ocstop_knows_busy "$2"; }
+
+# The shim registers once OpenCode made the directory's instance, with its first session.
+oc_session_new "$PROJ" >/dev/null || tap_bail "no session"
 tap_ok "the shim registered the server" wait_until 30 ocstop_connected "$OC_URL"
 
 # 1. x while a (foreground) subagent's child runs a tool.
-C1=$(child_of "$P1") || tap_bail "no child session"
-wait_until 30 oc_proc_running 'sleep 300' || tap_bail "the child runs no sleep 300"
-PID1=$(oc_proc_pid 'sleep 300')
-wait_until 30 ocstop_knows_busy "$C1" || tap_bail "the daemon never saw the child busy"
-tap_ok "subagent with a tool: parent and child busy" not all_idle "$P1" "$C1"
-tap_ok "subagent with a tool: x, a verified stop" x_stops "$P1"
-n=$(fake_requests)
-S=$(last_stop "$P1")
-tap_ok "subagent with a tool: the stop lists the child, none in the background" stop_lists "$S" "$C1" ""
-tap_ok "subagent with a tool: parent and child idle" all_idle "$P1" "$C1"
-tap_ok "subagent with a tool: sleep 300 is gone" wait_until 10 pid_gone "$PID1"
-tap_ok "subagent with a tool: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P1" "$C1"
-
+x_tool_tree "subagent with a tool" "sleep 300"
 # 2. x in the parent while its background subagent runs a tool: the parent is idle by then.
-P2=$(oc_session_new "$PROJ") || tap_bail "no session"
-subtask "$P2" 'TOOL(sleep 301)' || tap_bail "no subtask"
-C2=$(child_of "$P2") || tap_bail "no child session"
-wait_until 30 oc_proc_running 'sleep 301' || tap_bail "the child runs no sleep 301"
-PID2=$(oc_proc_pid 'sleep 301')
-wait_until 30 ocstop_knows_busy "$C2" || tap_bail "the daemon never saw the child busy"
-background "$P2" || tap_bail "the subagent was not sent to the background"
-bg_runs() { oc_is_idle "$1" && ocstop_knows_status "$1" idle && oc_is_busy "$2" && ocstop_knows_busy "$2"; }
-tap_ok "background subagent with a tool: the parent went idle, the child runs on" wait_until 30 bg_runs "$P2" "$C2"
-tap_ok "background subagent with a tool: x in the parent, a verified stop" x_stops "$P2"
-n=$(fake_requests)
-S=$(last_stop "$P2")
-tap_ok "background subagent with a tool: the stop lists the child, in the background" stop_lists "$S" "$C2" "$C2"
-tap_ok "background subagent with a tool: parent and child idle" all_idle "$P2" "$C2"
-tap_ok "background subagent with a tool: sleep 301 is gone" wait_until 10 pid_gone "$PID2"
-tap_ok "background subagent with a tool: nothing runs for 1 s" stays_false 1 tree_moves "$n" "$P2" "$C2"
+x_tool_tree "background subagent with a tool" "sleep 301" background
 
 # 3. ocstop abort of the parent while its background subagent streams the model's reply.
 P3=$(oc_session_new "$PROJ") || tap_bail "no session"
