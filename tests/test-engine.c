@@ -687,6 +687,32 @@ static void test_child_mid_stop(void **state)
 	assert_int_equal(w->results[0].n_children, 1);
 }
 
+/* A target that goes busy again after its idle (a background subagent
+ * that ended just then prompts its parent with its result) is aborted
+ * again at once, not only at the next attempt. */
+static void test_restart_mid_stop(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(f->n_aborts, 1);
+	IDLE(w, s, 1010, "ses_r");
+	BUSY(w, s, 1050, "ses_r");
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_r");
+	/* OpenCode says busy twice per prompt: one abort for it. */
+	BUSY(w, s, 1051, "ses_r");
+	assert_int_equal(f->n_aborts, 2);
+	IDLE(w, s, 1060, "ses_r");
+	advance(w, 1200);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(f->n_aborts, 2);
+}
+
 /* The parent's task tool part as OpenCode 1.18.33 updates it once the
  * subagent in child was sent to the background. */
 #define BACKGROUNDED(w, s, t, parent, child) \
@@ -1091,6 +1117,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_child_mid_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_mid_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_background, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_background_mid_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup, teardown),

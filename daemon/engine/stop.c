@@ -543,16 +543,26 @@ void stops_on_event(struct engine *e, struct server *srv, struct session *s, enu
 {
 	struct session *root;
 	const char *id = session_id(s);
+	bool running = session_status_running(session_status(s));
 	struct stop *st;
+	int i;
 
 	if (kind != OC_STATUS && kind != OC_PART)
 		return;
 	TAILQ_FOREACH(st, &e->stops, link) {
 		if (st->finished || st->server != srv)
 			continue;
-		if (verify_find(&st->v, id) < 0) {
+		if ((i = verify_find(&st->v, id)) >= 0 && kind == OC_STATUS && running &&
+		    st->v.idle[i]) {
+			/* Something started it again after its abort took effect (a
+			 * background subagent that ended just then prompts its parent
+			 * with its result): abort it now, not at the next attempt. */
+			log_info("stop %s: %s started again; aborting it again", st->targets[0],
+			    id);
+			send_abort(st, id);
+		} else if (i < 0) {
 			/* A child that started while its tree is being stopped. */
-			if (kind != OC_STATUS || !session_status_running(session_status(s)))
+			if (kind != OC_STATUS || !running)
 				continue;
 			root = session_table_root(e->sessions, s);
 			if (strcmp(session_id(root), st->targets[0]) != 0 || add_target(st, id) < 0)
