@@ -5,7 +5,8 @@
  * aborts once more when the proof does not come in time, then reports not
  * stopped with the reason. A second request for a tree already being
  * stopped joins the first. A child that starts while its tree is being
- * stopped is aborted too.
+ * stopped is aborted too, and so is a target that starts again after its
+ * idle, at once.
  *
  *   start --send attempt 1--> waiting --proof--> stopped
  *                               |  ^                  ^
