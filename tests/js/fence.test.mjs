@@ -80,6 +80,9 @@ test("the daemon's fence names sessions the shim never saw created; the root's r
   assert.ok((await outcome(tool(f, "ses_a"))).thrown);
   assert.ok((await outcome(request(f, "ses_b"))).thrown);
   f.arm("ses_r", ["ses_a"]); // idempotent
+  f.arm("ses_r", [], "stop");
+  f.arm("ses_r", ["ses_b"]);
+  assert.equal((await outcome(tool(f, "ses_r"))).thrown.message, toolRefusal("stop"), "the word typed is kept");
   f.passed("ses_a", "msg_1");
   assert.ok((await outcome(tool(f, "ses_a"))).thrown, "a message in a member is not the root's");
   f.passed("ses_r", "msg_2");
@@ -179,6 +182,15 @@ test("bounds: parents, fences, busy sessions and queued messages are bounded; a 
   g.arm("ses_d0");
   assert.ok((await outcome(tool(g, `ses_d${MAX_DEPTH - 1}`))).thrown);
   assert.equal((await outcome(tool(g, `ses_d${MAX_DEPTH + 1}`))).thrown, null);
+});
+
+test("a deleted session's fence goes with it", async () => {
+  const { f } = fences();
+  f.arm("ses_r", ["ses_a"]);
+  f.noteEvent({ type: "session.deleted", properties: { info: { id: "ses_a" } } });
+  assert.ok((await outcome(tool(f, "ses_a"))).thrown, "a member's deletion lifts nothing");
+  f.noteEvent({ type: "session.deleted", properties: { info: { id: "ses_r" } } });
+  assert.equal(f.fenced.size, 0);
 });
 
 test("events that are not about sessions, or malformed, change nothing", () => {

@@ -146,7 +146,8 @@ test("fences: an x and the daemon's fence notification refuse the tree's tools a
   assert.equal(await request("ses_1"), undefined);
 
   peer.send([2, "fence", [{ root: "ses_9", sessions: ["ses_9", "ses_9a"] }]]);
-  await waitFor(() => outcomeOf(tool("ses_9a")).then((thrown) => thrown !== null), "the daemon's fence");
+  const thrown = await waitFor(() => outcomeOf(tool("ses_9a")), "the daemon's fence");
+  assert.equal(thrown.message, "ocstop: stopped — this tool was not run", "the daemon's fence does not say the word");
   assert.equal(await tool("ses_1"), undefined, "another tree goes on");
   await d.stop();
 });
