@@ -4,7 +4,9 @@
 // client, this plugin stops the running session before the message is saved. The "x" never reaches
 // the model and leaves nothing in the history. Everything else is decided by the ocstopd daemon, which
 // the plugin reaches over msgpack-rpc on a Unix socket (proto/PROTOCOL.md). A stop never depends on
-// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word.
+// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word. From
+// the x until the user's next message, nothing new starts in the session's tree: no tool call, no
+// model request (fence.js).
 //
 // Install: copy ocstop.js into ~/.config/opencode/plugins/ or a project's .opencode/plugins/, or
 // list it in opencode.json "plugin". OpenCode requires every export of a plugin file to be a plugin
@@ -17,6 +19,7 @@ import { chatMessageHook } from "./block.js";
 import { Toasts } from "./toast.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { binaryVersion, printsThrownErrors, quietError, shownDirectory } from "./compat.js";
+import { Fences } from "./fence.js";
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
 // is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
@@ -58,16 +61,20 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
     onRequest: (method, params) => answer(link.instances, method, params),
     onNotify: (method, params) => {
       if (method === "x.result") toasts.noteResult(params);
+      else if (method === "fence" && typeof params?.root === "string") fences.arm(params.root, Array.isArray(params.sessions) ? params.sessions : []);
     },
     env,
   });
   const toasts = new Toasts();
+  // One set of fences for the process: a subagent's child session may belong to another instance.
+  const fences = new Fences({ hit: (params) => link.notify("fence.hit", [params]) });
   const onChatMessage = chatMessageHook({
     request: (method, params, ms) => link.request(method, params, ms),
     notify: (method, params) => link.notify(method, [params]),
     connected: () => link.connected,
     toasts,
     env,
+    fences,
   });
 
   // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
@@ -79,7 +86,10 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
         onChatMessage(inst, input, output).catch((e) => {
           throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
         }),
+      "tool.execute.before": (input) => fences.beforeTool(input),
+      "chat.params": (input) => fences.beforeRequest(input),
       event: async ({ event }) => {
+        fences.noteEvent(event);
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
         if (slim) link.notify("opencode.event", [{ directory: shownDirectory(ctx.directory), event: JSON.stringify(slim) }]);
