@@ -9,6 +9,12 @@
 //   system prompt contains "title generator"  -> kind "title": short finished stream "Fake title"
 //   last message role "tool"                  -> kind "tool_result": short finished reply "done."
 //   last user text contains TOOL(cmd)         -> kind "tool": one `bash` tool call {command: cmd}
+//   last user text contains TOOLS(c1|c2|...)  -> kind "tools": one `bash` tool call per command, all in
+//                                                one response (a command cannot contain "|")
+//   last user text contains SLOWTOOL(cmd) or  -> kind "slowtool": the same calls, whose JSON arguments
+//     SLOWTOOLS(c1|c2|...)                       stream in pieces (one piece of each call every --tick-ms)
+//                                                and stay one character short of complete until
+//                                                POST /__release completes them (see below)
 //   last user text contains TASK(prompt)      -> kind "task": one `task` tool call (subagent "general")
 //   last user text contains FAILnnn[(secs)]   -> kind "fail": HTTP nnn JSON error; retry-after: secs if
 //                                                given (429 defaults to 1 s; others send none).
@@ -35,9 +41,25 @@
 //     RETRY_INITIAL_DELAY 2000, BACKOFF 2, JITTER 0.25, MAX_DELAY_NO_HEADERS 30000, MAX_RETRIES 5.)
 //   * A "title" request is only made for sessions created without a title (POST /session {}); it
 //     comes before the real request.
+//   * Several tool calls in one response (TOOLS): OpenCode runs them in parallel, each as soon as its
+//     arguments are complete, and calls the model again once all have ended.
+//   * A streamed tool call (SLOWTOOL): the tool part is "pending" while the arguments stream; OpenCode
+//     (the AI SDK's openai-compatible provider) starts the tool the moment the arguments parse as
+//     JSON, not at finish_reason, and nothing runs while they do not. So a call's completion is the
+//     write of its last piece: the release, on the clock this server logs.
 // Every chat request appends one JSON line to --log:
-//   {t, n, kind, last_user, last_role, has_tool_result}
-// GET /__stats returns {requests, open_streams, last_t}.
+//   {t, t_us, n, kind, last_user, last_role, has_tool_result[, calls]}
+// (t: wall clock in ms since the epoch, t_us in microseconds; calls: the number of tool calls), and
+// every completion of a held call one line
+//   {event: "tool_done", t, t_us, n, index, id}
+// (n: the request, index: the call's index in it, id: its tool call id; no "kind").
+// GET /__stats returns {requests, open_streams, last_t, held, times, done}: held, the calls waiting
+// for a release; times, the t_us of each request; done, {n, index, t_us} of each completion (both the
+// last MAX_STATS_TIMES).
+// POST /__release[?n=N][&count=K][&at=MS] completes, at the wall time MS (ms since the epoch, may have
+// a fraction; default now; at most 10 s ahead), the first K (default all) calls still held of request
+// N (default every request holding any), in index order, and finishes a response whose calls are all
+// complete. It answers {released: [{n, index}]} at once, naming the calls it will complete.
 import http from "node:http";
 import fs from "node:fs";
 
@@ -61,9 +83,23 @@ for (let i = 0; i < args.length; i++) {
 }
 
 const MAX_STREAM_MS = 10 * 60 * 1000;
+const MAX_STATS_TIMES = 10000;
+const MAX_RELEASE_AHEAD_MS = 10 * 1000;
+// Characters of a held call's arguments sent per tick.
+const PIECE_CHARS = 8;
 let requests = 0;
 let openStreams = 0;
 let lastT = 0;
+const times = [];
+const done = [];
+// Responses whose tool calls stream until released: n -> {calls: [{index, id, rest, complete}], finish}.
+const heldResponses = new Map();
+
+const wallUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const pushBounded = (a, v) => {
+  a.push(v);
+  if (a.length > MAX_STATS_TIMES) a.shift();
+};
 
 function textOf(content) {
   if (content == null) return "";
@@ -110,6 +146,9 @@ function classify(body) {
   // Only the last message decides; if it is not a user message, fall through to "stream".
   const text = last.role === "user" ? textOf(last.content) : "";
   let a;
+  if ((a = callArg(text, "SLOWTOOLS")) !== null || (a = callArg(text, "SLOWTOOL")) !== null)
+    return { kind: "slowtool", cmds: a.split("|"), ...info };
+  if ((a = callArg(text, "TOOLS")) !== null) return { kind: "tools", cmds: a.split("|"), ...info };
   if ((a = callArg(text, "TOOL")) !== null) return { kind: "tool", arg: a, ...info };
   if ((a = callArg(text, "TASK")) !== null) return { kind: "task", arg: a, ...info };
   const f = /FAIL(\d{3})(?:\((\d+(?:\.\d+)?)\))?/.exec(text);
@@ -139,11 +178,22 @@ function chat(req, res, raw) {
     return res.end(JSON.stringify({ error: { message: "bad json", type: "invalid_request_error" } }));
   }
   const n = ++requests;
-  const t = Date.now();
+  const tUs = wallUs();
+  const t = Math.floor(tUs / 1000);
   lastT = t;
+  pushBounded(times, tUs);
   const c = classify(body);
-  const rec = { t, n, kind: c.kind, last_user: c.last_user, last_role: c.last_role, has_tool_result: c.has_tool_result };
+  const rec = {
+    t,
+    t_us: tUs,
+    n,
+    kind: c.kind,
+    last_user: c.last_user,
+    last_role: c.last_role,
+    has_tool_result: c.has_tool_result,
+  };
   if (c.kind === "fail") rec.status = c.status;
+  if (c.cmds) rec.calls = c.cmds.length;
   log(rec);
 
   if (c.kind === "fail") {
@@ -182,6 +232,17 @@ function chat(req, res, raw) {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const finished = (text) =>
     res.end(chunk({ role: "assistant", content: text }) + chunk({}, "stop") + usage() + DONE);
+  const callId = (index) => `call_fake_${n}_${index}`;
+  const callDelta = (index, name, args) =>
+    chunk({ tool_calls: [{ index, id: callId(index), type: "function", function: { name, arguments: args } }] });
+  const argsDelta = (index, args) => chunk({ tool_calls: [{ index, function: { arguments: args } }] });
+  const toolEnd = () => chunk({}, "tool_calls") + usage() + DONE;
+  const toolCalls = (name, argsList) =>
+    res.end(
+      chunk({ role: "assistant", content: null }) +
+        argsList.map((a, index) => callDelta(index, name, JSON.stringify(a))).join("") +
+        toolEnd(),
+    );
   const toolCall = (name, argsObj) =>
     res.end(
       chunk({ role: "assistant", content: null }) +
@@ -190,10 +251,9 @@ function chat(req, res, raw) {
             { index: 0, id: `call_fake_${n}`, type: "function", function: { name, arguments: JSON.stringify(argsObj) } },
           ],
         }) +
-        chunk({}, "tool_calls") +
-        usage() +
-        DONE,
+        toolEnd(),
     );
+  const bashArgs = (command) => ({ command, description: "run" });
 
   switch (c.kind) {
     case "title":
@@ -204,6 +264,16 @@ function chat(req, res, raw) {
       return toolCall("bash", { command: c.arg, description: "run" });
     case "task":
       return toolCall("task", { description: "sub", prompt: c.arg, subagent_type: "general" });
+    case "tools":
+      return toolCalls("bash", c.cmds.map(bashArgs));
+    case "slowtool":
+      return slowToolCalls(req, res, n, c.cmds.map((cmd) => JSON.stringify(bashArgs(cmd))), {
+        id: callId,
+        start: chunk({ role: "assistant", content: null }),
+        first: (index, args) => callDelta(index, "bash", args),
+        piece: argsDelta,
+        end: toolEnd,
+      });
   }
 
   // kind "stream": tick until the client hangs up.
@@ -227,15 +297,108 @@ function chat(req, res, raw) {
   req.socket.on("close", onClose);
 }
 
+// slowToolCalls: stream each call's arguments PIECE_CHARS at a time, one piece of each per tick, up to
+// their last character, which only a release sends (MAX_STREAM_MS at most).
+function slowToolCalls(req, res, n, argsList, w) {
+  openStreams++;
+  const calls = argsList.map((args, index) => ({
+    index,
+    id: w.id(index),
+    sent: 0,
+    args,
+    complete: false,
+  }));
+  let closed = false;
+  res.write(w.start);
+  const tick = () => {
+    let out = "";
+    for (const c of calls) {
+      if (c.complete || c.sent >= c.args.length - 1) continue;
+      const to = Math.min(c.sent + PIECE_CHARS, c.args.length - 1);
+      const piece = c.args.slice(c.sent, to);
+      out += c.sent === 0 ? w.first(c.index, piece) : w.piece(c.index, piece);
+      c.sent = to;
+    }
+    if (out) res.write(out);
+  };
+  tick();
+  const timer = setInterval(tick, tickMs);
+  const held = {
+    n,
+    calls,
+    // complete: send what is left of call c, at once; the response ends with its last call.
+    complete(c) {
+      if (closed || c.complete) return;
+      c.complete = true;
+      let out = c.sent === 0 ? w.first(c.index, c.args) : w.piece(c.index, c.args.slice(c.sent));
+      c.sent = c.args.length;
+      const last = calls.every((x) => x.complete);
+      if (last) out += w.end();
+      res.write(out);
+      const tUs = wallUs();
+      pushBounded(done, { n, index: c.index, t_us: tUs });
+      log({ event: "tool_done", t: Math.floor(tUs / 1000), t_us: tUs, n, index: c.index, id: c.id });
+      if (last) {
+        res.end();
+        onClose();
+      }
+    },
+  };
+  heldResponses.set(n, held);
+  const cap = setTimeout(() => calls.forEach((c) => held.complete(c)), MAX_STREAM_MS);
+  const onClose = () => {
+    if (closed) return;
+    closed = true;
+    openStreams--;
+    heldResponses.delete(n);
+    clearInterval(timer);
+    clearTimeout(cap);
+  };
+  res.on("close", onClose);
+  req.socket.on("close", onClose);
+}
+
+// release: the /__release route. A completion due in the future waits on a timer for its last
+// millisecond and then spins, so that it lands within a fraction of a millisecond of `at`.
+function release(query) {
+  const n = query.has("n") ? Number(query.get("n")) : null;
+  const count = query.has("count") ? Number(query.get("count")) : Infinity;
+  const at = query.has("at") ? Number(query.get("at")) : 0;
+  const now = Date.now();
+  if ((n !== null && !Number.isInteger(n)) || !(count >= 0) || !Number.isFinite(at) || at > now + MAX_RELEASE_AHEAD_MS)
+    return null;
+  const chosen = [];
+  for (const held of heldResponses.values()) {
+    if (n !== null && held.n !== n) continue;
+    const pending = held.calls.filter((c) => !c.complete).slice(0, count);
+    for (const c of pending) chosen.push({ held, c });
+  }
+  const fire = () => {
+    while (performance.timeOrigin + performance.now() < at);
+    for (const { held, c } of chosen) held.complete(c);
+  };
+  const wait = at - now;
+  if (wait > 2) setTimeout(fire, wait - 2);
+  else setImmediate(fire);
+  return chosen.map(({ held, c }) => ({ n: held.n, index: c.index }));
+}
+
 const server = http.createServer((req, res) => {
   let raw = "";
   req.setEncoding("utf8");
   req.on("data", (d) => (raw += d));
   req.on("end", () => {
-    const url = (req.url || "").split("?")[0];
+    const [url, qs] = (req.url || "").split("?");
     if (req.method === "GET" && url === "/__stats") {
+      let held = 0;
+      for (const h of heldResponses.values()) held += h.calls.filter((c) => !c.complete).length;
       res.writeHead(200, { "content-type": "application/json" });
-      return res.end(JSON.stringify({ requests, open_streams: openStreams, last_t: lastT }));
+      return res.end(JSON.stringify({ requests, open_streams: openStreams, last_t: lastT, held, times, done }));
+    }
+    if (req.method === "POST" && url === "/__release") {
+      const released = release(new URLSearchParams(qs || ""));
+      res.writeHead(released ? 200 : 400, { "content-type": "application/json" });
+      return res.end(JSON.stringify(released ? { released } : { error: { message: "bad release" } }));
     }
     if (req.method === "POST" && url.endsWith("/chat/completions")) return chat(req, res, raw);
     if (req.method === "GET" && url.endsWith("/models")) {
