@@ -87,6 +87,7 @@ const MAX_STATS_TIMES = 10000;
 const MAX_RELEASE_AHEAD_MS = 10 * 1000;
 // Characters of a held call's arguments sent per tick.
 const PIECE_CHARS = 8;
+const SPIN_MS = 4;
 let requests = 0;
 let openStreams = 0;
 let lastT = 0;
@@ -358,8 +359,9 @@ function slowToolCalls(req, res, n, argsList, w) {
   req.socket.on("close", onClose);
 }
 
-// release: the /__release route. A completion due in the future waits on a timer for its last
-// millisecond and then spins, so that it lands within a fraction of a millisecond of `at`.
+// release: the /__release route. A completion due in the future waits on a timer until SPIN_MS before
+// `at` and then spins, so that it lands within a fraction of a millisecond of it (timers on a busy
+// machine fire some ms late).
 function release(query) {
   const n = query.has("n") ? Number(query.get("n")) : null;
   const count = query.has("count") ? Number(query.get("count")) : Infinity;
@@ -378,7 +380,7 @@ function release(query) {
     for (const { held, c } of chosen) held.complete(c);
   };
   const wait = at - now;
-  if (wait > 2) setTimeout(fire, wait - 2);
+  if (wait > SPIN_MS) setTimeout(fire, wait - SPIN_MS);
   else setImmediate(fire);
   return chosen.map(({ held, c }) => ({ n: held.n, index: c.index }));
 }

@@ -1,0 +1,71 @@
+#!/bin/bash
+# x-race.sh — nothing runs after x, where the x races a tool call: on a real `opencode serve` with the
+# shim and ocstopd, an x typed within 10 ms (either side) of a tool call's completion, repeated
+# X_RACE_REPS times, and an x between the parallel calls of one response. tests/lib/x-race.mjs runs
+# the races (the fake model completes each call at a chosen wall time); tests/lib/race-probe.js, a
+# plugin beside the shim, records when OpenCode saw the x and started each call; each call's command
+# marks that it ran. No call OpenCode starts after the x may run, no model request may follow it, and
+# every stop is verified.
+set -u
+. "$(dirname "$0")/../lib/oc.sh"
+. "$(dirname "$0")/../lib/ocstop.sh"
+
+REPS=${X_RACE_REPS:-50}
+PARALLEL=${X_RACE_PARALLEL:-10}
+
+tap_plan 11
+world_start --shim
+export RACE_PROBE_LOG=$T/probe.jsonl
+cp "$OC_LIB_DIR/race-probe.js" "$OC_CONFIG_DIR/plugin/race-probe.js"
+ocstopd_start "$T" || tap_bail "ocstopd did not start"
+oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
+monitor_start
+# The shim starts with the directory's first request.
+oc_session_new "$PROJ" >/dev/null || tap_bail "no session"
+tap_ok "the shim registered the server" wait_until 30 ocstop_connected "$OC_URL"
+
+node "$OC_LIB_DIR/x-race.mjs" --oc "$OC_URL" --password "$OC_PASSWORD" --fake "$FAKE_URL" \
+  --fake-log "$FAKE_LOG" --probe-log "$RACE_PROBE_LOG" --dir "$PROJ" --mark "$T/marks" \
+  --reps "$REPS" --parallel "$PARALLEL" >"$T/race.jsonl" 2>"$T/race.err"
+tap_eq "the race driver ran to its end" 0 "$?" || tap_bail "x-race.mjs: $(tail -n 5 "$T/race.err")"
+S=$(jq -c 'select(.summary) | .summary' "$T/race.jsonl")
+[ -n "$S" ] || tap_bail "no summary from x-race.mjs"
+sum() { jq -r "$1" <<<"$S"; }
+# dist KIND FIELD — "min/p50/p99/max" of a distribution in the summary.
+dist() { sum ".$1.$2 | if . then \"\(.min)/\(.p50)/\(.p99)/\(.max) ms (n=\(.n))\" else \"none\" end"; }
+for k in single parallel; do
+  tap_diag "$k: $(sum ".$k | {reps, verified, ran, tools_after_x, requests_after_x, marks_after_x} | tostring")"
+  tap_diag "$k: completion - x sent, min/p50/p99/max: $(dist "$k" offset)"
+  tap_diag "$k: completion - x seen by the plugins: $(dist "$k" offset_seen)"
+  tap_diag "$k: x sent -> verified stop (toast): $(dist "$k" verify_ms)"
+  tap_diag "$k: x seen -> verified stop (toast): $(dist "$k" verify_seen_ms)"
+done
+jq -c 'select(.rep != null and (.error or .tools_after_x > 0 or .requests_after_x > 0 or .verified != true))
+  | {rep, kind, target, offset, offset_seen, ran, tools_after_x, requests_after_x, toast, error}' \
+  "$T/race.jsonl" >"$T/bad.jsonl"
+[ -s "$T/bad.jsonl" ] && tap_diag "repetitions that failed:" && tap_diag "$(cat "$T/bad.jsonl")"
+
+tap_eq "every race ran (no errors)" "0 0" "$(sum '"\(.single.errors) \(.parallel.errors)"')"
+tap_eq "the probe saw every x before the shim took it" "$REPS $PARALLEL" \
+  "$(sum '"\(.single.x_seen) \(.parallel.x_seen)"')"
+# The races must have been run: every completion sent within the window, and the first parallel
+# call (sent before the x) ran.
+# Timers on 2 busy cores fire some ms late, the driver's and the fake model's: 4 races in 5 must land
+# within 11 ms (either side) of the completion; the distribution above says how close they came.
+near=$(jq -s '[.[] | select(.rep != null and .kind == "single") | .offset | numbers | select(. >= -11 and . <= 11)] | length' \
+  "$T/race.jsonl")
+tap_ok "x within 11 ms of the completion in $near of $REPS races (the fake model's clock)" \
+  test "$((near * 5))" -ge "$((REPS * 4))"
+tap_eq "x between parallel calls: the call completed before the x ran, each time" "$PARALLEL" \
+  "$(sum '.parallel.first_ran')"
+tap_eq "x at a completion: no tool started after the x" 0 "$(sum '.single.tools_after_x')"
+tap_eq "x between parallel calls: no tool started after the x" 0 "$(sum '.parallel.tools_after_x')"
+tap_eq "no model request after any x" 0 "$(sum '.single.requests_after_x + .parallel.requests_after_x')"
+tap_eq "every stop verified (the toast)" "$REPS $PARALLEL" "$(sum '"\(.single.verified) \(.parallel.verified)"')"
+SESSIONS=$(jq -sc '[.[] | select(.rep != null) | .session]' "$T/race.jsonl")
+verified_stops() {
+  _monitor_count '.type == "stop" and .stop.stopped == true and .stop.origin == "x" and (.stop.session | IN($s[]))' \
+    --argjson s "$SESSIONS"
+}
+tap_eq "the daemon published a verified stop of each" $((REPS + PARALLEL)) "$(verified_stops)"
+tap_done
