@@ -24,6 +24,7 @@
 //   src/stop-word.js: what counts as a stop word, by the daemon's rule (daemon/core/config.h): the
 //   src/toast.js: what the user is told after a stop word: how the stop ended, as ocstopd proved it.
 //   src/forget.js: a blocked message leaves the screens that showed it before it was sent.
+//   src/fence.js: the fences: from an x until the user's next real message, nothing new starts in its tree.
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
 //   src/main.js: the plugin function, OcStop (its opening comment heads this file)
 
@@ -676,6 +677,8 @@ class Link {
           worktree: ctx.worktree,
           pid: process.pid,
           opencode_version: this.opencodeVersion ?? "",
+          // This shim holds the fences (fence.js) the daemon's fence notification raises.
+          fences: true,
           username: env.OPENCODE_SERVER_USERNAME || undefined,
           password: env.OPENCODE_SERVER_PASSWORD || undefined,
         },
@@ -1150,6 +1153,199 @@ function forgetMessage(ctx, sessionID, messageID) {
 return { FORGET_RETRY_MS, FORGET_TRIES, forgetMessage };
 })();
 
+// ==================================================================================== src/fence.js
+
+const __fence = (() => {
+// fence.js: the fences: from an x until the user's next real message, nothing new starts in its tree.
+//
+// OpenCode's abort ends the running turn, but a tool call whose arguments completed just before it,
+// a turn that ends by itself in the window between the x and the abort, a subagent's child, or a
+// message the user queued while the agent was busy can each start something after the x. A fence
+// held on the tree of the session the x was typed in refuses all of them, in the hooks OpenCode
+// 1.18.33 runs before each (measured on it, see tests/integration/x-fences.sh):
+//
+//   tool.execute.before  runs in the tool's wrapper before its body: a throw there means the tool
+//                        never runs; the tool part ends "error" with the thrown message.
+//   chat.params          runs while a model request is prepared, before it is sent: a throw there
+//                        means no request. The turn's error is OpenCode's fromError() of the thrown
+//                        value, and a DOMException named AbortError becomes MessageAbortedError, which
+//                        every client shows as an abort, not as a failure.
+//
+// A session belongs to a fenced tree when its chain of parents (learnt from the session events this
+// plugin instance sees) reaches a fenced session. Only the user's next real message in the fenced
+// session itself lifts the fence: the prompts a task tool sends its child sessions do not.
+//
+// While the daemon's verdict on a possible stop word is awaited (at most VERDICT_DEADLINE_MS), the
+// hooks of that tree wait for it rather than guess.
+//
+// Messages the user sent while the session was busy wait in OpenCode for the running turn to end.
+// An abort leaves them unanswered; the fence keeps any turn from starting for them in the window
+// before the abort. Each such message is reported once, as held, when the fence is raised.
+//
+// The cost on an ordinary tool call or model request, with no fence anywhere: two Map sizes read.
+
+// Sessions whose parent is remembered, and sessions a fence may be held on, at most (the oldest go).
+const MAX_SESSIONS = 4096;
+// Parent links followed at most from a session towards its root (a cycle cannot loop forever).
+const MAX_DEPTH = 64;
+// Messages waiting for a busy session's turn that are remembered per session, at most.
+const MAX_QUEUED = 64;
+
+// What a refused tool call's part and a refused model request's turn say.
+const toolRefusal = (word) => `ocstop: stopped (${word}) — this tool was not run`;
+const requestRefusal = (word) => `ocstop: stopped (${word}) — no new model request`;
+
+// A Map that forgets its oldest entry past max.
+function remember(map, key, value, max) {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value);
+}
+
+class Fences {
+  // hit(params): tells the daemon of a refusal (fence.hit), never waited for. now(): wall ms.
+  constructor({ hit = () => {}, now = Date.now } = {}) {
+    this.hit = hit;
+    this.now = now;
+    this.fenced = new Map(); // session -> { root, word }: the sessions a fence names
+    this.deciding = new Map(); // session -> promise of the verdict on a possible stop word in it
+    this.parents = new Map(); // session -> its parent session
+    this.busy = new Set(); // sessions OpenCode said busy and not idle since
+    this.queued = new Map(); // session -> Set of the ids of messages sent to it while it was busy
+  }
+
+  // Raises the fence on root's tree (sessions: more of it, as the daemon knows them) and reports
+  // the messages its sessions hold. word: the stop word typed, for the refusals' text. Idempotent.
+  arm(root, sessions = [], word = "x") {
+    const entry = { root, word };
+    remember(this.fenced, root, entry, MAX_SESSIONS);
+    for (const s of sessions) if (typeof s === "string" && !this.fenced.has(s)) remember(this.fenced, s, entry, MAX_SESSIONS);
+    for (const [session, ids] of this.queued) {
+      if (this.fenceOf(session)?.root !== root) continue;
+      this.queued.delete(session);
+      for (const id of ids) this.hit({ session, kind: "queued", name: id, at: this.now() });
+    }
+  }
+
+  // The user's real message id in session (chat.message, not a stop word): it lifts the fence
+  // raised in that session, if any, and waits for the running turn when the session is busy.
+  passed(session, id) {
+    if (this.fenced.size !== 0 && this.fenced.get(session)?.root === session) {
+      for (const [s, e] of this.fenced) if (e.root === session) this.fenced.delete(s);
+    }
+    if (!this.busy.has(session) || typeof id !== "string") return;
+    let ids = this.queued.get(session);
+    if (!ids) {
+      ids = new Set();
+      remember(this.queued, session, ids, MAX_SESSIONS);
+    }
+    if (ids.size < MAX_QUEUED) ids.add(id);
+  }
+
+  // Makes the hooks of session's tree wait, while the verdict on a possible stop word typed there is
+  // awaited, until the returned function is called (once the verdict is known and acted on).
+  hold(session) {
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    this.deciding.set(session, held);
+    return () => {
+      if (this.deciding.get(session) === held) this.deciding.delete(session);
+      release();
+    };
+  }
+
+  // The fence entry that covers session, or undefined.
+  fenceOf(session) {
+    let id = session;
+    for (let i = 0; i < MAX_DEPTH && id !== undefined; i++) {
+      const e = this.fenced.get(id);
+      if (e) return e;
+      id = this.parents.get(id);
+    }
+    return undefined;
+  }
+
+  // The pending verdict in session's tree, or undefined.
+  decidingFor(session) {
+    let id = session;
+    for (let i = 0; i < MAX_DEPTH && id !== undefined; i++) {
+      const p = this.deciding.get(id);
+      if (p) return p;
+      id = this.parents.get(id);
+    }
+    return undefined;
+  }
+
+  // Resolves with the fence that refuses something starting in session now, or undefined.
+  async check(session) {
+    if (this.deciding.size !== 0) {
+      const p = this.decidingFor(session);
+      if (p) await p;
+    }
+    return this.fenced.size === 0 ? undefined : this.fenceOf(session);
+  }
+
+  // tool.execute.before: throws in a fenced tree.
+  async beforeTool(input) {
+    if (this.fenced.size === 0 && this.deciding.size === 0) return;
+    const fence = await this.check(input?.sessionID);
+    if (!fence) return;
+    this.hit({ session: input.sessionID, kind: "tool", name: String(input.tool ?? ""), at: this.now() });
+    const err = new Error(toolRefusal(fence.word));
+    err.stack = `Error: ${err.message}`;
+    throw err;
+  }
+
+  // chat.params: throws in a fenced tree; else the message it answers has started.
+  async beforeRequest(input) {
+    const session = input?.sessionID;
+    if (this.queued.size !== 0) this.queued.get(session)?.delete(input?.message?.id);
+    if (this.fenced.size === 0 && this.deciding.size === 0) return;
+    const fence = await this.check(session);
+    if (!fence) return;
+    this.hit({ session, kind: "request", at: this.now() });
+    throw new DOMException(requestRefusal(fence.word), "AbortError");
+  }
+
+  // OpenCode's events: the tree's shape and which sessions are busy.
+  noteEvent(event) {
+    const p = event?.properties;
+    switch (event?.type) {
+      case "session.created":
+      case "session.updated": {
+        const info = p?.info;
+        if (typeof info?.id === "string" && typeof info.parentID === "string") remember(this.parents, info.id, info.parentID, MAX_SESSIONS);
+        return;
+      }
+      case "session.status":
+        if (typeof p?.sessionID !== "string") return;
+        if (p.status?.type === "idle") this.idle(p.sessionID);
+        else if (!this.busy.has(p.sessionID)) {
+          this.busy.add(p.sessionID);
+          if (this.busy.size > MAX_SESSIONS) this.busy.delete(this.busy.values().next().value);
+        }
+        return;
+      case "session.idle":
+        if (typeof p?.sessionID === "string") this.idle(p.sessionID);
+        return;
+      case "session.deleted":
+        if (typeof p?.info?.id === "string") {
+          this.idle(p.info.id);
+          this.parents.delete(p.info.id);
+        }
+    }
+  }
+
+  // An idle session has answered every message it will answer unasked.
+  idle(session) {
+    this.busy.delete(session);
+    this.queued.delete(session);
+  }
+}
+
+return { MAX_SESSIONS, MAX_DEPTH, MAX_QUEUED, toolRefusal, requestRefusal, Fences };
+})();
+
 // ==================================================================================== src/block.js
 
 const __block = (() => {
@@ -1180,6 +1376,7 @@ const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { NO_DAEMON, outcomeToast, unverifiedToast } = __toast;
 const { forgetMessage } = __forget;
 const { shownDirectory } = __compat;
+const { Fences } = __fence;
 
 const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -1257,22 +1454,31 @@ async function abortSession(ctx, id, env) {
 
 // The hook's body, given request(method, params, timeoutMs) to the daemon (rejecting at once when
 // there is none), notify(method, params) to it, connected() (whether there is a daemon), the
-// toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance and its register
-// reply (null until it comes).
-function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env }) {
+// toasts, env (see abortSession) and the fences (fence.js), which a stop raises and a real message
+// lifts. inst is { ctx, reg }: the plugin instance and its register reply (null until it comes).
+function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env, fences = new Fences() }) {
   return async function onChatMessage(inst, input, output) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
     let text = "";
     for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
     const word = trimSpace(text);
+    const session = input.sessionID;
+    const messageId = output?.message?.id ?? input.messageID;
     // Ordinary messages leave here, before any I/O: none longer than maxLen can match (see register).
-    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
+    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return fences.passed(session, messageId);
+    // Until the verdict is known and acted on, nothing new starts in the tree.
+    const release = fences.hold(session);
+    try {
+      return await decide(inst, output, word, session, messageId, release);
+    } finally {
+      release();
+    }
+  };
 
+  async function decide(inst, output, word, session, messageId, release) {
     const t0 = performance.now();
     const detached = detachedPrompt();
     const { ctx } = inst;
-    const session = input.sessionID;
-    const messageId = output.message?.id ?? input.messageID;
     // typed_at: the daemon measures the stop from here, on the machine's clock, so that a starved
     // event loop here does not stretch the time it reports.
     const x = { session, message_id: messageId, directory: shownDirectory(ctx.directory), typed_at: Date.now() };
@@ -1305,8 +1511,11 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     }
     if (verdict !== "abort" && verdict !== "clear") {
       toasts.forget(key);
+      fences.passed(session, messageId);
       return;
     }
+    fences.arm(session, [], word);
+    release();
     forgetMessage(ctx, session, messageId);
     // A detached prompt's client reads the toast only when it names the session (detached.js).
     const tell = (toast) => toasts.show(ctx, detached ? addressed(toast, session) : toast);
@@ -1336,7 +1545,7 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
         (daemon ? done.then((result) => outcomeToast(result, msToStop, performance.now() - t0, by === "shim")) : unverifiedToast(NO_DAEMON)),
     );
     return block(detached, note ?? `ocstop: stopped (${word})`);
-  };
+  }
 }
 
 // Keeps the message from being saved: a detached prompt (detachedPrompt()) is ended, anything else
@@ -1359,6 +1568,7 @@ const { chatMessageHook } = __block;
 const { Toasts } = __toast;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { binaryVersion, printsThrownErrors, quietError, shownDirectory } = __compat;
+const { Fences } = __fence;
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
 // is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
@@ -1400,16 +1610,20 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
     onRequest: (method, params) => answer(link.instances, method, params),
     onNotify: (method, params) => {
       if (method === "x.result") toasts.noteResult(params);
+      else if (method === "fence" && typeof params?.root === "string") fences.arm(params.root, Array.isArray(params.sessions) ? params.sessions : []);
     },
     env,
   });
   const toasts = new Toasts();
+  // One set of fences for the process: a subagent's child session may belong to another instance.
+  const fences = new Fences({ hit: (params) => link.notify("fence.hit", [params]) });
   const onChatMessage = chatMessageHook({
     request: (method, params, ms) => link.request(method, params, ms),
     notify: (method, params) => link.notify(method, [params]),
     connected: () => link.connected,
     toasts,
     env,
+    fences,
   });
 
   // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
@@ -1421,7 +1635,10 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
         onChatMessage(inst, input, output).catch((e) => {
           throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
         }),
+      "tool.execute.before": (input) => fences.beforeTool(input),
+      "chat.params": (input) => fences.beforeRequest(input),
       event: async ({ event }) => {
+        fences.noteEvent(event);
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
         if (slim) link.notify("opencode.event", [{ directory: shownDirectory(ctx.directory), event: JSON.stringify(slim) }]);

@@ -69,7 +69,7 @@ test("the first instance connects and registers with its facts, the version and 
   const [[, , , [params]]] = peer.requests("register");
   assert.deepStrictEqual(params, {
     server_url: "http://127.0.0.1:4096/", directory: "/srv/my proj", worktree: "/srv/my proj", pid: process.pid,
-    opencode_version: "1.2.3", username: "alice", password: "pw",
+    opencode_version: "1.2.3", fences: true, username: "alice", password: "pw",
   });
   await waitFor(() => inst.reg, "the register reply");
   assert.deepStrictEqual(inst.reg, { maxLen: 1, relay: false });

@@ -25,6 +25,7 @@ import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { NO_DAEMON, outcomeToast, unverifiedToast } from "./toast.js";
 import { forgetMessage } from "./forget.js";
 import { shownDirectory } from "./compat.js";
+import { Fences } from "./fence.js";
 
 export const DEFAULT_STOP_WORD = "x";
 // chat.message blocks the user's Enter; past this the daemon is treated as absent for this message.
@@ -102,22 +103,31 @@ export async function abortSession(ctx, id, env) {
 
 // The hook's body, given request(method, params, timeoutMs) to the daemon (rejecting at once when
 // there is none), notify(method, params) to it, connected() (whether there is a daemon), the
-// toasts and env (see abortSession). inst is { ctx, reg }: the plugin instance and its register
-// reply (null until it comes).
-export function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env }) {
+// toasts, env (see abortSession) and the fences (fence.js), which a stop raises and a real message
+// lifts. inst is { ctx, reg }: the plugin instance and its register reply (null until it comes).
+export function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env, fences = new Fences() }) {
   return async function onChatMessage(inst, input, output) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
     let text = "";
     for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
     const word = trimSpace(text);
+    const session = input.sessionID;
+    const messageId = output?.message?.id ?? input.messageID;
     // Ordinary messages leave here, before any I/O: none longer than maxLen can match (see register).
-    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return;
+    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return fences.passed(session, messageId);
+    // Until the verdict is known and acted on, nothing new starts in the tree.
+    const release = fences.hold(session);
+    try {
+      return await decide(inst, output, word, session, messageId, release);
+    } finally {
+      release();
+    }
+  };
 
+  async function decide(inst, output, word, session, messageId, release) {
     const t0 = performance.now();
     const detached = detachedPrompt();
     const { ctx } = inst;
-    const session = input.sessionID;
-    const messageId = output.message?.id ?? input.messageID;
     // typed_at: the daemon measures the stop from here, on the machine's clock, so that a starved
     // event loop here does not stretch the time it reports.
     const x = { session, message_id: messageId, directory: shownDirectory(ctx.directory), typed_at: Date.now() };
@@ -150,8 +160,11 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
     }
     if (verdict !== "abort" && verdict !== "clear") {
       toasts.forget(key);
+      fences.passed(session, messageId);
       return;
     }
+    fences.arm(session, [], word);
+    release();
     forgetMessage(ctx, session, messageId);
     // A detached prompt's client reads the toast only when it names the session (detached.js).
     const tell = (toast) => toasts.show(ctx, detached ? addressed(toast, session) : toast);
@@ -181,7 +194,7 @@ export function chatMessageHook({ request, notify = () => {}, connected = () => 
         (daemon ? done.then((result) => outcomeToast(result, msToStop, performance.now() - t0, by === "shim")) : unverifiedToast(NO_DAEMON)),
     );
     return block(detached, note ?? `ocstop: stopped (${word})`);
-  };
+  }
 }
 
 // Keeps the message from being saved: a detached prompt (detachedPrompt()) is ended, anything else

@@ -273,6 +273,8 @@ export class Link {
           worktree: ctx.worktree,
           pid: process.pid,
           opencode_version: this.opencodeVersion ?? "",
+          // This shim holds the fences (fence.js) the daemon's fence notification raises.
+          fences: true,
           username: env.OPENCODE_SERVER_USERNAME || undefined,
           password: env.OPENCODE_SERVER_PASSWORD || undefined,
         },

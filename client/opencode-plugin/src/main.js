@@ -17,6 +17,7 @@ import { chatMessageHook } from "./block.js";
 import { Toasts } from "./toast.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { binaryVersion, printsThrownErrors, quietError, shownDirectory } from "./compat.js";
+import { Fences } from "./fence.js";
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
 // is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
@@ -58,16 +59,20 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
     onRequest: (method, params) => answer(link.instances, method, params),
     onNotify: (method, params) => {
       if (method === "x.result") toasts.noteResult(params);
+      else if (method === "fence" && typeof params?.root === "string") fences.arm(params.root, Array.isArray(params.sessions) ? params.sessions : []);
     },
     env,
   });
   const toasts = new Toasts();
+  // One set of fences for the process: a subagent's child session may belong to another instance.
+  const fences = new Fences({ hit: (params) => link.notify("fence.hit", [params]) });
   const onChatMessage = chatMessageHook({
     request: (method, params, ms) => link.request(method, params, ms),
     notify: (method, params) => link.notify(method, [params]),
     connected: () => link.connected,
     toasts,
     env,
+    fences,
   });
 
   // A declaration, not an arrow in a const: Bun drops the name it would infer for a nested one.
@@ -79,7 +84,10 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
         onChatMessage(inst, input, output).catch((e) => {
           throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
         }),
+      "tool.execute.before": (input) => fences.beforeTool(input),
+      "chat.params": (input) => fences.beforeRequest(input),
       event: async ({ event }) => {
+        fences.noteEvent(event);
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
         if (slim) link.notify("opencode.event", [{ directory: shownDirectory(ctx.directory), event: JSON.stringify(slim) }]);
