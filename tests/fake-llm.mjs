@@ -87,7 +87,7 @@ const MAX_STATS_TIMES = 10000;
 const MAX_RELEASE_AHEAD_MS = 10 * 1000;
 // Characters of a held call's arguments sent per tick.
 const PIECE_CHARS = 8;
-const SPIN_MS = 4;
+const SPIN_MS = 8;
 let requests = 0;
 let openStreams = 0;
 let lastT = 0;

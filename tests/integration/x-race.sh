@@ -67,5 +67,9 @@ verified_stops() {
   _monitor_count '.type == "stop" and .stop.stopped == true and .stop.origin == "x" and (.stop.session | IN($s[]))' \
     --argjson s "$SESSIONS"
 }
-tap_eq "the daemon published a verified stop of each" $((REPS + PARALLEL)) "$(verified_stops)"
+tap_eq "the daemon published a verified stop of each" $((REPS + PARALLEL)) "$(verified_stops)" ||
+  for sid in $(jq -r '.[]' <<<"$SESSIONS"); do
+    [ "$(stops_for "$sid")" -gt 0 ] || tap_diag "no verified stop of $sid; its events:" \
+      "$(jq -cR --arg s "$sid" 'fromjson? | select(tostring | contains($s))' "$T/monitor.jsonl")"
+  done
 tap_done

@@ -37,8 +37,9 @@ const parallel = Number(opt.parallel || 0);
 const calls = Number(opt.calls || 3);
 const auth = opt.password ? { authorization: "Basic " + Buffer.from(`opencode:${opt.password}`).toString("base64") } : {};
 const dirHeader = { "x-opencode-directory": encodeURIComponent(opt.dir) };
-// Time for a request to be made before the moment it is timed for.
-const LEAD_MS = 40;
+// The releases are sent this long before the x they are timed against: on 2 busy cores a request to
+// the fake model can take tens of ms, and an x sent late misses the race.
+const LEAD_MS = 150;
 const FIRST_CALL_AHEAD_MS = 150;
 const WAIT_MS = 30000;
 
@@ -47,7 +48,7 @@ const wallMs = () => performance.timeOrigin + performance.now();
 const wallOf = (t) => t - now() + wallMs();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Timers on a busy machine fire some ms late: the last SPIN_MS before a timed request are spun.
-const SPIN_MS = 4;
+const SPIN_MS = 8;
 // untilWall: wait for the wall time t (ms), on a timer to its last SPIN_MS and then spinning.
 async function untilWall(t) {
   const ahead = t - wallMs() - SPIN_MS;
