@@ -50,12 +50,16 @@ tap_eq "the probe saw every x before the shim took it" "$REPS $PARALLEL" \
   "$(sum '"\(.single.x_seen) \(.parallel.x_seen)"')"
 # The races must have been run: every completion sent within the window, and the first parallel
 # call (sent before the x) ran.
-# Timers on 2 busy cores fire some ms late, the driver's and the fake model's: 4 races in 5 must land
-# within 11 ms (either side) of the completion; the distribution above says how close they came.
-near=$(jq -s '[.[] | select(.rep != null and .kind == "single") | .offset | numbers | select(. >= -11 and . <= 11)] | length' \
-  "$T/race.jsonl")
-tap_ok "x within 11 ms of the completion in $near of $REPS races (the fake model's clock)" \
-  test "$((near * 5))" -ge "$((REPS * 4))"
+# Timers on 2 busy cores fire some ms late, the driver's and the fake model's, so an x lands a few ms
+# off its mark: the races count when a fifth of them landed within 11 ms before the completion and a
+# fifth within 11 ms after it (the fake model's clock); the distribution above says how close they came.
+side() {
+  jq -s "[.[] | select(.rep != null and .kind == \"single\") | .offset | numbers | select($1)] | length" "$T/race.jsonl"
+}
+# offset: the completion's time minus the x's.
+xfirst=$(side '. >= 0 and . <= 11') xlast=$(side '. < 0 and . >= -11')
+tap_ok "the x came within 11 ms before the completion in $xfirst races, after it in $xlast (of $REPS)" \
+  test "$((xfirst * 5))" -ge "$REPS" -a "$((xlast * 5))" -ge "$REPS"
 tap_eq "x between parallel calls: the call completed before the x ran, each time" "$PARALLEL" \
   "$(sum '.parallel.first_ran')"
 tap_eq "x at a completion: no tool started after the x" 0 "$(sum '.single.tools_after_x')"
