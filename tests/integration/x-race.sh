@@ -16,7 +16,10 @@ PARALLEL=${X_RACE_PARALLEL:-10}
 tap_plan 11
 world_start --shim
 export RACE_PROBE_LOG=$T/probe.jsonl
-cp "$OC_LIB_DIR/race-probe.js" "$OC_CONFIG_DIR/plugin/race-probe.js"
+# OpenCode loads the plugins opencode.json names before those of the plugin directories (whose order
+# is the directory's): the probe's hooks run before the shim's.
+jq --arg p "file://$OC_LIB_DIR/race-probe.js" '.plugin = [$p]' "$OC_CONFIG_DIR/opencode.json" >"$T/oc.json" &&
+  mv "$T/oc.json" "$OC_CONFIG_DIR/opencode.json" || tap_bail "no probe plugin"
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 monitor_start

@@ -1,9 +1,9 @@
 // race-probe.js — an OpenCode plugin for the race tests: it appends one JSON line to $RACE_PROBE_LOG,
 // with the wall clock in microseconds, for each user message (chat.message), each tool call about to
-// run (tool.execute.before) and each model request about to be made (chat.params). Installed beside
-// the shim so that its hooks run before the shim's (the test checks that it saw every x, which the
-// shim's chat.message would hide from a plugin after it): a tool call it records, and whose command
-// then ran, passed the shim's tool.execute.before after this line's time.
+// run (tool.execute.before) and each model request about to be made (chat.params). Listed in
+// opencode.json, it loads before the shim, so its hooks run first: it sees the x before the shim
+// takes it (the test checks that it saw every x), and a tool call it records, and whose command then
+// ran, passed the shim's tool.execute.before after this line's time.
 import fs from "node:fs";
 
 const wallUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
