@@ -29,7 +29,7 @@ tap_ok "the shim registered the server" wait_until 30 ocstop_connected "$OC_URL"
 
 node "$OC_LIB_DIR/x-race.mjs" --oc "$OC_URL" --password "$OC_PASSWORD" --fake "$FAKE_URL" \
   --fake-log "$FAKE_LOG" --probe-log "$RACE_PROBE_LOG" --dir "$PROJ" --mark "$T/marks" \
-  --reps "$REPS" --parallel "$PARALLEL" >"$T/race.jsonl" 2>"$T/race.err"
+  --reps "$REPS" --parallel "$PARALLEL" --ocstop "$OCSTOP_BIN" >"$T/race.jsonl" 2>"$T/race.err"
 tap_eq "the race driver ran to its end" 0 "$?" || tap_bail "x-race.mjs: $(tail -n 5 "$T/race.err")"
 S=$(jq -c 'select(.summary) | .summary' "$T/race.jsonl")
 [ -n "$S" ] || tap_bail "no summary from x-race.mjs"
@@ -42,6 +42,7 @@ for k in single parallel; do
   tap_diag "$k: completion - x seen by the plugins: $(dist "$k" offset_seen)"
   tap_diag "$k: x sent -> verified stop (toast): $(dist "$k" verify_ms)"
   tap_diag "$k: x seen -> verified stop (toast): $(dist "$k" verify_seen_ms)"
+  tap_diag "$k: x seen -> the daemon's verified stop event: $(dist "$k" stop_seen_ms)"
 done
 jq -c 'select(.rep != null and (.error or .tools_after_x > 0 or .requests_after_x > 0 or .verified != true))
   | {rep, kind, target, offset, offset_seen, ran, tools_after_x, requests_after_x, toast, error}' \

@@ -2,7 +2,7 @@
 // the fake model (tests/fake-llm.mjs) and tests/lib/race-probe.js installed:
 //
 //   node x-race.mjs --oc URL [--password PW] --fake URL --fake-log FILE --probe-log FILE
-//                   --dir PROJ --mark FILE --reps N [--parallel M] [--calls K]
+//                   --dir PROJ --mark FILE --reps N [--parallel M] [--calls K] [--ocstop CLI]
 //
 // Each repetition prompts a new session with SLOWTOOL(cmd) (its tool call's arguments stream and stay
 // incomplete), then has the fake model complete the call at x + d, d from -10 to +10 ms, and types
@@ -11,7 +11,8 @@
 // +10 ms (the x lands between parallel calls). Every call's command appends "<wall ns> <tag>" to the
 // mark file when it runs, then sleeps 1 s (so a call that ran unstopped makes the next model request
 // then). The x's stop is waited for in the shim's toast (tui.toast.show, whose message ends with the
-// session's id).
+// session's id); with --ocstop, the CLI's `-j monitor` (on $OCSTOP_SOCKET) also times the daemon's
+// stop event.
 //
 // Prints one JSON line per repetition, then a summary line {"summary": ...}. The x's time is the
 // probe's chat.message of it (x_seen: where a plugin first sees it, just before the shim); the
@@ -23,6 +24,8 @@
 //   marks_after_x     (for comparison) marks later than the x was sent: a call started before the x
 //                     can write its mark after it, as its shell takes some ms to start.
 import fs from "node:fs";
+import { spawn } from "node:child_process";
+import readline from "node:readline";
 import { openEvents, now } from "./events.mjs";
 
 const opt = {};
@@ -104,6 +107,17 @@ async function heldRequest(tag) {
 
 const events = openEvents(opt.oc, auth);
 await events.up;
+// The daemon's verified stop events: session -> wall time it was read.
+const stops = new Map();
+const monitor = opt.ocstop ? spawn(opt.ocstop, ["-j", "monitor"], { stdio: ["ignore", "pipe", "ignore"] }) : null;
+if (monitor)
+  readline.createInterface({ input: monitor.stdout }).on("line", (l) => {
+    const t = wallMs();
+    try {
+      const ev = JSON.parse(l);
+      if (ev.type === "stop" && ev.stop?.stopped === true && !stops.has(ev.stop.session)) stops.set(ev.stop.session, t);
+    } catch {}
+  });
 const isToast = (id) => (ev) =>
   ev.type === "tui.toast.show" && typeof ev.properties?.message === "string" && ev.properties.message.endsWith(` ${id}`);
 
@@ -140,6 +154,11 @@ for (let i = -1; i < reps + parallel; i++) {
     run.verified = toastText !== null && /\(verified\)/.test(toastText);
     run.verified_at = verifiedAt === null ? null : wallOf(verifiedAt);
     run.verify_ms = run.verified_at === null ? null : run.verified_at - run.x_sent;
+    if (monitor) {
+      // The toast follows the stop event: it is here, or never.
+      for (let w = 0; w < 50 && !stops.has(s.id); w++) await sleep(20);
+      run.stop_at = stops.get(s.id) ?? null;
+    }
     await idle.catch(() => {});
   } catch (e) {
     run.error = e.message;
@@ -167,6 +186,7 @@ for (const run of runs) {
   if (raced !== null && run.x_sent) run.offset = raced - run.x_sent;
   if (raced !== null && run.x_seen !== null) run.offset_seen = raced - run.x_seen;
   if (run.verified_at && run.x_seen !== null) run.verify_seen_ms = run.verified_at - run.x_seen;
+  if (run.stop_at && run.x_seen !== null) run.stop_seen_ms = run.stop_at - run.x_seen;
   run.completed = done.length;
   const starts = probe.filter((p) => p.ev === "tool" && p.session === run.session);
   run.ran = [...marks.keys()].filter((t) => t.startsWith(`${tag}.`)).length;
@@ -209,7 +229,9 @@ for (const kind of ["single", "parallel"]) {
     offset_seen: dist(rs.map((r) => r.offset_seen)),
     verify_ms: dist(rs.map((r) => r.verify_ms)),
     verify_seen_ms: dist(rs.map((r) => r.verify_seen_ms)),
+    stop_seen_ms: dist(rs.map((r) => r.stop_seen_ms)),
   };
 }
 console.log(JSON.stringify({ summary }));
+monitor?.kill();
 process.exit(0);
