@@ -59,7 +59,8 @@
 // POST /__release[?n=N][&count=K][&at=MS] completes, at the wall time MS (ms since the epoch, may have
 // a fraction; default now; at most 10 s ahead), the first K (default all) calls still held of request
 // N (default every request holding any), in index order, and finishes a response whose calls are all
-// complete. It answers {released: [{n, index}]} at once, naming the calls it will complete.
+// complete. It answers {released: [{n, index}]} at once, naming the calls it will complete (HTTP 400
+// for a malformed query). A held response is no "stream": open_streams does not count it.
 import http from "node:http";
 import fs from "node:fs";
 
@@ -301,7 +302,6 @@ function chat(req, res, raw) {
 // slowToolCalls: stream each call's arguments PIECE_CHARS at a time, one piece of each per tick, up to
 // their last character, which only a release sends (MAX_STREAM_MS at most).
 function slowToolCalls(req, res, n, argsList, w) {
-  openStreams++;
   const calls = argsList.map((args, index) => ({
     index,
     id: w.id(index),
@@ -350,7 +350,6 @@ function slowToolCalls(req, res, n, argsList, w) {
   const onClose = () => {
     if (closed) return;
     closed = true;
-    openStreams--;
     heldResponses.delete(n);
     clearInterval(timer);
     clearTimeout(cap);
