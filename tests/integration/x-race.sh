@@ -70,14 +70,16 @@ tap_eq "x at a completion: no tool started after the x" 0 "$(sum '.single.tools_
 tap_eq "x between parallel calls: no tool started after the x" 0 "$(sum '.parallel.tools_after_x')"
 tap_eq "no model request after any x" 0 "$(sum '.single.requests_after_x + .parallel.requests_after_x')"
 tap_eq "every stop verified (the toast)" "$REPS $PARALLEL" "$(sum '"\(.single.verified) \(.parallel.verified)"')"
+# Each x reached the daemon as a stop: an abort verdict (when the daemon answers after the shim's
+# deadline, the shim stops the session alone and the daemon, finding it idle, proves "nothing is
+# running now", with no stop event: the toast above counts either way).
 SESSIONS=$(jq -sc '[.[] | select(.rep != null) | .session]' "$T/race.jsonl")
-verified_stops() {
-  _monitor_count '.type == "stop" and .stop.stopped == true and .stop.origin == "x" and (.stop.session | IN($s[]))' \
-    --argjson s "$SESSIONS"
-}
-tap_eq "the daemon published a verified stop of each" $((REPS + PARALLEL)) "$(verified_stops)" ||
+aborts=$(_monitor_count '.type == "verdict" and .verdict == "abort" and (.session.id | IN($s[]))' --argjson s "$SESSIONS")
+stops=$(_monitor_count '.type == "stop" and .stop.stopped == true and (.stop.session | IN($s[]))' --argjson s "$SESSIONS")
+tap_diag "verified stop events: $stops of $((REPS + PARALLEL)) (the others: stopped by the shim alone, proven idle)"
+tap_eq "the daemon gave each x an abort verdict" $((REPS + PARALLEL)) "$aborts" ||
   for sid in $(jq -r '.[]' <<<"$SESSIONS"); do
-    [ "$(stops_for "$sid")" -gt 0 ] || tap_diag "no verified stop of $sid; its events:" \
+    [ "$(verdicts_for "$sid" abort)" -gt 0 ] || tap_diag "no abort verdict for $sid; its events:" \
       "$(jq -cR --arg s "$sid" 'fromjson? | select(tostring | contains($s))' "$T/monitor.jsonl")"
   done
 tap_done
