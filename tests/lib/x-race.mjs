@@ -18,6 +18,8 @@
 // probe's chat.message of it (x_seen: where a plugin first sees it, just before the shim); the
 // offsets are the completion's time on the fake model's clock minus the x's, both as sent (offset)
 // and as seen by the plugins (offset_seen). Counted against x_seen:
+//   tried_after_x     calls OpenCode started (the probe's tool.execute.before) after the x, run or
+//                     refused: the races that hit the window;
 //   tools_after_x     calls whose command ran (a mark) although OpenCode started them (the probe's
 //                     tool.execute.before) after the x: what no fence may let through;
 //   requests_after_x  model requests of the session after the x (the fake model's clock);
@@ -191,6 +193,7 @@ for (const run of runs) {
   const starts = probe.filter((p) => p.ev === "tool" && p.session === run.session);
   run.ran = [...marks.keys()].filter((t) => t.startsWith(`${tag}.`)).length;
   run.first_ran = marks.has(`${tag}.0`);
+  run.tried_after_x = run.x_seen === null ? null : starts.filter((p) => p.t_us / 1000 >= run.x_seen).length;
   run.tools_after_x =
     run.x_seen === null
       ? null
@@ -222,6 +225,7 @@ for (const kind of ["single", "parallel"]) {
     verified: rs.filter((r) => r.verified).length,
     ran: sum("ran", rs),
     first_ran: rs.filter((r) => r.first_ran).length,
+    tried_after_x: sum("tried_after_x", rs),
     tools_after_x: sum("tools_after_x", rs),
     marks_after_x: sum("marks_after_x", rs),
     requests_after_x: sum("requests_after_x", rs),
