@@ -7,7 +7,9 @@
 // client, this plugin stops the running session before the message is saved. The "x" never reaches
 // the model and leaves nothing in the history. Everything else is decided by the ocstopd daemon, which
 // the plugin reaches over msgpack-rpc on a Unix socket (proto/PROTOCOL.md). A stop never depends on
-// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word.
+// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word. From
+// the x until the user's next message, nothing new starts in the session's tree: no tool call, no
+// model request (fence.js).
 //
 // Install: copy ocstop.js into ~/.config/opencode/plugins/ or a project's .opencode/plugins/, or
 // list it in opencode.json "plugin". OpenCode requires every export of a plugin file to be a plugin
@@ -1191,9 +1193,11 @@ const MAX_DEPTH = 64;
 // Messages waiting for a busy session's turn that are remembered per session, at most.
 const MAX_QUEUED = 64;
 
-// What a refused tool call's part and a refused model request's turn say.
-const toolRefusal = (word) => `ocstop: stopped (${word}) — this tool was not run`;
-const requestRefusal = (word) => `ocstop: stopped (${word}) — no new model request`;
+// What a refused tool call's part and a refused model request's turn say; word: the stop word typed,
+// when this shim saw it (the daemon's fence does not say).
+const stopped = (word) => (word === undefined ? "ocstop: stopped" : `ocstop: stopped (${word})`);
+const toolRefusal = (word) => `${stopped(word)} — this tool was not run`;
+const requestRefusal = (word) => `${stopped(word)} — no new model request`;
 
 // A Map that forgets its oldest entry past max.
 function remember(map, key, value, max) {
@@ -1215,9 +1219,10 @@ class Fences {
   }
 
   // Raises the fence on root's tree (sessions: more of it, as the daemon knows them) and reports
-  // the messages its sessions hold. word: the stop word typed, for the refusals' text. Idempotent.
-  arm(root, sessions = [], word = "x") {
-    const entry = { root, word };
+  // the messages its sessions hold. word: the stop word typed, if known. Idempotent.
+  arm(root, sessions = [], word) {
+    const was = this.fenced.get(root);
+    const entry = { root, word: word ?? (was?.root === root ? was.word : undefined) };
     remember(this.fenced, root, entry, MAX_SESSIONS);
     for (const s of sessions) if (typeof s === "string" && !this.fenced.has(s)) remember(this.fenced, s, entry, MAX_SESSIONS);
     for (const [session, ids] of this.queued) {
@@ -1230,9 +1235,7 @@ class Fences {
   // The user's real message id in session (chat.message, not a stop word): it lifts the fence
   // raised in that session, if any, and waits for the running turn when the session is busy.
   passed(session, id) {
-    if (this.fenced.size !== 0 && this.fenced.get(session)?.root === session) {
-      for (const [s, e] of this.fenced) if (e.root === session) this.fenced.delete(s);
-    }
+    this.lift(session);
     if (!this.busy.has(session) || typeof id !== "string") return;
     let ids = this.queued.get(session);
     if (!ids) {
@@ -1240,6 +1243,12 @@ class Fences {
       remember(this.queued, session, ids, MAX_SESSIONS);
     }
     if (ids.size < MAX_QUEUED) ids.add(id);
+  }
+
+  // Lifts the fence raised in session, if any.
+  lift(session) {
+    if (this.fenced.size === 0 || this.fenced.get(session)?.root !== session) return;
+    for (const [s, e] of this.fenced) if (e.root === session) this.fenced.delete(s);
   }
 
   // Makes the hooks of session's tree wait, while the verdict on a possible stop word typed there is
@@ -1254,33 +1263,27 @@ class Fences {
     };
   }
 
-  // The fence entry that covers session, or undefined.
-  fenceOf(session) {
+  // The value map holds for session or the nearest of its ancestors, or undefined.
+  up(map, session) {
     let id = session;
     for (let i = 0; i < MAX_DEPTH && id !== undefined; i++) {
-      const e = this.fenced.get(id);
-      if (e) return e;
+      const v = map.get(id);
+      if (v) return v;
       id = this.parents.get(id);
     }
     return undefined;
   }
 
-  // The pending verdict in session's tree, or undefined.
-  decidingFor(session) {
-    let id = session;
-    for (let i = 0; i < MAX_DEPTH && id !== undefined; i++) {
-      const p = this.deciding.get(id);
-      if (p) return p;
-      id = this.parents.get(id);
-    }
-    return undefined;
+  // The fence entry that covers session, or undefined.
+  fenceOf(session) {
+    return this.up(this.fenced, session);
   }
 
   // Resolves with the fence that refuses something starting in session now, or undefined.
   async check(session) {
     if (this.deciding.size !== 0) {
-      const p = this.decidingFor(session);
-      if (p) await p;
+      const verdict = this.up(this.deciding, session);
+      if (verdict) await verdict;
     }
     return this.fenced.size === 0 ? undefined : this.fenceOf(session);
   }
@@ -1331,6 +1334,7 @@ class Fences {
       case "session.deleted":
         if (typeof p?.info?.id === "string") {
           this.idle(p.info.id);
+          this.lift(p.info.id);
           this.parents.delete(p.info.id);
         }
     }

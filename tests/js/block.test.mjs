@@ -10,6 +10,7 @@ import http from "node:http";
 import { blockError, abortSession, chatMessageHook, VERDICT_DEADLINE_MS, DEFAULT_STOP_WORD } from "../../client/opencode-plugin/src/block.js";
 import { Link } from "../../client/opencode-plugin/src/link.js";
 import { Toasts } from "../../client/opencode-plugin/src/toast.js";
+import { Fences } from "../../client/opencode-plugin/src/fence.js";
 import { FakeDaemon, dial, fakeCtx, reply, sleep, waitFor } from "./helpers.mjs";
 
 const keepAlive = setInterval(() => {}, 1 << 30);
@@ -17,7 +18,7 @@ after(() => clearInterval(keepAlive));
 after(() => FakeDaemon.stopAll());
 
 // A plugin instance on a link to a fake daemon (none with daemon: false), and the hook.
-async function world({ daemon = true, registered = true, registerReply, messageReply, env = {} } = {}) {
+async function world({ daemon = true, registered = true, registerReply, messageReply, env = {}, fences } = {}) {
   const d = daemon ? await FakeDaemon.start() : null;
   if (registerReply) d.registerReply = registerReply;
   if (messageReply) d.messageReply = messageReply;
@@ -58,6 +59,7 @@ async function world({ daemon = true, registered = true, registerReply, messageR
     connected: () => link.connected,
     toasts,
     env,
+    fences,
   });
   const send = (parts, input = { sessionID: "ses_1", messageID: "msg_in" }, message = { id: "msg_1" }) =>
     hook(inst, input, { message, parts: typeof parts === "string" ? [{ type: "text", text: parts }] : parts });
@@ -505,4 +507,30 @@ test("the hook aborts over HTTP when the in-process client fails", async () => {
   assert.equal((await outcome(w.send("x"))).thrown?.message, "ocstop: stopped (x)");
   assert.deepStrictEqual(s.hits.map((h) => h.url), ["/session/ses_1/abort"]);
   await s.close();
+});
+
+test("fences: a stop raises one on the session's tree, also without the daemon; a real message lifts it", async () => {
+  const fences = new Fences();
+  const toolIn = (sessionID) => outcome(fences.beforeTool({ tool: "bash", sessionID }));
+  const alone = await world({ daemon: false, fences });
+  assert.ok((await outcome(alone.send("x"))).thrown);
+  assert.equal((await toolIn("ses_1")).thrown?.message, "ocstop: stopped (x) — this tool was not run");
+  assert.equal((await outcome(alone.send("go on"))).thrown, null);
+  assert.equal((await toolIn("ses_1")).thrown, null);
+
+  let verdict = "clear";
+  const w = await world({ fences, messageReply: () => reply({ verdict }, { delayMs: 30 }) });
+  const clear = outcome(w.send("X"));
+  // While the daemon decides, a tool call in the tree waits for its verdict.
+  const during = toolIn("ses_1");
+  assert.ok((await clear).thrown);
+  assert.equal((await during).thrown?.message, "ocstop: stopped (X) — this tool was not run", "a clear stops too");
+  verdict = "pass";
+  const passing = outcome(w.send("y"));
+  const waiting = toolIn("ses_1");
+  assert.equal((await passing).thrown, null);
+  const { thrown, ms } = await waiting;
+  assert.equal(thrown, null, "a word that is no stop word lifts the fence");
+  assert.ok(ms >= 20, `the tool waited for the verdict (${ms} ms)`);
+  await w.d.stop();
 });

@@ -120,6 +120,40 @@ test("a stop: the daemon's verdict, the abort, the block, and a toast with what 
   await d.stop();
 });
 
+test("fences: an x and the daemon's fence notification refuse the tree's tools and model requests, the daemon hears of each, a real message lifts them", async () => {
+  const d = await FakeDaemon.start();
+  d.messageReply = (params) => ({ verdict: params.parts[0].text.trim() === "x" ? "abort" : "pass" });
+  const { OcStop } = plugin({ OCSTOP_SOCKET: d.path });
+  const { ctx } = fakeCtx();
+  const hooks = await OcStop(ctx);
+  const peer = await d.waitRegistered();
+  assert.equal(peer.requests("register")[0][3][0].fences, true);
+  await sleep(20); // the register reply
+  const tool = (sessionID) => hooks["tool.execute.before"]({ tool: "bash", sessionID, callID: "call_1" }, { args: {} });
+  const request = (sessionID) => hooks["chat.params"]({ sessionID, message: { id: "msg_u" } }, {});
+  const hits = () => peer.received.filter((m) => m[0] === 2 && m[1] === "fence.hit").map((m) => m[2][0]);
+  await event(hooks, "session.created", { info: { id: "ses_child", parentID: "ses_1" } });
+
+  await assert.rejects(send(hooks, "x"), (e) => e.message === "ocstop: stopped (x)");
+  await assert.rejects(tool("ses_child"), (e) => e.message === "ocstop: stopped (x) — this tool was not run");
+  await assert.rejects(request("ses_1"), (e) => e.name === "AbortError");
+  await waitFor(() => hits().length === 2, "two fence.hit");
+  assert.deepStrictEqual(hits().map((h) => [h.session, h.kind, h.name]), [["ses_child", "tool", "bash"], ["ses_1", "request", undefined]]);
+  assert.equal(await send(hooks, "go on", "ses_child"), undefined);
+  await assert.rejects(tool("ses_child"), "a message in a child does not lift the fence");
+  assert.equal(await send(hooks, "go on"), undefined);
+  assert.equal(await tool("ses_child"), undefined, "the user's next message lifts it");
+  assert.equal(await request("ses_1"), undefined);
+
+  peer.send([2, "fence", [{ root: "ses_9", sessions: ["ses_9", "ses_9a"] }]]);
+  const thrown = await waitFor(() => outcomeOf(tool("ses_9a")), "the daemon's fence");
+  assert.equal(thrown.message, "ocstop: stopped — this tool was not run", "the daemon's fence does not say the word");
+  assert.equal(await tool("ses_1"), undefined, "another tree goes on");
+  await d.stop();
+});
+
+const outcomeOf = (p) => p.then(() => null, (e) => e);
+
 test("events go to the daemon, slimmed, only when it asks for the relay", async () => {
   const d = await FakeDaemon.start();
   let relay = false;

@@ -4,7 +4,9 @@
 // client, this plugin stops the running session before the message is saved. The "x" never reaches
 // the model and leaves nothing in the history. Everything else is decided by the ocstopd daemon, which
 // the plugin reaches over msgpack-rpc on a Unix socket (proto/PROTOCOL.md). A stop never depends on
-// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word.
+// the daemon: when it is absent or slow, the plugin decides alone with the built-in stop word. From
+// the x until the user's next message, nothing new starts in the session's tree: no tool call, no
+// model request (fence.js).
 //
 // Install: copy ocstop.js into ~/.config/opencode/plugins/ or a project's .opencode/plugins/, or
 // list it in opencode.json "plugin". OpenCode requires every export of a plugin file to be a plugin
