@@ -3,9 +3,9 @@
 # shim and ocstopd, an x typed within 10 ms (either side) of a tool call's completion, repeated
 # X_RACE_REPS times, and an x between the parallel calls of one response. tests/lib/x-race.mjs runs
 # the races (the fake model completes each call at a chosen wall time); tests/lib/race-probe.js, a
-# plugin OpenCode runs before the shim, records when it saw the x and started each call; each call's command
-# marks that it ran. No call OpenCode starts after the x may run, no model request may follow it, and
-# every stop is verified.
+# plugin OpenCode runs before the shim, records when it saw the x and started each call; each call's
+# command marks that it ran. No call OpenCode starts after the x may run, no model request may follow
+# it, and every stop is verified.
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
