@@ -37,7 +37,8 @@ sum() { jq -r "$1" <<<"$S"; }
 # dist KIND FIELD — "min/p50/p99/max" of a distribution in the summary.
 dist() { sum ".$1.$2 | if . then \"\(.min)/\(.p50)/\(.p99)/\(.max) ms (n=\(.n))\" else \"none\" end"; }
 for k in single parallel; do
-  tap_diag "$k: $(sum ".$k | {reps, verified, ran, tried_after_x, tools_after_x, requests_after_x, marks_after_x} | tostring")"
+  tap_diag "$k: $(sum ".$k | {reps, verified, ran, tried_after_x, tools_after_x, requests_after_x, marks_after_x}
+    | tostring")"
   tap_diag "$k: completion - x sent, min/p50/p99/max: $(dist "$k" offset)"
   tap_diag "$k: completion - x seen by the plugins: $(dist "$k" offset_seen)"
   tap_diag "$k: x sent -> verified stop (toast): $(dist "$k" verify_ms)"

@@ -124,6 +124,7 @@ const isToast = (id) => (ev) =>
   ev.type === "tui.toast.show" && typeof ev.properties?.message === "string" && ev.properties.message.endsWith(` ${id}`);
 
 const cmd = (tag) => `echo $(date +%s%N) ${tag} >> ${opt.mark}; sleep 1`;
+const tagOf = (command) => / (r\d+\.\d+) >>/.exec(command || "")?.[1];
 const runs = [];
 // Repetition -1 warms OpenCode up (its first x takes some hundred ms more to reach the plugins): it
 // is left out of the counts.
@@ -197,7 +198,7 @@ for (const run of runs) {
   run.tools_after_x =
     run.x_seen === null
       ? null
-      : starts.filter((p) => p.t_us / 1000 >= run.x_seen && marks.has(/ (r\d+\.\d+) >>/.exec(p.command || "")?.[1])).length;
+      : starts.filter((p) => p.t_us / 1000 >= run.x_seen && marks.has(tagOf(p.command))).length;
   run.marks_after_x = [...marks].filter(([t, at]) => t.startsWith(`${tag}.`) && at >= run.x_sent).length;
   run.requests_after_x =
     run.x_seen === null
