@@ -59,7 +59,8 @@
 // POST /__release[?n=N][&count=K][&at=MS] completes, at the wall time MS (ms since the epoch, may have
 // a fraction; default now; at most 10 s ahead), the first K (default all) calls still held of request
 // N (default every request holding any), in index order, and finishes a response whose calls are all
-// complete. It answers {released: [{n, index}]} at once, naming the calls it will complete.
+// complete. It answers {released: [{n, index}]} at once, naming the calls it will complete (HTTP 400
+// for a malformed query). A held response is no "stream": open_streams does not count it.
 import http from "node:http";
 import fs from "node:fs";
 
@@ -87,6 +88,7 @@ const MAX_STATS_TIMES = 10000;
 const MAX_RELEASE_AHEAD_MS = 10 * 1000;
 // Characters of a held call's arguments sent per tick.
 const PIECE_CHARS = 8;
+const SPIN_MS = 8;
 let requests = 0;
 let openStreams = 0;
 let lastT = 0;
@@ -300,7 +302,6 @@ function chat(req, res, raw) {
 // slowToolCalls: stream each call's arguments PIECE_CHARS at a time, one piece of each per tick, up to
 // their last character, which only a release sends (MAX_STREAM_MS at most).
 function slowToolCalls(req, res, n, argsList, w) {
-  openStreams++;
   const calls = argsList.map((args, index) => ({
     index,
     id: w.id(index),
@@ -349,7 +350,6 @@ function slowToolCalls(req, res, n, argsList, w) {
   const onClose = () => {
     if (closed) return;
     closed = true;
-    openStreams--;
     heldResponses.delete(n);
     clearInterval(timer);
     clearTimeout(cap);
@@ -358,8 +358,9 @@ function slowToolCalls(req, res, n, argsList, w) {
   req.socket.on("close", onClose);
 }
 
-// release: the /__release route. A completion due in the future waits on a timer for its last
-// millisecond and then spins, so that it lands within a fraction of a millisecond of `at`.
+// release: the /__release route. A completion due in the future waits on a timer until SPIN_MS before
+// `at` and then spins, so that it lands within a fraction of a millisecond of it (timers on a busy
+// machine fire some ms late).
 function release(query) {
   const n = query.has("n") ? Number(query.get("n")) : null;
   const count = query.has("count") ? Number(query.get("count")) : Infinity;
@@ -378,7 +379,7 @@ function release(query) {
     for (const { held, c } of chosen) held.complete(c);
   };
   const wait = at - now;
-  if (wait > 2) setTimeout(fire, wait - 2);
+  if (wait > SPIN_MS) setTimeout(fire, wait - SPIN_MS);
   else setImmediate(fire);
   return chosen.map(({ held, c }) => ({ n: held.n, index: c.index }));
 }
