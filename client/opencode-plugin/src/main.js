@@ -17,6 +17,7 @@ import { chatMessageHook } from "./block.js";
 import { Toasts } from "./toast.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { binaryVersion, printsThrownErrors, quietError, shownDirectory } from "./compat.js";
+import { shellEnvHook } from "./marker.js";
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
 // is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
@@ -79,6 +80,7 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
         onChatMessage(inst, input, output).catch((e) => {
           throw printsThrownErrors(link.opencodeVersion) ? quietError(e) : e;
         }),
+      "shell.env": shellEnvHook,
       event: async ({ event }) => {
         if (!link.connected || !inst.reg?.relay) return;
         const slim = slimEvent(event);
