@@ -1,0 +1,71 @@
+/*
+ * Ending the processes the tools of a stopped session tree left running.
+ * OpenCode ends a stopped tool's process group, not what the tool moved out
+ * of it (setsid, nohup ... &, a daemonizing server); every such process
+ * still carries its session in its environment (core/proc.h). This finds
+ * them in /proc, among this user's processes only, sends each TERM, then
+ * KILL to those still there after PROCS_GRACE_MS, and reports them. It
+ * never blocks: the grace and the watching run on libevent timers.
+ */
+#ifndef OCSTOP_IO_PROCS_H
+#define OCSTOP_IO_PROCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/proc.h"
+
+struct event_base;
+struct procs;
+
+/* /proc entries one scan looks at: a scan's time is bounded whatever runs. */
+#define PROCS_MAX_SCANNED 65536
+/* Bytes of one process's environment read; a marker past them is not seen.
+ * The shim's marker comes last (OpenCode lays it over its own
+ * environment), so this is room for a large environment. */
+#define PROCS_MAX_ENVIRON (256 * 1024)
+/* From TERM to KILL. */
+#define PROCS_GRACE_MS 1000
+/* How long a process sent KILL is watched for before it is reported as not
+ * seen gone (one in uninterruptible sleep). */
+#define PROCS_KILL_WAIT_MS 1000
+/* How often the processes of a request are looked at while they end. */
+#define PROCS_POLL_MS 10
+
+/* One process a scan found. */
+struct procs_found {
+	int pid;
+	uint64_t starttime;
+	int session; /* the index of its session in the ids asked about */
+	char command[PROTO_MAX_COMMAND];
+};
+
+/* A process never to end (an OpenCode process itself). */
+typedef bool (*procs_spare_cb)(void *arg, int pid);
+
+/* The processes of this uid whose environment marks one of ids, but not
+ * this process nor those spare says (may be NULL), at most max into out.
+ * Returns how many there are (more than max when some were left out); -1
+ * when /proc cannot be read. *scanned, when not NULL, is how many
+ * processes were looked at. env is a buffer of PROCS_MAX_ENVIRON bytes. */
+long procs_scan(const char *const *ids, size_t n_ids, procs_spare_cb spare, void *spare_arg,
+    struct procs_found *out, size_t max, char *env, size_t *scanned);
+
+/* NULL when memory runs out. */
+struct procs *procs_new(struct event_base *base);
+/* Answers every request in flight at once (as procs_flush), then frees. */
+void procs_free(struct procs *p);
+/* Every request in flight: what is still there is sent KILL, and done is
+ * called with what was sent; nothing of them is called after. */
+void procs_flush(struct procs *p);
+
+/* End the processes procs_scan finds, at most max: TERM now, KILL to those
+ * left after PROCS_GRACE_MS, then done, once, from the event loop, when all
+ * are gone or PROCS_KILL_WAIT_MS after the KILL. Returns how many are being
+ * ended: 0 when none (done is then not called); -1 when /proc cannot be
+ * read or memory ran out (done not called). */
+int procs_end(struct procs *p, const char *const *ids, size_t n_ids, procs_spare_cb spare,
+    void *spare_arg, size_t max, proc_done_cb done, void *arg);
+
+#endif

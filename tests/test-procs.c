@@ -1,0 +1,292 @@
+/*
+ * Ending the processes a stopped tree's tools left (io/procs.h), against
+ * real processes this test starts with and without the marker: the scan
+ * finds exactly the marked ones of the sessions asked about, spares what it
+ * is told to, and ends them on the event loop, TERM first and KILL for one
+ * that ignores TERM; a scan's cost among ~300 processes is measured.
+ */
+#include <sys/wait.h>
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "core/clock.h"
+#include "helpers.h"
+#include "io/procs.h"
+
+#define CROWD 300
+
+/* A `sleep 300` child with the given marker (NULL: none), ignoring TERM
+ * when asked; the disposition outlives exec. */
+static pid_t spawn(const char *session, bool ignore_term)
+{
+	char marker[160];
+	char *argv[] = { "sleep", "300", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", marker, NULL };
+	pid_t pid;
+
+	snprintf(marker, sizeof(marker), "OCSTOP_SESSION=%s", session != NULL ? session : "");
+	if (session == NULL)
+		envp[1] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (ignore_term)
+			signal(SIGTERM, SIG_IGN);
+		execve("/bin/sleep", argv, envp);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The child has exec'd: its environment is sleep's, not the fork's copy
+ * of this test's. */
+static void wait_exec(pid_t pid)
+{
+	char path[64], buf[64];
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	for (i = 0; i < 2000; i++) {
+		if ((f = fopen(path, "re")) != NULL) {
+			buf[0] = '\0';
+			if (fgets(buf, sizeof(buf), f) == NULL)
+				buf[0] = '\0';
+			fclose(f);
+			if (strncmp(buf, "sleep", 5) == 0)
+				return;
+		}
+		usleep(1000);
+	}
+	fail_msg("child %d did not exec", (int)pid);
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static bool spare_pid(void *arg, int pid)
+{
+	return pid == *(pid_t *)arg;
+}
+
+static const struct procs_found *find(const struct procs_found *f, long n, pid_t pid)
+{
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (f[i].pid == pid)
+			return &f[i];
+	return NULL;
+}
+
+static char session_a[64], session_b[64];
+
+static void test_scan_finds_the_marked(void **state)
+{
+	const char *ids[] = { session_a, session_b };
+	struct procs_found found[8];
+	char *env = malloc(PROCS_MAX_ENVIRON);
+	pid_t a = spawn(session_a, false), b = spawn(session_b, false);
+	pid_t other = spawn("ses_someone_else", false), none = spawn(NULL, false);
+	size_t scanned = 0;
+	long n;
+
+	(void)state;
+	assert_non_null(env);
+	wait_exec(a);
+	wait_exec(b);
+	wait_exec(other);
+	wait_exec(none);
+	n = procs_scan(ids, 2, NULL, NULL, found, 8, env, &scanned);
+	assert_int_equal(n, 2);
+	assert_true(scanned >= 4);
+	assert_non_null(find(found, n, a));
+	assert_int_equal(find(found, n, a)->session, 0);
+	assert_string_equal(find(found, n, a)->command, "sleep 300");
+	assert_true(find(found, n, a)->starttime > 0);
+	assert_int_equal(find(found, n, b)->session, 1);
+	/* One session only; the spared one is left; a bound of 1 counts all. */
+	n = procs_scan(ids, 1, NULL, NULL, found, 8, env, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(found[0].pid, a);
+	n = procs_scan(ids, 2, spare_pid, &a, found, 8, env, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(found[0].pid, b);
+	n = procs_scan(ids, 2, NULL, NULL, found, 1, env, NULL);
+	assert_int_equal(n, 2);
+	/* A zombie is not there to end. */
+	kill(b, SIGKILL);
+	usleep(50000);
+	n = procs_scan(ids, 2, NULL, NULL, found, 8, env, NULL);
+	assert_int_equal(n, 1);
+	assert_int_equal(found[0].pid, a);
+	reap(a);
+	reap(b);
+	reap(other);
+	reap(none);
+	free(env);
+}
+
+struct outcome {
+	struct event_base *base;
+	struct wire_process ends[8];
+	size_t n, calls;
+};
+
+static void done(void *arg, const struct wire_process *ends, size_t n, int64_t now_ms)
+{
+	struct outcome *o = arg;
+
+	(void)now_ms;
+	o->calls++;
+	o->n = n;
+	memcpy(o->ends, ends, n * sizeof(*ends));
+	event_base_loopexit(o->base, NULL);
+}
+
+static const struct wire_process *ended(const struct outcome *o, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->ends[i].pid == pid)
+			return &o->ends[i];
+	return NULL;
+}
+
+static void test_end_term_then_kill(void **state)
+{
+	const char *ids[] = { session_a };
+	struct outcome o = { .base = event_base_new() };
+	struct procs *p = procs_new(o.base);
+	pid_t polite = spawn(session_a, false), stubborn = spawn(session_a, true);
+	pid_t bystander = spawn(session_b, false);
+	int64_t t0;
+	int status;
+
+	(void)state;
+	assert_non_null(p);
+	wait_exec(polite);
+	wait_exec(stubborn);
+	wait_exec(bystander);
+	/* Nothing of a session nobody started: nothing to wait for. */
+	assert_int_equal(procs_end(p, (const char *[]){ "ses_nobody" }, 1, NULL, NULL, 8, done, &o),
+	    0);
+	t0 = clock_now_ms();
+	assert_int_equal(procs_end(p, ids, 1, NULL, NULL, 8, done, &o), 2);
+	assert_int_equal(o.calls, 0); /* never from inside the call */
+	event_base_dispatch(o.base);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.n, 2);
+	assert_string_equal(ended(&o, polite)->signal, "TERM");
+	assert_true(ended(&o, polite)->ms >= 0 && ended(&o, polite)->ms < PROCS_GRACE_MS);
+	assert_string_equal(ended(&o, polite)->command, "sleep 300");
+	assert_string_equal(ended(&o, stubborn)->signal, "KILL");
+	assert_true(ended(&o, stubborn)->ms >= PROCS_GRACE_MS);
+	print_message("# TERM ended one in %lld ms; the one ignoring it was KILLed at %lld ms; "
+		      "done after %lld ms\n",
+	    (long long)ended(&o, polite)->ms, (long long)ended(&o, stubborn)->ms,
+	    (long long)(clock_now_ms() - t0));
+	assert_int_equal(waitpid(polite, &status, 0), polite);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	assert_int_equal(waitpid(stubborn, &status, 0), stubborn);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* Another tree's process is untouched. */
+	assert_int_equal(waitpid(bystander, &status, WNOHANG), 0);
+	reap(bystander);
+	procs_free(p);
+	event_base_free(o.base);
+}
+
+/* A shutdown answers at once: what is still there gets KILL. */
+static void test_flush(void **state)
+{
+	const char *ids[] = { session_a };
+	struct outcome o = { .base = event_base_new() };
+	struct procs *p = procs_new(o.base);
+	pid_t stubborn = spawn(session_a, true);
+	int status;
+
+	(void)state;
+	wait_exec(stubborn);
+	assert_int_equal(procs_end(p, ids, 1, NULL, NULL, 8, done, &o), 1);
+	procs_free(p);
+	assert_int_equal(o.calls, 1);
+	assert_string_equal(o.ends[0].signal, "KILL");
+	assert_int_equal(waitpid(stubborn, &status, 0), stubborn);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	event_base_free(o.base);
+}
+
+static double elapsed_us(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e6 + (double)(b->tv_nsec - a->tv_nsec) / 1e3;
+}
+
+/* What a stop with nothing left pays: one scan among a crowd of this
+ * user's processes (none marked for it), against reading /proc's list
+ * alone in the same run. */
+static void test_scan_cost(void **state)
+{
+	const char *ids[] = { session_a };
+	struct procs_found found[1];
+	char *env = malloc(PROCS_MAX_ENVIRON);
+	pid_t crowd[CROWD];
+	struct timespec t0, t1;
+	double best = 1e12, us;
+	size_t scanned = 0, i;
+	int round;
+
+	(void)state;
+	for (i = 0; i < CROWD; i++)
+		crowd[i] = spawn(i % 2 == 0 ? session_b : NULL, false);
+	for (i = 0; i < CROWD; i++)
+		wait_exec(crowd[i]);
+	for (round = 0; round < 20; round++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(procs_scan(ids, 1, NULL, NULL, found, 1, env, &scanned), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = elapsed_us(&t0, &t1);
+		if (us < best)
+			best = us;
+	}
+	print_message("# a scan of %zu processes (%d of them this test's) takes %.0f us "
+		      "(best of 20)\n",
+	    scanned, CROWD, best);
+	assert_true(scanned >= CROWD);
+	/* Well under the quiet window a stop already waits (100 ms). */
+	assert_true(best < (double)test_wait_ms(20) * 1000);
+	for (i = 0; i < CROWD; i++)
+		reap(crowd[i]);
+	free(env);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan_finds_the_marked),
+		cmocka_unit_test(test_end_term_then_kill),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_scan_cost),
+	};
+
+	/* Ids of this run only: another run's children are not this one's. */
+	snprintf(session_a, sizeof(session_a), "ses_test_a_%d", (int)getpid());
+	snprintf(session_b, sizeof(session_b), "ses_test_b_%d", (int)getpid());
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
