@@ -1,0 +1,134 @@
+#!/bin/bash
+# x-procs.sh — nothing a tool of a stopped tree started runs after the stop: real `opencode serve`
+# with the plugin shim, whose bash tool runs a script that leaves processes outside the tool's
+# process group (`setsid sleep 301 &`, a `nohup setsid` dev server, one that ignores TERM). The
+# daemon ends them once the tree is idle and lists them in the stop; `ocstop abort --force` ends
+# the tool processes of a stop that stalls (a tool that ignores OpenCode's TERM).
+set -u
+. "$(dirname "$0")/../lib/oc.sh"
+. "$(dirname "$0")/../lib/ocstop.sh"
+
+tap_plan 16
+world_start --shim
+ocstopd_start "$T" || tap_bail "ocstopd did not start"
+oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
+monitor_start
+
+# marked_pids SID — the live processes whose environment carries the shim's marker for SID (a zombie's
+# environment reads empty: this machine's init may never reap one).
+marked_pids() {
+  local f p
+  for f in /proc/[0-9]*/environ; do
+    p=${f#/proc/}; p=${p%/environ}
+    grep -qzx "OCSTOP_SESSION=$1" "$f" 2>/dev/null && echo "$p"
+  done
+}
+# marked_none SID — no process of SID is left (says which are, on stderr).
+marked_none() {
+  local left; left=$(marked_pids "$1")
+  [ -z "$left" ] && return 0
+  ps -o pid=,stat=,args= -p "$(echo $left | tr ' ' ,)" >&2
+  return 1
+}
+# live_pid REGEX — the pid of the one live process whose command line is REGEX (whole).
+live_pid() {
+  local p
+  for p in $(pgrep -xf "$1"); do
+    [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ] && { echo "$p"; return 0; }
+  done
+  return 1
+}
+# A process the test saw is ended at exit whatever happened.
+end_at_exit() { oc_at_exit "kill -KILL $1 2>/dev/null"; }
+# last_stop SID — the last stop event of SID the monitor recorded (its stop object).
+last_stop() { jq -cR --arg s "$1" 'fromjson? | select(.type == "stop" and .stop.session == $s) | .stop' \
+  "$T/monitor.jsonl" | tail -n1 | grep .; }
+# lists STOP PID COMMAND SIGNAL — the stop object lists the process with that command and last signal.
+lists() {
+  jq -e --argjson p "$2" --arg c "$3" --arg g "$4" \
+    '.processes | any(.pid == $p and .command == $c and .signal == $g and .ms >= 0)' <<<"$1" >/dev/null ||
+    { echo "not listed as $2 '$3' $4: $1" >&2; return 1; }
+}
+
+# 1. x while the tool runs a script that leaves three processes behind.
+cat >"$PROJ/spawn.sh" <<'SH'
+#!/bin/bash
+# What an agent's command can leave running outside the tool's process group.
+setsid sleep 301 &
+nohup setsid node -e 'require("http").createServer().listen(0); setInterval(() => {}, 1e6)' devserver >/dev/null 2>&1 &
+setsid bash -c 'trap "" TERM; exec sleep 303' &
+echo ready >"$1"
+sleep 300
+SH
+S=$(oc_session_new "$PROJ") || tap_bail "no session"
+oc_prompt "$S" "TOOL(bash $PROJ/spawn.sh $T/ready)" || tap_bail "prompt_async failed"
+wait_until 30 test -s "$T/ready" || tap_bail "the script did not run"
+wait_until 10 live_pid 'sleep 301' >/dev/null || tap_bail "no sleep 301"
+P1=$(live_pid 'sleep 301'); end_at_exit "$P1"
+wait_until 10 live_pid 'node -e .* devserver' >/dev/null || tap_bail "no dev server"
+P2=$(live_pid 'node -e .* devserver'); end_at_exit "$P2"
+wait_until 10 live_pid 'sleep 303' >/dev/null || tap_bail "no sleep 303"
+P3=$(live_pid 'sleep 303'); end_at_exit "$P3"
+tap_ok "the tool's processes carry the session's marker" wait_until 5 test "$(marked_pids "$S" | wc -l)" -ge 5
+wait_until 30 ocstop_knows_busy "$S" || tap_bail "the daemon never saw $S busy"
+t0=$(now_ms)
+oc_prompt "$S" x || tap_bail "prompt_async failed"
+tap_ok "x: the daemon reports a verified stop" wait_until 30 stops_at_least "$S" 1
+tap_diag "x to the stop event: $(($(now_ms) - t0)) ms"
+tap_ok "x: no process the tool started is left" marked_none "$S"
+STOP=$(last_stop "$S") || tap_bail "no stop event of $S"
+tap_diag "stop: $STOP"
+tap_ok "x: the stop lists setsid sleep 301, ended by TERM" lists "$STOP" "$P1" "sleep 301" TERM
+tap_ok "x: the stop lists the nohup'd dev server" \
+  jq -e --argjson p "$P2" '.processes | any(.pid == $p and (.command | test("^node -e .* devserver$")))' <<<"$STOP"
+tap_ok "x: the stop lists the one that ignores TERM, ended by KILL after the grace" \
+  jq -e --argjson p "$P3" '.processes | any(.pid == $p and .command == "sleep 303" and .signal == "KILL" and .ms >= 1000)' <<<"$STOP"
+tap_eq "x: only those three are listed (OpenCode ended the tool's own)" 3 "$(jq '.processes | length' <<<"$STOP")"
+tap_ok "x: the stop was not forced" jq -e '.force == false and .stopped == true' <<<"$STOP"
+
+# 2. A tool that ignores TERM: OpenCode's abort leaves it behind and ends the turn at once; the
+# daemon KILLs it after the grace. `ocstop abort` (human) lists it.
+S2=$(oc_session_new "$PROJ") || tap_bail "no session"
+oc_prompt "$S2" 'TOOL(trap "" TERM; sleep 310)' || tap_bail "prompt_async failed"
+wait_until 30 live_pid 'sleep 310' >/dev/null || tap_bail "no sleep 310"
+P4=$(live_pid 'sleep 310'); end_at_exit "$P4"
+wait_until 30 ocstop_knows_busy "$S2" || tap_bail "the daemon never saw $S2 busy"
+OUT=$(ocstop abort "$S2")
+tap_diag "ocstop abort: $OUT"
+tap_ok "abort: verified stop" grep -Eq "^stopped $S2 .*\(verified\)$" <<<"$OUT"
+tap_ok "abort: ocstop prints the process ended by KILL" \
+  grep -Eq "^  ended process $P4 \(sleep 310\): KILL, gone in [0-9]+ ms$" <<<"$OUT"
+tap_ok "abort: no process the tool started is left" marked_none "$S2"
+
+# 3. A wedged OpenCode (SIGSTOP: it answers nothing) cannot stop its tool: the stop stalls. Without
+# --force the tool's process runs on; with it, the daemon ends the tool's processes after the retry
+# and says so, though it cannot prove the session stopped.
+frozen() { kill -STOP "$OC_PID"; oc_at_exit "kill -CONT $OC_PID 2>/dev/null"; }
+thaw() { kill -CONT "$OC_PID"; oc_abort "$1" >/dev/null; wait_until 30 oc_is_idle "$1"; }
+S3=$(oc_session_new "$PROJ") || tap_bail "no session"
+oc_prompt "$S3" 'TOOL(sleep 311)' || tap_bail "prompt_async failed"
+wait_until 30 live_pid 'sleep 311' >/dev/null || tap_bail "no sleep 311"
+P5=$(live_pid 'sleep 311'); end_at_exit "$P5"
+wait_until 30 ocstop_knows_busy "$S3" || tap_bail "the daemon never saw $S3 busy"
+frozen
+OUT=$(ocstop -j abort --timeout 500 "$S3")
+tap_diag "abort of a wedged OpenCode: $OUT"
+tap_ok "wedged, no --force: not stopped" abort_not_stopped_because "$OUT" "$S3" ""
+tap_ok "wedged, no --force: no process is listed" \
+  jq -e '.results[0].processes == [] and .results[0].force == false' <<<"$OUT"
+tap_ok "wedged, no --force: the tool's sleep 311 runs on" live_pid 'sleep 311'
+thaw "$S3" || tap_bail "OpenCode did not come back"
+oc_prompt "$S3" 'TOOL(sleep 312)' || tap_bail "prompt_async failed"
+wait_until 30 live_pid 'sleep 312' >/dev/null || tap_bail "no sleep 312"
+P6=$(live_pid 'sleep 312'); end_at_exit "$P6"
+wait_until 30 ocstop_knows_busy "$S3" || tap_bail "the daemon never saw $S3 busy"
+frozen
+t0=$(now_ms)
+OUT=$(ocstop -j abort --force --timeout 500 "$S3")
+tap_diag "abort --force of a wedged OpenCode took $(($(now_ms) - t0)) ms: $OUT"
+tap_ok "wedged, --force: the result is forced and lists the tool's sleep 312, ended by TERM" \
+  jq -e --argjson p "$P6" '.results[0].force == true and .results[0].stopped == false and (.results[0].processes | any(.pid == $p and .command == "sleep 312" and .signal == "TERM" and .ms >= 0))' <<<"$OUT"
+tap_ok "wedged, --force: no process the tool started is left" marked_none "$S3"
+thaw "$S3" || tap_bail "OpenCode did not come back"
+
+tap_done
