@@ -196,12 +196,19 @@ static bool spare_opencode(void *arg, int pid)
 	return control_is_opencode_pid(d->control, pid);
 }
 
-static int procs_end_op(void *ctx, const char *const *sessions, size_t n_sessions, size_t max,
-    proc_done_cb done, void *arg)
+static int procs_end_op(void *ctx, const char *const *sessions, size_t n_sessions, bool all,
+    size_t max, proc_done_cb done, void *arg)
 {
 	struct daemon *d = ctx;
 
-	return procs_end(d->procs, sessions, n_sessions, spare_opencode, d, max, done, arg);
+	return procs_end(d->procs, sessions, n_sessions, all, spare_opencode, d, max, done, arg);
+}
+
+static void procs_warm_op(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	procs_warm(d->procs);
 }
 
 static void procs_flush_op(void *ctx)
@@ -214,6 +221,7 @@ static void procs_flush_op(void *ctx)
 static const struct procs_ops daemon_procs_ops = {
 	.end = procs_end_op,
 	.flush = procs_flush_op,
+	.warm = procs_warm_op,
 };
 
 static void start_servers(struct daemon *d)

@@ -5,6 +5,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,34 +16,44 @@
 
 #define ENV(s) s, sizeof(s) - 1
 
+/* The session the environment marks, and whether it carries a marker. */
+static int marks(const char *env, size_t len, const char *const *ids, size_t n, bool want_marked)
+{
+	bool marked = !want_marked;
+	int i = proc_environ_session(env, len, ids, n, &marked);
+
+	assert_int_equal(marked, want_marked);
+	return i;
+}
+
 static void test_environ_session(void **state)
 {
 	const char *ids[] = { "ses_a", "ses_b" };
 
 	(void)state;
-	assert_int_equal(proc_environ_session(ENV("A=1\0OCSTOP_SESSION=ses_b\0"), ids, 2), 1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=ses_a\0PATH=/bin\0"), ids, 2), 0);
-	/* Another tree's session, a prefix of one, one the id is a prefix of. */
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=ses_c\0"), ids, 2), -1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=ses_\0"), ids, 2), -1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=ses_ab\0"), ids, 2), -1);
+	assert_int_equal(marks(ENV("A=1\0OCSTOP_SESSION=ses_b\0"), ids, 2, true), 1);
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=ses_a\0PATH=/bin\0"), ids, 2, true), 0);
+	/* Another tree's session, a prefix of one, one the id is a prefix of:
+	 * marked, but not by these. */
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=ses_c\0"), ids, 2, true), -1);
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=ses_\0"), ids, 2, true), -1);
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=ses_ab\0"), ids, 2, true), -1);
 	/* Other names that hold the marker's, and its value elsewhere. */
-	assert_int_equal(proc_environ_session(ENV("XOCSTOP_SESSION=ses_a\0"), ids, 2), -1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSIONS=ses_a\0"), ids, 2), -1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_CALL=ses_a\0X=OCSTOP_SESSION=ses_a\0"),
-			     ids, 2),
+	assert_int_equal(marks(ENV("XOCSTOP_SESSION=ses_a\0"), ids, 2, false), -1);
+	assert_int_equal(marks(ENV("OCSTOP_SESSIONS=ses_a\0"), ids, 2, false), -1);
+	assert_int_equal(marks(ENV("OCSTOP_CALL=ses_a\0X=OCSTOP_SESSION=ses_a\0"), ids, 2, false),
 	    -1);
 	/* The first of the name is what a program sees (getenv). */
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=other\0OCSTOP_SESSION=ses_a\0"),
-			     ids, 2),
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=other\0OCSTOP_SESSION=ses_a\0"), ids, 2, true),
 	    -1);
-	/* Cut by the bounded read: not trusted. */
-	assert_int_equal(proc_environ_session(ENV("A=1\0OCSTOP_SESSION=ses_a"), ids, 2), -1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=ses_a"), ids, 2), -1);
+	/* Cut by the bounded read: not trusted either way. */
+	assert_int_equal(marks(ENV("A=1\0OCSTOP_SESSION=ses_a"), ids, 2, true), -1);
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=ses_a"), ids, 2, true), -1);
+	assert_int_equal(marks(ENV("A=1\0PATH=/b"), ids, 2, true), -1);
 	/* Nothing to look in, nothing to look for. */
-	assert_int_equal(proc_environ_session("", 0, ids, 2), -1);
-	assert_int_equal(proc_environ_session(ENV("OCSTOP_SESSION=ses_a\0"), ids, 0), -1);
-	assert_int_equal(proc_environ_session(ENV("\0\0OCSTOP_SESSION=ses_a\0"), ids, 2), 0);
+	assert_int_equal(marks("", 0, ids, 2, false), -1);
+	assert_int_equal(marks(ENV("OCSTOP_SESSION=ses_a\0"), ids, 0, true), -1);
+	assert_int_equal(marks(ENV("\0\0OCSTOP_SESSION=ses_a\0"), ids, 2, true), 0);
 }
 
 static void test_render_command(void **state)

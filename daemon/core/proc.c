@@ -6,18 +6,23 @@
 /* Ends a command that was cut. */
 #define CUT_MARK "..."
 
-int proc_environ_session(const char *env, size_t len, const char *const *ids, size_t n_ids)
+int proc_environ_session(const char *env, size_t len, const char *const *ids, size_t n_ids,
+    bool *marked)
 {
 	static const char key[] = PROC_MARKER "=";
 	const char *p = env, *end = env + len, *nul, *value;
 	size_t vlen, i;
 
+	*marked = false;
 	while (p < end) {
 		nul = memchr(p, '\0', (size_t)(end - p));
 		/* A string the bounded read cut is not trusted. */
-		if (nul == NULL)
+		if (nul == NULL) {
+			*marked = true;
 			return -1;
+		}
 		if ((size_t)(nul - p) >= sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0) {
+			*marked = true;
 			value = p + sizeof(key) - 1;
 			vlen = (size_t)(nul - value);
 			for (i = 0; i < n_ids; i++)

@@ -23,8 +23,11 @@
 typedef void (*proc_done_cb)(void *arg, const struct wire_process *ends, size_t n, int64_t now_ms);
 
 /* The index in ids of the session the environment (environ's NUL-separated
- * "KEY=value" strings, len bytes, possibly cut short) marks; -1 when none. */
-int proc_environ_session(const char *env, size_t len, const char *const *ids, size_t n_ids);
+ * "KEY=value" strings, len bytes, possibly cut short) marks; -1 when none.
+ * *marked says whether it carries a marker at all (of any session), or
+ * may: a cut string is not known not to be one. */
+int proc_environ_session(const char *env, size_t len, const char *const *ids, size_t n_ids,
+    bool *marked);
 
 /* A command line (cmdline's NUL-separated arguments, len bytes) as one
  * printable line into out (PROTO_MAX_COMMAND bytes): arguments joined by

@@ -280,7 +280,7 @@ static void processes_done(void *arg, const struct wire_process *ends, size_t n,
 /* Ask for the processes of the tree's sessions (every one the table knows,
  * idle ones too: a tool of an earlier turn may have left one) to be ended;
  * false when there is none to wait for. */
-static bool end_processes(struct stop *st)
+static bool end_processes(struct stop *st, bool all)
 {
 	struct engine *e = st->e;
 	struct session *kids[SESSION_TREE_MAX], *root;
@@ -297,7 +297,7 @@ static bool end_processes(struct stop *st)
 	k = session_table_descendants(e->sessions, root, kids, nitems(kids));
 	for (i = 0; i < k && i < nitems(kids); i++)
 		ids[n++] = session_id(kids[i]);
-	rc = e->procs->end(e->procs_ctx, ids, n, STOP_MAX_PROCESSES - st->n_processes,
+	rc = e->procs->end(e->procs_ctx, ids, n, all, STOP_MAX_PROCESSES - st->n_processes,
 	    processes_done, st);
 	if (rc < 0)
 		log_warnx("stop %s: could not look for the processes its tools left",
@@ -314,7 +314,7 @@ static bool end_processes(struct stop *st)
 static void proven(struct stop *st)
 {
 	st->proven = true;
-	if (!end_processes(st))
+	if (!end_processes(st, false))
 		finish(st, true, NULL);
 }
 
@@ -393,7 +393,7 @@ static void step(struct stop *st, int64_t now_ms)
 				    "stop %s: no proof after attempt %d; ending the processes "
 				    "its tools started (forced)",
 				    st->targets[0], st->attempt);
-				if (end_processes(st))
+				if (end_processes(st, true))
 					return;
 			}
 			/* Only a missing idle can be made up for: output that
@@ -549,6 +549,8 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	if (st->fenced)
 		e->fence(e->fence_arg, srv->shim, (const char *const *)st->targets, st->n_targets);
 	send_attempt(st, now_ms);
+	if (e->procs != NULL)
+		e->procs->warm(e->procs_ctx);
 	/* Never finish inside stop_start: the caller still holds st. */
 	st->wake_ms = all_failed(st) ? now_ms : st->deadline_ms;
 	engine_rearm(e);

@@ -92,11 +92,15 @@ bool stop_fence_hit(struct engine *e, struct server *srv, const char *id, enum f
  * forced stop that stalls, every one of them. */
 struct procs_ops {
 	/* End the processes whose environment marks one of sessions, at most
-	 * max; done is called once, later, with what was ended. Returns how
-	 * many are being ended: 0 when none, -1 when it could not look (done
-	 * is then not called). */
-	int (*end)(void *ctx, const char *const *sessions, size_t n_sessions, size_t max,
+	 * max; done is called once, later, with what was ended. all: look at
+	 * every process again, none taken as known unmarked (forced). Returns
+	 * how many are being ended: 0 when none, -1 when it could not look
+	 * (done is then not called). */
+	int (*end)(void *ctx, const char *const *sessions, size_t n_sessions, bool all, size_t max,
 	    proc_done_cb done, void *arg);
+	/* A stop started: look at the processes soon, off the stop's path, so
+	 * that the look its end waits for is short. */
+	void (*warm)(void *ctx);
 	/* Answer every request in flight now (the engine shuts down). */
 	void (*flush)(void *ctx);
 };

@@ -43,28 +43,46 @@ struct request {
 struct procs {
 	struct event_base *base;
 	char *env; /* PROCS_MAX_ENVIRON bytes, for every scan */
+	/* The pids below clean_below that carried no marker at the last scan
+	 * (sorted), and room for the next scan's. */
+	int *clean, *next;
+	size_t n_clean;
+	long clean_below; /* 0: no scan yet */
+	long last_pid;    /* the kernel's last pid when the last scan began */
+	struct event *warmer;
 	LIST_HEAD(, request) requests;
 };
 
-/* Up to max bytes of a file under dirfd; -1 when it cannot be read. */
-static ssize_t read_at(int dirfd, const char *path, char *buf, size_t max)
+/* Up to max bytes of fd; -1 when nothing could be read. */
+static ssize_t read_fd(int fd, char *buf, size_t max)
 {
 	size_t got = 0;
 	ssize_t n;
-	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return -1;
 	while (got < max) {
 		n = read(fd, buf + got, max - got);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && got == 0)
+			return -1;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	return (ssize_t)got;
+}
+
+/* Up to max bytes of a file under dirfd; -1 when it cannot be read. */
+static ssize_t read_at(int dirfd, const char *path, char *buf, size_t max)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read_fd(fd, buf, max);
+	close(fd);
+	return n;
 }
 
 /* A running process's state and start time; false when it is gone or a
@@ -79,59 +97,123 @@ static bool alive_at(int dirfd, uint64_t *starttime)
 	return state != 'Z' && state != 'X' && state != 'x';
 }
 
-/* One entry of /proc: a match is filled into *f. */
-static bool match_one(int proc, const char *name, const char *const *ids, size_t n_ids, char *env,
-    struct procs_found *f)
-{
-	char cmdline[CMDLINE_MAX];
-	struct stat sb;
-	ssize_t n;
-	int dirfd, session;
-	bool found = false;
+/* What a process of /proc is to a scan. */
+enum look {
+	LOOK_UNKNOWN, /* could not be read (it may be ending): read it again */
+	LOOK_CLEAN,   /* another user's, or carries no marker */
+	LOOK_MARKED,  /* carries the marker of a session not asked about */
+	LOOK_MATCH,   /* carries the marker of one asked about: *f filled */
+};
 
-	if ((dirfd = openat(proc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	/* Never another user's process (nor one made undumpable, which /proc
-	 * shows as root's). */
-	if (fstat(dirfd, &sb) < 0 || sb.st_uid != getuid())
-		goto out;
-	n = read_at(dirfd, "environ", env, PROCS_MAX_ENVIRON);
-	if (n <= 0 || (session = proc_environ_session(env, (size_t)n, ids, n_ids)) < 0)
-		goto out;
-	if (!alive_at(dirfd, &f->starttime))
-		goto out;
-	n = read_at(dirfd, "cmdline", cmdline, sizeof(cmdline));
-	proc_render_command(cmdline, n > 0 ? (size_t)n : 0, f->command);
-	f->session = session;
-	found = true;
-out:
-	close(dirfd);
-	return found;
+/* A failure of this daemon's (descriptors, memory), not the process's: a
+ * kernel thread has no environment to read (ESRCH), another's refuses
+ * (EACCES), one that ended is gone; none of those can carry a marker. */
+static bool short_of(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM || err == EINTR;
 }
 
-long procs_scan(const char *const *ids, size_t n_ids, procs_spare_cb spare, void *spare_arg,
-    struct procs_found *out, size_t max, char *env, size_t *scanned)
+static enum look look_at(int proc, const char *name, const char *const *ids, size_t n_ids,
+    char *env, struct procs_found *f)
 {
+	char path[64], cmdline[CMDLINE_MAX];
+	struct stat sb;
+	ssize_t n;
+	int fd, session, err;
+	bool marked;
+	enum look what;
+
+	snprintf(path, sizeof(path), "%s/environ", name);
+	if ((fd = openat(proc, path, O_RDONLY | O_CLOEXEC)) < 0)
+		return short_of(errno) ? LOOK_UNKNOWN : LOOK_CLEAN;
+	/* Never another user's process (nor one made undumpable, which /proc
+	 * shows as root's): a file of /proc/<pid> belongs to its owner. */
+	if (fstat(fd, &sb) < 0 || sb.st_uid != getuid()) {
+		close(fd);
+		return LOOK_CLEAN;
+	}
+	n = read_fd(fd, env, PROCS_MAX_ENVIRON);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return short_of(err) ? LOOK_UNKNOWN : LOOK_CLEAN;
+	session = proc_environ_session(env, (size_t)n, ids, n_ids, &marked);
+	if (session < 0)
+		return marked ? LOOK_MARKED : LOOK_CLEAN;
+	if ((fd = openat(proc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return LOOK_UNKNOWN;
+	what = LOOK_UNKNOWN;
+	if (alive_at(fd, &f->starttime)) {
+		n = read_at(fd, "cmdline", cmdline, sizeof(cmdline));
+		proc_render_command(cmdline, n > 0 ? (size_t)n : 0, f->command);
+		f->session = session;
+		what = LOOK_MATCH;
+	}
+	close(fd);
+	return what;
+}
+
+/* The pid the kernel gave last, or -1: no later process has a lower pid
+ * until the pids wrap. */
+static long last_pid(void)
+{
+	char buf[32];
+	ssize_t n = read_at(AT_FDCWD, "/proc/sys/kernel/ns_last_pid", buf, sizeof(buf) - 1);
+	char *end;
+	long v;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	v = strtol(buf, &end, 10);
+	return end != buf && v > 0 ? v : -1;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
+    procs_spare_cb spare, void *spare_arg, struct procs_found *out, size_t max,
+    struct procs_scan_stats *stats)
+{
+	struct procs_scan_stats st = { 0, 0 };
 	struct procs_found f;
 	struct dirent *e;
-	size_t looked = 0;
-	long found = 0;
+	long found = 0, pid, last = last_pid();
+	/* What the last scan found clean holds while no pid was given twice. */
+	bool cached = !all && p->clean_below > 0 && last >= p->last_pid;
+	size_t n_next = 0;
+	int self = (int)getpid(), *swap;
+	enum look what;
 	char *end;
-	long pid;
-	int self = (int)getpid();
 	DIR *d;
 
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
-	while (looked < PROCS_MAX_SCANNED && (e = readdir(d)) != NULL) {
+	while (st.scanned < PROCS_MAX_SCANNED && (e = readdir(d)) != NULL) {
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		pid = strtol(e->d_name, &end, 10);
 		if (*end != '\0' || pid <= 0 || pid > 0x3fffffff)
 			continue;
-		looked++;
-		if (pid == self || !match_one(dirfd(d), e->d_name, ids, n_ids, env, &f) ||
-		    (spare != NULL && spare(spare_arg, (int)pid)))
+		st.scanned++;
+		if (cached && pid < p->clean_below &&
+		    bsearch(&(int){ (int)pid }, p->clean, p->n_clean, sizeof(int), cmp_pid) !=
+			NULL) {
+			p->next[n_next++] = (int)pid;
+			continue;
+		}
+		if (pid == self)
+			continue;
+		st.read++;
+		what = look_at(dirfd(d), e->d_name, ids, n_ids, p->env, &f);
+		if (what == LOOK_CLEAN)
+			p->next[n_next++] = (int)pid;
+		if (what != LOOK_MATCH || (spare != NULL && spare(spare_arg, (int)pid)))
 			continue;
 		f.pid = (int)pid;
 		if ((size_t)found < max)
@@ -139,9 +221,35 @@ long procs_scan(const char *const *ids, size_t n_ids, procs_spare_cb spare, void
 		found++;
 	}
 	closedir(d);
-	if (scanned != NULL)
-		*scanned = looked;
+	/* /proc lists pids in order; sorted either way for bsearch. */
+	qsort(p->next, n_next, sizeof(int), cmp_pid);
+	swap = p->clean;
+	p->clean = p->next;
+	p->next = swap;
+	p->n_clean = n_next;
+	p->last_pid = last;
+	p->clean_below = last > PROCS_FRESH_PIDS ? last - PROCS_FRESH_PIDS : 0;
+	if (stats != NULL)
+		*stats = st;
 	return found;
+}
+
+static void warm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct procs *p = arg;
+	struct procs_scan_stats st;
+
+	(void)fd;
+	(void)what;
+	if (procs_scan(p, NULL, 0, false, NULL, NULL, NULL, 0, &st) >= 0)
+		log_debug("processes: %zu looked at, %zu read", st.scanned, st.read);
+}
+
+void procs_warm(struct procs *p)
+{
+	struct timeval tv = { 0, PROCS_WARM_DELAY_MS * 1000 };
+
+	evtimer_add(p->warmer, &tv);
 }
 
 /* Still the process that was found: alive, and not a later one with its
@@ -228,8 +336,12 @@ struct procs *procs_new(struct event_base *base)
 
 	if (p == NULL)
 		return NULL;
-	if ((p->env = malloc(PROCS_MAX_ENVIRON)) == NULL) {
-		free(p);
+	p->env = malloc(PROCS_MAX_ENVIRON);
+	p->clean = calloc(PROCS_MAX_SCANNED, sizeof(int));
+	p->next = calloc(PROCS_MAX_SCANNED, sizeof(int));
+	p->warmer = evtimer_new(base, warm_cb, p);
+	if (p->env == NULL || p->clean == NULL || p->next == NULL || p->warmer == NULL) {
+		procs_free(p);
 		return NULL;
 	}
 	p->base = base;
@@ -256,11 +368,15 @@ void procs_free(struct procs *p)
 	if (p == NULL)
 		return;
 	procs_flush(p);
+	if (p->warmer != NULL)
+		event_free(p->warmer);
 	free(p->env);
+	free(p->clean);
+	free(p->next);
 	free(p);
 }
 
-int procs_end(struct procs *p, const char *const *ids, size_t n_ids, procs_spare_cb spare,
+int procs_end(struct procs *p, const char *const *ids, size_t n_ids, bool all, procs_spare_cb spare,
     void *spare_arg, size_t max, proc_done_cb done, void *arg)
 {
 	struct timeval tv = { 0, PROCS_POLL_MS * 1000 };
@@ -273,7 +389,7 @@ int procs_end(struct procs *p, const char *const *ids, size_t n_ids, procs_spare
 		return 0;
 	if ((found = calloc(max, sizeof(*found))) == NULL)
 		return -1;
-	n = procs_scan(ids, n_ids, spare, spare_arg, found, max, p->env, NULL);
+	n = procs_scan(p, ids, n_ids, all, spare, spare_arg, found, max, NULL);
 	if (n <= 0) {
 		free(found);
 		return n < 0 ? -1 : 0;
