@@ -237,10 +237,10 @@ static void test_end_term_then_kill(void **state)
 	assert_int_equal(o.calls, 1);
 	assert_int_equal(o.n, 2);
 	assert_string_equal(ended(&o, polite)->signal, "TERM");
-	assert_true(ended(&o, polite)->ms >= 0 && ended(&o, polite)->ms < PROCS_GRACE_MS);
+	assert_true(ended(&o, polite)->ms >= 0 && ended(&o, polite)->ms < PROC_GRACE_MS);
 	assert_string_equal(ended(&o, polite)->command, "sleep 300");
 	assert_string_equal(ended(&o, stubborn)->signal, "KILL");
-	assert_true(ended(&o, stubborn)->ms >= PROCS_GRACE_MS);
+	assert_true(ended(&o, stubborn)->ms >= PROC_GRACE_MS);
 	print_message("# TERM ended one in %lld ms; the one ignoring it was KILLed at %lld ms; "
 		      "done after %lld ms\n",
 	    (long long)ended(&o, polite)->ms, (long long)ended(&o, stubborn)->ms,

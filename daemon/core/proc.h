@@ -18,6 +18,11 @@
 
 /* The environment variable that names a tool's session. */
 #define PROC_MARKER "OCSTOP_SESSION"
+/* From TERM to KILL. */
+#define PROC_GRACE_MS 1000
+/* How long a process sent KILL is watched for before it is reported as not
+ * seen gone (one in uninterruptible sleep). */
+#define PROC_KILL_WAIT_MS 1000
 /* The processes of one request were ended; ends is borrowed for the call.
  * now_ms is the monotonic clock (core/clock.h) when it was seen. */
 typedef void (*proc_done_cb)(void *arg, const struct wire_process *ends, size_t n, int64_t now_ms);

@@ -112,10 +112,15 @@ void engine_set_procs(struct engine *e, const struct procs_ops *ops, void *ctx);
 /* How long the check before "not stopped" may take. */
 #define STOP_CHECK_MS 2000
 
-/* The longest a stop of attempts of timeout_ms each takes to end. */
-static inline int64_t stop_longest_ms(int64_t timeout_ms)
+/* The longest a stop of attempts of timeout_ms each takes to end: its
+ * attempts, the check, and ending what its tools left; a forced one (force)
+ * also ends its tools' processes and waits once more. */
+static inline int64_t stop_longest_ms(int64_t timeout_ms, bool force)
 {
-	return STOP_ATTEMPTS * timeout_ms + STOP_CHECK_MS;
+	int64_t ending = PROC_GRACE_MS + PROC_KILL_WAIT_MS;
+
+	return STOP_ATTEMPTS * timeout_ms + STOP_CHECK_MS + ending +
+	    (force ? timeout_ms + ending : 0);
 }
 
 /* Start (or join) stopping the tree of root, which must be running. done

@@ -321,9 +321,9 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	look(r, now);
-	if (r->left > 0 && !r->killed && now - r->term_ms >= PROCS_GRACE_MS)
+	if (r->left > 0 && !r->killed && now - r->term_ms >= PROC_GRACE_MS)
 		send_kill(r);
-	if (r->left == 0 || now - r->term_ms >= PROCS_GRACE_MS + PROCS_KILL_WAIT_MS) {
+	if (r->left == 0 || now - r->term_ms >= PROC_GRACE_MS + PROC_KILL_WAIT_MS) {
 		finish(r, now);
 		return;
 	}

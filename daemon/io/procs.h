@@ -4,7 +4,7 @@
  * of it (setsid, nohup ... &, a daemonizing server); every such process
  * still carries its session in its environment (core/proc.h). This finds
  * them in /proc, among this user's processes only, sends each TERM, then
- * KILL to those still there after PROCS_GRACE_MS, and reports them. It
+ * KILL to those still there after PROC_GRACE_MS, and reports them. It
  * never blocks: the grace and the watching run on libevent timers.
  */
 #ifndef OCSTOP_IO_PROCS_H
@@ -25,11 +25,6 @@ struct procs;
  * The shim's marker comes last (OpenCode lays it over its own
  * environment), so this is room for a large environment. */
 #define PROCS_MAX_ENVIRON (256 * 1024)
-/* From TERM to KILL. */
-#define PROCS_GRACE_MS 1000
-/* How long a process sent KILL is watched for before it is reported as not
- * seen gone (one in uninterruptible sleep). */
-#define PROCS_KILL_WAIT_MS 1000
 /* How often the processes of a request are looked at while they end. */
 #define PROCS_POLL_MS 10
 /* The newest pids at a scan's start are read again by the next scan even
@@ -82,8 +77,8 @@ long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
 void procs_warm(struct procs *p);
 
 /* End the processes procs_scan finds, at most max: TERM now, KILL to those
- * left after PROCS_GRACE_MS, then done, once, from the event loop, when all
- * are gone or PROCS_KILL_WAIT_MS after the KILL. Returns how many are being
+ * left after PROC_GRACE_MS, then done, once, from the event loop, when all
+ * are gone or PROC_KILL_WAIT_MS after the KILL. Returns how many are being
  * ended: 0 when none (done is then not called); -1 when /proc cannot be
  * read or memory ran out (done not called). */
 int procs_end(struct procs *p, const char *const *ids, size_t n_ids, bool all, procs_spare_cb spare,
