@@ -2,8 +2,9 @@
 # x-procs.sh — nothing a tool of a stopped tree started runs after the stop: real `opencode serve`
 # with the plugin shim, whose bash tool runs a script that leaves processes outside the tool's
 # process group (`setsid sleep 301 &`, a `nohup setsid` dev server, one that ignores TERM). The
-# daemon ends them once the tree is idle and lists them in the stop; `ocstop abort --force` ends
-# the tool processes of a stop that stalls (a tool that ignores OpenCode's TERM).
+# daemon ends them once the tree is idle and lists them in the stop (the x's stop event, `ocstop
+# abort` and its -j); `ocstop abort --force` ends the tool processes of a stop that stalls (a
+# wedged OpenCode, SIGSTOPped).
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
@@ -14,24 +15,12 @@ ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 monitor_start
 
-# marked_pids SID — the live processes whose environment carries the shim's marker for SID (a zombie's
-# environment reads empty: this machine's init may never reap one).
-marked_pids() {
-  local f p
-  for f in /proc/[0-9]*/environ; do
-    p=${f#/proc/}; p=${p%/environ}
-    grep -qzx "OCSTOP_SESSION=$1" "$f" 2>/dev/null && echo "$p"
-  done
-}
-# marked_none SID — no process of SID is left (says which are, on stderr).
-marked_none() {
-  local left; left=$(marked_pids "$1")
-  [ -z "$left" ] && return 0
-  ps -o pid=,stat=,args= -p "$(echo $left | tr ' ' ,)" >&2
-  return 1
-}
-# ended PID... — none of them runs any more (a zombie has ended), and no process of the session they
-# were started in is left: left_none SID PID...
+# marked_pids SID / marked_none SID — the live processes that carry the shim's marker for SID; none
+# is left.
+marked_pids() { oc_env_pids "OCSTOP_SESSION=$1"; }
+marked_none() { oc_env_none "OCSTOP_SESSION=$1"; }
+# ended PID... — none of them runs any more (a zombie has ended: this machine's init may never reap
+# one).
 ended() {
   local p st
   for p; do
@@ -39,6 +28,7 @@ ended() {
     [ -z "$st" ] || [ "$st" = Z ] || { echo "$p still runs: $(ps -o args= -p "$p")" >&2; return 1; }
   done
 }
+# left_none SID PID... — the processes the test saw have ended, and no process of SID is left.
 left_none() { local sid=$1; shift; ended "$@" && marked_none "$sid"; }
 # live_pid REGEX — the pid of the one live process whose command line is REGEX (whole).
 live_pid() {
