@@ -1103,18 +1103,24 @@ static void test_force(void **state)
 	struct world *w = *state;
 	struct server *s = add_server(w, "http://a", true, 0);
 
+	struct fake *f = fake_of(&w->fakes, s);
+
 	BUSY(w, s, 0, "ses_r");
 	stop_force(start(w, s, "ses_r", 1000));
 	w->procs.found = 1;
-	advance(w, 2999);
+	advance(w, 2000);
 	assert_int_equal(w->procs.n_end, 0);
-	advance(w, 3000);
+	/* The retry's request fails: the stall is known at once. */
+	fake_answer(f, 1, false, "timed out", 2500);
 	assert_int_equal(w->procs.n_end, 1);
 	assert_true(w->procs.all);
 	assert_int_equal(w->n_results, 0);
-	procs_ended(&w->procs, 3100);
+	/* The wait for proof after the processes ended is not cut short by
+	 * the failed request. */
+	procs_ended(&w->procs, 2600);
 	w->procs.found = 0;
-	assert_int_equal(w->wake, 3100 + TIMEOUT);
+	assert_int_equal(w->n_results, 0);
+	assert_int_equal(w->wake, 2600 + TIMEOUT);
 	IDLE(w, s, 3200, "ses_r");
 	advance(w, 3300);
 	assert_int_equal(w->procs.n_end, 2);

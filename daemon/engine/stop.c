@@ -266,7 +266,9 @@ static void processes_done(void *arg, const struct wire_process *ends, size_t n,
 			finish(st, true, NULL);
 		} else {
 			/* Forced: the tools whose processes ended can now end
-			 * their turn; the proof gets one more wait. */
+			 * their turn; the proof gets one more wait, whatever
+			 * became of the last attempt's requests. */
+			st->sent = st->failed = 0;
 			st->deadline_ms = now_ms + st->timeout_ms;
 			st->wake_ms = st->deadline_ms;
 			step(st, now_ms);
