@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -380,7 +381,9 @@ int procs_end(struct procs *p, const char *const *ids, size_t n_ids, bool all, p
     void *spare_arg, size_t max, proc_done_cb done, void *arg)
 {
 	struct timeval tv = { 0, PROCS_POLL_MS * 1000 };
+	struct procs_scan_stats st;
 	struct procs_found *found;
+	struct timespec t0, t1;
 	struct request *r;
 	long n;
 	size_t i;
@@ -389,7 +392,13 @@ int procs_end(struct procs *p, const char *const *ids, size_t n_ids, bool all, p
 		return 0;
 	if ((found = calloc(max, sizeof(*found))) == NULL)
 		return -1;
-	n = procs_scan(p, ids, n_ids, all, spare, spare_arg, found, max, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = procs_scan(p, ids, n_ids, all, spare, spare_arg, found, max, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* What a stop pays to look: said, since it is paid on every stop. */
+	log_debug("processes: %ld of the stopped tree among %zu, %zu read, in %lld us", n,
+	    st.scanned, st.read,
+	    (long long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (n <= 0) {
 		free(found);
 		return n < 0 ? -1 : 0;
