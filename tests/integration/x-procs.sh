@@ -9,11 +9,12 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 15
+tap_plan 16
 world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 monitor_start
+sse_capture_start "$T/events.sse" || tap_bail "no event capture"
 
 # marked_pids SID / marked_none SID — the live processes that carry the shim's marker for SID; none
 # is left.
@@ -92,6 +93,8 @@ tap_ok "x: the stop lists the one that ignores TERM, ended by KILL after the gra
   --argjson p "$P3"
 tap_eq "x: only those three are listed (OpenCode ended the tool's own)" 3 "$(jq '.processes | length' <<<"$STOP")"
 tap_ok "x: the stop was not forced" holds "$STOP" '.force == false and .stopped == true'
+tap_ok "x: the toast (x.result's stop) says the three processes were ended" \
+  wait_until 10 sse_toasts_gt "$T/events.sse" 'ocstop: stopped in [0-9]+ ms \(verified\) — ended 3 processes' 0
 
 # 2. A tool that ignores TERM: OpenCode's abort leaves it behind and ends the turn at once; the
 # daemon KILLs it after the grace. `ocstop abort` (human) lists it.
