@@ -668,7 +668,7 @@ static void test_message(void **state)
 
 /* x_force: the stop of an x that stalls is forced (no ender here finds any
  * process), the x.result says so, and register's proof_ms waits for that
- * too. */
+ * too. A registered OpenCode is known, to be spared. */
 static void test_x_force(void **state)
 {
 	struct world *w = *state;
@@ -677,10 +677,16 @@ static void test_x_force(void **state)
 	json_t *r, *ev;
 
 	w->cfg.stop_timeout_ms = CONFIG_MIN_STOP_TIMEOUT_MS;
+	assert_false(control_is_opencode_pid(w->ctl, getpid()));
 	r = result(w, c, "register",
 	    "{\"server_url\": \"http://fake\", \"directory\": \"/p\", \"pid\": 4242}");
 	plain = int_at(r, "proof_ms");
 	json_decref(r);
+	/* What a forced stop never ends: the OpenCode registered, and the
+	 * process at the other end of its shim's connection. */
+	assert_true(control_is_opencode_pid(w->ctl, 4242));
+	assert_true(control_is_opencode_pid(w->ctl, getpid()));
+	assert_false(control_is_opencode_pid(w->ctl, 4243));
 	w->cfg.x_force = true;
 	r = result(w, c, "register",
 	    "{\"server_url\": \"http://fake\", \"directory\": \"/q\", \"pid\": 4242}");

@@ -204,6 +204,42 @@ static void test_scan_reads_only_what_may_be_marked(void **state)
 	event_base_free(base);
 }
 
+/* Another user's process is never one to end, marker or not (root can
+ * start one to check; others skip). */
+static void test_other_uid(void **state)
+{
+	const char *ids[] = { session_a };
+	struct event_base *base = event_base_new();
+	struct procs *p = procs_new(base);
+	struct procs_found found[2];
+	char marker[160];
+	pid_t mine, theirs;
+
+	(void)state;
+	snprintf(marker, sizeof(marker), "OCSTOP_SESSION=%s", session_a);
+	if (getuid() != 0) {
+		print_message("# not root: no other user's process to start\n");
+		skip();
+	}
+	mine = spawn(session_a, false);
+	theirs = fork();
+	assert_true(theirs >= 0);
+	if (theirs == 0) {
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(126);
+		execle("/bin/sleep", "sleep", "300", NULL,
+		    (char *[]){ "PATH=/usr/bin:/bin", marker, NULL });
+		_exit(127);
+	}
+	spawned[n_spawned++] = theirs;
+	wait_exec(mine);
+	wait_exec(theirs);
+	assert_int_equal(procs_scan(p, ids, 1, true, NULL, NULL, found, 2, NULL), 1);
+	assert_int_equal(found[0].pid, mine);
+	procs_free(p);
+	event_base_free(base);
+}
+
 struct outcome {
 	struct event_base *base;
 	struct wire_process ends[8];
@@ -354,6 +390,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_scan_finds_the_marked, reap_all),
 		cmocka_unit_test_teardown(test_scan_reads_only_what_may_be_marked, reap_all),
+		cmocka_unit_test_teardown(test_other_uid, reap_all),
 		cmocka_unit_test_teardown(test_end_term_then_kill, reap_all),
 		cmocka_unit_test_teardown(test_flush, reap_all),
 		cmocka_unit_test_teardown(test_scan_cost, reap_all),
