@@ -268,6 +268,8 @@ static void setup(struct daemon *d)
 	engine_set_backend(d->engine, SERVER_HTTP, &backend_http_ops, &d->http_ctx);
 	engine_set_backend(d->engine, SERVER_RELAY, &backend_relay_ops, NULL);
 	engine_set_procs(d->engine, &daemon_procs_ops, d);
+	/* The first stop's own warm-up then reads only what started since. */
+	procs_warm(d->procs);
 	if ((d->control = control_new(d->base, d->engine)) == NULL)
 		fatalx("out of memory");
 	if (control_listen(d->control, d->config.socket_path, &cause) < 0)
