@@ -4,12 +4,12 @@
 # process group (`setsid sleep 301 &`, a `nohup setsid` dev server, one that ignores TERM). The
 # daemon ends them once the tree is idle and lists them in the stop (the x's stop event, `ocstop
 # abort` and its -j); `ocstop abort --force` ends the tool processes of a stop that stalls (a
-# wedged OpenCode, SIGSTOPped).
+# wedged OpenCode, SIGSTOPped); a user's `!command` is marked and ended alike.
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 16
+tap_plan 19
 world_start --shim
 ocstopd_start "$T" || tap_bail "ocstopd did not start"
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
@@ -141,5 +141,23 @@ tap_ok "wedged, --force: the result is forced and lists the tool's sleep 312, en
   --argjson p "$P6"
 tap_ok "wedged, --force: no process the tool started is left" left_none "$S3" "$P6"
 thaw "$S3" || tap_bail "OpenCode did not come back"
+
+# 4. A `!command` the user runs in the session is a tool's shell too: marked, and what it leaves is
+# ended with the tree.
+S4=$(oc_session_new "$PROJ") || tap_bail "no session"
+oc_curl -X POST -H 'content-type: application/json' \
+  -d '{"agent": "build", "command": "setsid sleep 305 & sleep 300"}' "$OC_URL/session/$S4/shell" \
+  >/dev/null 2>&1 &
+oc_track $!
+wait_until 30 live_pid 'sleep 305' >/dev/null || tap_bail "no sleep 305"
+P7=$(live_pid 'sleep 305'); end_at_exit "$P7"
+tap_ok "!command: its processes carry the session's marker" \
+  wait_until 5 grep -qzx "OCSTOP_SESSION=$S4" "/proc/$P7/environ"
+wait_until 30 ocstop_knows_busy "$S4" || tap_bail "the daemon never saw $S4 busy"
+OUT=$(ocstop -j abort "$S4")
+tap_ok "!command: the stop lists what it left" \
+  holds "$OUT" '.results[0] | .stopped and (.processes | any(.pid == $p and .command == "sleep 305"))' \
+  --argjson p "$P7"
+tap_ok "!command: no process it started is left" left_none "$S4" "$P7"
 
 tap_done
