@@ -36,6 +36,7 @@ struct client_opts {
 	const char *dir; /* NULL: not given */
 	bool all;
 	bool no_wait;
+	bool force;         /* a stalled stop ends the trees' tool processes */
 	int64_t timeout_ms; /* 0: not given, the daemon's default applies */
 
 	/* status only */

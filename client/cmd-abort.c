@@ -12,6 +12,9 @@
 /* The reply is owed as soon as the daemon's wait ends; this covers the
  * daemon's own work and a loaded machine. */
 #define ABORT_MARGIN_MS 5000
+/* A forced stop that stalls waits a third time, after its tools' processes
+ * were given their grace and KILL. */
+#define ABORT_FORCE_EXTRA_MS 4000
 
 /* One entry of results, checked. Strings are borrowed from the reply. */
 struct abort_result {
@@ -26,6 +29,7 @@ struct abort_result {
 	bool fenced;
 	uint32_t background;
 	int64_t refused_tools, refused_requests, held;
+	const msgpack_object_array *processes; /* checked; NULL when absent */
 };
 
 static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv);
@@ -44,13 +48,13 @@ const struct cmd_entry cmd_abort_entry = {
 	.exec = cmd_abort_exec,
 };
 
-/* params: [{session | sessions | directory | all, wait?, timeout_ms?}] */
+/* params: [{session | sessions | directory | all, wait?, timeout_ms?, force?}] */
 static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc, char **argv,
     const char *dir)
 {
 	int i, n;
 
-	n = (argc > 0) + (dir != NULL) + o->all + o->no_wait + (o->timeout_ms > 0);
+	n = (argc > 0) + (dir != NULL) + o->all + o->no_wait + (o->timeout_ms > 0) + o->force;
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, (size_t)n);
 	if (argc == 1) {
@@ -69,6 +73,23 @@ static void abort_pack(const struct client_opts *o, msgpack_packer *pk, int argc
 		proto_pack_kv_bool(pk, "wait", false);
 	if (o->timeout_ms > 0)
 		proto_pack_kv_int(pk, "timeout_ms", o->timeout_ms);
+	if (o->force)
+		proto_pack_kv_bool(pk, "force", true);
+}
+
+/* processes[i]: {pid, command, signal, ms} */
+static int abort_parse_process(const msgpack_object *m)
+{
+	const char *s;
+	size_t len;
+	int64_t v;
+
+	if (m->type != MSGPACK_OBJECT_MAP || proto_map_int(m, "pid", &v) != PROTO_OK ||
+	    proto_map_int(m, "ms", &v) != PROTO_OK ||
+	    proto_map_str(m, "command", &s, &len) != PROTO_OK ||
+	    proto_map_str(m, "signal", &s, &len) != PROTO_OK)
+		return client_malformed("a result's process is not {pid, command, signal, ms}");
+	return EXIT_DONE;
 }
 
 /* What the fences did: refused {tools, requests}, held. All optional (a
@@ -116,6 +137,11 @@ static int abort_parse(const msgpack_object *m, struct abort_result *res)
 	res->has_ms = st == PROTO_OK;
 	if (proto_map_str(m, "reason", &res->reason, &res->reason_len) == PROTO_ERR)
 		return client_malformed("result reason is not a string");
+	if (proto_map_array(m, "processes", &res->processes) == PROTO_ERR)
+		return client_malformed("result processes is not an array");
+	for (i = 0; res->processes != NULL && i < res->processes->size; i++)
+		if ((st = abort_parse_process(&res->processes->ptr[i])) != EXIT_DONE)
+			return st;
 	return parse_fences(m, res);
 }
 
@@ -150,9 +176,45 @@ static void print_fences(const struct abort_result *res)
 	    plural(res->held, "message", "messages"));
 }
 
-/* One line per tree, then what the fences did:
+/* A line per process the stop ended, under its tree's:
+ *     ended process 4242 (sleep 300): TERM, gone in 3 ms */
+static int abort_print_processes(const struct abort_result *res)
+{
+	const msgpack_object *m;
+	const char *cmd, *sig;
+	size_t cmd_len, sig_len;
+	int64_t pid, ms;
+	char *c, *g;
+	uint32_t i;
+
+	for (i = 0; res->processes != NULL && i < res->processes->size; i++) {
+		m = &res->processes->ptr[i];
+		proto_map_int(m, "pid", &pid);
+		proto_map_int(m, "ms", &ms);
+		proto_map_str(m, "command", &cmd, &cmd_len);
+		proto_map_str(m, "signal", &sig, &sig_len);
+		c = text_safe(cmd, cmd_len);
+		g = text_safe(sig, sig_len);
+		if (c == NULL || g == NULL) {
+			free(c);
+			free(g);
+			return client_oom();
+		}
+		if (ms >= 0)
+			printf("  ended process %" PRId64 " (%s): %s, gone in %" PRId64 " ms\n",
+			    pid, c, g, ms);
+		else
+			printf("  ended process %" PRId64 " (%s): %s, not seen gone\n", pid, c, g);
+		free(c);
+		free(g);
+	}
+	return EXIT_DONE;
+}
+
+/* One line per tree, then what the fences did and the processes it ended:
  *   stopped ses_abc (2 children, 1 in the background) in 23 ms (verified)
  *     fences: 1 tool call and 0 model requests refused, 2 queued messages held
+ *     ended process 4242 (sleep 300): TERM, gone in 3 ms
  *   NOT stopped ses_abc: reason
  *   abort sent to ses_abc (2 children)      (--no-wait) */
 static int abort_print(const struct client_opts *o, const struct abort_result *res)
@@ -184,7 +246,7 @@ static int abort_print(const struct client_opts *o, const struct abort_result *r
 		print_fences(res);
 	free(session);
 	free(reason);
-	return EXIT_DONE;
+	return abort_print_processes(res);
 }
 
 static int abort_print_all(const struct client_opts *o, const struct abort_result *res, uint32_t n)
@@ -290,6 +352,8 @@ static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
 	/* Without --timeout the daemon's configured wait applies, which we do
 	 * not know, only its bound. */
 	wait = o->no_wait ? 0 : o->timeout_ms > 0 ? o->timeout_ms : ABORT_TIMEOUT_MAX_MS;
+	if (o->force && !o->no_wait)
+		wait = 3 * wait + ABORT_FORCE_EXTRA_MS;
 	deadline = conn_deadline(wait + ABORT_MARGIN_MS);
 	if ((c = client_connect(o, deadline)) == NULL) {
 		free(dir);

@@ -14,7 +14,7 @@ static const char usage_text[] =
     "Usage: ocstop [-s SOCKET] [-j] [-q] [COMMAND [ARGS]]\n"
     "\n"
     "Commands:\n"
-    "  abort [SESSION...] [--dir DIR | --all] [--no-wait] [--timeout MS]\n"
+    "  abort [SESSION...] [--dir DIR | --all] [--no-wait] [--timeout MS] [--force]\n"
     "             Stop sessions and wait until the stop is verified. With no\n"
     "             SESSION, --dir or --all: those in the current directory.\n"
     "  status [--limit N]\n"
@@ -34,6 +34,8 @@ static const char usage_text[] =
     "      --all          abort every running session\n"
     "      --no-wait      return once the aborts are sent\n"
     "      --timeout=MS   how long the daemon waits for the stop to show\n"
+    "      --force        when the stop stalls after its retry, end the processes\n"
+    "                     the sessions' tools started (TERM, then KILL)\n"
     "      --limit=N      list at most N sessions (status)\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
@@ -60,6 +62,7 @@ enum {
 	OPT_ALL,
 	OPT_NO_WAIT,
 	OPT_TIMEOUT,
+	OPT_FORCE,
 	OPT_LIMIT,
 };
 
@@ -73,6 +76,7 @@ static const struct option long_options[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ NULL, 0, NULL, 0 },
 };
@@ -191,6 +195,10 @@ int main(int argc, char **argv)
 				    ABORT_TIMEOUT_MIN_MS, ABORT_TIMEOUT_MAX_MS);
 			abort_opts = true;
 			break;
+		case OPT_FORCE:
+			o.force = true;
+			abort_opts = true;
+			break;
 		case OPT_LIMIT:
 			if (parse_limit(optarg, &o.limit) == -1)
 				return usage_error("--limit wants a number of sessions, 0 or more");
@@ -211,7 +219,7 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	if (abort_opts && !cmd->abort_options)
-		return usage_error("--dir, --all, --no-wait and --timeout go with abort");
+		return usage_error("--dir, --all, --no-wait, --timeout and --force go with abort");
 	if (o.limit >= 0 && cmd != &cmd_status_entry)
 		return usage_error("--limit goes with status");
 	if (argc < cmd->min_args || (cmd->max_args >= 0 && argc > cmd->max_args))

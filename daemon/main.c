@@ -21,7 +21,9 @@
 #include "core/session.h"
 #include "engine/engine.h"
 #include "engine/server.h"
+#include "engine/stop.h"
 #include "io/http.h"
+#include "io/procs.h"
 #include "io/sd.h"
 #include "loop.h"
 #include "proto.h"
@@ -144,6 +146,7 @@ struct daemon {
 	struct config config;
 	struct event_base *base;
 	struct http *http;
+	struct procs *procs;
 	struct backend_http_ctx http_ctx;
 	struct engine *engine;
 	struct engine_loop *loop;
@@ -184,6 +187,43 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	shutdown_poll_cb(-1, 0, d);
 }
 
+/* The engine ends the processes a stopped tree's tools left, sparing every
+ * OpenCode process a shim registered. */
+static bool spare_opencode(void *arg, int pid)
+{
+	struct daemon *d = arg;
+
+	return control_is_opencode_pid(d->control, pid);
+}
+
+static int procs_end_op(void *ctx, const char *const *sessions, size_t n_sessions, bool all,
+    size_t max, proc_done_cb done, void *arg)
+{
+	struct daemon *d = ctx;
+
+	return procs_end(d->procs, sessions, n_sessions, all, spare_opencode, d, max, done, arg);
+}
+
+static void procs_warm_op(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	procs_warm(d->procs);
+}
+
+static void procs_flush_op(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	procs_flush(d->procs);
+}
+
+static const struct procs_ops daemon_procs_ops = {
+	.end = procs_end_op,
+	.flush = procs_flush_op,
+	.warm = procs_warm_op,
+};
+
 static void start_servers(struct daemon *d)
 {
 	struct server_spec spec = {
@@ -219,13 +259,17 @@ static void setup(struct daemon *d)
 	    evsignal_add(d->sigint, NULL) < 0)
 		fatalx("cannot set up the event loop");
 	d->http = http_new(d->base);
+	d->procs = procs_new(d->base);
 	d->engine = engine_new(&d->config, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
-	if (d->http == NULL || d->engine == NULL)
+	if (d->http == NULL || d->procs == NULL || d->engine == NULL)
 		fatalx("out of memory");
 	engine_loop_attach(d->loop, d->engine);
 	d->http_ctx = (struct backend_http_ctx){ .base = d->base, .http = d->http };
 	engine_set_backend(d->engine, SERVER_HTTP, &backend_http_ops, &d->http_ctx);
 	engine_set_backend(d->engine, SERVER_RELAY, &backend_relay_ops, NULL);
+	engine_set_procs(d->engine, &daemon_procs_ops, d);
+	/* The first stop's own warm-up then reads only what started since. */
+	procs_warm(d->procs);
 	if ((d->control = control_new(d->base, d->engine)) == NULL)
 		fatalx("out of memory");
 	if (control_listen(d->control, d->config.socket_path, &cause) < 0)
@@ -239,6 +283,7 @@ static void teardown(struct daemon *d)
 	engine_shutdown(d->engine);
 	control_free(d->control);
 	engine_free(d->engine);
+	procs_free(d->procs);
 	http_free(d->http);
 	engine_loop_free(d->loop);
 	event_free(d->shutdown_poll);

@@ -29,7 +29,7 @@ void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
 {
 	size_t i;
 
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 14);
 	proto_pack_kv_str(pk, "session", s->session);
 	proto_pack_kv_bool(pk, "stopped", s->stopped);
 	proto_pack_cstr(pk, "children");
@@ -54,6 +54,15 @@ void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)
 	proto_pack_kv_int(pk, "tools", s->refused_tools);
 	proto_pack_kv_int(pk, "requests", s->refused_requests);
 	proto_pack_kv_int(pk, "held", s->held);
+	proto_pack_cstr(pk, "processes");
+	msgpack_pack_array(pk, (uint32_t)s->n_processes);
+	for (i = 0; i < s->n_processes; i++) {
+		msgpack_pack_map(pk, 4);
+		proto_pack_kv_int(pk, "pid", s->processes[i].pid);
+		proto_pack_kv_str(pk, "command", s->processes[i].command);
+		proto_pack_kv_str(pk, "signal", s->processes[i].signal);
+		proto_pack_kv_int(pk, "ms", s->processes[i].ms);
+	}
 	proto_pack_kv_bool(pk, "force", s->force);
 }
 

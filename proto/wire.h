@@ -35,7 +35,19 @@ struct wire_server {
 	bool implicit;         /* the default address, which nothing named */
 };
 
-/* {session, stopped, children, running, ms, reason, server, origin} */
+/* A command as a stop reports it: its bytes at most, the terminating NUL
+ * included; a longer one is cut and ends in "...". */
+#define PROTO_MAX_COMMAND 128
+
+/* {pid, command, signal, ms}: a process a stop ended. */
+struct wire_process {
+	int64_t pid;
+	char command[PROTO_MAX_COMMAND]; /* printable ASCII */
+	const char *signal;              /* the last one sent: "TERM" or "KILL" (static) */
+	int64_t ms;                      /* from the TERM until it was seen gone; -1 if never */
+};
+
+/* {session, stopped, children, running, ms, reason, server, origin, processes, force} */
 struct wire_stop {
 	const char *session; /* the root of the tree */
 	bool stopped;
@@ -50,10 +62,12 @@ struct wire_stop {
 	bool fenced;                   /* the shim's fences held the tree: proven at idle */
 	const char *const *background; /* backgrounded subagents among children */
 	size_t n_background;
-	int64_t refused_tools;    /* tool calls the fences refused */
-	int64_t refused_requests; /* model requests the fences refused */
-	int64_t held;             /* queued messages kept from starting */
-	bool force;               /* the tree's tool processes were ended */
+	int64_t refused_tools;                /* tool calls the fences refused */
+	int64_t refused_requests;             /* model requests the fences refused */
+	int64_t held;                         /* queued messages kept from starting */
+	const struct wire_process *processes; /* what the tree's tools left, ended */
+	size_t n_processes;
+	bool force; /* it stalled, and its tools' processes were ended */
 };
 
 void wire_pack_session(msgpack_packer *pk, const struct wire_session *s);

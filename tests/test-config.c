@@ -499,6 +499,7 @@ static void test_load_file(void **state)
 	    "  stop_words = halt, Stop \n"
 	    "quiet_ms=250\n"
 	    "\tstop_timeout_ms = 5000\n"
+	    "x_force = true\n"
 	    "opencode_url = http://127.0.0.1:5000\n"
 	    "   # an indented comment = not a key\n"
 	    "username = alice\n"
@@ -515,6 +516,7 @@ static void test_load_file(void **state)
 	assert_false(is_stop(&c, "x"));
 	assert_int_equal(c.quiet_ms, 250);
 	assert_int_equal(c.stop_timeout_ms, 5000);
+	assert_true(c.x_force);
 	for (i = 0; i < c.n_urls; i++)
 		if (strcmp(c.urls[i], "http://127.0.0.1:5000") == 0)
 			has_url = true;
@@ -529,6 +531,7 @@ static void test_load_file(void **state)
 	assert_int_equal(config_load_file(&c, path, false, &cause), 0);
 	assert_int_equal(c.quiet_ms, 0);
 	assert_int_equal(c.stop_timeout_ms, 3000);
+	assert_false(c.x_force);
 	assert_true(is_stop(&c, "x"));
 	assert_null(c.username);
 	assert_null(c.password);
@@ -584,6 +587,8 @@ static void test_load_file_errors(void **state)
 		{ "quiet_ms = 99999999999999999999999\n", 1, "quiet_ms" },
 		{ "\n\nstop_timeout_ms = 99\n", 3, "stop_timeout_ms" },
 		{ "stop_timeout_ms = 60001\n", 1, "stop_timeout_ms" },
+		{ "x_force = yes\n", 1, "x_force must be true or false" },
+		{ "x_force =\n", 1, "x_force" },
 		{ "opencode_url = ftp://host/\n", 1, "http://" },
 		{ "opencode_url = http://u:pw@host:1\n", 1, CONFIG_URL_CREDENTIALS },
 		{ "opencode_url = http://u@host:1/\n", 1, CONFIG_URL_CREDENTIALS },

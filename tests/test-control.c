@@ -30,6 +30,7 @@
 #include "backend/relay.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/proc.h"
 #include "core/select.h"
 #include "core/session.h"
 #include "engine/engine.h"
@@ -663,6 +664,47 @@ static void test_message(void **state)
 	json_decref(ev);
 	client_free(w, c);
 	client_free(w, sub);
+}
+
+/* x_force: the stop of an x that stalls is forced (no ender here finds any
+ * process), the x.result says so, and register's proof_ms waits for that
+ * too. A registered OpenCode is known, to be spared. */
+static void test_x_force(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_int_t plain;
+	json_t *r, *ev;
+
+	w->cfg.stop_timeout_ms = CONFIG_MIN_STOP_TIMEOUT_MS;
+	assert_false(control_is_opencode_pid(w->ctl, getpid()));
+	r = result(w, c, "register",
+	    "{\"server_url\": \"http://fake\", \"directory\": \"/p\", \"pid\": 4242}");
+	plain = int_at(r, "proof_ms");
+	json_decref(r);
+	/* What a forced stop never ends: the OpenCode registered, and the
+	 * process at the other end of its shim's connection. */
+	assert_true(control_is_opencode_pid(w->ctl, 4242));
+	assert_true(control_is_opencode_pid(w->ctl, getpid()));
+	assert_false(control_is_opencode_pid(w->ctl, 4243));
+	w->cfg.x_force = true;
+	r = result(w, c, "register",
+	    "{\"server_url\": \"http://fake\", \"directory\": \"/q\", \"pid\": 4242}");
+	assert_int_equal(int_at(r, "proof_ms"),
+	    plain + CONFIG_MIN_STOP_TIMEOUT_MS + PROC_GRACE_MS + PROC_KILL_WAIT_MS);
+	json_decref(r);
+	BUSY(w, "ses_f");
+	r = result(w, c, "message",
+	    "{\"session\": \"ses_f\", \"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	ev = wait_for(w, c, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "not_stopped");
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
+		"force")));
+	json_decref(ev);
+	client_free(w, c);
 }
 
 /* The table says idle but a busy status is late: a cleared x is checked
@@ -1476,6 +1518,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_stale_clear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),

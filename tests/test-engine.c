@@ -29,8 +29,21 @@
 #define QUIET 100
 #define TIMEOUT 1000
 
+/* What the engine asks of the processes its stops end (io/procs.c). */
+struct fake_procs {
+	size_t n_warm, n_end, n_flush;
+	bool all;          /* the last end's */
+	char *sessions[4]; /* the last end's */
+	size_t n_sessions;
+	size_t found;      /* what the next end finds */
+	proc_done_cb done; /* the end in flight */
+	void *arg;
+};
+
 /* The world of one test: engine, host, fakes, what was said. */
 struct world {
+	struct fake_procs procs;
+	struct wire_process processes[8][2]; /* the first of each result's */
 	struct config cfg;
 	struct engine *e;
 	struct fakes fakes;
@@ -78,6 +91,68 @@ static void on_fence(void *arg, uint64_t shim, const char *const *ids, size_t n)
 	w->fence_aborts = w->fence_fake != NULL ? w->fence_fake->n_aborts : 0;
 }
 
+static int procs_end(void *ctx, const char *const *sessions, size_t n, bool all, size_t max,
+    proc_done_cb done, void *arg)
+{
+	struct fake_procs *fp = ctx;
+	size_t i;
+
+	assert_null(fp->done);
+	/* What the stop can still list. */
+	assert_true(max > 0 && max <= STOP_MAX_PROCESSES);
+	fp->n_end++;
+	fp->all = all;
+	for (i = 0; i < fp->n_sessions; i++)
+		free(fp->sessions[i]);
+	for (i = 0; i < n && i < nitems(fp->sessions); i++)
+		fp->sessions[i] = strdup(sessions[i]);
+	fp->n_sessions = i;
+	if (fp->found == 0)
+		return 0;
+	fp->done = done;
+	fp->arg = arg;
+	return (int)fp->found;
+}
+
+/* The processes of the end in flight are gone: the first by TERM, the others
+ * by KILL. */
+static void procs_ended(struct fake_procs *fp, int64_t now)
+{
+	struct wire_process ends[4] = { { 0 } };
+	proc_done_cb done = fp->done;
+	size_t i;
+
+	assert_non_null(done);
+	for (i = 0; i < fp->found && i < nitems(ends); i++) {
+		ends[i].pid = 100 + (int64_t)i;
+		snprintf(ends[i].command, sizeof(ends[i].command), "sleep %zu", i);
+		ends[i].signal = i == 0 ? "TERM" : "KILL";
+		ends[i].ms = i == 0 ? 5 : 1005;
+	}
+	fp->done = NULL;
+	done(fp->arg, ends, i, now);
+}
+
+static void procs_flush(void *ctx)
+{
+	struct fake_procs *fp = ctx;
+
+	fp->n_flush++;
+	if (fp->done != NULL)
+		procs_ended(fp, 0);
+}
+
+static void procs_warm(void *ctx)
+{
+	((struct fake_procs *)ctx)->n_warm++;
+}
+
+static const struct procs_ops fake_procs_ops = {
+	.end = procs_end,
+	.flush = procs_flush,
+	.warm = procs_warm,
+};
+
 static void on_news(const struct notify_event *ev, void *arg)
 {
 	struct world *w = arg;
@@ -104,6 +179,7 @@ static int setup(void **state)
 	w->sink = notify_add(engine_notify(w->e), 1u << NOTIFY_STOP, on_news, w);
 	assert_non_null(w->sink);
 	stop_set_fence_sink(w->e, on_fence, w);
+	engine_set_procs(w->e, &fake_procs_ops, &w->procs);
 	*state = w;
 	return 0;
 }
@@ -123,6 +199,8 @@ static int teardown(void **state)
 	}
 	for (i = 0; i < w->n_fence_ids; i++)
 		free(w->fence_ids[i]);
+	for (i = 0; i < w->procs.n_sessions; i++)
+		free(w->procs.sessions[i]);
 	free(w);
 	return 0;
 }
@@ -216,6 +294,9 @@ static void done_cb(const struct stop_result *res, void *arg)
 	w->results[i].running = NULL;
 	w->background[i] = res->n_background > 0 ? strdup(res->background[0]) : NULL;
 	w->results[i].background = NULL;
+	memcpy(w->processes[i], res->processes,
+	    (res->n_processes < 2 ? res->n_processes : 2) * sizeof(*res->processes));
+	w->results[i].processes = w->processes[i];
 }
 
 static struct stop *start(struct world *w, struct server *s, const char *id, int64_t now)
@@ -1099,6 +1180,126 @@ static void test_shutdown(void **state)
 	assert_true(engine_idle(w->e));
 }
 
+/* A stop proven idle ends what its tree's tools left, idle sessions' too,
+ * and its result waits for them and lists them; its start warmed the look
+ * up. None found: the result comes at once. */
+static void test_processes(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	BUSY(w, s, 0, "ses_r");
+	CHILD(w, s, 1, "ses_c", "ses_r");
+	start(w, s, "ses_r", 1000);
+	assert_int_equal(w->procs.n_warm, 1);
+	assert_int_equal(w->procs.n_end, 0);
+	w->procs.found = 2;
+	IDLE(w, s, 1010, "ses_r");
+	advance(w, 1110);
+	assert_int_equal(w->procs.n_end, 1);
+	assert_false(w->procs.all);
+	assert_int_equal(w->procs.n_sessions, 2);
+	assert_string_equal(w->procs.sessions[0], "ses_r");
+	assert_string_equal(w->procs.sessions[1], "ses_c");
+	/* Waiting for them asks for no timer; the grace is the ender's. */
+	assert_int_equal(w->n_results, 0);
+	assert_int_equal(w->wake, -1);
+	assert_false(engine_idle(w->e));
+	procs_ended(&w->procs, 2120);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].ms, 10);
+	assert_false(w->results[0].force);
+	assert_int_equal(w->results[0].n_processes, 2);
+	assert_int_equal(w->results[0].processes[0].pid, 100);
+	assert_string_equal(w->results[0].processes[0].command, "sleep 0");
+	assert_string_equal(w->results[0].processes[1].signal, "KILL");
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+	/* Nothing left the next time: no wait. */
+	w->procs.found = 0;
+	BUSY(w, s, 3000, "ses_r");
+	assert_non_null(stop_start(w->e, session_table_find(engine_sessions(w->e), s, "ses_r"),
+	    "test", NULL, TIMEOUT, 3000, done_cb, w));
+	IDLE(w, s, 3010, "ses_r");
+	advance(w, 3110);
+	assert_int_equal(w->procs.n_end, 2);
+	assert_int_equal(w->n_results, 2);
+	assert_int_equal(w->results[1].n_processes, 0);
+}
+
+/* Forced: a stop with no proof after its retry ends every process of its
+ * tools (all), then waits for proof once more, and its result says so. */
+static void test_force(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	struct fake *f = fake_of(&w->fakes, s);
+
+	BUSY(w, s, 0, "ses_r");
+	stop_force(start(w, s, "ses_r", 1000));
+	w->procs.found = 1;
+	advance(w, 2000);
+	assert_int_equal(w->procs.n_end, 0);
+	/* The retry's request fails: the stall is known at once. */
+	fake_answer(f, 1, false, "timed out", 2500);
+	assert_int_equal(w->procs.n_end, 1);
+	assert_true(w->procs.all);
+	assert_int_equal(w->n_results, 0);
+	/* The wait for proof after the processes ended is not cut short by
+	 * the failed request. */
+	procs_ended(&w->procs, 2600);
+	w->procs.found = 0;
+	assert_int_equal(w->n_results, 0);
+	assert_int_equal(w->wake, 2600 + TIMEOUT);
+	IDLE(w, s, 3200, "ses_r");
+	advance(w, 3300);
+	assert_int_equal(w->procs.n_end, 2);
+	assert_false(w->procs.all);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_true(w->results[0].force);
+	assert_int_equal(w->results[0].n_processes, 1);
+	assert_string_equal(w->results[0].processes[0].signal, "TERM");
+}
+
+/* Not forced: a stall ends nothing. */
+static void test_no_force(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	w->procs.found = 1;
+	advance(w, 3000);
+	assert_int_equal(w->n_results, 1);
+	assert_false(w->results[0].stopped);
+	assert_false(w->results[0].force);
+	assert_int_equal(w->procs.n_end, 0);
+}
+
+/* A shutdown while processes end: the stop ends, the ender answers at once. */
+static void test_shutdown_ending(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	w->procs.found = 1;
+	IDLE(w, s, 1010, "ses_r");
+	advance(w, 1110);
+	assert_non_null(w->procs.done);
+	engine_shutdown(w->e);
+	assert_int_equal(w->procs.n_flush, 1);
+	assert_null(w->procs.done);
+	assert_int_equal(w->n_results, 1);
+	assert_string_equal(w->results[0].reason, "ocstopd is shutting down");
+	assert_true(engine_idle(w->e));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1130,6 +1331,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parent_learned_by_lookup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_force, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_ending, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

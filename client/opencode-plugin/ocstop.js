@@ -28,6 +28,7 @@
 //   src/forget.js: a blocked message leaves the screens that showed it before it was sent.
 //   src/fence.js: the fences: from an x until the user's next real message, nothing new starts in its tree.
 //   src/block.js: the chat.message hook: the verdict on what the user typed, and the stop.
+//   src/marker.js: every shell a tool starts carries its session's id in its environment.
 //   src/main.js: the plugin function, OcStop (its opening comment heads this file)
 
 // ==================================================================================== src/codec.js
@@ -1591,6 +1592,36 @@ function block(detached, message) {
 return { DEFAULT_STOP_WORD, VERDICT_DEADLINE_MS, blockError, abortSession, chatMessageHook };
 })();
 
+// =================================================================================== src/marker.js
+
+const __marker = (() => {
+// marker.js: every shell a tool starts carries its session's id in its environment.
+//
+// OpenCode ends a stopped tool's process group, but not what the tool moved out of it (setsid,
+// nohup ... &, a daemonizing dev server). The environment is inherited across all of those, so
+// ocstopd finds every process a tool of a stopped tree started by this marker in
+// /proc/<pid>/environ and ends it (proto/PROTOCOL.md, "processes").
+//
+// OpenCode 1.18.33 calls shell.env with {cwd, sessionID, callID} before the bash tool's shell and a
+// `!command` typed by the user, and with {cwd} alone before a terminal (PTY) it opens, which belongs
+// to no session and gets no marker.
+
+const MARKER_SESSION = "OCSTOP_SESSION";
+const MARKER_CALL = "OCSTOP_CALL";
+
+// A session or call id as OpenCode makes them; anything else is not put into a shell's environment.
+const ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+
+async function shellEnvHook(input, output) {
+  if (!output || typeof output.env !== "object" || output.env === null) return;
+  if (typeof input?.sessionID !== "string" || !ID_RE.test(input.sessionID)) return;
+  output.env[MARKER_SESSION] = input.sessionID;
+  if (typeof input.callID === "string" && ID_RE.test(input.callID)) output.env[MARKER_CALL] = input.callID;
+}
+
+return { MARKER_SESSION, MARKER_CALL, shellEnvHook };
+})();
+
 // ===================================================================================== src/main.js
 
 const __main = (() => {
@@ -1602,6 +1633,7 @@ const { Toasts } = __toast;
 const { CLIENT_TIMEOUT_MS, withTimeout } = __timers;
 const { binaryVersion, printsThrownErrors, quietError, shownDirectory } = __compat;
 const { Fences } = __fence;
+const { shellEnvHook } = __marker;
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
 // is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
@@ -1670,6 +1702,7 @@ function createPlugin({ dial, env, lstat = lstatOf }) {
         }),
       "tool.execute.before": (input) => fences.beforeTool(input),
       "chat.params": (input) => fences.beforeRequest(input),
+      "shell.env": shellEnvHook,
       event: async ({ event }) => {
         fences.noteEvent(event);
         if (!link.connected || !inst.reg?.relay) return;

@@ -328,6 +328,13 @@ static int config_apply(struct config *c, const char *key, const char *value, ch
 		return parse_ms(value, CONFIG_MIN_STOP_TIMEOUT_MS, CONFIG_MAX_STOP_TIMEOUT_MS,
 		    &c->stop_timeout_ms);
 	}
+	if (strcmp(key, "x_force") == 0) {
+		*cause = "x_force must be true or false";
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			return -1;
+		c->x_force = strcmp(value, "true") == 0;
+		return 0;
+	}
 	if (strcmp(key, "opencode_url") == 0)
 		return config_add_url(c, value, cause);
 	if (strcmp(key, "username") == 0) {

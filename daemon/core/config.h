@@ -40,6 +40,7 @@ struct config {
 	size_t max_match_len; /* config_max_stop_len() */
 	int64_t quiet_ms;
 	int64_t stop_timeout_ms;
+	bool x_force; /* a stop an x started ends its tools' processes when it stalls */
 	int verbosity;
 };
 

@@ -50,6 +50,8 @@ struct engine {
 	struct session_table *sessions;
 	struct notify *notify;
 	struct backend backends[SERVER_TRANSPORTS];
+	const struct procs_ops *procs;
+	void *procs_ctx;
 	struct server_list servers;
 	size_t n_servers;
 	struct stop_list stops;

@@ -38,6 +38,8 @@ void engine_shutdown(struct engine *e)
 	stops_shutdown(e);
 	for (s = server_first(e); s != NULL; s = server_next(s))
 		server_drop(s, "ocstopd is shutting down");
+	if (e->procs != NULL)
+		e->procs->flush(e->procs_ctx);
 	engine_leave(e);
 	/* Closing the backends answers their requests, which may still look
 	 * for sessions (there are none of dropped servers): then the stops'

@@ -40,6 +40,12 @@ struct stop {
 	const char *origin;
 	struct waiter *waiters;
 	bool finished;
+	bool force;  /* stop_force() */
+	bool forced; /* the tools' processes were ended for the stall */
+	bool proven; /* every target idle: what is left is ending processes */
+	bool ending; /* a request to end processes is in flight */
+	struct wire_process processes[STOP_MAX_PROCESSES];
+	size_t n_processes;
 	unsigned refs; /* the stop list's, and one per request in flight */
 	TAILQ_ENTRY(stop) link;
 };
@@ -101,7 +107,14 @@ static void fill_result(const struct stop *st, struct stop_result *res, bool sto
 	res->refused_tools = st->refused_tools;
 	res->refused_requests = st->refused_requests;
 	res->held = st->held;
-	res->force = false;
+	res->processes = st->processes;
+	res->n_processes = st->n_processes;
+	res->force = st->forced;
+}
+
+void stop_force(struct stop *st)
+{
+	st->force = true;
 }
 
 void stop_pending_result(const struct stop *st, struct stop_result *res)
@@ -255,6 +268,82 @@ static void give_up(struct stop *st)
 }
 
 static void check_done(void *arg, bool ok, int64_t now_ms);
+static void step(struct stop *st, int64_t now_ms);
+
+void engine_set_procs(struct engine *e, const struct procs_ops *ops, void *ctx)
+{
+	e->procs = ops;
+	e->procs_ctx = ctx;
+}
+
+static void processes_done(void *arg, const struct wire_process *ends, size_t n, int64_t now_ms)
+{
+	struct stop *st = arg;
+	struct engine *e = st->e;
+	size_t i;
+
+	engine_enter(e);
+	st->ending = false;
+	for (i = 0; i < n && st->n_processes < STOP_MAX_PROCESSES; i++)
+		st->processes[st->n_processes++] = ends[i];
+	if (!st->finished) {
+		if (st->proven) {
+			finish(st, true, NULL);
+		} else {
+			/* Forced: the tools whose processes ended can now end
+			 * their turn; the proof gets one more wait, whatever
+			 * became of the last attempt's requests. */
+			st->sent = st->failed = 0;
+			st->deadline_ms = now_ms + st->timeout_ms;
+			st->wake_ms = st->deadline_ms;
+			step(st, now_ms);
+		}
+		engine_rearm(e);
+	}
+	stop_unref(st);
+	engine_leave(e);
+}
+
+/* Ask for the processes of the tree's sessions (every one the table knows,
+ * idle ones too: a tool of an earlier turn may have left one) to be ended;
+ * false when there is none to wait for. */
+static bool end_processes(struct stop *st, bool all)
+{
+	struct engine *e = st->e;
+	struct session *kids[SESSION_TREE_MAX], *root;
+	const char *ids[SESSION_TREE_MAX + 1];
+	size_t n = 0, k, i;
+	int rc;
+
+	if (e->procs == NULL || st->n_processes >= STOP_MAX_PROCESSES)
+		return false;
+	/* The stop pins its targets: the root is in the table. */
+	if ((root = session_table_find(e->sessions, st->server, st->targets[0])) == NULL)
+		return false;
+	ids[n++] = st->targets[0];
+	k = session_table_descendants(e->sessions, root, kids, nitems(kids));
+	for (i = 0; i < k && i < nitems(kids); i++)
+		ids[n++] = session_id(kids[i]);
+	rc = e->procs->end(e->procs_ctx, ids, n, all, STOP_MAX_PROCESSES - st->n_processes,
+	    processes_done, st);
+	if (rc < 0)
+		log_warnx("stop %s: could not look for the processes its tools left",
+		    st->targets[0]);
+	if (rc <= 0)
+		return false;
+	log_info("stop %s: ending %d processes its tools started", st->targets[0], rc);
+	st->ending = true;
+	st->refs++;
+	return true;
+}
+
+/* Every target is idle: the stop ends once what the tools left is gone. */
+static void proven(struct stop *st)
+{
+	st->proven = true;
+	if (!end_processes(st, false))
+		finish(st, true, NULL);
+}
 
 /* Ask OpenCode for the statuses of the tree's directory before saying not
  * stopped; false when it cannot be asked. */
@@ -293,7 +382,7 @@ static void check_done(void *arg, bool ok, int64_t now_ms)
 			    st->targets[0]);
 			if (st->v.all_idle_ms == 0)
 				st->v.all_idle_ms = now_ms;
-			finish(st, true, NULL);
+			proven(st);
 		} else {
 			give_up(st);
 		}
@@ -308,10 +397,10 @@ static void step(struct stop *st, int64_t now_ms)
 {
 	int64_t wake = st->deadline_ms;
 
-	if (st->finished)
+	if (st->finished || st->ending)
 		return;
 	if (verify_poll(&st->v, now_ms, &wake) == VERIFY_DONE) {
-		finish(st, true, NULL);
+		proven(st);
 		return;
 	}
 	if (st->checking) {
@@ -325,6 +414,15 @@ static void step(struct stop *st, int64_t now_ms)
 	}
 	if (now_ms >= st->deadline_ms || all_failed(st)) {
 		if (st->attempt >= STOP_ATTEMPTS) {
+			if (st->force && !st->forced) {
+				st->forced = true;
+				log_warnx(
+				    "stop %s: no proof after attempt %d; ending the processes "
+				    "its tools started (forced)",
+				    st->targets[0], st->attempt);
+				if (end_processes(st, true))
+					return;
+			}
 			/* Only a missing idle can be made up for: output that
 			 * never goes quiet is seen, not asked about. */
 			if (!st->checked && verify_pending(&st->v, NULL, 0) > 0 &&
@@ -478,6 +576,8 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	if (st->fenced)
 		e->fence(e->fence_arg, srv->shim, (const char *const *)st->targets, st->n_targets);
 	send_attempt(st, now_ms);
+	if (e->procs != NULL)
+		e->procs->warm(e->procs_ctx);
 	/* Never finish inside stop_start: the caller still holds st. */
 	st->wake_ms = all_failed(st) ? now_ms : st->deadline_ms;
 	engine_rearm(e);
@@ -594,7 +694,7 @@ void engine_rearm(struct engine *e)
 	int64_t at = -1;
 
 	TAILQ_FOREACH(st, &e->stops, link)
-		if (!st->finished && (at < 0 || st->wake_ms < at))
+		if (!st->finished && !st->ending && (at < 0 || st->wake_ms < at))
 			at = st->wake_ms;
 	if (at == e->wake_ms)
 		return;

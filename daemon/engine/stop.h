@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/proc.h"
+
 struct engine;
 struct session;
 struct stop;
@@ -53,8 +55,10 @@ struct stop_result {
 	size_t n_background;
 	int64_t refused_tools; /* what the fences refused while it ran */
 	int64_t refused_requests;
-	int64_t held; /* queued messages the fences kept from starting */
-	bool force;
+	int64_t held;                         /* queued messages the fences kept from starting */
+	const struct wire_process *processes; /* what the tree's tools left, ended */
+	size_t n_processes;
+	bool force; /* it stalled, and its tools' processes were ended (stop_force) */
 };
 
 /* Told when a stop ends; res is borrowed for the call. Must not tear down
@@ -80,15 +84,44 @@ enum fence_kind {
 bool stop_fence_hit(struct engine *e, struct server *srv, const char *id, enum fence_kind kind,
     const char **root);
 
+/* Processes one stop ends and reports; more are left running (logged). */
+#define STOP_MAX_PROCESSES 32
+
+/* How the engine ends the processes the tools of a tree started (main.c
+ * wires io/procs.c): once a tree is proven idle, what its tools left
+ * running (moved out of their process group, which OpenCode ends); for a
+ * forced stop that stalls, every one of them. */
+struct procs_ops {
+	/* End the processes whose environment marks one of sessions, at most
+	 * max; done is called once, later, with what was ended. all: look at
+	 * every process again, none taken as known unmarked (forced). Returns
+	 * how many are being ended: 0 when none, -1 when it could not look
+	 * (done is then not called). */
+	int (*end)(void *ctx, const char *const *sessions, size_t n_sessions, bool all, size_t max,
+	    proc_done_cb done, void *arg);
+	/* A stop started: look at the processes soon, off the stop's path, so
+	 * that the look its end waits for is short. */
+	void (*warm)(void *ctx);
+	/* Answer every request in flight now (the engine shuts down). */
+	void (*flush)(void *ctx);
+};
+
+void engine_set_procs(struct engine *e, const struct procs_ops *ops, void *ctx);
+
 /* The first attempt and one retry. */
 #define STOP_ATTEMPTS 2
 /* How long the check before "not stopped" may take. */
 #define STOP_CHECK_MS 2000
 
-/* The longest a stop of attempts of timeout_ms each takes to end. */
-static inline int64_t stop_longest_ms(int64_t timeout_ms)
+/* The longest a stop of attempts of timeout_ms each takes to end: its
+ * attempts, the check, and ending what its tools left; a forced one (force)
+ * also ends its tools' processes and waits once more. */
+static inline int64_t stop_longest_ms(int64_t timeout_ms, bool force)
 {
-	return STOP_ATTEMPTS * timeout_ms + STOP_CHECK_MS;
+	int64_t ending = PROC_GRACE_MS + PROC_KILL_WAIT_MS;
+
+	return STOP_ATTEMPTS * timeout_ms + STOP_CHECK_MS + ending +
+	    (force ? timeout_ms + ending : 0);
 }
 
 /* Start (or join) stopping the tree of root, which must be running. done
@@ -103,6 +136,10 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 /* The caller could not abort the session it said it would (stop_start's
  * aborted): the stop of its tree sends that abort now. */
 void stop_abort_skipped(struct engine *e, const char *aborted, int64_t now_ms);
+
+/* When the stop stalls (no proof after its retry), end every process the
+ * tree's tools started, then wait for proof once more (--force, x_force). */
+void stop_force(struct stop *st);
 
 /* A result describing the stop while it still runs (reason "pending"). */
 void stop_pending_result(const struct stop *st, struct stop_result *res);

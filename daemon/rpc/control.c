@@ -200,6 +200,16 @@ size_t control_output_bytes(const struct control *ctl)
 	return n;
 }
 
+bool control_is_opencode_pid(const struct control *ctl, int pid)
+{
+	const struct conn *c, *tmp;
+
+	HASH_ITER(hh, ctl->by_id, c, tmp)
+		if (c->registered > 0 && (c->pid == pid || c->opencode_pid == pid))
+			return true;
+	return false;
+}
+
 void control_free(struct control *ctl)
 {
 	struct conn *c, *tmp;

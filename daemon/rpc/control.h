@@ -8,6 +8,7 @@
 #ifndef OCSTOP_RPC_CONTROL_H
 #define OCSTOP_RPC_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct control;
@@ -43,6 +44,10 @@ void control_free(struct control *ctl);
 int control_listen(struct control *ctl, const char *path, char **cause);
 /* Stop accepting, for a shutdown; connections stay until control_free(). */
 void control_stop_listening(struct control *ctl);
+
+/* pid is an OpenCode process a shim registered: the connection's peer (the
+ * kernel's word) or the pid it registered. */
+bool control_is_opencode_pid(const struct control *ctl, int pid);
 
 /* Bytes queued to connections and not yet written, for a clean shutdown. */
 size_t control_output_bytes(const struct control *ctl);

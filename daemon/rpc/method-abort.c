@@ -28,6 +28,7 @@ struct tree_result {
 	char **background;
 	char *reason;
 	char *origin;
+	struct wire_process *processes; /* their signals are static */
 };
 
 /* A copy of n strings, as many as memory allows: *copied says how many. */
@@ -65,6 +66,7 @@ struct batch {
 	struct rpc_call call;
 	struct engine *e;
 	bool wait;
+	bool force;     /* end the trees' tool processes when a stop stalls */
 	bool ids_only;  /* named sessions, no directory or all */
 	bool any_known; /* a named id was in the table already */
 	int64_t timeout_ms;
@@ -78,6 +80,8 @@ struct batch {
 
 static void result_copy(struct tree_result *r, const struct stop_result *res)
 {
+	size_t n_processes = res->n_processes;
+
 	view_stop(res, &r->view);
 	r->view.session = r->session = strdup(res->session);
 	r->view.server = r->server = strdup(server_url(res->server));
@@ -89,6 +93,13 @@ static void result_copy(struct tree_result *r, const struct stop_result *res)
 	r->view.running = (const char *const *)r->running;
 	r->background = strv_copy(res->background, res->n_background, &r->view.n_background);
 	r->view.background = (const char *const *)r->background;
+	r->processes = calloc(n_processes > 0 ? n_processes : 1, sizeof(*r->processes));
+	if (r->processes == NULL)
+		n_processes = 0;
+	else if (n_processes > 0)
+		memcpy(r->processes, res->processes, n_processes * sizeof(*r->processes));
+	r->view.processes = r->processes;
+	r->view.n_processes = n_processes;
 }
 
 static void result_clear(struct tree_result *r)
@@ -97,6 +108,7 @@ static void result_clear(struct tree_result *r)
 	free(r->server);
 	free(r->reason);
 	free(r->origin);
+	free(r->processes);
 	strv_free(r->children, r->view.n_children);
 	strv_free(r->running, r->view.n_running);
 	strv_free(r->background, r->view.n_background);
@@ -241,6 +253,8 @@ static void batch_take_tree(struct batch *b, struct session *root, int64_t now_m
 		free(slot);
 		goto fail_root;
 	}
+	if (b->force)
+		stop_force(st);
 	if (b->wait) {
 		b->pending++;
 	} else {
@@ -435,15 +449,16 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	int64_t timeout_ms = engine_config(e)->stop_timeout_ms, now = clock_now_ms();
 	struct selection sel;
 	struct batch *b;
-	bool wait = true, known = false, ids_only = false;
+	bool wait = true, force = false, known = false, ids_only = false;
 	char why[512];
 	size_t i;
 	int rc;
 
 	if (proto_map_bool(opts, "wait", &wait) == PROTO_ERR ||
+	    proto_map_bool(opts, "force", &force) == PROTO_ERR ||
 	    proto_map_int(opts, "timeout_ms", &timeout_ms) == PROTO_ERR ||
 	    timeout_ms < CONFIG_MIN_STOP_TIMEOUT_MS || timeout_ms > CONFIG_MAX_STOP_TIMEOUT_MS) {
-		*msg = "wait must be a bool and timeout_ms 100..60000";
+		*msg = "wait and force must be bools and timeout_ms 100..60000";
 		return PROTO_EBADREQ;
 	}
 	selection_init(&sel);
@@ -468,6 +483,7 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	b->call = *call;
 	b->e = e;
 	b->wait = wait;
+	b->force = force;
 	b->timeout_ms = timeout_ms;
 	b->pending = 1; /* held until every stop and probe is started */
 	for (i = 0; i < sel.n; i++)

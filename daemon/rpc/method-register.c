@@ -55,7 +55,7 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
 	proto_pack_kv_bool(pk, "relay", server_transport(s) == SERVER_RELAY);
 	proto_pack_kv_str(pk, "server", server_url(s));
 	/* How long the shim waits for an x's outcome (x.result). */
-	proto_pack_kv_int(pk, "proof_ms", stop_longest_ms(c->stop_timeout_ms));
+	proto_pack_kv_int(pk, "proof_ms", stop_longest_ms(c->stop_timeout_ms, c->x_force));
 	rpc_reply_end(call);
 }
 

@@ -61,6 +61,8 @@ void view_stop(const struct stop_result *r, struct wire_stop *v)
 		.refused_tools = r->refused_tools,
 		.refused_requests = r->refused_requests,
 		.held = r->held,
+		.processes = r->processes,
+		.n_processes = r->n_processes,
 		.force = r->force,
 	};
 }

@@ -105,6 +105,7 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 	struct server *srv = server_of_shim(w->e, w->conn);
 	struct selection sel;
 	enum select_found found;
+	struct stop *st;
 
 	selection_init(&sel);
 	found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session, strlen(w->session),
@@ -118,11 +119,14 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 		return;
 	}
 	if (found == SELECT_RUNNING && sel.n > 0) {
-		if (stop_start(w->e, sel.roots[0], "x", left_to_shim(w, sel.roots[0]),
-			cfg->stop_timeout_ms, clock_now_ms(), stop_done, w) == NULL) {
+		st = stop_start(w->e, sel.roots[0], "x", left_to_shim(w, sel.roots[0]),
+		    cfg->stop_timeout_ms, clock_now_ms(), stop_done, w);
+		if (st == NULL) {
 			log_warnx("x in %s: could not start the stop: out of memory", w->session);
 			tell(w, "unverified", NULL, "ocstopd ran out of memory", -1);
 			free(w);
+		} else if (cfg->x_force) {
+			stop_force(st);
 		}
 	} else if (found == SELECT_IDLE || checked) {
 		/* Known idle, or not among the sessions OpenCode says run. After

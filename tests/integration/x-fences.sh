@@ -8,7 +8,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 16
+tap_plan 18
 world_start
 # The shim, listed in opencode.json after release-on-x.js, which completes the model's held tool
 # calls 20 ms after an x reaches OpenCode: OpenCode runs the chat.message hooks in that order.
@@ -46,9 +46,10 @@ messages() {
 }
 # tool_error SID — the errors of SID's tool parts, one per line.
 tool_errors() { oc_get "/session/$1/message" | jq -r '.[].parts[] | select(.type == "tool") | .state.error // empty'; }
-# fence_hits — the fence.hit notifications the daemon got, as its log says.
-fence_hits() { grep -c 'fence\.hit' "$OCSTOPD_LOG"; }
-fence_hits_at_least() { local n; n=$(fence_hits); echo "fence.hit in the daemon's log: $n (want $1)" >&2; [ "$n" -ge "$1" ]; }
+# fence_hits WHAT — what the daemon heard the fences refused (fence.hit), as its log says: WHAT is
+# "a tool call", "a model request" or "a queued message".
+fence_hits() { grep -c "fence refused $1" "$OCSTOPD_LOG"; }
+fence_hits_at_least() { local n; n=$(fence_hits "$1"); echo "fence refused $1, in the daemon's log: $n (want $2)" >&2; [ "$n" -ge "$2" ]; }
 
 S=$(oc_session_new "$PROJ") || tap_bail "no session"
 wait_until 30 ocstop_connected "$OC_URL" || tap_bail "the shim did not register the server"
@@ -60,7 +61,7 @@ oc_prompt "$S" "SLOWTOOLS($(mark 'sleep 300')|$(mark 'sleep 301'))" || tap_bail 
 wait_until 30 holds_at_least 2 || tap_bail "the model never held two tool calls"
 curl -s -m 5 -X POST "$FAKE_URL/__release?count=1" >/dev/null
 tap_ok "the first tool call completes and its tool runs" wait_until 30 oc_proc_running 'sleep 300'
-hits=$(fence_hits)
+hits=$(fence_hits 'a tool call')
 kill -STOP "$OCSTOPD_PID"
 x_at=$(now_ms)
 oc_prompt "$S" x
@@ -71,21 +72,21 @@ tap_ok "x: the second call's tool part says it was stopped, not run" \
   wait_until 10 eval "tool_errors $S | grep -qx 'ocstop: stopped (x) — this tool was not run'"
 tap_ok "x: no model request after it" not requests_after "$x_at"
 tap_ok "x: the tool that ran is ended" wait_until 10 not oc_proc_running 'sleep 300'
-tap_ok "x: the daemon hears of the refused tool" wait_until 10 fence_hits_at_least $((hits + 1))
+tap_ok "x: the daemon hears of the refused tool" wait_until 10 fence_hits_at_least 'a tool call' $((hits + 1))
 
 # 2. A prompt in a child session of the fenced tree (what a task tool sends its subagent) does not
 # lift the fence: no model request, no tool, and the child's turn ends as an abort.
 C=$(oc_curl -X POST -H 'content-type: application/json' -d "{\"parentID\":\"$S\",\"title\":\"child\"}" "$OC_URL/session" |
   jq -r '.id // empty')
 [ -n "$C" ] || tap_bail "no child session"
-hits=$(fence_hits)
+hits=$(fence_hits 'a model request')
 c_at=$(now_ms)
 oc_prompt "$C" "TOOL($(mark 'true'))" || tap_bail "prompt_async failed"
 tap_ok "child: its turn ends as an abort with the fence's message" \
   wait_until 10 eval "messages $C | grep -q \$'^assistant\t.*\tMessageAbortedError\tocstop: stopped (x) — no new model request\t'"
 tap_ok "child: no model request" not requests_after "$c_at"
 tap_ok "child: no tool runs" not started_after "$c_at"
-tap_ok "child: the daemon hears of the refused request" wait_until 10 fence_hits_at_least $((hits + 1))
+tap_ok "child: the daemon hears of the refused request" wait_until 10 fence_hits_at_least 'a model request' $((hits + 1))
 
 # 3. Two messages queued while the agent streams, then x: they stay in the history, unanswered.
 S2=$(oc_session_new "$PROJ") || tap_bail "no session"
@@ -93,7 +94,7 @@ stream "$S2" hello || tap_bail "no stream"
 oc_prompt "$S2" "queued one" && oc_prompt "$S2" "queued two" || tap_bail "prompt_async failed"
 queued_saved() { [ "$(messages "$S2" | grep -c $'^user\t.*\tqueued ')" = 2 ]; }
 tap_ok "queued: both messages are saved while the agent is busy" wait_until 10 queued_saved
-hits=$(fence_hits)
+hits=$(fence_hits 'a queued message')
 q_at=$(now_ms)
 oc_prompt "$S2" x || tap_bail "prompt_async failed"
 tap_ok "queued: no model request after the x" stays_false 3 requests_after "$q_at"
@@ -101,7 +102,11 @@ ids=$(messages "$S2" | awk -F'\t' '$1 == "user" && $6 ~ /^queued / { print $2 }'
 answered=$(messages "$S2" | awk -F'\t' -v ids="$ids" 'BEGIN { split(ids, a, "\n"); for (i in a) q[a[i]] = 1 }
   $1 == "assistant" && ($3 in q) { print $2 }')
 tap_ok "queued: both still in the history, neither answered" test "$(wc -w <<<"$ids")" = 2 -a -z "$answered"
-tap_ok "queued: the daemon hears of both held messages" wait_until 10 fence_hits_at_least $((hits + 2))
+tap_ok "queued: the daemon hears of both held messages" wait_until 10 fence_hits_at_least 'a queued message' $((hits + 2))
+tap_ok "queued: the daemon proves the stop at idle, the fence held" \
+  wait_until 10 grep -q "stopped $S2 on .*, fenced) in [0-9]* ms, verified" "$OCSTOPD_LOG"
+tap_ok "queued: the stop's toast says both were held" \
+  wait_until 10 sse_toasts_gt "$T/events.sse" 'ocstop: stopped in [0-9]+ ms \(verified\) — held 2 queued messages' 0
 
 # 4. The user's next real message lifts the fence: it is answered, and its tool runs.
 a_at=$(now_ms)

@@ -33,7 +33,7 @@ test(`the opencode binary is Bun ${BUN_VERSION} with BUN_BE_BUN=1`, { skip }, ()
   assert.equal(r.stdout.trim(), BUN_VERSION);
 });
 
-for (const file of ["codec", "socket-path", "stop-word", "link", "relay", "block", "toast", "forget", "fence", "main", "trust", "bundle"]) {
+for (const file of ["codec", "socket-path", "stop-word", "link", "relay", "block", "toast", "forget", "fence", "marker", "main", "trust", "bundle"]) {
   test(`${file}.test.mjs passes under OpenCode's Bun`, { skip }, () => {
     const r = bun(["test", "--timeout", "20000", `./tests/js/${file}.test.mjs`]);
     const out = `${r.stdout}${r.stderr}`;

@@ -24,12 +24,12 @@ function plugin(env) {
 const send = (hooks, text, sessionID = "ses_1") => hooks["chat.message"]({ sessionID }, { message: { id: "msg_1" }, parts: [{ type: "text", text }] });
 const event = (hooks, type, properties) => hooks.event({ event: { type, properties } });
 
-test("OpenCode gets the hooks at once; the connection and register come after", async () => {
+test("OpenCode gets its hooks at once; the connection and register come after", async () => {
   const d = await FakeDaemon.start();
   const { OcStop, dials } = plugin({ OCSTOP_SOCKET: d.path });
   const { ctx, calls } = fakeCtx({ directory: "/p/one", version: "1.18.33" });
   const hooks = await OcStop(ctx);
-  assert.deepStrictEqual(Object.keys(hooks).sort(), ["chat.message", "chat.params", "event", "tool.execute.before"]);
+  assert.deepStrictEqual(Object.keys(hooks).sort(), ["chat.message", "chat.params", "event", "shell.env", "tool.execute.before"]);
   assert.equal(dials.length, 0, "nothing on OpenCode's start-up path");
   const peer = await d.waitRegistered();
   assert.deepStrictEqual(dials, [d.path]);

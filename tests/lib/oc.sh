@@ -42,23 +42,28 @@ _oc_descendants() {
   for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "$c"; _oc_descendants "$c"; done
 }
 
-# oc_tagged_pids TAG — the processes whose environment holds OCSTOP_TEST_TAG=TAG. A process a test has
-# a server start (tmux starts the TUI) is no descendant of the test's; give it the tag to find it,
-# and everything it starts in turn.
-oc_tagged_pids() {
+# oc_env_pids VAR=VALUE — the live processes whose environment holds VAR=VALUE (a zombie's reads
+# empty).
+oc_env_pids() {
   local f p
   for f in /proc/[0-9]*/environ; do
     p=${f#/proc/}; p=${p%/environ}
-    [ "$p" != "$BASHPID" ] && grep -qzx "OCSTOP_TEST_TAG=$1" "$f" 2>/dev/null && echo "$p"
+    [ "$p" != "$BASHPID" ] && grep -qzx "$1" "$f" 2>/dev/null && echo "$p"
   done
 }
-# oc_tagged_none TAG — no process with the tag is left (says which are, on stderr).
-oc_tagged_none() {
-  local left; left=$(oc_tagged_pids "$1")
+# oc_env_none VAR=VALUE — no such process is left (says which are, on stderr).
+oc_env_none() {
+  local left; left=$(oc_env_pids "$1")
   [ -z "$left" ] && return 0
   ps -o pid=,etime=,args= -p "$(echo $left | tr ' ' ,)" >&2
   return 1
 }
+# oc_tagged_pids TAG — the processes whose environment holds OCSTOP_TEST_TAG=TAG. A process a test has
+# a server start (tmux starts the TUI) is no descendant of the test's; give it the tag to find it,
+# and everything it starts in turn.
+oc_tagged_pids() { oc_env_pids "OCSTOP_TEST_TAG=$1"; }
+# oc_tagged_none TAG — no process with the tag is left (says which are, on stderr).
+oc_tagged_none() { oc_env_none "OCSTOP_TEST_TAG=$1"; }
 # oc_end_tagged TAG — TERM the tagged processes, and KILL those left after 3 s: a TUI whose terminal
 # went away may take minutes to notice.
 oc_end_tagged() {

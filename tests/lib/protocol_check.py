@@ -88,8 +88,8 @@ def main(path, doc):
     result_of(shapes, "abort", ctl.call("abort", {"session": "ses_ok"}), "abort: a proven stop")
     result_of(shapes, "abort", ctl.call("abort", {"directory": "/nowhere", "timeout_ms": 200}),
               "abort: nothing to stop")
-    result_of(shapes, "abort", ctl.call("abort", {"session": "ses_stuck", "timeout_ms": 150}),
-              "abort: not stopped, with the reason")
+    result_of(shapes, "abort", ctl.call("abort", {"session": "ses_stuck", "timeout_ms": 150, "force": True}),
+              "abort: not stopped, with the reason (forced)")
     result_of(shapes, "abort", ctl.call("abort", {"all": True, "session": None, "timeout_ms": 150}),
               "abort: all")
     result_of(shapes, "abort", ctl.call("abort", {"sessions": ["ses_stuck"], "wait": False}),

@@ -20,6 +20,7 @@ import { Toasts } from "./toast.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { binaryVersion, printsThrownErrors, quietError, shownDirectory } from "./compat.js";
 import { Fences } from "./fence.js";
+import { shellEnvHook } from "./marker.js";
 
 // The register message carries the OpenCode version; plugins are not told it, but /global/health
 // is (from 1.1; before, the package the binary came in tells it). The v1 client has no method for
@@ -88,6 +89,7 @@ export function createPlugin({ dial, env, lstat = lstatOf }) {
         }),
       "tool.execute.before": (input) => fences.beforeTool(input),
       "chat.params": (input) => fences.beforeRequest(input),
+      "shell.env": shellEnvHook,
       event: async ({ event }) => {
         fences.noteEvent(event);
         if (!link.connected || !inst.reg?.relay) return;
