@@ -1228,6 +1228,35 @@ static void test_processes(void **state)
 	assert_int_equal(w->results[1].n_processes, 0);
 }
 
+/* A child that starts while the processes end (no fence held) undoes the
+ * proof: the stop waits for it too, then ends its processes again. */
+static void test_child_while_ending(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	w->procs.found = 1;
+	IDLE(w, s, 1010, "ses_r");
+	advance(w, 1110);
+	assert_int_equal(w->procs.n_end, 1);
+	CHILD(w, s, 1120, "ses_c", "ses_r");
+	BUSY(w, s, 1121, "ses_c");
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_c");
+	procs_ended(&w->procs, 1130);
+	assert_int_equal(w->n_results, 0);
+	w->procs.found = 0;
+	IDLE(w, s, 1140, "ses_c");
+	advance(w, 1240);
+	assert_int_equal(w->procs.n_end, 2);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_processes, 1);
+}
+
 /* Forced: a stop with no proof after its retry ends every process of its
  * tools (all), then waits for proof once more, and its result says so. */
 static void test_force(void **state)
@@ -1332,6 +1361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_probe_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_while_ending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shutdown_ending, setup, teardown),

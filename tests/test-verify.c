@@ -280,12 +280,38 @@ static void test_add(void **state)
 	assert_int_equal(v.all_idle_ms, 3000);
 }
 
+/* A target that joins a proven watch reopens it: its statuses count again,
+ * and the proof waits for it; reopening an open watch changes nothing. */
+static void test_reopen(void **state)
+{
+	struct verify v;
+
+	(void)state;
+	verify_init(&v, 100, 1000);
+	verify_add(&v, "a");
+	verify_reopen(&v);
+	assert_int_equal(verify_poll(&v, 1000, NULL), WAITING);
+	verify_on_status(&v, "a", true, 1010);
+	assert_int_equal(verify_poll(&v, 1110, NULL), DONE);
+	verify_add(&v, "b");
+	verify_on_status(&v, "b", false, 1120);
+	assert_int_equal(verify_poll(&v, 1120, NULL), DONE);
+	verify_reopen(&v);
+	verify_on_status(&v, "b", false, 1120);
+	assert_int_equal(verify_poll(&v, 1300, NULL), WAITING);
+	assert_int_equal(verify_pending(&v, NULL, 0), 1);
+	verify_on_status(&v, "b", true, 1400);
+	assert_int_equal(verify_poll(&v, 1500, NULL), DONE);
+	assert_int_equal(v.all_idle_ms, 1400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scripts),
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_add),
+		cmocka_unit_test(test_reopen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

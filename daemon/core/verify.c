@@ -95,3 +95,11 @@ size_t verify_pending(const struct verify *v, const char **out, size_t max)
 	}
 	return n;
 }
+
+void verify_reopen(struct verify *v)
+{
+	if (v->state != VERIFY_DONE)
+		return;
+	v->state = VERIFY_WAITING;
+	v->all_idle_ms = 0;
+}

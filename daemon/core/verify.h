@@ -49,5 +49,8 @@ enum verify_state verify_poll(struct verify *v, int64_t now_ms, int64_t *wake_ms
 
 /* Targets that have not reported idle yet, for retries and reasons. */
 size_t verify_pending(const struct verify *v, const char **out, size_t max);
+/* A target joined after the proof (while the stop ended what its tools
+ * left): the proof waits again for every target to be idle. */
+void verify_reopen(struct verify *v);
 
 #endif

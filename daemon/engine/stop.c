@@ -287,8 +287,13 @@ static void processes_done(void *arg, const struct wire_process *ends, size_t n,
 	for (i = 0; i < n && st->n_processes < STOP_MAX_PROCESSES; i++)
 		st->processes[st->n_processes++] = ends[i];
 	if (!st->finished) {
-		if (st->proven) {
+		if (st->proven && verify_pending(&st->v, NULL, 0) == 0) {
 			finish(st, true, NULL);
+		} else if (st->proven) {
+			/* A child started meanwhile (no fence held): the
+			 * proof starts over. */
+			st->proven = false;
+			step(st, now_ms);
 		} else {
 			/* Forced: the tools whose processes ended can now end
 			 * their turn; the proof gets one more wait, whatever
@@ -669,6 +674,7 @@ void stops_on_event(struct engine *e, struct server *srv, struct session *s, enu
 				continue;
 			log_info("stop %s: %s started meanwhile; aborting it too", st->targets[0],
 			    id);
+			verify_reopen(&st->v);
 			send_abort(st, id);
 		}
 		if (kind == OC_STATUS)
