@@ -402,6 +402,25 @@ static void test_fenced(void **state)
 	assert_string_equal(root, "ses_r");
 }
 
+/* An x's shim raised the fence at the x, on the session typed in: the stop
+ * sends none of its own (it would name the root, and could come after the
+ * user's next message lifted the x's), and is proven at idle all the same. */
+static void test_fenced_x(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server_spec(w, "http://a", false, 7, true);
+	struct session *root;
+
+	BUSY(w, s, 0, "ses_r");
+	root = session_table_find(engine_sessions(w->e), s, "ses_r");
+	assert_non_null(stop_start(w->e, root, STOP_ORIGIN_X, NULL, TIMEOUT, 1000, done_cb, w));
+	assert_int_equal(w->n_fences, 0);
+	IDLE(w, s, 1010, "ses_r");
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_true(w->results[0].fenced);
+}
+
 /* A shim without fences (protocol 3) is told nothing; the quiet window
  * proves the stop, and the result says no fence held. */
 static void test_unfenced_shim(void **state)
@@ -524,6 +543,37 @@ static void test_check_idle(void **state)
 	assert_int_equal(engine_counters(w->e)->verified, 1);
 	fake_answer(f, 0, true, NULL, 3200);
 	fake_answer(f, 1, true, NULL, 3200);
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+}
+
+/* The idle comes while the status check is out, and the stop then waits
+ * for its tools' processes to end: the check's late failure changes
+ * nothing, the stop is proven, with its processes. */
+static void test_check_late_after_proof(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server(w, "http://a", true, 0);
+	struct fake *f = fake_of(&w->fakes, s);
+
+	f->take_checks = true;
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	advance(w, 3000);
+	assert_int_equal(f->n_checks, 1);
+	w->procs.found = 1;
+	IDLE(w, s, 3050, "ses_r");
+	advance(w, 3150);
+	assert_int_equal(w->procs.n_end, 1);
+	assert_int_equal(w->n_results, 0);
+	fake_answer_check(f, 0, false, 3200);
+	assert_int_equal(w->n_results, 0);
+	procs_ended(&w->procs, 3300);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].n_processes, 1);
+	fake_answer(f, 0, true, NULL, 3400);
+	fake_answer(f, 1, true, NULL, 3400);
 	loop_top(w);
 	assert_true(engine_idle(w->e));
 }
@@ -1335,9 +1385,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quiet_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fenced_x, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfenced_shim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_late_after_proof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caller_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),

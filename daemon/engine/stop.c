@@ -345,6 +345,11 @@ static bool end_processes(struct stop *st, bool all)
 /* Every target is idle: the stop ends once what the tools left is gone. */
 static void proven(struct stop *st)
 {
+	/* A status check still asked for decides nothing any more: its late
+	 * answer must not turn the proof into "not stopped". */
+	st->checking = false;
+	if (st->proven && st->ending)
+		return;
 	st->proven = true;
 	if (!end_processes(st, false))
 		finish(st, true, NULL);
@@ -577,8 +582,11 @@ struct stop *stop_start(struct engine *e, struct session *root, const char *orig
 	log_info("stopping %s on %s (%zu running descendants, origin %s)", st->targets[0], srv->url,
 	    st->n_targets - 1, origin);
 	/* Before the aborts, and on the connection relayed aborts take: the
-	 * shim holds the fence before OpenCode can end a turn. */
-	if (st->fenced)
+	 * shim holds the fence before OpenCode can end a turn. An x's shim
+	 * raised it at the x, on the session typed in, to be lifted there: a
+	 * fence from here would name the root, and could come after the user's
+	 * next message had lifted the x's. */
+	if (st->fenced && strcmp(origin, STOP_ORIGIN_X) != 0)
 		e->fence(e->fence_arg, srv->shim, (const char *const *)st->targets, st->n_targets);
 	send_attempt(st, now_ms);
 	if (e->procs != NULL)

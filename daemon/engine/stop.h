@@ -108,6 +108,10 @@ struct procs_ops {
 
 void engine_set_procs(struct engine *e, const struct procs_ops *ops, void *ctx);
 
+/* What started a stop: abort (a client), a stop word typed (the shim). */
+#define STOP_ORIGIN_RPC "rpc"
+#define STOP_ORIGIN_X "x"
+
 /* The first attempt and one retry. */
 #define STOP_ATTEMPTS 2
 /* How long the check before "not stopped" may take. */

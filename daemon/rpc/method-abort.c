@@ -247,7 +247,7 @@ static void batch_take_tree(struct batch *b, struct session *root, int64_t now_m
 		slot->b = b;
 		slot->index = b->n;
 	}
-	st = stop_start(b->e, root, "rpc", NULL, b->timeout_ms, now_ms,
+	st = stop_start(b->e, root, STOP_ORIGIN_RPC, NULL, b->timeout_ms, now_ms,
 	    b->wait ? batch_stop_done : NULL, slot);
 	if (st == NULL) {
 		free(slot);

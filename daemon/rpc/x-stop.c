@@ -119,7 +119,7 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 		return;
 	}
 	if (found == SELECT_RUNNING && sel.n > 0) {
-		st = stop_start(w->e, sel.roots[0], "x", left_to_shim(w, sel.roots[0]),
+		st = stop_start(w->e, sel.roots[0], STOP_ORIGIN_X, left_to_shim(w, sel.roots[0]),
 		    cfg->stop_timeout_ms, clock_now_ms(), stop_done, w);
 		if (st == NULL) {
 			log_warnx("x in %s: could not start the stop: out of memory", w->session);
