@@ -118,12 +118,39 @@ static void test_parse_stat(void **state)
 	assert_false(proc_parse_stat(line, strlen(line), &state_ch, &start));
 }
 
+static void test_status_uid(void **state)
+{
+	static const char head[] = "Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\n";
+	char s[512];
+
+	(void)state;
+	snprintf(s, sizeof(s), "%sUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n",
+	    head);
+	assert_true(proc_status_uid_is(s, strlen(s), 1000));
+	assert_false(proc_status_uid_is(s, strlen(s), 0));
+	/* Any of the four another: not only the uid's. */
+	snprintf(s, sizeof(s), "%sUid:\t1000\t0\t1000\t1000\n", head);
+	assert_false(proc_status_uid_is(s, strlen(s), 1000));
+	snprintf(s, sizeof(s), "%sUid:\t1000\t1000\t1000\t0\n", head);
+	assert_false(proc_status_uid_is(s, strlen(s), 1000));
+	/* Cut short, missing, or not numbers: no. */
+	snprintf(s, sizeof(s), "%sUid:\t1000\t1000", head);
+	assert_false(proc_status_uid_is(s, strlen(s), 1000));
+	assert_false(proc_status_uid_is(head, strlen(head), 1000));
+	snprintf(s, sizeof(s), "%sUid:\tx\n", head);
+	assert_false(proc_status_uid_is(s, strlen(s), 1000));
+	/* A "Uid:" inside another line's value (the Name) is no Uid line. */
+	snprintf(s, sizeof(s), "Name:\tUid:\t1000\t1000\t1000\t1000\nUid:\t0\t0\t0\t0\n");
+	assert_false(proc_status_uid_is(s, strlen(s), 1000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_environ_session),
 		cmocka_unit_test(test_render_command),
 		cmocka_unit_test(test_parse_stat),
+		cmocka_unit_test(test_status_uid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
  * is told to, and ends them on the event loop, TERM first and KILL for one
  * that ignores TERM; a scan's cost among ~300 processes is measured.
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <setjmp.h>
@@ -80,6 +81,29 @@ static void wait_exec(pid_t pid)
 		usleep(1000);
 	}
 	fail_msg("child %d did not exec", (int)pid);
+}
+
+/* Wait until pid runs as uid (its status's real uid). */
+static void wait_uid(pid_t pid, unsigned long uid)
+{
+	char path[64], line[256];
+	unsigned long v;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	for (i = 0; i < 5000; i++) {
+		if ((f = fopen(path, "re")) != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL)
+				if (sscanf(line, "Uid: %lu", &v) == 1 && v == uid) {
+					fclose(f);
+					return;
+				}
+			fclose(f);
+		}
+		usleep(1000);
+	}
+	fail_msg("child %d did not become uid %lu", (int)pid, uid);
 }
 
 static int reap_all(void **state)
@@ -212,8 +236,9 @@ static void test_other_uid(void **state)
 	struct event_base *base = event_base_new();
 	struct procs *p = procs_new(base);
 	struct procs_found found[2];
-	char marker[160];
-	pid_t mine, theirs;
+	char marker[160], path[64];
+	pid_t mine, theirs, undumpable;
+	struct stat sb;
 
 	(void)state;
 	snprintf(marker, sizeof(marker), "OCSTOP_SESSION=%s", session_a);
@@ -232,8 +257,23 @@ static void test_other_uid(void **state)
 		_exit(127);
 	}
 	spawned[n_spawned++] = theirs;
+	/* One that became another user after its exec is not dumpable: its
+	 * /proc files read as root's, the daemon's own uid here. */
+	undumpable = fork();
+	assert_true(undumpable >= 0);
+	if (undumpable == 0) {
+		execle("/usr/bin/python3", "python3", "-c",
+		    "import os, time\nos.setgid(65534)\nos.setuid(65534)\ntime.sleep(300)\n", NULL,
+		    (char *[]){ "PATH=/usr/bin:/bin", marker, NULL });
+		_exit(127);
+	}
+	spawned[n_spawned++] = undumpable;
 	wait_exec(mine);
 	wait_exec(theirs);
+	wait_uid(undumpable, 65534);
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)undumpable);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_uid, 0);
 	assert_int_equal(procs_scan(p, ids, 1, true, NULL, NULL, found, 2, NULL), 1);
 	assert_int_equal(found[0].pid, mine);
 	procs_free(p);

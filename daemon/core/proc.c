@@ -56,6 +56,35 @@ void proc_render_command(const char *cmdline, size_t len, char *out)
 	out[o] = '\0';
 }
 
+bool proc_status_uid_is(const char *status, size_t len, unsigned long uid)
+{
+	static const char key[] = "\nUid:";
+	char line[128], *p, *end;
+	const char *at, *nl;
+	unsigned long v;
+	size_t n;
+	int i;
+
+	at = memmem(status, len, key, sizeof(key) - 1);
+	if (at == NULL)
+		return false;
+	at += sizeof(key) - 1;
+	nl = memchr(at, '\n', len - (size_t)(at - status));
+	/* A line the bounded read cut is not trusted. */
+	if (nl == NULL || (n = (size_t)(nl - at)) >= sizeof(line))
+		return false;
+	memcpy(line, at, n);
+	line[n] = '\0';
+	p = line;
+	for (i = 0; i < 4; i++) {
+		v = strtoul(p, &end, 10);
+		if (end == p || v != uid)
+			return false;
+		p = end;
+	}
+	return true;
+}
+
 bool proc_parse_stat(const char *stat, size_t len, char *state, uint64_t *starttime)
 {
 	const char *p = NULL, *end = stat + len;

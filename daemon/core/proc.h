@@ -45,4 +45,11 @@ void proc_render_command(const char *cmdline, size_t len, char *out);
  * got its pid. false when it does not parse. */
 bool proc_parse_stat(const char *stat, size_t len, char *state, uint64_t *starttime);
 
+/* Whether /proc/<pid>/status (len bytes) says the process runs as uid and
+ * only as uid: its real, effective, saved and file-system uids all. The
+ * owner of /proc/<pid>'s files does not tell it: a process that is not
+ * dumpable (setuid, or PR_SET_DUMPABLE 0) shows them as root's whoever
+ * runs it. */
+bool proc_status_uid_is(const char *status, size_t len, unsigned long uid);
+
 #endif

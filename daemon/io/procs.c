@@ -21,6 +21,8 @@
 /* Bytes of /proc/<pid>/stat and cmdline read. */
 #define STAT_MAX 1024
 #define CMDLINE_MAX 4096
+/* /proc/<pid>/status, whose Uid: line comes in its first few hundred bytes. */
+#define STATUS_MAX 4096
 
 struct target {
 	int pid;
@@ -117,7 +119,7 @@ static bool short_of(int err)
 static enum look look_at(int proc, const char *name, const char *const *ids, size_t n_ids,
     char *env, struct procs_found *f)
 {
-	char path[64], cmdline[CMDLINE_MAX];
+	char path[64], cmdline[CMDLINE_MAX], status[STATUS_MAX];
 	struct stat sb;
 	ssize_t n;
 	int fd, session, err;
@@ -127,8 +129,10 @@ static enum look look_at(int proc, const char *name, const char *const *ids, siz
 	snprintf(path, sizeof(path), "%s/environ", name);
 	if ((fd = openat(proc, path, O_RDONLY | O_CLOEXEC)) < 0)
 		return short_of(errno) ? LOOK_UNKNOWN : LOOK_CLEAN;
-	/* Never another user's process (nor one made undumpable, which /proc
-	 * shows as root's): a file of /proc/<pid> belongs to its owner. */
+	/* Never another user's process: a file of /proc/<pid> belongs to its
+	 * owner, but one made undumpable shows as root's, which a daemon run
+	 * by root would take for its own: a match is checked by its uids
+	 * (status) below. */
 	if (fstat(fd, &sb) < 0 || sb.st_uid != getuid()) {
 		close(fd);
 		return LOOK_CLEAN;
@@ -143,6 +147,11 @@ static enum look look_at(int proc, const char *name, const char *const *ids, siz
 		return marked ? LOOK_MARKED : LOOK_CLEAN;
 	if ((fd = openat(proc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return LOOK_UNKNOWN;
+	n = read_at(fd, "status", status, sizeof(status));
+	if (n <= 0 || !proc_status_uid_is(status, (size_t)n, (unsigned long)getuid())) {
+		close(fd);
+		return n <= 0 ? LOOK_UNKNOWN : LOOK_CLEAN;
+	}
 	what = LOOK_UNKNOWN;
 	if (alive_at(fd, &f->starttime)) {
 		n = read_at(fd, "cmdline", cmdline, sizeof(cmdline));
