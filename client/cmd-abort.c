@@ -9,12 +9,10 @@
 #include "client.h"
 #include "text.h"
 
-/* The reply is owed as soon as the daemon's wait ends; this covers the
- * daemon's own work and a loaded machine. */
+/* The reply is owed as soon as the daemon's wait ends
+ * (proto_stop_longest_ms); this covers the daemon's own work and a loaded
+ * machine. */
 #define ABORT_MARGIN_MS 5000
-/* A forced stop that stalls waits a third time, after its tools' processes
- * were given their grace and KILL. */
-#define ABORT_FORCE_EXTRA_MS 4000
 
 /* One entry of results, checked. Strings are borrowed from the reply. */
 struct abort_result {
@@ -351,9 +349,10 @@ static int cmd_abort_exec(const struct client_opts *o, int argc, char **argv)
 
 	/* Without --timeout the daemon's configured wait applies, which we do
 	 * not know, only its bound. */
-	wait = o->no_wait ? 0 : o->timeout_ms > 0 ? o->timeout_ms : ABORT_TIMEOUT_MAX_MS;
-	if (o->force && !o->no_wait)
-		wait = 3 * wait + ABORT_FORCE_EXTRA_MS;
+	wait = o->no_wait
+	    ? 0
+	    : proto_stop_longest_ms(o->timeout_ms > 0 ? o->timeout_ms : ABORT_TIMEOUT_MAX_MS,
+		  o->force);
 	deadline = conn_deadline(wait + ABORT_MARGIN_MS);
 	if ((c = client_connect(o, deadline)) == NULL) {
 		free(dir);

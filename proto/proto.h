@@ -22,6 +22,20 @@
 /* Bump when a method's meaning changes incompatibly. */
 #define PROTO_VERSION 4
 
+/* How long an abort may take to answer (PROTOCOL.md, abort), which a
+ * client waits for: two attempts of timeout_ms each, the status check
+ * before "not stopped", and ending what the tree's tools left (TERM, the
+ * grace, KILL, the wait for it to go); forced, one more attempt and one
+ * more ending. The daemon's stop engine keeps to it (stop_longest_ms). */
+#define PROTO_STOP_ATTEMPTS 2
+#define PROTO_STOP_CHECK_MS 2000
+#define PROTO_STOP_ENDING_MS 2000
+static inline int64_t proto_stop_longest_ms(int64_t timeout_ms, bool force)
+{
+	return PROTO_STOP_ATTEMPTS * timeout_ms + PROTO_STOP_CHECK_MS + PROTO_STOP_ENDING_MS +
+	    (force ? timeout_ms + PROTO_STOP_ENDING_MS : 0);
+}
+
 /* Where the daemon listens, by one rule for every side (the OpenCode plugin
  * shim mirrors it; a test compares the two): $OCSTOP_SOCKET, which must be
  * absolute; else $XDG_RUNTIME_DIR/ocstop/ocstop.sock when XDG_RUNTIME_DIR is

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "core/proc.h"
+#include "proto.h"
 
 struct engine;
 struct session;
@@ -113,19 +114,18 @@ void engine_set_procs(struct engine *e, const struct procs_ops *ops, void *ctx);
 #define STOP_ORIGIN_X "x"
 
 /* The first attempt and one retry. */
-#define STOP_ATTEMPTS 2
+#define STOP_ATTEMPTS PROTO_STOP_ATTEMPTS
 /* How long the check before "not stopped" may take. */
-#define STOP_CHECK_MS 2000
+#define STOP_CHECK_MS PROTO_STOP_CHECK_MS
+_Static_assert(PROC_GRACE_MS + PROC_KILL_WAIT_MS == PROTO_STOP_ENDING_MS,
+    "ending a stop's processes takes what the protocol says");
 
 /* The longest a stop of attempts of timeout_ms each takes to end: its
  * attempts, the check, and ending what its tools left; a forced one (force)
  * also ends its tools' processes and waits once more. */
 static inline int64_t stop_longest_ms(int64_t timeout_ms, bool force)
 {
-	int64_t ending = PROC_GRACE_MS + PROC_KILL_WAIT_MS;
-
-	return STOP_ATTEMPTS * timeout_ms + STOP_CHECK_MS + ending +
-	    (force ? timeout_ms + ending : 0);
+	return proto_stop_longest_ms(timeout_ms, force);
 }
 
 /* Start (or join) stopping the tree of root, which must be running. done
