@@ -23,6 +23,7 @@
 #include "engine/server.h"
 #include "engine/stop.h"
 #include "io/http.h"
+#include "io/procnet.h"
 #include "io/procs.h"
 #include "io/sd.h"
 #include "loop.h"
@@ -188,12 +189,26 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 /* The engine ends the processes a stopped tree's tools left, sparing every
- * OpenCode process a shim registered. */
+ * OpenCode process: those a shim registered, those of a known pid, and those
+ * that listen on the port of an OpenCode server reached over HTTP (an
+ * OpenCode started from a tool's shell carries the marker too). Asked only
+ * of the few processes a stop found marked. */
 static bool spare_opencode(void *arg, int pid)
 {
 	struct daemon *d = arg;
+	const struct server *s;
+	int port;
 
-	return control_is_opencode_pid(d->control, pid);
+	if (control_is_opencode_pid(d->control, pid))
+		return true;
+	for (s = server_first(d->engine); s != NULL; s = server_next(s)) {
+		if (server_pid(s) == pid)
+			return true;
+		if (server_transport(s) == SERVER_HTTP &&
+		    (port = procnet_url_port(server_url(s))) > 0 && procnet_pid_listens(pid, port))
+			return true;
+	}
+	return false;
 }
 
 static int procs_end_op(void *ctx, const char *const *sessions, size_t n_sessions, bool all,
