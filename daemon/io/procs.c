@@ -43,12 +43,20 @@ struct request {
 	LIST_ENTRY(request) link;
 };
 
+/* A process a scan found carrying no marker. A process gets its environment
+ * at its exec, so it stays so; a later process with its pid (the pids
+ * wrapped) has another /proc/<pid> inode, which tells them apart. */
+struct clean {
+	int pid;
+	ino_t ino;
+};
+
 struct procs {
 	struct event_base *base;
 	char *env; /* PROCS_MAX_ENVIRON bytes, for every scan */
-	/* The pids below clean_below that carried no marker at the last scan
-	 * (sorted), and room for the next scan's. */
-	int *clean, *next;
+	/* The processes below clean_below that carried no marker at the last
+	 * scan (sorted by pid), and room for the next scan's. */
+	struct clean *clean, *next;
 	size_t n_clean;
 	long clean_below; /* 0: no scan yet */
 	long last_pid;    /* the kernel's last pid when the last scan began */
@@ -181,9 +189,18 @@ static long last_pid(void)
 
 static int cmp_pid(const void *a, const void *b)
 {
-	int x = *(const int *)a, y = *(const int *)b;
+	int x = ((const struct clean *)a)->pid, y = ((const struct clean *)b)->pid;
 
 	return (x > y) - (x < y);
+}
+
+/* Found clean by the last scan: the same pid, and the same process. */
+static bool known_clean(const struct procs *p, int pid, ino_t ino)
+{
+	const struct clean key = { .pid = pid }, *c;
+
+	c = bsearch(&key, p->clean, p->n_clean, sizeof(*p->clean), cmp_pid);
+	return c != NULL && c->ino == ino;
 }
 
 long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
@@ -194,10 +211,12 @@ long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
 	struct procs_found f;
 	struct dirent *e;
 	long found = 0, pid, last = last_pid();
-	/* What the last scan found clean holds while no pid was given twice. */
+	/* What the last scan found clean holds for the same processes (pid and
+	 * inode); a full look, or pids that wrapped since, read everything. */
 	bool cached = !all && p->clean_below > 0 && last >= p->last_pid;
 	size_t n_next = 0;
-	int self = (int)getpid(), *swap;
+	int self = (int)getpid();
+	struct clean *swap;
 	enum look what;
 	char *end;
 	DIR *d;
@@ -211,10 +230,8 @@ long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
 		if (*end != '\0' || pid <= 0 || pid > 0x3fffffff)
 			continue;
 		st.scanned++;
-		if (cached && pid < p->clean_below &&
-		    bsearch(&(int){ (int)pid }, p->clean, p->n_clean, sizeof(int), cmp_pid) !=
-			NULL) {
-			p->next[n_next++] = (int)pid;
+		if (cached && pid < p->clean_below && known_clean(p, (int)pid, e->d_ino)) {
+			p->next[n_next++] = (struct clean){ (int)pid, e->d_ino };
 			continue;
 		}
 		if (pid == self)
@@ -222,7 +239,7 @@ long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
 		st.read++;
 		what = look_at(dirfd(d), e->d_name, ids, n_ids, p->env, &f);
 		if (what == LOOK_CLEAN)
-			p->next[n_next++] = (int)pid;
+			p->next[n_next++] = (struct clean){ (int)pid, e->d_ino };
 		if (what != LOOK_MATCH || (spare != NULL && spare(spare_arg, (int)pid)))
 			continue;
 		f.pid = (int)pid;
@@ -232,7 +249,7 @@ long procs_scan(struct procs *p, const char *const *ids, size_t n_ids, bool all,
 	}
 	closedir(d);
 	/* /proc lists pids in order; sorted either way for bsearch. */
-	qsort(p->next, n_next, sizeof(int), cmp_pid);
+	qsort(p->next, n_next, sizeof(*p->next), cmp_pid);
 	swap = p->clean;
 	p->clean = p->next;
 	p->next = swap;
@@ -347,8 +364,8 @@ struct procs *procs_new(struct event_base *base)
 	if (p == NULL)
 		return NULL;
 	p->env = malloc(PROCS_MAX_ENVIRON);
-	p->clean = calloc(PROCS_MAX_SCANNED, sizeof(int));
-	p->next = calloc(PROCS_MAX_SCANNED, sizeof(int));
+	p->clean = calloc(PROCS_MAX_SCANNED, sizeof(*p->clean));
+	p->next = calloc(PROCS_MAX_SCANNED, sizeof(*p->next));
 	p->warmer = evtimer_new(base, warm_cb, p);
 	if (p->env == NULL || p->clean == NULL || p->next == NULL || p->warmer == NULL) {
 		procs_free(p);
