@@ -62,8 +62,8 @@ static int method_fence_hit(const struct rpc_call *call, const msgpack_object *o
 	if (stop_fence_hit(rpc_engine(call), srv, session, fence_kinds[i].kind, &root))
 		log_info("stop %s: the fence refused %s in %s%s%.*s", root, fence_kinds[i].what,
 		    session, name != NULL ? ": " : "", (int)name_len, name != NULL ? name : "");
-	else
-		log_info("fence refused %s in %s%s%.*s (tree %s, no stop running)",
+	else /* not bounded by any stop: a peer could flood the log at info */
+		log_debug("fence refused %s in %s%s%.*s (tree %s, no stop running)",
 		    fence_kinds[i].what, session, name != NULL ? ": " : "", (int)name_len,
 		    name != NULL ? name : "", root != NULL ? root : "unknown");
 	return 0;
