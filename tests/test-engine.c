@@ -64,6 +64,9 @@ struct world {
 	size_t n_fence_ids;
 	struct fake *fence_fake; /* its aborts sent when the fence was asked */
 	size_t fence_aborts;
+	/* IDLE first answers the session's aborts, as OpenCode's abort route
+	 * does once it has cancelled the session; false: the test answers. */
+	bool answer_on_idle;
 };
 
 static void wake_at(void *arg, int64_t at)
@@ -172,6 +175,7 @@ static int setup(void **state)
 	w->cfg.stop_timeout_ms = TIMEOUT;
 	host.arg = w;
 	w->wake = -1;
+	w->answer_on_idle = true;
 	w->e = engine_new(&w->cfg, &host, SESSION_TABLE_MAX, SESSION_TABLE_MAX_BYTES);
 	assert_non_null(w->e);
 	engine_set_backend(w->e, SERVER_HTTP, &fake_backend_ops, &w->fakes);
@@ -256,16 +260,27 @@ static void event(struct world *w, struct server *s, int64_t now, json_t *j)
 	json_decref(j);
 }
 
+/* session went idle: its aborts are answered first (answer_on_idle). */
+static void idle(struct world *w, struct server *s, int64_t now, const char *session)
+{
+	struct fake *f = fake_of(&w->fakes, s);
+	size_t i;
+
+	for (i = 0; w->answer_on_idle && i < f->n_aborts; i++)
+		if (!f->aborts[i].answered && strcmp(f->aborts[i].session, session) == 0)
+			fake_answer(f, i, true, NULL, now);
+	event(w, s, now,
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
+		  "\"status\":{\"type\":\"idle\"}}}",
+		session));
+}
+
 #define BUSY(w, s, t, id) \
 	event(w, s, t, \
 	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
 		  "\"status\":{\"type\":\"busy\"}}}", \
 		id))
-#define IDLE(w, s, t, id) \
-	event(w, s, t, \
-	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\"," \
-		  "\"status\":{\"type\":\"idle\"}}}", \
-		id))
+#define IDLE(w, s, t, id) idle(w, s, t, id)
 #define PART(w, s, t, id) \
 	event(w, s, t, \
 	    jsonf("{\"type\":\"message.part.delta\",\"properties\":{\"sessionID\":\"%s\"," \
@@ -421,6 +436,41 @@ static void test_fenced_x(void **state)
 	assert_true(w->results[0].fenced);
 }
 
+/* Idle before our own abort is answered (the shim's abort, in-process,
+ * came first): the stop waits for the answer, since an abort landing after
+ * the stop ended would abort the user's next turn; up to the deadline. */
+static void test_proof_waits_for_abort(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server_spec(w, "http://a", false, 7, true);
+	struct fake *f = fake_of(&w->fakes, s);
+
+	w->answer_on_idle = false;
+	BUSY(w, s, 0, "ses_r");
+	start(w, s, "ses_r", 1000);
+	IDLE(w, s, 1010, "ses_r");
+	assert_int_equal(w->n_results, 0);
+	assert_int_equal(w->wake, 1000 + TIMEOUT);
+	fake_answer(f, 0, true, NULL, 1014);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].ms, 10);
+	/* An answer that never comes holds the proof until the deadline only. */
+	BUSY(w, s, 2000, "ses_r");
+	assert_non_null(stop_start(w->e, session_table_find(engine_sessions(w->e), s, "ses_r"),
+	    "test", NULL, TIMEOUT, 2000, done_cb, w));
+	IDLE(w, s, 2010, "ses_r");
+	advance(w, 2000 + TIMEOUT - 1);
+	assert_int_equal(w->n_results, 1);
+	advance(w, 2000 + TIMEOUT);
+	assert_int_equal(w->n_results, 2);
+	assert_true(w->results[1].stopped);
+	assert_int_equal(f->n_aborts, 2);
+	fake_answer(f, 1, true, NULL, 3100);
+	loop_top(w);
+	assert_true(engine_idle(w->e));
+}
+
 /* A shim without fences (protocol 3) is told nothing; the quiet window
  * proves the stop, and the result says no fence held. */
 static void test_unfenced_shim(void **state)
@@ -572,8 +622,6 @@ static void test_check_late_after_proof(void **state)
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
 	assert_int_equal(w->results[0].n_processes, 1);
-	fake_answer(f, 0, true, NULL, 3400);
-	fake_answer(f, 1, true, NULL, 3400);
 	loop_top(w);
 	assert_true(engine_idle(w->e));
 }
@@ -664,7 +712,8 @@ static void test_caller_aborts(void **state)
 	assert_int_equal(w->n_results, 2);
 	assert_true(w->results[1].stopped);
 	for (size_t i = 0; i < f->n_aborts; i++)
-		fake_answer(f, i, true, NULL, 4000);
+		if (!f->aborts[i].answered)
+			fake_answer(f, i, true, NULL, 4000);
 	loop_top(w);
 	assert_true(engine_idle(w->e));
 }
@@ -717,6 +766,7 @@ static void test_slow_abort(void **state)
 	struct server *s = add_server(w, "http://a", true, 0);
 	struct fake *f = fake_of(&w->fakes, s);
 
+	w->answer_on_idle = false;
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 0);
 	advance(w, TIMEOUT);
@@ -1386,6 +1436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_quiet_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fenced_x, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proof_waits_for_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfenced_shim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_idle, setup, teardown),

@@ -46,7 +46,8 @@ struct stop {
 	bool ending; /* a request to end processes is in flight */
 	struct wire_process processes[STOP_MAX_PROCESSES];
 	size_t n_processes;
-	unsigned refs; /* the stop list's, and one per request in flight */
+	unsigned refs;     /* the stop list's, and one per request in flight */
+	size_t aborts_out; /* abort requests not answered yet, of any attempt */
 	TAILQ_ENTRY(stop) link;
 };
 
@@ -218,6 +219,7 @@ static void send_abort(struct stop *st, const char *id)
 		return;
 	}
 	st->refs++;
+	st->aborts_out++;
 }
 
 /* Send (again) to the root and every target not yet idle, but the first
@@ -410,6 +412,13 @@ static void step(struct stop *st, int64_t now_ms)
 	if (st->finished || st->ending)
 		return;
 	if (verify_poll(&st->v, now_ms, &wake) == VERIFY_DONE) {
+		/* Idle, maybe by the shim's own abort, while one of ours is still
+		 * on its way: landing after the stop ended, it would abort the
+		 * user's next turn. It is waited for, up to the deadline. */
+		if (st->aborts_out > 0 && now_ms < st->deadline_ms) {
+			st->wake_ms = st->deadline_ms;
+			return;
+		}
 		proven(st);
 		return;
 	}
@@ -463,9 +472,16 @@ static void abort_done(void *arg, bool ok, const char *error, int64_t now_ms)
 	struct engine *e = st->e;
 
 	engine_enter(e);
+	st->aborts_out--;
 	if (st->finished) {
 		log_debug("stop %s: abort of %s answered after the stop ended", st->targets[0],
 		    req->session);
+	} else if (st->aborts_out == 0 && !st->ending && st->v.state == VERIFY_DONE) {
+		/* The last answer a proven stop waited for. */
+		log_debug("stop %s: abort of %s answered (%s)", st->targets[0], req->session,
+		    ok ? "ok" : error);
+		step(st, now_ms);
+		engine_rearm(e);
 	} else if (req->attempt != st->attempt) {
 		/* Attempt 2 is out: what attempt 1 says counts for nothing. */
 		log_debug("stop %s: attempt %d's abort of %s answered late (%s)", st->targets[0],
