@@ -471,6 +471,42 @@ static void test_proof_waits_for_abort(void **state)
 	assert_true(engine_idle(w->e));
 }
 
+/* An x over HTTP: the shim aborts the session too, in-process. The proof
+ * waits for its word that its abort returned (x.done), up to the deadline:
+ * a prompt between the two aborts would be dropped. */
+static void test_await_caller(void **state)
+{
+	struct world *w = *state;
+	struct server *s = add_server_spec(w, "http://a", false, 7, true);
+	struct session *root;
+	struct stop *st;
+
+	BUSY(w, s, 0, "ses_r");
+	root = session_table_find(engine_sessions(w->e), s, "ses_r");
+	st = stop_start(w->e, root, STOP_ORIGIN_X, NULL, TIMEOUT, 1000, done_cb, w);
+	assert_non_null(st);
+	stop_await_caller(st, "ses_r");
+	IDLE(w, s, 1010, "ses_r");
+	assert_int_equal(w->n_results, 0);
+	stop_caller_done(w->e, "ses_other", 1011);
+	assert_int_equal(w->n_results, 0);
+	stop_caller_done(w->e, "ses_r", 1012);
+	assert_int_equal(w->n_results, 1);
+	assert_true(w->results[0].stopped);
+	assert_int_equal(w->results[0].ms, 10);
+	/* Its word never comes: proven at the deadline all the same. */
+	BUSY(w, s, 2000, "ses_r");
+	st = stop_start(w->e, root, STOP_ORIGIN_X, NULL, TIMEOUT, 2000, done_cb, w);
+	assert_non_null(st);
+	stop_await_caller(st, "ses_r");
+	IDLE(w, s, 2010, "ses_r");
+	advance(w, 2000 + TIMEOUT - 1);
+	assert_int_equal(w->n_results, 1);
+	advance(w, 2000 + TIMEOUT);
+	assert_int_equal(w->n_results, 2);
+	assert_true(w->results[1].stopped);
+}
+
 /* A shim without fences (protocol 3) is told nothing; the quiet window
  * proves the stop, and the result says no fence held. */
 static void test_unfenced_shim(void **state)
@@ -1437,6 +1473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fenced_x, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proof_waits_for_abort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_await_caller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfenced_shim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_idle, setup, teardown),

@@ -1570,8 +1570,9 @@ function chatMessageHook({ request, notify = () => {}, connected = () => false, 
     let msToStop = performance.now() - t0;
     const aborted = await abortSession(ctx, session, env);
     const daemon = by === "daemon" || connected();
-    // The daemon is told what it cannot know: a verdict it was not waited for, a failed abort.
-    if (daemon && (by === "shim" || !aborted)) notify("x.done", { ...x, verdict, by, aborted });
+    // The daemon is told what it cannot know: a verdict it was not waited for, whether the abort
+    // returned (its proof waits for that: a prompt that comes between two aborts is dropped).
+    if (daemon) notify("x.done", { ...x, verdict, by, aborted });
     if (by === "shim") msToStop = performance.now() - t0;
     if (!daemon) toasts.forget(key);
     tell(

@@ -521,6 +521,11 @@ uint64_t server_shim(const struct server *s)
 	return s->shim;
 }
 
+bool server_fenced(const struct server *s)
+{
+	return s->shim != 0 && s->fences;
+}
+
 bool server_configured(const struct server *s)
 {
 	return s->configured;

@@ -149,6 +149,9 @@ const char *server_version(const struct server *s);    /* NULL when unknown */
 const char *server_last_error(const struct server *s); /* NULL after success */
 int server_pid(const struct server *s);                /* 0 when unknown */
 uint64_t server_shim(const struct server *s);          /* 0: no shim */
+/* Its shim holds fences (protocol 4): it also says when its own abort of an
+ * x's session returned (x.done). */
+bool server_fenced(const struct server *s);
 bool server_configured(const struct server *s);
 /* The default server, watched though nobody named it (no URL configured,
  * no shim registered it): when nothing listens there, nothing runs there,

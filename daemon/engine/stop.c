@@ -48,6 +48,7 @@ struct stop {
 	size_t n_processes;
 	unsigned refs;     /* the stop list's, and one per request in flight */
 	size_t aborts_out; /* abort requests not answered yet, of any attempt */
+	char *caller;      /* aborts this session too; its word not come yet */
 	TAILQ_ENTRY(stop) link;
 };
 
@@ -72,6 +73,7 @@ static void stop_free(struct stop *st)
 	free(st->directory);
 	free(st->last_error);
 	free(st->skipped);
+	free(st->caller);
 	free(st);
 }
 
@@ -412,10 +414,12 @@ static void step(struct stop *st, int64_t now_ms)
 	if (st->finished || st->ending)
 		return;
 	if (verify_poll(&st->v, now_ms, &wake) == VERIFY_DONE) {
-		/* Idle, maybe by the shim's own abort, while one of ours is still
-		 * on its way: landing after the stop ended, it would abort the
-		 * user's next turn. It is waited for, up to the deadline. */
-		if (st->aborts_out > 0 && now_ms < st->deadline_ms) {
+		/* Idle, maybe by the shim's own abort, while one of ours (or the
+		 * shim's, when ours made it idle) is still on its way: landing
+		 * after the stop ended, it would abort the user's next turn (a
+		 * prompt that came between two aborts is dropped). Waited for,
+		 * up to the deadline. */
+		if ((st->aborts_out > 0 || st->caller != NULL) && now_ms < st->deadline_ms) {
 			st->wake_ms = st->deadline_ms;
 			return;
 		}
@@ -629,6 +633,29 @@ void stop_abort_skipped(struct engine *e, const char *aborted, int64_t now_ms)
 			    st->targets[0], aborted);
 			send_abort(st, aborted);
 		}
+		step(st, now_ms);
+	}
+	engine_rearm(e);
+	engine_leave(e);
+}
+
+void stop_await_caller(struct stop *st, const char *session)
+{
+	if (st->caller == NULL && !st->finished && (st->caller = strdup(session)) == NULL)
+		log_warnx("stop %s: out of memory; not waiting for %s's own abort", st->targets[0],
+		    session);
+}
+
+void stop_caller_done(struct engine *e, const char *session, int64_t now_ms)
+{
+	struct stop *st;
+
+	engine_enter(e);
+	TAILQ_FOREACH(st, &e->stops, link) {
+		if (st->finished || st->caller == NULL || strcmp(st->caller, session) != 0)
+			continue;
+		free(st->caller);
+		st->caller = NULL;
 		step(st, now_ms);
 	}
 	engine_rearm(e);

@@ -145,6 +145,13 @@ void stop_abort_skipped(struct engine *e, const char *aborted, int64_t now_ms);
  * tree's tools started, then wait for proof once more (--force, x_force). */
 void stop_force(struct stop *st);
 
+/* The caller aborts session of st's tree too, by another way to OpenCode
+ * (the shim, in-process, for an x over HTTP): the proof waits for its word
+ * (stop_caller_done), up to the attempt's deadline, since an abort that
+ * lands after the stop ended drops the user's next prompt. */
+void stop_await_caller(struct stop *st, const char *session);
+void stop_caller_done(struct engine *e, const char *session, int64_t now_ms);
+
 /* A result describing the stop while it still runs (reason "pending"). */
 void stop_pending_result(const struct stop *st, struct stop_result *res);
 

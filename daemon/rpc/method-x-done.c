@@ -35,6 +35,8 @@ static int method_x_done(const struct rpc_call *call, const msgpack_object *opts
 			rpc_x_stop(call, &x, RPC_X_ALONE | (aborted ? RPC_X_SHIM_ABORTED : 0));
 	} else if (is_abort && !aborted) {
 		stop_abort_skipped(rpc_engine(call), x.session, clock_now_ms());
+	} else if (is_abort) {
+		stop_caller_done(rpc_engine(call), x.session, clock_now_ms());
 	}
 	return 0;
 }

@@ -125,8 +125,15 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 			log_warnx("x in %s: could not start the stop: out of memory", w->session);
 			tell(w, "unverified", NULL, "ocstopd ran out of memory", -1);
 			free(w);
-		} else if (cfg->x_force) {
-			stop_force(st);
+		} else {
+			if (cfg->x_force)
+				stop_force(st);
+			/* Over HTTP the shim's abort and the daemon's both go: the
+			 * proof waits for the shim's to have returned. */
+			if ((w->flags & (RPC_X_SHIM_ABORTED | RPC_X_ALONE)) == RPC_X_SHIM_ABORTED &&
+			    left_to_shim(w, sel.roots[0]) == NULL &&
+			    server_fenced(session_server(sel.roots[0])))
+				stop_await_caller(st, w->session);
 		}
 	} else if (found == SELECT_IDLE || checked) {
 		/* Known idle, or not among the sessions OpenCode says run. After

@@ -205,7 +205,11 @@ test("abort: the session is aborted before the message is blocked; the toast say
   assert.equal(toast.variant, "success");
   assert.ok(ms >= 30 && ms < 30 + (performance.now() - t0), toast.text);
   assert.deepStrictEqual(w.fake.calls.filter((c) => c.name === "session.abort").map((c) => c.arg), [{ path: { id: "ses_1" } }]);
-  assert.deepStrictEqual(w.notes("x.done"), [], "nothing to tell: the daemon decided and the abort was taken");
+  // The daemon's proof waits for the shim's abort to have returned: it is told so.
+  assert.deepStrictEqual(
+    w.notes("x.done").map(({ verdict, by, aborted }) => ({ verdict, by, aborted })),
+    [{ verdict: "abort", by: "daemon", aborted: true }],
+  );
   await w.d.stop();
 });
 
