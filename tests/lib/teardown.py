@@ -96,11 +96,16 @@ def case_publish_overflows_subscriber(path):
         event(f, "/f", "session.created", {"info": {"id": k, "parentID": "ses_f", "directory": "/f"}})
         event(f, "/f", "session.status", status(f, k, "busy"))
     wait_for("the daemon knows the sessions", lambda: known_running(ctl, ["ses_e", "ses_f"] + kids))
-    # Two stops in flight, ses_f's started last; neither shim answers its aborts.
+    # Two stops in flight, ses_f's started last; e's shim answers none of its aborts, f's answers
+    # all (a stop is proven only once its aborts were answered: then its idle events prove it).
+    # Their attempts outlast the test: no retry sends aborts nobody answers.
     for sid in ("ses_e", "ses_f"):
-        err, res = ctl.call("abort", {"session": sid, "wait": False})
+        err, res = ctl.call("abort", {"session": sid, "wait": False, "timeout_ms": 30000})
         if err is not None or res["results"][0]["reason"] != "pending":
             raise RuntimeError("abort %s: %r %r" % (sid, err, res))
+    for _ in range(1 + len(kids)):
+        req = f.next_request("opencode.abort")
+        f.send([1, req[1], None, {"ok": True, "ms": 1}])
     e.drain()
     # Fill e's queue in the daemon to just under the bound with ping replies of one size.
     e.msgid = 70000
