@@ -175,13 +175,20 @@ world_start() {
 # stream SID TEXT — prompt; wait until the model streams the reply and the daemon knows SID is busy.
 stream() { stream_plain "$@" && wait_until 30 ocstop_knows_busy "$1"; }
 
-# ocstop_build — install what is missing and build, quietly (the demo and the benchmarks).
+# ocstop_build — install what is missing and build (the demo and the benchmarks), saying what takes
+# time on stderr and nothing when all is there.
 ocstop_build() {
   # The test suite runs the demo on what it built already.
   [ "${OCSTOP_NO_BUILD:-0}" = 1 ] && return 0
-  QUIET=1 "$OCSTOP_SRCDIR/tests/setup.sh" >/dev/null || return 1
+  "$OCSTOP_SRCDIR/tests/setup.sh" --demo || return 1
+  local log
+  log=$(mktemp "${TMPDIR:-/tmp}/ocstop-build.XXXXXX") || return 1
   if [ ! -f "$OCSTOP_BUILDDIR/meson-private/coredata.dat" ]; then
-    meson setup "$OCSTOP_BUILDDIR" "$OCSTOP_SRCDIR" >/dev/null || return 1
+    echo "building ocstop in $OCSTOP_BUILDDIR (meson; the first time takes a minute)..." >&2
+    meson setup "$OCSTOP_BUILDDIR" "$OCSTOP_SRCDIR" >"$log" 2>&1 ||
+      { cat "$log" >&2; rm -f "$log"; return 1; }
   fi
-  meson compile -C "$OCSTOP_BUILDDIR" >/dev/null || { echo "build failed" >&2; return 1; }
+  meson compile -C "$OCSTOP_BUILDDIR" >"$log" 2>&1 ||
+    { cat "$log" >&2; rm -f "$log"; echo "build failed" >&2; return 1; }
+  rm -f "$log"
 }
