@@ -1,6 +1,6 @@
 #!/bin/bash
 # completions.sh — the shell completions (client/completions/): bash's driven through its function
-# as compgen-based completion calls it, fish's through `complete -C`, zsh's syntax and coverage.
+# as compgen-based completion calls it, fish's through `complete -C`, zsh's in a pseudo-terminal.
 # Commands and options are checked against what `ocstop --help` and `ocstopd --help` list, so a new
 # one that is not completed fails here. Session ids come from a stub `ocstop` on PATH that prints a
 # status JSON, hangs or fails: a daemon that is down or slow must neither hang the shell nor print.
@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/lib/ocstop.sh"
 
 C=$OCSTOP_SRCDIR/client/completions
-tap_plan 32
+tap_plan 38
 tmp_dir_new T
 
 # The stub: logs its arguments, then does what $T/mode says.
@@ -125,15 +125,40 @@ else
   tap_skip "bash-completion loads ocstopd's completion" "no bash-completion installed"
 fi
 
-# zsh: its completion system needs a terminal to drive; its syntax and coverage are checked.
-if command -v zsh >/dev/null; then
+# zsh: its completion system driven in a pseudo-terminal (tests/lib/zsh-complete.zsh).
+if command -v zsh >/dev/null && zsh -fc 'zmodload zsh/zpty' 2>/dev/null; then
+  # zsh_complete LINE — the matches zsh offers for the end of LINE, sorted.
+  zsh_complete() {
+    zsh -f "$OCSTOP_SRCDIR/tests/lib/zsh-complete.zsh" "$C" "$T/zsh.out" "$1" || echo "(zsh did not finish)"
+    sort -u "$T/zsh.out"
+  }
   tap_ok "_ocstop: zsh -n" zsh -n "$C/_ocstop"
-  tap_ok "_ocstop names every command and option of ocstop --help and ocstopd --help" \
-    missing "$(help_commands; help_options "$OCSTOP_BIN"; help_options "$OCSTOPD_BIN")" \
-    "$(grep -oE -- "(^|[^A-Za-z])'?-?-?[A-Za-z][A-Za-z-]*" "$C/_ocstop" | sed "s/^[^A-Za-z'-]*'*//")"
+  tap_ok "zsh: ocstop <TAB> gives the commands of ocstop --help" \
+    missing "$(help_commands)" "$(zsh_complete 'ocstop ')"
+  all=$(for c in '' $(help_commands); do zsh_complete "ocstop $c -"; done)
+  tap_ok "zsh: every option of ocstop --help is completed (with its command)" \
+    missing "$(help_options "$OCSTOP_BIN")" "$all"
+  got=$(zsh_complete 'ocstop status --')
+  tap_ok "zsh: ocstop status -- gives --limit, not --all" \
+    bash -c 'grep -qx -- --limit <<<"$1" && ! grep -qx -- --all <<<"$1"' - "$got"
+  tap_ok "zsh: every option of ocstopd --help is completed" \
+    missing "$(help_options "$OCSTOPD_BIN")" "$(zsh_complete 'ocstopd -')"
+  : >"$T/stub.args"
+  t0=$(now_ms)
+  tap_eq "zsh: ocstop --socket=/x/o.sock abort <TAB> gives the running sessions' ids" \
+    "$(printf 'ses_busy1\nses_retry-2')" "$(zsh_complete 'ocstop --socket=/x/o.sock abort ')"
+  t_json=$(($(now_ms) - t0))
+  tap_eq "zsh: ... asked of ocstop -s /x/o.sock -j status" "-s /x/o.sock -j status" \
+    "$(sort -u "$T/stub.args")"
+  echo hang >"$T/mode"
+  t0=$(now_ms)
+  got=$(zsh_complete 'ocstop abort ')
+  t=$(($(now_ms) - t0 - t_json))
+  tap_ok "zsh: a daemon that does not answer costs at most 2.5 s more ($t ms), and gives nothing" \
+    test "$t" -lt 2500 -a -z "$got"
+  echo json >"$T/mode"
 else
-  tap_skip "_ocstop: zsh -n" "no zsh"
-  tap_skip "_ocstop names every command and option" "no zsh"
+  for i in 1 2 3 4 5 6 7 8; do tap_skip "zsh completion check $i" "no zsh with zsh/zpty"; done
 fi
 
 # fish: loaded by name from a completion directory, as installed.
