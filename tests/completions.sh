@@ -7,6 +7,7 @@
 set -u
 . "$(dirname "$0")/lib/oc.sh"
 . "$(dirname "$0")/lib/ocstop.sh"
+. "$(dirname "$0")/lib/help.sh"
 
 C=$OCSTOP_SRCDIR/client/completions
 tap_plan 38
@@ -35,24 +36,6 @@ EOF
 ln -s "$OCSTOPD_BIN" "$T/bin/ocstopd"
 export PATH=$T/bin:$PATH
 
-# lines TEXT — the words of TEXT one per line, sorted.
-lines() { tr -s ' \n' '\n\n' <<<"$1" | sed '/^$/d' | sort -u; }
-# help_commands — the commands `ocstop --help` lists.
-help_commands() {
-  "$OCSTOP_BIN" --help | awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on' |
-    grep -oE '^  [a-z][a-z-]*' | tr -d ' ' | sort -u
-}
-# help_options PROG — the options PROG --help names.
-help_options() {
-  "$1" --help | grep -oE -- '(^|[][ ,|(])--?[A-Za-z][A-Za-z-]*' | sed 's/^[^-]*//' | sort -u
-}
-# missing WANTED HAVE — fails, saying which, when a line of WANTED is not in HAVE.
-missing() {
-  local m
-  m=$(comm -23 <(lines "$1") <(lines "$2"))
-  [ -z "$m" ] || { echo "missing: $(tr '\n' ' ' <<<"$m")"; return 1; }
-}
-
 # bash_complete WORD... — what bash completes for the last WORD of the command line WORD...,
 # one per line, in a fresh bash with only the completion file loaded; its stderr to $T/bash.err.
 bash_complete() {
@@ -71,12 +54,12 @@ all=$(for c in '' $(help_commands); do bash_complete ocstop $c -; done)
 tap_ok "bash: every option of ocstop --help is completed (with its command)" \
   missing "$(help_options "$OCSTOP_BIN")" "$all"
 got=$(bash_complete ocstop status --)
-tap_ok "bash: ocstop status -- gives --limit and the common options" missing "--limit --socket --json" "$got"
+tap_ok "bash: ocstop status -- gives --limit and the common options" missing "$(printf '%s\n' --limit --socket --json)" "$got"
 tap_ok "bash: ... and not abort's" bash -c '! grep -qx -- --all <<<"$1"' - "$got"
 tap_ok "bash: ocstop abort -- gives abort's options" \
-  missing "--all --dir --force --no-wait --timeout" "$(bash_complete ocstop abort --)"
+  missing "$(printf '%s\n' --all --dir --force --no-wait --timeout)" "$(bash_complete ocstop abort --)"
 tap_ok "bash: ocstop doctor --j and install-plugin --p" \
-  missing "--json --project" "$(bash_complete ocstop doctor --j; bash_complete ocstop install-plugin --p)"
+  missing "$(printf '%s\n' --json --project)" "$(bash_complete ocstop doctor --j; bash_complete ocstop install-plugin --p)"
 cd "$T/files" || exit 1
 tap_eq "bash: ocstop --socket <TAB> completes paths" "$(printf 'a.sock\nb.conf\nsub')" \
   "$(bash_complete ocstop --socket '')"

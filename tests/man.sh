@@ -6,6 +6,7 @@
 set -u
 . "$(dirname "$0")/lib/oc.sh"
 . "$(dirname "$0")/lib/ocstop.sh"
+. "$(dirname "$0")/lib/help.sh"
 
 MAN_DIR=$OCSTOP_BUILDDIR/docs/man
 PAGES=(ocstop.1 ocstopd.8 ocstop.conf.5 ocstop-protocol.7)
@@ -48,37 +49,25 @@ version=$("$OCSTOPD_BIN" --version | awk '{ print $2 }')
 footers=$(for p in "${PAGES[@]}"; do text "$MAN_DIR/$p" | tail -n 1 | awk '{ print $1, $2 }'; done | sort -u)
 tap_eq "every page's footer names the version ocstopd reports" "ocstop $version" "$footers"
 
-# help_options HELP — the options a --help text names, one per line.
-help_options() { grep -oE -- '(^|[][ ,|(])--?[A-Za-z][A-Za-z-]*' <<<"$1" | sed 's/^[^-]*//' | sort -u; }
 # page_options TEXT — the options the OPTIONS section of a rendered page has an entry for.
 page_options() {
   section "$1" OPTIONS | grep -E '^       -' | grep -oE -- '--?[A-Za-z][A-Za-z-]*' | sort -u
 }
-# missing WANTED HAVE — the lines of WANTED not in HAVE; fails when there are any.
-missing() {
-  local m
-  m=$(comm -23 <(sort -u <<<"$1") <(sort -u <<<"$2"))
-  [ -z "$m" ] || { echo "missing: $(tr "\n" " " <<<"$m")"; return 1; }
-}
-
-cli_help=$("$OCSTOP_BIN" --help)
 cli_page=$(text "$MAN_DIR/ocstop.1")
-cli_commands=$(awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on' <<<"$cli_help" |
-  grep -oE '^  [a-z][a-z-]*' | tr -d ' ')
+cli_commands=$(help_commands)
 page_commands=$(section "$cli_page" COMMANDS | grep -oE '^       [a-z][a-z-]*' | tr -d ' ')
 tap_ok "ocstop --help lists commands" test -n "$cli_commands"
 tap_ok "ocstop(1) has an entry for every command of ocstop --help" missing "$cli_commands" "$page_commands"
 tap_ok "ocstop(1) has an entry for every option of ocstop --help" \
-  missing "$(help_options "$cli_help")" "$(page_options "$cli_page")"
-daemon_help=$("$OCSTOPD_BIN" --help)
+  missing "$(help_options "$OCSTOP_BIN")" "$(page_options "$cli_page")"
 tap_ok "ocstopd(8) has an entry for every option of ocstopd --help" \
-  missing "$(help_options "$daemon_help")" "$(page_options "$(text "$MAN_DIR/ocstopd.8")")"
+  missing "$(help_options "$OCSTOPD_BIN")" "$(page_options "$(text "$MAN_DIR/ocstopd.8")")"
 
 # The example as the page's source has it (the rendered one is indented).
 awk '/^# EXAMPLE/ { s = 1 } s && /^```/ { if (b) exit; b = 1; next } b' \
   "$MAN_DIR/ocstop.conf.5.scd" >"$T/config"
 tap_ok "ocstop.conf(5) has an example" grep -q '^stop_words = ' "$T/config"
-if grep -q -- '--check-config' <<<"$daemon_help"; then
+if "$OCSTOPD_BIN" --help | grep -q -- '--check-config'; then
   mkdir -m 0700 "$T/run"
   tap_run "ocstopd -n loads ocstop.conf(5)'s example" 0 \
     env -u OCSTOP_OPENCODE_URL -u OPENCODE_SERVER_PASSWORD -u OPENCODE_SERVER_USERNAME \
