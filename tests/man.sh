@@ -10,7 +10,7 @@ set -u
 
 MAN_DIR=$OCSTOP_BUILDDIR/docs/man
 PAGES=(ocstop.1 ocstopd.8 ocstop.conf.5 ocstop-protocol.7)
-PLAN=28
+PLAN=29
 tap_plan $PLAN
 tmp_dir_new T
 
@@ -62,6 +62,15 @@ tap_ok "ocstop(1) has an entry for every option of ocstop --help" \
   missing "$(help_options "$OCSTOP_BIN")" "$(page_options "$cli_page")"
 tap_ok "ocstopd(8) has an entry for every option of ocstopd --help" \
   missing "$(help_options "$OCSTOPD_BIN")" "$(page_options "$(text "$MAN_DIR/ocstopd.8")")"
+
+# The paths a page names are where this build installs (meson's datadir), as the CLI knows them.
+shim=$("$OCSTOP_BIN" --help | grep -oE '/[^ ,()]*/ocstop/ocstop\.js' | head -n 1)
+if [ -n "$shim" ]; then
+  tap_contains "ocstop(1) names the shim where ocstop --help says it is" "$shim" \
+    "$(section "$cli_page" FILES)"
+else
+  tap_skip "ocstop(1) names the shim where ocstop --help says it is" "ocstop --help names no shim"
+fi
 
 # The example as the page's source has it (the rendered one is indented).
 awk '/^# EXAMPLE/ { s = 1 } s && /^```/ { if (b) exit; b = 1; next } b' \
