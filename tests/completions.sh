@@ -9,6 +9,8 @@ set -u
 . "$(dirname "$0")/lib/ocstop.sh"
 . "$(dirname "$0")/lib/help.sh"
 
+# One locale whatever the caller's: what groff prints and how sort orders depend on it.
+export LC_ALL=C.UTF-8
 C=$OCSTOP_SRCDIR/client/completions
 tap_plan 38
 tmp_dir_new T

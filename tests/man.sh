@@ -8,6 +8,8 @@ set -u
 . "$(dirname "$0")/lib/ocstop.sh"
 . "$(dirname "$0")/lib/help.sh"
 
+# One locale whatever the caller's: what groff prints and how sort orders depend on it.
+export LC_ALL=C.UTF-8
 MAN_DIR=$OCSTOP_BUILDDIR/docs/man
 PAGES=(ocstop.1 ocstopd.8 ocstop.conf.5 ocstop-protocol.7)
 PLAN=29
