@@ -12,7 +12,7 @@ set -u
 # One locale whatever the caller's: what groff prints and how sort orders depend on it.
 export LC_ALL=C.UTF-8
 C=$OCSTOP_SRCDIR/client/completions
-tap_plan 38
+tap_plan 39
 tmp_dir_new T
 
 # The stub: logs its arguments, then does what $T/mode says.
@@ -87,6 +87,9 @@ echo fail >"$T/mode"
 tap_eq "bash: a daemon that is down gives nothing, silently" "" \
   "$(bash_complete ocstop abort '')$(cat "$T/bash.err")"
 echo json >"$T/mode"
+# The real ocstop, as typed (a build's path), with no daemon behind its socket.
+tap_eq "bash: the real ocstop with no daemon gives nothing, silently" "" \
+  "$(OCSTOP_SOCKET=$T/none/ocstop.sock bash_complete "$OCSTOP_BIN" abort '')$(cat "$T/bash.err")"
 
 tap_ok "bash: every option of ocstopd --help is completed" \
   missing "$(help_options "$OCSTOPD_BIN")" "$(bash_complete ocstopd -)"
