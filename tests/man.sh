@@ -12,7 +12,7 @@ set -u
 export LC_ALL=C.UTF-8
 MAN_DIR=$OCSTOP_BUILDDIR/docs/man
 PAGES=(ocstop.1 ocstopd.8 ocstop.conf.5 ocstop-protocol.7)
-PLAN=29
+PLAN=30
 tap_plan $PLAN
 tmp_dir_new T
 
@@ -170,4 +170,7 @@ printf '# T\n\n| a | b |\n|---|---|\n| 1 |\n' >"$T/bad.md"
 tap_run "md2scd.py refuses a table row that lacks a cell" 1 \
   python3 "$OCSTOP_SRCDIR/docs/man/md2scd.py" "$T/bad.md" 1
 tap_contains "... naming its line" "bad.md: line 5: 1 cells where the header has 2" "$ERR"
+printf '# T\n\ntext\n\n> quoted\n' >"$T/quote.md"
+tap_run "md2scd.py refuses what it does not convert (a block quote)" 1 \
+  python3 "$OCSTOP_SRCDIR/docs/man/md2scd.py" "$T/quote.md" 1
 tap_done

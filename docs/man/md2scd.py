@@ -202,6 +202,8 @@ def convert(md, version):
             continue
         if title is None:
             raise Refused("line %d: text before the title (a level 1 heading)" % (i + 1))
+        if re.match(r"^ {0,3}(>|([-*_] *){3,}$|=+ *$|<[A-Za-z!/])", line):
+            raise Refused("line %d: a block quote, rule, setext heading or HTML block" % (i + 1))
         fence = re.match(r"^ *(```+|~~~+)", line)
         if fence:
             mark = fence.group(1)
