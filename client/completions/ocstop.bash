@@ -70,7 +70,6 @@ _ocstop() {
   case $cmd in
     '' | abort) opts+=' --dir --all --no-wait --timeout --force' ;;
     status) opts+=' --limit' ;;
-    doctor) opts+=' --json' ;;
     install-plugin | uninstall-plugin) opts+=' --project' ;;
   esac
   if [[ $cur == -* ]]; then
