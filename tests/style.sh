@@ -2,7 +2,7 @@
 # tests/style.sh [--fix] — the project's one style, checked (a unit test) or applied:
 #   * C: .clang-format, with clang-format (Debian's, 14 or later);
 #   * every tracked text file: ends with a newline, no trailing blanks (Markdown excepted), no
-#     tabs outside C and Makefiles, no CRLF.
+#     tabs outside C, Makefiles and scdoc sources, no CRLF.
 # Prints TAP. --fix rewrites C files in place and reports what else is wrong.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,7 +57,8 @@ for path in sys.argv[1:]:
         problems.append("no newline at the end")
     if "\r\n" in text:
         problems.append("CRLF line ends")
-    tabs_ok = path.endswith((".c", ".h", "Makefile")) or path.endswith(".tsv")
+    # scdoc indents with tabs only (docs/man/).
+    tabs_ok = path.endswith((".c", ".h", "Makefile", ".tsv", ".scd", ".scd.in"))
     for n, line in enumerate(text.split("\n"), 1):
         if line != line.rstrip() and not path.endswith(".md"):
             problems.append("trailing blanks on line %d" % n)
