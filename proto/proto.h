@@ -19,8 +19,9 @@
 
 #include <msgpack.h>
 
-/* Bump when a method's meaning changes incompatibly. */
-#define PROTO_VERSION 4
+/* Bumped for every change a peer can see (PROTOCOL.md says what each
+ * version changed), so a client can tell what its daemon offers. */
+#define PROTO_VERSION 5
 
 /* How long an abort may take to answer (PROTOCOL.md, abort), which a
  * client waits for: two attempts of timeout_ms each, the status check
@@ -90,6 +91,7 @@ bool proto_session_id_valid(const char *id, size_t len);
 #define PROTO_M_ABORT "abort"
 #define PROTO_M_SUBSCRIBE "subscribe"
 #define PROTO_M_MESSAGE "message"
+#define PROTO_M_CHECK "check"
 #define PROTO_M_REGISTER "register"
 #define PROTO_M_X_DONE "x.done"       /* shim -> daemon notification */
 #define PROTO_M_X_RESULT "x.result"   /* daemon -> shim notification */
