@@ -17,6 +17,7 @@ enum client_exit {
 	EXIT_DAEMON = 2,      /* the daemon returned an error or a bad reply */
 	EXIT_NOT_STOPPED = 3, /* a stop was not verified in time */
 	EXIT_NOT_FOUND = 4,   /* a session named is one no OpenCode server knows */
+	EXIT_PASS = 5,        /* check: the text is not a stop word */
 };
 
 /* The stop waits the daemon accepts, in its timeout_ms and its
@@ -53,6 +54,7 @@ struct cmd_entry {
 };
 
 extern const struct cmd_entry cmd_abort_entry;
+extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_monitor_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_status_entry;

@@ -20,6 +20,8 @@ static const char usage_text[] =
     "  status [--limit N]\n"
     "             List the OpenCode servers and sessions the daemon knows\n"
     "             (the running ones first; at most N sessions).\n"
+    "  check TEXT Say whether the daemon takes TEXT for a stop word (nothing\n"
+    "             is stopped): exit 0 when it does, 5 when it does not.\n"
     "  monitor    Print events as they come, one per line, until interrupted.\n"
     "  ping       Check that the daemon answers.\n"
     "With no COMMAND, ocstop stops what runs in the current directory.\n"
@@ -45,12 +47,13 @@ static const char usage_text[] =
     "1 usage error or the daemon cannot be reached, 2 the daemon returned an\n"
     "error (an OpenCode it was told of cannot be reached, or could not be\n"
     "asked about a SESSION), 3 a stop was not verified in time, 4 a SESSION\n"
-    "is one no OpenCode knows (not found).\n";
+    "is one no OpenCode knows (not found), 5 check: TEXT is not a stop word.\n";
 
 /* Exact names only: a prefix a script relies on could turn ambiguous when
  * a command is added. Keep alphabetized. */
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_abort_entry,
+	&cmd_check_entry,
 	&cmd_monitor_entry,
 	&cmd_ping_entry,
 	&cmd_status_entry,
