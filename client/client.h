@@ -42,6 +42,9 @@ struct client_opts {
 
 	/* status only */
 	int64_t limit; /* most sessions to list; -1: not given */
+
+	/* install-plugin and uninstall-plugin only */
+	bool project; /* ./.opencode/plugins, not the global folder */
 };
 
 /* A command: exact name, argument count bounds, and what runs it. */
@@ -50,14 +53,17 @@ struct cmd_entry {
 	int min_args;
 	int max_args;       /* -1: any number */
 	bool abort_options; /* accepts --dir, --all, --no-wait, --timeout */
+	bool local;         /* needs no socket path: it does not talk to the daemon */
 	int (*exec)(const struct client_opts *o, int argc, char **argv);
 };
 
 extern const struct cmd_entry cmd_abort_entry;
 extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_install_plugin_entry;
 extern const struct cmd_entry cmd_monitor_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_uninstall_plugin_entry;
 
 /* Connects to o->socket by deadline; NULL after printing why. */
 struct conn *client_connect(const struct client_opts *o, int64_t deadline);

@@ -22,6 +22,13 @@ static const char usage_text[] =
     "             (the running ones first; at most N sessions).\n"
     "  check TEXT Say whether the daemon takes TEXT for a stop word (nothing\n"
     "             is stopped): exit 0 when it does, 5 when it does not.\n"
+    "  install-plugin [--project]\n"
+    "             Link the OpenCode plugin shim (" OCSTOP_SHIM_PATH ",\n"
+    "             or $OCSTOP_SHIM) into ~/.config/opencode/plugins/ (under\n"
+    "             $XDG_CONFIG_HOME when set), or with --project into\n"
+    "             ./.opencode/plugins/. Replaces nothing it did not make.\n"
+    "  uninstall-plugin [--project]\n"
+    "             Remove that link, and only that link.\n"
     "  monitor    Print events as they come, one per line, until interrupted.\n"
     "  ping       Check that the daemon answers.\n"
     "With no COMMAND, ocstop stops what runs in the current directory.\n"
@@ -39,6 +46,7 @@ static const char usage_text[] =
     "      --force        when the stop stalls after its retry, end the processes\n"
     "                     the sessions' tools started (TERM, then KILL)\n"
     "      --limit=N      list at most N sessions (status)\n"
+    "      --project      the project's plugins folder, not the global one\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
     "\n"
@@ -54,9 +62,11 @@ static const char usage_text[] =
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_abort_entry,
 	&cmd_check_entry,
+	&cmd_install_plugin_entry,
 	&cmd_monitor_entry,
 	&cmd_ping_entry,
 	&cmd_status_entry,
+	&cmd_uninstall_plugin_entry,
 	NULL,
 };
 
@@ -67,6 +77,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FORCE,
 	OPT_LIMIT,
+	OPT_PROJECT,
 };
 
 static const struct option long_options[] = {
@@ -81,6 +92,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "project", no_argument, NULL, OPT_PROJECT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -206,6 +218,9 @@ int main(int argc, char **argv)
 			if (parse_limit(optarg, &o.limit) == -1)
 				return usage_error("--limit wants a number of sessions, 0 or more");
 			break;
+		case OPT_PROJECT:
+			o.project = true;
+			break;
 		default:
 			return usage_error(NULL);
 		}
@@ -225,10 +240,12 @@ int main(int argc, char **argv)
 		return usage_error("--dir, --all, --no-wait, --timeout and --force go with abort");
 	if (o.limit >= 0 && cmd != &cmd_status_entry)
 		return usage_error("--limit goes with status");
+	if (o.project && cmd != &cmd_install_plugin_entry && cmd != &cmd_uninstall_plugin_entry)
+		return usage_error("--project goes with install-plugin and uninstall-plugin");
 	if (argc < cmd->min_args || (cmd->max_args >= 0 && argc > cmd->max_args))
 		return usage_error("wrong number of arguments for %s", cmd->name);
 
-	if (o.socket == NULL) {
+	if (o.socket == NULL && !cmd->local) {
 		if (proto_socket_path(path, sizeof path, &why) == -1) {
 			fprintf(stderr, "ocstop: %s\n", why);
 			return EXIT_FAIL;
