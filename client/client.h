@@ -59,6 +59,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_abort_entry;
 extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_doctor_entry;
 extern const struct cmd_entry cmd_install_plugin_entry;
 extern const struct cmd_entry cmd_monitor_entry;
 extern const struct cmd_entry cmd_ping_entry;

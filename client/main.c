@@ -22,6 +22,14 @@ static const char usage_text[] =
     "             (the running ones first; at most N sessions).\n"
     "  check TEXT Say whether the daemon takes TEXT for a stop word (nothing\n"
     "             is stopped): exit 0 when it does, 5 when it does not.\n"
+    "  doctor     Check each link a stop takes (the socket and why that one,\n"
+    "             the daemon, each OpenCode it reaches, the shim's installs and\n"
+    "             registrations, the stop words, the systemd units): a line\n"
+    "             each, ok, warn or FAIL with the fix. Exit 0 when a stop\n"
+    "             would work: the daemon answers in a protocol this ocstop\n"
+    "             reads, no OpenCode refuses its password, and an OpenCode is\n"
+    "             reached or, with none reachable, the shim is installed for\n"
+    "             the next one; 1 otherwise. -j: one JSON object.\n"
     "  install-plugin [--project]\n"
     "             Link the OpenCode plugin shim (" OCSTOP_SHIM_PATH ",\n"
     "             or $OCSTOP_SHIM) into ~/.config/opencode/plugins/ (under\n"
@@ -62,6 +70,7 @@ static const char usage_text[] =
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_abort_entry,
 	&cmd_check_entry,
+	&cmd_doctor_entry,
 	&cmd_install_plugin_entry,
 	&cmd_monitor_entry,
 	&cmd_ping_entry,

@@ -69,14 +69,22 @@ static int plugin_fail(const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
-/* A plugins folder being walked to: the path so far, for messages. */
+/* A plugins folder being walked to: the path so far, for messages, and
+ * the mode of the folders made on the way. */
 struct place {
+	char full[PATH_MAX]; /* the plugins folder's path */
 	char path[PATH_MAX];
 	bool quiet;
+	mode_t mode;
 };
 
-/* The next folder down from dfd, name, opened; made (mode 0777 less the
- * umask, as OpenCode makes its own) when missing and create. It must be
+/* Folders made in the user's config home are theirs alone, as the XDG spec
+ * asks; a project's .opencode follows the umask, like the project. */
+#define PLACE_GLOBAL_MODE 0700
+#define PLACE_PROJECT_MODE 0777
+
+/* The next folder down from dfd, name, opened; made (pl->mode less the
+ * umask) when missing and create. It must be
  * ours: a link is followed only when the link and the folder it leads to
  * are both ours, so that no other user's link or folder can take the link
  * somewhere else. -1 after saying why; -2 when missing and not create. */
@@ -95,7 +103,7 @@ static int open_own_dir(struct place *pl, int dfd, const char *name, bool create
 			return plugin_fail("%s: %s", pl->path, strerror(errno)), -1;
 		if (!create)
 			return -2;
-		if (mkdirat(dfd, name, 0777) == -1)
+		if (mkdirat(dfd, name, pl->mode) == -1)
 			return plugin_fail("cannot make %s: %s", pl->path, strerror(errno)), -1;
 		if (!pl->quiet)
 			printf("made %s\n", pl->path);
@@ -119,6 +127,23 @@ static int open_own_dir(struct place *pl, int dfd, const char *name, bool create
 	return fd;
 }
 
+/* mkdir -p base, each folder made PLACE_GLOBAL_MODE; what fails shows when
+ * it is opened. */
+static void make_base(const char *base)
+{
+	char path[PATH_MAX];
+	char *slash;
+
+	if (snprintf(path, sizeof path, "%s", base) >= (int)sizeof path)
+		return;
+	for (slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		(void)mkdir(path, PLACE_GLOBAL_MODE);
+		*slash = '/';
+	}
+	(void)mkdir(path, PLACE_GLOBAL_MODE);
+}
+
 /* Opens the plugins folder install-plugin uses (plugin.h), making what is missing
  * when create. -1 after saying why; -2 when missing and not create. */
 static int place_open(struct place *pl, bool project, bool create)
@@ -127,24 +152,44 @@ static int place_open(struct place *pl, bool project, bool create)
 	static const char *const global_xdg[] = { "opencode", "plugins", NULL };
 	static const char *const local[] = { ".opencode", "plugins", NULL };
 	const char *xdg = env_given("XDG_CONFIG_HOME"), *base = env_given("HOME");
-	const char *const *names = global_home;
+	const char *const *names = global_home, *const * n;
 	char cwd[PATH_MAX];
+	size_t len;
 	int dfd, fd;
 
+	pl->mode = project ? PLACE_PROJECT_MODE : PLACE_GLOBAL_MODE;
 	if (project) {
-		if ((base = getcwd(cwd, sizeof cwd)) == NULL)
-			return plugin_fail("the current directory cannot be named: %s",
-			    strerror(errno));
+		if ((base = getcwd(cwd, sizeof cwd)) == NULL) {
+			plugin_fail("the current directory cannot be named: %s", strerror(errno));
+			return -1;
+		}
 		names = local;
 	} else if (xdg != NULL && xdg[0] == '/') {
 		base = xdg;
 		names = global_xdg;
 	} else if (base == NULL) {
-		return plugin_fail("neither HOME nor XDG_CONFIG_HOME is set");
+		plugin_fail("neither HOME nor XDG_CONFIG_HOME is set");
+		return -1;
 	}
-	/* The base is where the user said they live: trusted as it is. */
-	if ((dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return plugin_fail("%s: %s", base, strerror(errno));
+	snprintf(pl->full, sizeof pl->full, "%s", strcmp(base, "/") == 0 ? "" : base);
+	for (n = names; *n != NULL; n++) {
+		len = strlen(pl->full);
+		if (snprintf(pl->full + len, sizeof pl->full - len, "/%s", *n) >=
+		    (int)(sizeof pl->full - len)) {
+			plugin_fail("the plugins folder's path is too long");
+			return -1;
+		}
+	}
+	/* The base is where the user said they live: trusted as it is, and
+	 * made when missing ($XDG_CONFIG_HOME may be new). */
+	if (create && !project)
+		make_base(base);
+	if ((dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && !create)
+			return -2;
+		plugin_fail("%s: %s", base, strerror(errno));
+		return -1;
+	}
 	snprintf(pl->path, sizeof pl->path, "%s", strcmp(base, "/") == 0 ? "" : base);
 	for (; *names != NULL; names++) {
 		fd = open_own_dir(pl, dfd, *names, create);
@@ -255,7 +300,7 @@ int plugin_install(bool project, bool quiet)
 		    shim);
 	if ((dfd = place_open(&pl, project, true)) < 0)
 		return EXIT_FAIL;
-	snprintf(path, sizeof path, "%s/" PLUGIN_FILE, pl.path);
+	snprintf(path, sizeof path, "%s/" PLUGIN_FILE, pl.full);
 	kind = entry_at(dfd, shim, target, sizeof target);
 	if (kind == ENTRY_NONE) {
 		if (symlinkat(shim, dfd, PLUGIN_FILE) == -1) {
@@ -288,7 +333,7 @@ int plugin_uninstall(bool project, bool quiet)
 
 	if ((dfd = place_open(&pl, project, false)) == -1)
 		return EXIT_FAIL;
-	snprintf(path, sizeof path, "%s/" PLUGIN_FILE, pl.path);
+	snprintf(path, sizeof path, "%s/" PLUGIN_FILE, pl.full);
 	if (dfd >= 0)
 		kind = entry_at(dfd, shim, target, sizeof target);
 	if (kind == ENTRY_NONE) {

@@ -52,6 +52,17 @@ static inline int64_t proto_stop_longest_ms(int64_t timeout_ms, bool force)
  * relative or the path does not fit in size or in a socket address. */
 int proto_socket_path(char *buf, size_t size, const char **why);
 
+/* Which part of that rule names the socket now, for people asking why
+ * (ocstop doctor). */
+enum proto_socket_rule {
+	PROTO_SOCKET_FROM_ENV, /* $OCSTOP_SOCKET */
+	PROTO_SOCKET_FROM_XDG, /* $XDG_RUNTIME_DIR */
+	PROTO_SOCKET_FROM_TMP, /* neither: the /tmp fallback */
+};
+enum proto_socket_rule proto_socket_rule(void);
+/* The rule in words: "$OCSTOP_SOCKET", ... (static). */
+const char *proto_socket_rule_name(enum proto_socket_rule r);
+
 /* Whom the socket is trusted from, on every side, as ssh and tmux do: its
  * directory must be a directory (not a link) owned by the user and closed to
  * everyone else, so that nobody else can have bound or replaced the socket.
