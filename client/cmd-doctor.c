@@ -72,23 +72,36 @@ static void say(struct doctor *d, enum level lv, const char *check, const char *
 	va_list ap;
 	int n;
 
+	char *safe = NULL, *p;
+
 	va_start(ap, fmt);
 	n = vasprintf(&detail, fmt, ap);
 	va_end(ap);
 	if (lv == FAIL)
 		d->failed = true;
-	j = json_pack("{s:s, s:s, s:s, s:s?}", "check", check, "status", names[lv], "detail",
-	    n >= 0 ? detail : "", "fix", fix);
-	if (n < 0 || j == NULL || json_array_append_new(d->checks, j) == -1)
+	if (n < 0 || (safe = text_safe(detail, (size_t)n)) == NULL) {
 		d->oom = true;
-	free(n >= 0 ? detail : NULL);
+		free(n >= 0 ? detail : NULL);
+		return;
+	}
+	free(detail);
+	/* A path need not be UTF-8; JSON must be. */
+	if (!proto_utf8_valid(safe, strlen(safe)))
+		for (p = safe; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+	j = json_pack("{s:s, s:s, s:s, s:s?}", "check", check, "status", names[lv], "detail", safe,
+	    "fix", fix);
+	if (j == NULL || json_array_append_new(d->checks, j) == -1)
+		d->oom = true;
+	free(safe);
 }
 
-/* The text of str s (from the daemon), safe for the terminal; "?" when
- * memory runs out. Caller frees. */
+/* A NUL-terminated copy of a str from the daemon (say() makes it safe to
+ * show); "?" when memory runs out. Caller frees. */
 static char *shown(const char *s, size_t len)
 {
-	char *t = text_safe(s, len);
+	char *t = strndup(s, len);
 
 	return t != NULL ? t : strdup("?");
 }
