@@ -79,6 +79,10 @@ int client_oom(void);
 /* Prints "ocstop: malformed reply: ..." and returns EXIT_DAEMON. */
 int client_malformed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Prints "ocstop: " and the message (text the CLI made, not the daemon's)
+ * and returns EXIT_FAIL. */
+int client_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Sends method with empty params and waits for its result map; on failure
  * prints why and returns NULL with *exit set. The result is borrowed from
  * c like conn_call()'s. */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,21 +53,6 @@ static int global_config_dir(char *out, size_t size, const char **why)
 	return 0;
 }
 
-/* Says why on stderr; returns EXIT_FAIL. */
-static int plugin_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int plugin_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("ocstop: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_FAIL;
-}
-
 /* A plugins folder being walked to: the path so far, for messages, and
  * the mode of the folders made on the way. */
 struct place {
@@ -97,31 +81,31 @@ static int open_own_dir(struct place *pl, int dfd, const char *name, bool create
 
 	if (snprintf(pl->path + len, sizeof pl->path - len, "/%s", name) >=
 	    (int)(sizeof pl->path - len))
-		return plugin_fail("%s: the path is too long", pl->path), -1;
+		return client_error("%s: the path is too long", pl->path), -1;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno != ENOENT)
-			return plugin_fail("%s: %s", pl->path, strerror(errno)), -1;
+			return client_error("%s: %s", pl->path, strerror(errno)), -1;
 		if (!create)
 			return -2;
 		if (mkdirat(dfd, name, pl->mode) == -1)
-			return plugin_fail("cannot make %s: %s", pl->path, strerror(errno)), -1;
+			return client_error("cannot make %s: %s", pl->path, strerror(errno)), -1;
 		if (!pl->quiet)
 			printf("made %s\n", pl->path);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-			return plugin_fail("%s: %s", pl->path, strerror(errno)), -1;
+			return client_error("%s: %s", pl->path, strerror(errno)), -1;
 	}
 	if (S_ISLNK(st.st_mode) && st.st_uid != me)
-		return plugin_fail("%s is a link of another user's (uid %u): not following it",
+		return client_error("%s is a link of another user's (uid %u): not following it",
 			   pl->path, (unsigned)st.st_uid),
 		       -1;
 	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return plugin_fail("%s is not a folder that can be opened: %s", pl->path,
+		return client_error("%s is not a folder that can be opened: %s", pl->path,
 			   strerror(errno)),
 		       -1;
 	if (fstat(fd, &st) == -1 || st.st_uid != me) {
 		close(fd);
-		return plugin_fail("%s belongs to another user (uid %u): not touching it", pl->path,
-			   (unsigned)st.st_uid),
+		return client_error("%s belongs to another user (uid %u): not touching it",
+			   pl->path, (unsigned)st.st_uid),
 		       -1;
 	}
 	return fd;
@@ -160,7 +144,7 @@ static int place_open(struct place *pl, bool project, bool create)
 	pl->mode = project ? PLACE_PROJECT_MODE : PLACE_GLOBAL_MODE;
 	if (project) {
 		if ((base = getcwd(cwd, sizeof cwd)) == NULL) {
-			plugin_fail("the current directory cannot be named: %s", strerror(errno));
+			client_error("the current directory cannot be named: %s", strerror(errno));
 			return -1;
 		}
 		names = local;
@@ -168,7 +152,7 @@ static int place_open(struct place *pl, bool project, bool create)
 		base = xdg;
 		names = global_xdg;
 	} else if (base == NULL) {
-		plugin_fail("neither HOME nor XDG_CONFIG_HOME is set");
+		client_error("neither HOME nor XDG_CONFIG_HOME is set");
 		return -1;
 	}
 	snprintf(pl->full, sizeof pl->full, "%s", strcmp(base, "/") == 0 ? "" : base);
@@ -176,7 +160,7 @@ static int place_open(struct place *pl, bool project, bool create)
 		len = strlen(pl->full);
 		if (snprintf(pl->full + len, sizeof pl->full - len, "/%s", *n) >=
 		    (int)(sizeof pl->full - len)) {
-			plugin_fail("the plugins folder's path is too long");
+			client_error("the plugins folder's path is too long");
 			return -1;
 		}
 	}
@@ -187,7 +171,7 @@ static int place_open(struct place *pl, bool project, bool create)
 	if ((dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !create)
 			return -2;
-		plugin_fail("%s: %s", base, strerror(errno));
+		client_error("%s: %s", base, strerror(errno));
 		return -1;
 	}
 	snprintf(pl->path, sizeof pl->path, "%s", strcmp(base, "/") == 0 ? "" : base);
@@ -236,14 +220,15 @@ static int refuse_entry(enum entry_kind kind, const char *path, const char *targ
 	const char *next = install ? "and run this again" : "yourself if it is an old shim";
 
 	if (kind == ENTRY_LINK)
-		return plugin_fail("%s is a link to %s, which ocstop did not make: not %s it; "
-				   "remove it (rm '%s') %s",
+		return client_error("%s is a link to %s, which ocstop did not make: not %s it; "
+				    "remove it (rm '%s') %s",
 		    path, target, doing, path, next);
 	if (kind == ENTRY_FILE)
-		return plugin_fail("%s is a file ocstop did not make (a copy of the shim?): not %s "
-				   "it; remove it (rm '%s') %s",
+		return client_error(
+		    "%s is a file ocstop did not make (a copy of the shim?): not %s "
+		    "it; remove it (rm '%s') %s",
 		    path, doing, path, next);
-	return plugin_fail("%s is neither a file nor a link: not %s it", path, doing);
+	return client_error("%s is neither a file nor a link: not %s it", path, doing);
 }
 
 struct others {
@@ -288,13 +273,13 @@ int plugin_install(bool project, bool quiet)
 
 	/* The link must lead there from any folder. */
 	if (shim[0] != '/')
-		return plugin_fail(PLUGIN_ENV_SHIM " must be an absolute path, not %s", shim);
+		return client_error(PLUGIN_ENV_SHIM " must be an absolute path, not %s", shim);
 	if (stat(shim, &st) == -1)
-		return plugin_fail("the plugin shim is not at %s (%s): reinstall ocstop, or point "
-				   "$" PLUGIN_ENV_SHIM " at its ocstop.js",
+		return client_error("the plugin shim is not at %s (%s): reinstall ocstop, or point "
+				    "$" PLUGIN_ENV_SHIM " at its ocstop.js",
 		    shim, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return plugin_fail(
+		return client_error(
 		    "the plugin shim at %s is not a file: reinstall ocstop, or point "
 		    "$" PLUGIN_ENV_SHIM " at its ocstop.js",
 		    shim);
@@ -304,7 +289,7 @@ int plugin_install(bool project, bool quiet)
 	kind = entry_at(dfd, shim, target, sizeof target);
 	if (kind == ENTRY_NONE) {
 		if (symlinkat(shim, dfd, PLUGIN_FILE) == -1) {
-			rc = plugin_fail("cannot make %s: %s", path, strerror(errno));
+			rc = client_error("cannot make %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (!quiet)
@@ -341,7 +326,7 @@ int plugin_uninstall(bool project, bool quiet)
 			printf("not installed: there is no %s\n", path);
 	} else if (kind == ENTRY_OURS) {
 		if (unlinkat(dfd, PLUGIN_FILE, 0) == -1) {
-			rc = plugin_fail("cannot remove %s: %s", path, strerror(errno));
+			rc = client_error("cannot remove %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (!quiet)
