@@ -25,6 +25,8 @@
 #define DOCTOR_MIN_PROTOCOL 4
 /* How long one systemctl may take; it can hang on a wedged bus. */
 #define DOCTOR_SYSTEMCTL_MS 2000
+/* How often its exit is looked for once its output ended. */
+#define DOCTOR_WAIT_STEP_NS (10 * 1000 * 1000)
 /* What of its output is read. */
 #define DOCTOR_SYSTEMCTL_OUT 256
 /* Room for the stop words in one line (16 of at most 128 bytes each). */
@@ -404,13 +406,22 @@ static void check_shim(struct doctor *d)
 
 /* ---- the systemd units ---- */
 
+/* systemctl past its deadline: ended, and said so. */
+static int give_up(pid_t pid, const char **why)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	*why = "systemctl did not answer in time";
+	return -1;
+}
+
 /* Runs systemctl --user VERB DOCTOR_UNIT with a deadline; its first line
  * of output into out. -1 with why (static or out) when it could not tell. */
 static int systemctl(const char *verb, char *out, size_t size, const char **why)
 {
 	char *const argv[] = { "systemctl", "--user", (char *)verb, DOCTOR_UNIT, NULL };
 	int64_t deadline = conn_deadline(DOCTOR_SYSTEMCTL_MS), left;
-	int fds[2], status = 0;
+	int fds[2], status = 0, r = 0;
 	size_t len = 0;
 	struct pollfd p;
 	ssize_t n;
@@ -438,16 +449,13 @@ static int systemctl(const char *verb, char *out, size_t size, const char **why)
 	close(fds[1]);
 	p = (struct pollfd){ .fd = fds[0], .events = POLLIN };
 	for (;;) {
-		left = deadline - conn_deadline(0);
-		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-			if (left > 0 && errno == EINTR)
-				continue;
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
+		if ((left = deadline - conn_deadline(0)) <= 0 ||
+		    ((r = poll(&p, 1, (int)left)) == -1 && errno != EINTR) || r == 0) {
 			close(fds[0]);
-			*why = "systemctl did not answer in time";
-			return -1;
+			return give_up(pid, why);
 		}
+		if (r == -1)
+			continue;
 		n = read(fds[0], out + len, size - 1 - len);
 		if (n <= 0)
 			break;
@@ -458,13 +466,18 @@ static int systemctl(const char *verb, char *out, size_t size, const char **why)
 	close(fds[0]);
 	out[len] = '\0';
 	out[strcspn(out, "\n")] = '\0';
-	/* What is left unread does not hold it: it has no reader now. */
-	waitpid(pid, &status, 0);
+	/* Its output ended; it may still hang (a descendant holding the pipe
+	 * open ends the read just as well): the same deadline holds. */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (conn_deadline(0) >= deadline)
+			return give_up(pid, why);
+		nanosleep(&(struct timespec){ .tv_nsec = DOCTOR_WAIT_STEP_NS }, NULL);
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
 		*why = "no systemctl";
 		return -1;
 	}
-	if (strstr(out, "Failed to connect") != NULL || strstr(out, "bus") != NULL) {
+	if (strstr(out, "Failed to connect") != NULL || strstr(out, "not been booted") != NULL) {
 		*why = out;
 		return -1;
 	}

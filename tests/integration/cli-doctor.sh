@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 31
+tap_plan 33
 tmp_dir_new T
 SHIM=$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js
 export HOME=$T/home OCSTOP_SHIM=$SHIM XDG_CONFIG_HOME=$T/home/.config
@@ -19,6 +19,8 @@ cat >"$T/bin/systemctl" <<'SH'
 #!/bin/sh
 verb=$2
 [ -f "$SYSTEMCTL_DIR/hang" ] && exec sleep 30
+# Answers, closes its output, and hangs on.
+[ -f "$SYSTEMCTL_DIR/hang-after" ] && { echo enabled; exec sleep 30 >/dev/null 2>&1; }
 [ -f "$SYSTEMCTL_DIR/systemctl.enabled" ] || { echo "Failed to connect to bus: No medium found"; exit 1; }
 case $verb in
   is-enabled) cat "$SYSTEMCTL_DIR/systemctl.enabled" ;;
@@ -75,7 +77,11 @@ start=$(now_ms)
 tap_run "doctor with a hung systemctl: exit 0" 0 ocstop doctor
 tap_ok "it gave up on systemctl within its 2 s, each time" test $(($(now_ms) - start)) -lt 6000
 tap_ok "and said not checked" line warn systemd "not checked (no systemd user manager: systemctl did not answer in time)"
-rm "$T/hang"
+rm "$T/hang"; touch "$T/hang-after"
+start=$(now_ms)
+tap_run "doctor with a systemctl that answers and hangs on: exit 0" 0 ocstop doctor
+tap_ok "it waited no more than its 2 s for it to end" test $(($(now_ms) - start)) -lt 6000
+rm "$T/hang-after"
 
 # 5. A dangling link (the package removed) fails.
 ln -s "$T/gone.js" "$HOME/.opencode-dangling.js"; mkdir -p "$HOME/.opencode/plugins"
