@@ -63,9 +63,10 @@ struct place {
 };
 
 /* Folders made in the user's config home are theirs alone, as the XDG spec
- * asks; a project's .opencode follows the umask, like the project. */
+ * asks; a project's .opencode follows the umask, like the project, but is
+ * never writable by every user (see open_own_dir). */
 #define PLACE_GLOBAL_MODE 0700
-#define PLACE_PROJECT_MODE 0777
+#define PLACE_PROJECT_MODE 0775
 
 /* The next folder down from dfd, name, opened; made (pl->mode less the
  * umask) when missing and create. It must be
@@ -106,6 +107,13 @@ static int open_own_dir(struct place *pl, int dfd, const char *name, bool create
 		close(fd);
 		return client_error("%s belongs to another user (uid %u): not touching it",
 			   pl->path, (unsigned)st.st_uid),
+		       -1;
+	}
+	/* Anyone could swap what OpenCode loads from there. */
+	if ((st.st_mode & S_IWOTH) != 0) {
+		close(fd);
+		return client_error("%s is writable by every user: not using it; chmod o-w '%s'",
+			   pl->path, pl->path),
 		       -1;
 	}
 	return fd;

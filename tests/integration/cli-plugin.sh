@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 37
+tap_plan 39
 tmp_dir_new T
 SHIM=$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js
 export HOME=$T/home OCSTOP_SHIM=$SHIM
@@ -73,6 +73,12 @@ tap_run "install-plugin with copies elsewhere: exit 0" 0 env OPENCODE_CONFIG_DIR
 tap_ok "it warns of both" bash -c 'grep -q "from $1/.opencode/plugin/stopper.js" <<<"$3" && grep -q "from $2/ocd/plugins/any.ts" <<<"$3"' \
   bash "$HOME" "$T" "$ERR"
 rm -r "$HOME/.opencode" "$T/ocd"; ocstop -q uninstall-plugin
+
+# A folder on the way that every user may write to is not used: anyone could swap the shim.
+mkdir -p "$T/proj/open/.opencode"; chmod 777 "$T/proj/open/.opencode"
+tap_run "install-plugin --project under a folder writable by all: exit 1" 1 in_dir "$T/proj/open" ocstop install-plugin --project
+tap_ok "it says so, with the fix, and made nothing there" bash -c \
+  'grep -q "is writable by every user: not using it; chmod o-w" <<<"$2" && ! test -e "$1/plugins"' bash "$T/proj/open/.opencode" "$ERR"
 
 # The shim missing is said clearly.
 tap_run "install-plugin with no shim there: exit 1" 1 env OCSTOP_SHIM="$T/none.js" "$OCSTOP_BIN" install-plugin
