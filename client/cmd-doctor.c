@@ -69,12 +69,10 @@ static void say(struct doctor *d, enum level lv, const char *check, const char *
     const char *fmt, ...)
 {
 	static const char *const names[] = { "ok", "warn", "fail" };
-	char *detail = NULL;
+	char *detail = NULL, *safe, *p;
 	json_t *j;
 	va_list ap;
 	int n;
-
-	char *safe = NULL, *p;
 
 	va_start(ap, fmt);
 	n = vasprintf(&detail, fmt, ap);
@@ -117,19 +115,30 @@ static bool check_socket(struct doctor *d, const struct client_opts *o, char *pa
 	struct stat st;
 
 	if (o->socket != NULL) {
-		snprintf(path, size, "%s", o->socket);
 		rule = "-s";
+		if (snprintf(path, size, "%s", o->socket) >= (int)size) {
+			path[0] = '\0';
+			say(d, FAIL, "socket", "give a shorter path",
+			    "%s (from -s): too long for a Unix socket", o->socket);
+			return false;
+		}
 	} else if (proto_socket_path(path, size, &why) == -1) {
 		path[0] = '\0';
-		say(d, FAIL, "socket", "unset it or give an absolute path; or use -s", "%s", why);
+		say(d, FAIL, "socket",
+		    "set $" PROTO_ENV_SOCKET " to a short absolute path, or use -s", "%s", why);
 		return false;
 	} else {
 		rule = proto_socket_rule_name(proto_socket_rule());
 	}
 	if (proto_socket_dir(path, dir, sizeof dir) == -1 || lstat(dir, &st) == -1) {
-		say(d, FAIL, "socket", FIX_START,
-		    "%s (from %s): its folder %s does not exist: no daemon has listened there",
-		    path, rule, dir);
+		if (errno == ENOENT)
+			say(d, FAIL, "socket", FIX_START,
+			    "%s (from %s): its folder %s does not exist: no daemon has listened "
+			    "there",
+			    path, rule, dir);
+		else
+			say(d, FAIL, "socket", "check the path", "%s (from %s): %s", path, rule,
+			    strerror(errno));
 		return false;
 	}
 	if ((why = proto_socket_dir_refusal(st.st_mode, st.st_uid, geteuid())) != NULL) {
