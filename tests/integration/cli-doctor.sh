@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 33
+tap_plan 38
 tmp_dir_new T
 SHIM=$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js
 export HOME=$T/home OCSTOP_SHIM=$SHIM XDG_CONFIG_HOME=$T/home/.config
@@ -115,4 +115,44 @@ tap_run "doctor with an OpenCode that refuses the password: exit 1" 1 ocstop doc
 tap_ok "it says the password is missing and where it goes" \
   line FAIL opencode "http://127.0.0.1:$(cat "$T/port"): refuses ocstopd's password"
 tap_contains "the fix names OPENCODE_SERVER_PASSWORD" "fix: give ocstopd OpenCode's password: OPENCODE_SERVER_PASSWORD" "$OUT"
+
+# 7. A daemon of protocol 4, from before check and status's stop words: said, with the fix.
+ocstopd_stop
+mkdir -p "$T/old"; chmod 700 "$T/old"
+export OCSTOP_SOCKET=$T/old/ocstop.sock
+python3 - "$OCSTOP_SOCKET" <<'PY' &
+import socket, struct, sys
+def pack(o):
+    if o is None: return b"\xc0"
+    if isinstance(o, bool): return b"\xc3" if o else b"\xc2"
+    if isinstance(o, int): return bytes([o])
+    if isinstance(o, str): return bytes([0xA0 | len(o)]) + o.encode()
+    if isinstance(o, list): return bytes([0x90 | len(o)]) + b"".join(pack(x) for x in o)
+    return bytes([0x80 | len(o)]) + b"".join(pack(k) + pack(v) for k, v in o.items())
+ANSWERS = {b"ping": (None, {"version": "0.0.9", "protocol": 4}),
+           b"status": (None, {"servers": [], "sessions": [], "sessions_truncated": False,
+                              "sessions_left_out": 0, "counters": {}}),
+           b"check": ([2, "no such method"], None)}
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+while True:
+    c, _ = s.accept(); c.settimeout(2)
+    try:
+        while True:
+            buf = c.recv(65536)
+            if not buf: break
+            # [0, msgid, method, params]: msgid a fixint, the method a fixstr.
+            name = buf[4:4 + (buf[3] & 0x1F)]
+            err, res = ANSWERS[name]
+            c.sendall(pack([1, buf[2], err, res]))
+    except (OSError, KeyError):
+        pass
+    c.close()
+PY
+oc_track $!
+wait_until 10 test -S "$OCSTOP_SOCKET" || tap_bail "the old daemon did not start"
+tap_run "doctor against a daemon of protocol 4: exit 0 (the shim installed)" 0 ocstop doctor
+tap_ok "it warns of the protocols, with the fix" line warn daemon "ocstopd 0.0.9 speaks protocol 4, this ocstop"
+tap_ok "it says the stop words were not told" line warn "stop words" "not told: this ocstopd is older than protocol 5"
+tap_run "check against it: exit 2" 2 ocstop check x
+tap_contains "check says to restart the daemon" "this ocstopd is older than check (protocol 5): restart it" "$ERR"
 tap_done
