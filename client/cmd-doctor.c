@@ -328,10 +328,10 @@ static void check_registered(struct doctor *d)
 		    "not told: this ocstopd is older than protocol 5");
 	else if (n == 0)
 		say(d, WARN, "registered",
-		    d->copies > 0 ? "restart OpenCode: it loads plugins when it starts"
+		    d->copies > 0 ? "restart an OpenCode that started before the shim was installed"
 				  : "ocstop install-plugin, then restart OpenCode",
-		    "no OpenCode has registered its shim: typing x is not seen where none is "
-		    "loaded");
+		    "no OpenCode has registered its shim yet (OpenCode loads it for a folder when "
+		    "it first works there): typing x is not seen where none is loaded");
 }
 
 static void check_words(struct doctor *d)

@@ -29,6 +29,8 @@ registered() {
   ocstop -j status | jq -e --argjson pid "$OC_PID" \
     'any(.servers[]; .shim == true and .pid == $pid and .version == "1.18.33" and .connected)' >/dev/null
 }
+# OpenCode loads plugins for a folder when it first works there: a session in the project.
+S=$(oc_session_new "$PROJ") || tap_bail "POST /session failed"
 tap_ok "OpenCode loaded the linked shim: it registered with the daemon" wait_until 60 registered
 tap_run "doctor with OpenCode running: exit 0" 0 in_dir "$PROJ" ocstop doctor
 tap_match "doctor names the OpenCode reached and its version" "^ok +opencode: $OC_URL: reached \(http\), OpenCode 1\.18\.33$" "$OUT"
@@ -38,7 +40,6 @@ tap_run "doctor --json: exit 0" 0 in_dir "$PROJ" ocstop doctor --json
 tap_ok "--json says ok, no check failed" jq -e '.ok == true and all(.checks[]; .status != "fail")' <<<"$OUT"
 
 # An x typed in OpenCode is answered by the linked shim: the message is blocked and the run stops.
-S=$(oc_session_new "$PROJ") || tap_bail "POST /session failed"
 oc_prompt "$S" hello || tap_bail "prompt_async failed"
 tap_ok "the session runs" wait_until 30 oc_is_busy "$S"
 oc_prompt "$S" x || tap_bail "prompt_async x failed"
