@@ -45,16 +45,32 @@ int client_oom(void)
 	return EXIT_FAIL;
 }
 
+/* "ocstop: " head, then the message, on stderr. */
+static void client_vsay(const char *head, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "ocstop: %s", head);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int client_malformed(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("ocstop: malformed reply: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	client_vsay("malformed reply: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return EXIT_DAEMON;
+}
+
+int client_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	client_vsay("", fmt, ap);
+	va_end(ap);
+	return EXIT_FAIL;
 }
 
 const msgpack_object *client_call_simple(struct conn *c, const char *method, int64_t deadline,

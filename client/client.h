@@ -17,6 +17,7 @@ enum client_exit {
 	EXIT_DAEMON = 2,      /* the daemon returned an error or a bad reply */
 	EXIT_NOT_STOPPED = 3, /* a stop was not verified in time */
 	EXIT_NOT_FOUND = 4,   /* a session named is one no OpenCode server knows */
+	EXIT_PASS = 5,        /* check: the text is not a stop word */
 };
 
 /* The stop waits the daemon accepts, in its timeout_ms and its
@@ -41,6 +42,9 @@ struct client_opts {
 
 	/* status only */
 	int64_t limit; /* most sessions to list; -1: not given */
+
+	/* install-plugin and uninstall-plugin only */
+	bool project; /* ./.opencode/plugins, not the global folder */
 };
 
 /* A command: exact name, argument count bounds, and what runs it. */
@@ -49,13 +53,18 @@ struct cmd_entry {
 	int min_args;
 	int max_args;       /* -1: any number */
 	bool abort_options; /* accepts --dir, --all, --no-wait, --timeout */
+	bool local;         /* needs no socket path: it does not talk to the daemon */
 	int (*exec)(const struct client_opts *o, int argc, char **argv);
 };
 
 extern const struct cmd_entry cmd_abort_entry;
+extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_doctor_entry;
+extern const struct cmd_entry cmd_install_plugin_entry;
 extern const struct cmd_entry cmd_monitor_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_uninstall_plugin_entry;
 
 /* Connects to o->socket by deadline; NULL after printing why. */
 struct conn *client_connect(const struct client_opts *o, int64_t deadline);
@@ -69,6 +78,10 @@ int client_oom(void);
 
 /* Prints "ocstop: malformed reply: ..." and returns EXIT_DAEMON. */
 int client_malformed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "ocstop: " and the message (text the CLI made, not the daemon's)
+ * and returns EXIT_FAIL. */
+int client_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sends method with empty params and waits for its result map; on failure
  * prints why and returns NULL with *exit set. The result is borrowed from

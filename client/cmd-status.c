@@ -14,7 +14,6 @@ static int status_cell(struct table *t, const msgpack_object *m, const char *wha
 static int status_servers(const msgpack_object *r, struct table *t);
 static int status_sessions(const msgpack_object *r, struct table *t);
 static int status_counters(const msgpack_object *r, const msgpack_object **out);
-static void status_print_counters(const msgpack_object *m);
 static int status_print(const msgpack_object *r);
 
 const struct cmd_entry cmd_status_entry = {
@@ -128,25 +127,117 @@ static int status_counters(const msgpack_object *r, const msgpack_object **out)
 	return EXIT_DONE;
 }
 
-/* In the daemon's order, so that new counters show without a client
- * change. */
-static void status_print_counters(const msgpack_object *m)
+/* The counters in words, a line per subject; one this client does not know
+ * yet shows by its name on a last line, so that it is never hidden. */
+struct counter_word {
+	const char *key;
+	const char *line;
+	const char *words;
+};
+
+static const struct counter_word counter_words[] = {
+	{ "aborts", "stops", "session trees aborted" },
+	{ "verified", "stops", "proven stopped" },
+	{ "not_stopped", "stops", "not proven stopped" },
+	{ "verdicts_abort", "messages", "stop words that stopped a run" },
+	{ "verdicts_clear", "messages", "stop words with nothing running" },
+	{ "verdicts_pass", "messages", "passed to the model" },
+	{ "clients", "clients", "connections since start" },
+	{ "connected", "clients", "connected now" },
+	{ "sessions", "sessions", "known" },
+	{ "sessions_running", "sessions", "running" },
+	{ "session_bytes", "sessions", "bytes of memory" },
+	{ "sessions_evicted", "sessions", "idle ones forgotten to make room" },
+};
+
+/* The longest line's name and its colon, and a space. */
+#define COUNTER_LABEL_WIDTH 9
+#define N_COUNTER_WORDS (sizeof counter_words / sizeof counter_words[0])
+
+static const struct counter_word *counter_word(const msgpack_object *key)
 {
+	size_t i;
+
+	for (i = 0; i < N_COUNTER_WORDS; i++)
+		if (strlen(counter_words[i].key) == key->via.str.size &&
+		    memcmp(counter_words[i].key, key->via.str.ptr, key->via.str.size) == 0)
+			return &counter_words[i];
+	return NULL;
+}
+
+/* Prints every counter of m that counter_words puts on line (NULL: those it
+ * does not know, by their names). */
+static void status_print_counter_line(const msgpack_object *m, const char *line)
+{
+	const char *label = line != NULL ? line : "other";
+	const struct counter_word *w;
 	const msgpack_object_kv *kv;
+	bool first = true;
 	char *name;
 	uint32_t i;
+
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		w = counter_word(&kv->key);
+		if (line != NULL ? w == NULL || strcmp(w->line, line) != 0 : w != NULL)
+			continue;
+		if (first)
+			printf("%s:%*s", label, (int)(COUNTER_LABEL_WIDTH - strlen(label)), "");
+		printf("%s%" PRIu64 " ", first ? "" : ", ", kv->val.via.u64);
+		if (w != NULL) {
+			fputs(w->words, stdout);
+		} else {
+			name = text_safe(kv->key.via.str.ptr, kv->key.via.str.size);
+			fputs(name != NULL ? name : "?", stdout);
+			free(name);
+		}
+		first = false;
+	}
+	if (!first)
+		putchar('\n');
+}
+
+static void status_print_counters(const msgpack_object *m)
+{
+	size_t i;
 
 	if (m->via.map.size == 0)
 		return;
 	putchar('\n');
-	for (i = 0; i < m->via.map.size; i++) {
-		kv = &m->via.map.ptr[i];
-		name = text_safe(kv->key.via.str.ptr, kv->key.via.str.size);
-		printf("%s%s %" PRIu64, i == 0 ? "" : ", ", name != NULL ? name : "?",
-		    kv->val.via.u64);
-		free(name);
+	for (i = 0; i < N_COUNTER_WORDS; i++)
+		if (i == 0 || strcmp(counter_words[i].line, counter_words[i - 1].line) != 0)
+			status_print_counter_line(m, counter_words[i].line);
+	status_print_counter_line(m, NULL);
+}
+
+/* "stop words: x, stop"; nothing from a daemon older than protocol 5.
+ * Only checks them unless print. */
+static int status_words(const msgpack_object *r, bool print)
+{
+	const msgpack_object_array *a;
+	const msgpack_object *w;
+	char *safe;
+	uint32_t i;
+
+	if (proto_map_get(r, "stop_words") == NULL)
+		return EXIT_DONE;
+	if (proto_map_array(r, "stop_words", &a) != PROTO_OK)
+		return client_malformed("stop_words is not an array");
+	for (i = 0; i < a->size; i++)
+		if (a->ptr[i].type != MSGPACK_OBJECT_STR)
+			return client_malformed("a stop word is not a string");
+	if (!print)
+		return EXIT_DONE;
+	fputs("\nstop words:", stdout);
+	for (i = 0; i < a->size; i++) {
+		w = &a->ptr[i];
+		if ((safe = text_safe(w->via.str.ptr, w->via.str.size)) == NULL)
+			return client_oom();
+		printf("%s %s", i == 0 ? "" : ",", safe);
+		free(safe);
 	}
 	putchar('\n');
+	return EXIT_DONE;
 }
 
 /* A reply must fit in a frame: the daemon lists the running sessions first
@@ -198,7 +289,8 @@ static int status_print(const msgpack_object *r)
 	}
 	if ((rc = status_servers(r, servers)) != EXIT_DONE ||
 	    (rc = status_sessions(r, sessions)) != EXIT_DONE ||
-	    (rc = status_counters(r, &counters)) != EXIT_DONE)
+	    (rc = status_counters(r, &counters)) != EXIT_DONE ||
+	    (rc = status_words(r, false)) != EXIT_DONE)
 		goto out;
 	if (table_rows(servers) > 0)
 		table_print(servers, stdout);
@@ -210,6 +302,7 @@ static int status_print(const msgpack_object *r)
 	else
 		puts("no sessions");
 	status_print_truncated(r, counters, table_rows(sessions));
+	rc = status_words(r, true);
 	if (counters != NULL)
 		status_print_counters(counters);
 out:

@@ -20,6 +20,23 @@ static const char usage_text[] =
     "  status [--limit N]\n"
     "             List the OpenCode servers and sessions the daemon knows\n"
     "             (the running ones first; at most N sessions).\n"
+    "  check TEXT Say whether the daemon takes TEXT for a stop word (nothing\n"
+    "             is stopped): exit 0 when it does, 5 when it does not.\n"
+    "  doctor     Check each link a stop takes (the socket and why that one,\n"
+    "             the daemon, each OpenCode it reaches, the shim's installs and\n"
+    "             registrations, the stop words, the systemd units): a line\n"
+    "             each, ok, warn or FAIL with the fix. Exit 0 when a stop\n"
+    "             would work: the daemon answers in a protocol this ocstop\n"
+    "             reads, no OpenCode refuses its password, and an OpenCode is\n"
+    "             reached or, with none reachable, the shim is installed for\n"
+    "             the next one; 1 otherwise. -j: one JSON object.\n"
+    "  install-plugin [--project]\n"
+    "             Link the OpenCode plugin shim (" OCSTOP_SHIM_PATH ",\n"
+    "             or $OCSTOP_SHIM) into ~/.config/opencode/plugins/ (under\n"
+    "             $XDG_CONFIG_HOME when set), or with --project into\n"
+    "             ./.opencode/plugins/. Replaces nothing it did not make.\n"
+    "  uninstall-plugin [--project]\n"
+    "             Remove that link, and only that link.\n"
     "  monitor    Print events as they come, one per line, until interrupted.\n"
     "  ping       Check that the daemon answers.\n"
     "With no COMMAND, ocstop stops what runs in the current directory.\n"
@@ -37,6 +54,7 @@ static const char usage_text[] =
     "      --force        when the stop stalls after its retry, end the processes\n"
     "                     the sessions' tools started (TERM, then KILL)\n"
     "      --limit=N      list at most N sessions (status)\n"
+    "      --project      the project's plugins folder, not the global one\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
     "\n"
@@ -45,15 +63,19 @@ static const char usage_text[] =
     "1 usage error or the daemon cannot be reached, 2 the daemon returned an\n"
     "error (an OpenCode it was told of cannot be reached, or could not be\n"
     "asked about a SESSION), 3 a stop was not verified in time, 4 a SESSION\n"
-    "is one no OpenCode knows (not found).\n";
+    "is one no OpenCode knows (not found), 5 check: TEXT is not a stop word.\n";
 
 /* Exact names only: a prefix a script relies on could turn ambiguous when
  * a command is added. Keep alphabetized. */
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_abort_entry,
+	&cmd_check_entry,
+	&cmd_doctor_entry,
+	&cmd_install_plugin_entry,
 	&cmd_monitor_entry,
 	&cmd_ping_entry,
 	&cmd_status_entry,
+	&cmd_uninstall_plugin_entry,
 	NULL,
 };
 
@@ -64,6 +86,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_FORCE,
 	OPT_LIMIT,
+	OPT_PROJECT,
 };
 
 static const struct option long_options[] = {
@@ -78,6 +101,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "project", no_argument, NULL, OPT_PROJECT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -203,6 +227,9 @@ int main(int argc, char **argv)
 			if (parse_limit(optarg, &o.limit) == -1)
 				return usage_error("--limit wants a number of sessions, 0 or more");
 			break;
+		case OPT_PROJECT:
+			o.project = true;
+			break;
 		default:
 			return usage_error(NULL);
 		}
@@ -222,10 +249,12 @@ int main(int argc, char **argv)
 		return usage_error("--dir, --all, --no-wait, --timeout and --force go with abort");
 	if (o.limit >= 0 && cmd != &cmd_status_entry)
 		return usage_error("--limit goes with status");
+	if (o.project && cmd != &cmd_install_plugin_entry && cmd != &cmd_uninstall_plugin_entry)
+		return usage_error("--project goes with install-plugin and uninstall-plugin");
 	if (argc < cmd->min_args || (cmd->max_args >= 0 && argc > cmd->max_args))
 		return usage_error("wrong number of arguments for %s", cmd->name);
 
-	if (o.socket == NULL) {
+	if (o.socket == NULL && !cmd->local) {
 		if (proto_socket_path(path, sizeof path, &why) == -1) {
 			fprintf(stderr, "ocstop: %s\n", why);
 			return EXIT_FAIL;

@@ -20,23 +20,51 @@ static const char *env_given(const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+enum proto_socket_rule proto_socket_rule(void)
+{
+	const char *xdg;
+
+	if (env_given(PROTO_ENV_SOCKET) != NULL)
+		return PROTO_SOCKET_FROM_ENV;
+	/* The XDG spec: a relative path there is invalid and ignored. */
+	if ((xdg = env_given("XDG_RUNTIME_DIR")) != NULL && xdg[0] == '/')
+		return PROTO_SOCKET_FROM_XDG;
+	return PROTO_SOCKET_FROM_TMP;
+}
+
+const char *proto_socket_rule_name(enum proto_socket_rule r)
+{
+	switch (r) {
+	case PROTO_SOCKET_FROM_ENV:
+		return "$" PROTO_ENV_SOCKET;
+	case PROTO_SOCKET_FROM_XDG:
+		return "$XDG_RUNTIME_DIR";
+	case PROTO_SOCKET_FROM_TMP:
+		break;
+	}
+	return "the /tmp fallback: no $" PROTO_ENV_SOCKET ", no absolute $XDG_RUNTIME_DIR";
+}
+
 int proto_socket_path(char *buf, size_t size, const char **why)
 {
 	const char *env;
 	int n;
 
-	if ((env = env_given(PROTO_ENV_SOCKET)) != NULL) {
+	switch (proto_socket_rule()) {
+	case PROTO_SOCKET_FROM_ENV:
 		/* The daemon and its clients run in different directories. */
-		if (env[0] != '/') {
+		if ((env = env_given(PROTO_ENV_SOCKET))[0] != '/') {
 			*why = PROTO_ENV_SOCKET " must be an absolute path";
 			return -1;
 		}
 		n = snprintf(buf, size, "%s", env);
-	} else if ((env = env_given("XDG_RUNTIME_DIR")) != NULL && env[0] == '/') {
-		/* The XDG spec: a relative path there is invalid and ignored. */
-		n = snprintf(buf, size, "%s/" PROTO_SOCKET_SUBPATH, env);
-	} else {
+		break;
+	case PROTO_SOCKET_FROM_XDG:
+		n = snprintf(buf, size, "%s/" PROTO_SOCKET_SUBPATH, env_given("XDG_RUNTIME_DIR"));
+		break;
+	default:
 		n = snprintf(buf, size, "/tmp/ocstop-%u/" PROTO_SOCKET_NAME, (unsigned)getuid());
+		break;
 	}
 	if (n < 0 || (size_t)n >= size || (size_t)n > PROTO_MAX_SOCKET_PATH) {
 		*why = "the socket path is too long for a Unix socket; use -s or " PROTO_ENV_SOCKET;

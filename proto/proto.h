@@ -19,8 +19,9 @@
 
 #include <msgpack.h>
 
-/* Bump when a method's meaning changes incompatibly. */
-#define PROTO_VERSION 4
+/* Bumped for every change a peer can see (PROTOCOL.md says what each
+ * version changed), so a client can tell what its daemon offers. */
+#define PROTO_VERSION 5
 
 /* How long an abort may take to answer (PROTOCOL.md, abort), which a
  * client waits for: two attempts of timeout_ms each, the status check
@@ -50,6 +51,17 @@ static inline int64_t proto_stop_longest_ms(int64_t timeout_ms, bool force)
 /* Fill buf with the socket path. -1 with *why (static) when OCSTOP_SOCKET is
  * relative or the path does not fit in size or in a socket address. */
 int proto_socket_path(char *buf, size_t size, const char **why);
+
+/* Which part of that rule names the socket now, for people asking why
+ * (ocstop doctor). */
+enum proto_socket_rule {
+	PROTO_SOCKET_FROM_ENV, /* $OCSTOP_SOCKET */
+	PROTO_SOCKET_FROM_XDG, /* $XDG_RUNTIME_DIR */
+	PROTO_SOCKET_FROM_TMP, /* neither: the /tmp fallback */
+};
+enum proto_socket_rule proto_socket_rule(void);
+/* The rule in words: "$OCSTOP_SOCKET", ... (static). */
+const char *proto_socket_rule_name(enum proto_socket_rule r);
 
 /* Whom the socket is trusted from, on every side, as ssh and tmux do: its
  * directory must be a directory (not a link) owned by the user and closed to
@@ -90,6 +102,7 @@ bool proto_session_id_valid(const char *id, size_t len);
 #define PROTO_M_ABORT "abort"
 #define PROTO_M_SUBSCRIBE "subscribe"
 #define PROTO_M_MESSAGE "message"
+#define PROTO_M_CHECK "check"
 #define PROTO_M_REGISTER "register"
 #define PROTO_M_X_DONE "x.done"       /* shim -> daemon notification */
 #define PROTO_M_X_RESULT "x.result"   /* daemon -> shim notification */

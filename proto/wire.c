@@ -15,7 +15,7 @@ void wire_pack_session(msgpack_packer *pk, const struct wire_session *s)
 
 void wire_pack_server(msgpack_packer *pk, const struct wire_server *s)
 {
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	proto_pack_kv_str(pk, "url", s->url);
 	proto_pack_kv_bool(pk, "connected", s->connected);
 	proto_pack_kv_str(pk, "version", s->version);
@@ -23,6 +23,7 @@ void wire_pack_server(msgpack_packer *pk, const struct wire_server *s)
 	proto_pack_kv_str(pk, "transport", s->transport);
 	proto_pack_kv_int(pk, "pid", s->pid);
 	proto_pack_kv_bool(pk, "implicit", s->implicit);
+	proto_pack_kv_bool(pk, "shim", s->shim);
 }
 
 void wire_pack_stop(msgpack_packer *pk, const struct wire_stop *s)

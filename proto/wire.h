@@ -33,6 +33,7 @@ struct wire_server {
 	const char *transport; /* "http", "relay" */
 	int64_t pid;           /* 0 when unknown */
 	bool implicit;         /* the default address, which nothing named */
+	bool shim;             /* a plugin shim registered it and is connected */
 };
 
 /* A command as a stop reports it: its bytes at most, the terminating NUL

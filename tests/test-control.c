@@ -40,6 +40,7 @@
 #include "loop.h"
 #include "proto.h"
 #include "rpc/control.h"
+#include "rpc/rpc.h"
 
 #define WAIT_MS 2000
 
@@ -783,6 +784,104 @@ static void test_check_bound(void **state)
 	client_free(w, c);
 }
 
+/* check answers what message would, and does nothing: no verdict counted or
+ * published, no stop, no x.result. */
+static void test_check(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w), *sub = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	const char *why = NULL;
+	char text[RPC_MAX_TEXT + 64];
+	json_t *r, *counters;
+
+	assert_int_equal(config_add_stop_word(&w->cfg, "Стоп", &why), 0);
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\", \"stop\"]}"));
+	BUSY(w, "ses_c");
+	r = result(w, c, "check", "{\"text\": \" X\\n\"}");
+	assert_true(json_is_true(json_object_get(r, "stop")));
+	assert_string_equal(str_at(r, "word"), "x");
+	assert_string_equal(str_at(r, "if_running"), "abort");
+	assert_string_equal(str_at(r, "if_idle"), "clear");
+	json_decref(r);
+	r = result(w, c, "check", "{\"text\": \"СТОП\"}");
+	assert_string_equal(str_at(r, "word"), "стоп");
+	json_decref(r);
+	r = result(w, c, "check", "{\"text\": \"x!\"}");
+	assert_true(json_is_false(json_object_get(r, "stop")));
+	assert_null(json_object_get(r, "word"));
+	assert_string_equal(str_at(r, "if_running"), "pass");
+	assert_string_equal(str_at(r, "if_idle"), "pass");
+	json_decref(r);
+	/* Past the bound message compares, never a stop word: "x" after
+	 * spaces that trimming would remove. */
+	memset(text, 0, sizeof(text));
+	strcpy(text, "{\"text\": \"");
+	memset(text + strlen(text), ' ', RPC_MAX_TEXT);
+	strcat(text, "x\"}");
+	r = result(w, c, "check", text);
+	assert_true(json_is_false(json_object_get(r, "stop")));
+	json_decref(r);
+	text[strlen("{\"text\": \"") + 1] = '\0';
+	strcat(text, "x\"}");
+	r = result(w, c, "check", text);
+	assert_true(json_is_true(json_object_get(r, "stop")));
+	json_decref(r);
+	assert_int_equal(error_code(w, c, "check", NULL), PROTO_EBADREQ);
+	assert_int_equal(error_code(w, c, "check", "{\"text\": 1}"), PROTO_EBADREQ);
+	for (int i = 0; i < 50; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 0);
+	drain(sub);
+	drain(c);
+	assert_int_equal(json_array_size(sub->inbox), 0);
+	assert_int_equal(json_array_size(c->inbox), 0);
+	r = result(w, c, "status", NULL);
+	counters = json_object_get(r, "counters");
+	assert_int_equal(int_at(counters, "verdicts_pass"), 0);
+	assert_int_equal(int_at(counters, "verdicts_clear"), 0);
+	assert_int_equal(int_at(counters, "verdicts_abort"), 0);
+	assert_int_equal(int_at(counters, "aborts"), 0);
+	assert_string_equal(str_at(r, "sessions.0.status"), "busy");
+	json_decref(r);
+	client_free(w, c);
+	client_free(w, sub);
+}
+
+/* status says what doctor needs: the stop words in force, and which servers
+ * a shim registered, until its connection goes. */
+static void test_status_words_shims(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w), *shim = client_new(w);
+	json_t *r;
+
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "stop_words")), 1);
+	assert_string_equal(str_at(r, "stop_words.0"), "x");
+	assert_true(json_is_false(
+	    json_object_get(json_array_get(json_object_get(r, "servers"), 0), "shim")));
+	json_decref(r);
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/s\", \"pid\": 900400, "
+	    "\"opencode_version\": \"1.18.33\"}"));
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 2);
+	assert_string_equal(str_at(r, "servers.1.url"), "pid:900400");
+	assert_string_equal(str_at(r, "servers.1.version"), "1.18.33");
+	assert_int_equal(int_at(json_array_get(json_object_get(r, "servers"), 1), "pid"), 900400);
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(r, "servers"), 1), "shim")));
+	json_decref(r);
+	client_free(w, shim);
+	for (int i = 0; i < 50; i++)
+		turn(w);
+	r = result(w, c, "status", NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "servers")), 1);
+	json_decref(r);
+	client_free(w, c);
+}
+
 /* A verdict the shim stopped waiting for is not given (nor counted, nor
  * published); the shim says what it did alone with x.done, and that stop
  * is proven too. A shim whose own abort failed has the daemon send it. */
@@ -1520,6 +1619,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_message_stale_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_force, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),

@@ -23,13 +23,17 @@ static void test_socket_path_order(void **state)
 	setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
 	assert_int_equal(proto_socket_path(buf, sizeof buf, &why), 0);
 	assert_string_equal(buf, "/x/y.sock");
+	assert_int_equal(proto_socket_rule(), PROTO_SOCKET_FROM_ENV);
+	assert_string_equal(proto_socket_rule_name(proto_socket_rule()), "$OCSTOP_SOCKET");
 	/* Empty counts as unset, as shells make it easy to set one so. */
 	setenv("OCSTOP_SOCKET", "", 1);
 	assert_int_equal(proto_socket_path(buf, sizeof buf, &why), 0);
 	assert_string_equal(buf, "/run/user/7/ocstop/ocstop.sock");
+	assert_int_equal(proto_socket_rule(), PROTO_SOCKET_FROM_XDG);
 	unsetenv("OCSTOP_SOCKET");
 	unsetenv("XDG_RUNTIME_DIR");
 	assert_int_equal(proto_socket_path(buf, sizeof buf, &why), 0);
+	assert_int_equal(proto_socket_rule(), PROTO_SOCKET_FROM_TMP);
 	snprintf(want, sizeof want, "/tmp/ocstop-%u/ocstop.sock", (unsigned)getuid());
 	assert_string_equal(buf, want);
 }
@@ -45,6 +49,7 @@ static void test_socket_path_relative_xdg(void **state)
 	unsetenv("OCSTOP_SOCKET");
 	setenv("XDG_RUNTIME_DIR", "run/user/7", 1);
 	assert_int_equal(proto_socket_path(buf, sizeof buf, &why), 0);
+	assert_int_equal(proto_socket_rule(), PROTO_SOCKET_FROM_TMP);
 	snprintf(want, sizeof want, "/tmp/ocstop-%u/ocstop.sock", (unsigned)getuid());
 	assert_string_equal(buf, want);
 	unsetenv("XDG_RUNTIME_DIR");

@@ -13,8 +13,6 @@
 #include "proto.h"
 #include "rpc/rpc.h"
 
-#define MAX_TEXT 256 /* longer texts are never a stop word */
-
 /* Join the text parts into out; *fits is false when they are too long to be
  * a stop word. -1 when a part is not {type?: str, text?: str}. */
 static int join_text(const msgpack_object_array *parts, char *out, size_t size, size_t *len,
@@ -76,7 +74,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	struct selection sel;
 	enum select_found found;
 	struct rpc_x x;
-	char text[MAX_TEXT];
+	char text[RPC_MAX_TEXT + 1];
 	int64_t deadline = 0;
 	size_t len;
 	bool fits;

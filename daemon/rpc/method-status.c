@@ -1,5 +1,6 @@
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/session.h"
 #include "engine/engine.h"
 #include "engine/server.h"
@@ -76,11 +77,12 @@ static int method_status(const struct rpc_call *call, const msgpack_object *opts
 {
 	struct engine *e = rpc_engine(call);
 	struct session_table *t = engine_sessions(e);
+	const struct config *cfg = engine_config(e);
 	const struct server *srv;
 	struct proto_buf sessions;
 	int64_t limit = INT64_MAX;
 	msgpack_packer *pk;
-	size_t budget;
+	size_t budget, i;
 	uint32_t n;
 
 	if (proto_map_int(opts, "limit", &limit) == PROTO_ERR || limit < 0) {
@@ -89,13 +91,18 @@ static int method_status(const struct rpc_call *call, const msgpack_object *opts
 	}
 	if ((pk = rpc_reply_begin(call)) == NULL)
 		return 0;
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	proto_pack_cstr(pk, "servers");
 	msgpack_pack_array(pk, (uint32_t)server_count(e));
 	for (srv = server_first(e); srv != NULL; srv = server_next(srv))
 		view_pack_server(pk, srv);
-	/* Server strings are bounded (SERVER_MAX of them): what is left of
-	 * a frame is the sessions'. */
+	/* As register tells the shims: the form they are compared in. */
+	proto_pack_cstr(pk, "stop_words");
+	msgpack_pack_array(pk, (uint32_t)cfg->n_stop_words);
+	for (i = 0; i < cfg->n_stop_words; i++)
+		proto_pack_cstr(pk, cfg->stop_words[i]);
+	/* Server strings and stop words are bounded (SERVER_MAX,
+	 * CONFIG_MAX_STOP_WORDS): what is left of a frame is the sessions'. */
 	budget = rpc_reply_size(call) + STATUS_TAIL_BYTES < PROTO_MAX_FRAME
 	    ? PROTO_MAX_FRAME - rpc_reply_size(call) - STATUS_TAIL_BYTES
 	    : 0;

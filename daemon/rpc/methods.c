@@ -5,6 +5,7 @@
 /* Keep alphabetized. On the wire, only exact names match. */
 static const struct method_entry *const method_table[] = {
 	&method_abort_entry,
+	&method_check_entry,
 	&method_fence_hit_entry,
 	&method_message_entry,
 	&method_opencode_event_entry,

@@ -45,6 +45,11 @@ struct method_entry {
 	method_exec exec;
 };
 
+/* The longest text, in bytes, that can be a stop word: message's parts
+ * joined, or check's text, of this length or more are never one (no stop
+ * word's key comes near it, CONFIG_MAX_STOP_KEY). */
+#define RPC_MAX_TEXT 255
+
 /* Counters of the control socket's own, beside the engine's. */
 struct rpc_counters {
 	uint64_t verdicts_pass;
@@ -119,6 +124,7 @@ int rpc_claim_process(const struct rpc_call *call, int pid, const char **msg);
 struct server *rpc_shim_server(const struct rpc_call *call);
 
 extern const struct method_entry method_abort_entry;
+extern const struct method_entry method_check_entry;
 extern const struct method_entry method_fence_hit_entry;
 extern const struct method_entry method_message_entry;
 extern const struct method_entry method_opencode_event_entry;

@@ -37,6 +37,7 @@ void view_pack_server(msgpack_packer *pk, const struct server *s)
 		.last_error = server_last_error(s),
 		.pid = server_pid(s),
 		.implicit = server_implicit(s),
+		.shim = server_shim(s) != 0,
 	};
 
 	wire_pack_server(pk, &v);

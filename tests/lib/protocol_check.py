@@ -106,6 +106,10 @@ def main(path, doc):
     error_of(shapes, ctl.call("abort", {"sessions": ["ses_%d" % i for i in range(65)]}), 7,
              "error: a limit (too many ids)")
     error_of(shapes, ctl.call("status", {"limit": -1}), 1, "error: a bad status limit")
+    chk = result_of(shapes, "check", ctl.call("check", {"text": " X "}), "check: a stop word")
+    case("check names the word it matched", [] if chk and chk.get("word") == "x" else ["check: %r" % (chk,)])
+    result_of(shapes, "check", ctl.call("check", {"text": "hello"}), "check: not a stop word")
+    error_of(shapes, ctl.call("check", {"text": 1}), 1, "error: check without a text")
 
     event(shim, {"type": "session.deleted", "properties": {"info": {"id": "ses_w1"}}})
     shim.close()
