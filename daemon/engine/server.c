@@ -225,11 +225,6 @@ struct server *server_attach(struct engine *e, const struct server_spec *spec, c
 		if (s != NULL && spec->transport == SERVER_RELAY)
 			server_set_connected(s, true);
 	} else {
-		/* Named by the configuration now (a reload): kept for ever. */
-		if (spec->configured) {
-			s->configured = true;
-			s->implicit = spec->implicit;
-		}
 		/* The same OpenCode process again: a reconnected shim. */
 		if (spec->shim != 0) {
 			s->shim = spec->shim;
@@ -277,6 +272,16 @@ static void set_configured_credentials(struct server *s, const char *username, c
 		log_warnx("%s: out of memory taking the user name", s->url);
 }
 
+/* The live HTTP server url names, or NULL. */
+static struct server *find_http_url(struct engine *e, const char *url)
+{
+	struct server *s;
+
+	for (s = server_first(e); s != NULL && !is_url_of(s, url); s = server_next(s))
+		;
+	return s;
+}
+
 int servers_reconfigure(struct engine *e, const struct server_spec *spec, char *const *urls,
     size_t n_urls, const char **cause)
 {
@@ -291,11 +296,8 @@ int servers_reconfigure(struct engine *e, const struct server_spec *spec, char *
 			continue;
 		for (i = 0; i < n_urls && !is_url_of(s, urls[i]); i++)
 			;
-		if (i < n_urls) {
-			s->implicit = spec->implicit;
-			set_configured_credentials(s, spec->username, spec->password);
+		if (i < n_urls)
 			continue;
-		}
 		s->configured = false;
 		s->implicit = false;
 		/* One a shim announced stays while the shim does. */
@@ -307,6 +309,12 @@ int servers_reconfigure(struct engine *e, const struct server_spec *spec, char *
 			    s->url);
 	}
 	for (i = 0; i < n_urls && rc == 0; i++) {
+		if ((s = find_http_url(e, urls[i])) != NULL) {
+			s->configured = true;
+			s->implicit = spec->implicit;
+			set_configured_credentials(s, spec->username, spec->password);
+			continue;
+		}
 		one.url = urls[i];
 		if (server_attach(e, &one, cause) == NULL)
 			rc = -1;
