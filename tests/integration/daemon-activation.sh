@@ -12,7 +12,7 @@ ACTIVATE=(python3 "$OCSTOP_SRCDIR/tests/lib/activate.py")
 tap_plan 27
 tmp_dir_new T
 export XDG_RUNTIME_DIR=$T/run XDG_CONFIG_HOME=$T/config
-mkdir -m 0700 -p "$XDG_RUNTIME_DIR" "$T/act"
+mkdir -m 0700 "$XDG_RUNTIME_DIR" "$T/act"
 unset OCSTOP_SOCKET OCSTOP_OPENCODE_URL
 ACT=$T/act/ocstop.sock
 

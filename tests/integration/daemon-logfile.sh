@@ -10,7 +10,7 @@ set -u
 tap_plan 22
 tmp_dir_new T
 export XDG_RUNTIME_DIR=$T/run XDG_CONFIG_HOME=$T/config
-mkdir -m 0700 -p "$XDG_RUNTIME_DIR"
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
 unset OCSTOP_SOCKET OCSTOP_OPENCODE_URL JOURNAL_STREAM
 TS=$OCSTOPD_LOG_TIME
 CLOSED=http://127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -61,7 +61,8 @@ tap_ok "... every line stamped" every_line "^${TS}(info|warn|debug): " "$LOG"
 tap_ok "... nothing on stderr" test ! -s "$T/err"
 n=$(wc -l <"$LOG")
 run_daemon 2 --log "$LOG"
-tap_ok "... appended to by the next run" eval '[ "$(wc -l <"$LOG")" -gt "$n" ] && [ "$(grep -c "exited cleanly" "$LOG")" -eq 2 ]'
+lines_after() { [ "$(wc -l <"$LOG")" -gt "$1" ] && [ "$(grep -c "exited cleanly" "$LOG")" -eq 2 ]; }
+tap_ok "... appended to by the next run" lines_after "$n"
 printf 'bogus = 1\n' >"$T/bad.conf"
 run_daemon 2 --log "$LOG" -c "$T/bad.conf"
 tap_contains "... a fatal error is written to stderr too" "$T/bad.conf:1: unknown key 'bogus'" "$(cat "$T/err")"

@@ -65,14 +65,14 @@ printf 'stop_words = other\nbogus = 1\n' >"$CONF"
 hup_and_wait 2
 tap_contains "a bad file: the error, with the file, line and key" \
   "SIGHUP: $CONF:2: unknown key 'bogus'; the configuration in force is kept" "$(cat "$OCSTOPD_LOG")"
-read -r words proof2 < <(shim register)
+read -r words _ < <(shim register)
 tap_eq "... the stop words in force are kept" "stopp,x" "$words"
 tap_eq "... and the servers" false "$(ocstop_server_field "$B" connected)"
 rm "$CONF"
 hup_and_wait 3
 tap_contains "a file that is gone (named by -c): said, and nothing changes" \
   "SIGHUP: $CONF: No such file or directory; the configuration in force is kept" "$(cat "$OCSTOPD_LOG")"
-read -r words proof2 < <(shim register)
+read -r words _ < <(shim register)
 tap_eq "... the stop words in force are kept" "stopp,x" "$words"
 ocstopd_stop
 tap_ok "SIGTERM still ends it" pid_gone "$OCSTOPD_PID"
