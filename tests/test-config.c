@@ -868,6 +868,7 @@ static void test_load_file_error_text(void **state)
 		{ "idle_exit = 86401\n",
 		    "1: idle_exit: must be a whole number of seconds from 0 to 86400, not '86401'" },
 		{ "x_force = 1\n", "1: x_force: must be true or false, not '1'" },
+		{ "verbose = yes\n", "1: verbose: must be true or false, not 'yes'" },
 		{ "opencode_url = http://127.0.0.1:4096 http://127.0.0.1:4097\n",
 		    "1: opencode_url: http://127.0.0.1:4096 http://127.0.0.1:4097: an OpenCode URL "
 		    "cannot contain whitespace or control characters (one URL per opencode_url "
@@ -963,6 +964,35 @@ static void test_url_forms(void **state)
 	config_clear(&c);
 }
 
+/* verbose = true adds to -v; false leaves what -v asked for. */
+static void test_verbose(void **state)
+{
+	static const struct {
+		const char *content;
+		int v, want;
+	} cases[] = {
+		{ "verbose = true\n", 0, 1 },
+		{ "verbose = false\n", 0, 0 },
+		{ "verbose = false\n", 2, 2 },
+		{ "verbose = true\n", 2, 2 },
+		{ "", 1, 1 },
+	};
+	struct files *f = *state;
+	struct config_overrides o = { .no_default_server = true };
+	char *cause = NULL;
+	struct config c;
+	size_t i;
+
+	unsetenv("OCSTOP_OPENCODE_URL");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o.config_file = write_file(f, "verbose", cases[i].content);
+		o.verbosity = cases[i].v;
+		assert_int_equal(config_load(&c, &o, &cause), 0);
+		assert_int_equal(c.verbosity, cases[i].want);
+		config_clear(&c);
+	}
+}
+
 /* idle_exit from the file, and --idle-exit over it. */
 static void test_idle_exit(void **state)
 {
@@ -1015,6 +1045,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_file_error_text, setup, teardown),
 		cmocka_unit_test(test_url_forms),
 		cmocka_unit_test_setup_teardown(test_idle_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verbose, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_file_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_file_mode, setup, teardown),

@@ -442,6 +442,7 @@ static int config_apply(struct config *c, const char *key, const char *value, ch
 {
 	const char *cause = NULL;
 	char *bad = NULL, *err = NULL;
+	bool verbose;
 	int rc;
 
 	if (strcmp(key, "stop_words") == 0) {
@@ -463,6 +464,14 @@ static int config_apply(struct config *c, const char *key, const char *value, ch
 		    &c->idle_exit_s, why);
 	if (strcmp(key, "x_force") == 0)
 		return parse_bool(key, value, &c->x_force, why);
+	if (strcmp(key, "verbose") == 0) {
+		if (parse_bool(key, value, &verbose, why) < 0)
+			return -1;
+		/* Adds to -v; false leaves what the command line asked for. */
+		if (verbose && c->verbosity < 1)
+			c->verbosity = 1;
+		return 0;
+	}
 	if (strcmp(key, "opencode_url") == 0) {
 		if (config_add_url(c, value, &cause) == 0)
 			return 0;

@@ -56,7 +56,7 @@ struct config {
 	int64_t stop_timeout_ms;
 	bool x_force; /* a stop an x started ends its tools' processes when it stalls */
 	int64_t idle_exit_s;
-	int verbosity;
+	int verbosity; /* -v's count, at least 1 with "verbose = true" */
 };
 
 /* What the command line asked for; applied after the file and the

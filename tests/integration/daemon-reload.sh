@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 17
+tap_plan 19
 tmp_dir_new T
 unset OCSTOP_OPENCODE_URL
 CONF=$T/config
@@ -76,4 +76,17 @@ read -r words _ < <(shim register)
 tap_eq "... the stop words in force are kept" "stopp,x" "$words"
 ocstopd_stop
 tap_ok "SIGTERM still ends it" pid_gone "$OCSTOPD_PID"
+
+# verbose = true at a reload: debug lines from then on, without -v.
+: >"$CONF"
+"$OCSTOPD_BIN" --no-default-server -s "$T/quiet.sock" -c "$CONF" 2>"$T/quiet.log" </dev/null &
+QPID=$!; oc_track $QPID
+wait_until 10 "$OCSTOP_BIN" -s "$T/quiet.sock" -q ping || tap_bail "no answer"
+tap_ok "without -v no debug line" not grep -q "debug: client" "$T/quiet.log"
+echo "verbose = true" >"$CONF"
+kill -HUP $QPID
+wait_until 10 grep -q "SIGHUP: configuration reloaded" "$T/quiet.log"
+"$OCSTOP_BIN" -s "$T/quiet.sock" -q ping
+tap_ok "verbose = true, SIGHUP: debug lines from then on" wait_until 10 grep -q "debug: client .*: connected" "$T/quiet.log"
+kill -TERM $QPID
 tap_done
