@@ -964,6 +964,31 @@ static void test_url_forms(void **state)
 	config_clear(&c);
 }
 
+/* A FIFO or a device named as the config or password file is refused at
+ * once: reading one could wait for ever, in a reload on the event loop. */
+static void test_not_regular(void **state)
+{
+	struct files *f = *state;
+	char fifo[160], want[256], *cause = NULL;
+	struct config c;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, fifo, true, &cause), -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	assert_string_equal(cause, want);
+	free(cause);
+	assert_int_equal(config_read_password_file(&c, fifo, &cause), -1);
+	assert_string_equal(cause, want);
+	free(cause);
+	assert_int_equal(config_load_file(&c, "/dev/null", false, &cause), -1);
+	assert_string_equal(cause, "/dev/null: not a regular file");
+	free(cause);
+	assert_int_equal(unlink(fifo), 0);
+	config_clear(&c);
+}
+
 /* verbose = true adds to -v; false leaves what -v asked for. */
 static void test_verbose(void **state)
 {
@@ -1046,6 +1071,7 @@ int main(void)
 		cmocka_unit_test(test_url_forms),
 		cmocka_unit_test_setup_teardown(test_idle_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verbose, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_file_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_file_mode, setup, teardown),

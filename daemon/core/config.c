@@ -1,5 +1,6 @@
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unicase.h>
 #include <unictype.h>
 #include <uninorm.h>
+#include <unistd.h>
 #include <unistr.h>
 
 #include "core/config.h"
@@ -319,6 +321,37 @@ static char *url_shown(const char *url)
 	return s;
 }
 
+/* A file the settings name, opened to read: a regular file only, since
+ * reading a FIFO or a device could wait for ever, in a reload on the event
+ * loop too. NULL with *why (static) and errno set. */
+static FILE *open_regular(const char *path, const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		*why = strerror(errno);
+		close(fd);
+	}
+	return f;
+}
+
 int config_read_password_file(struct config *c, const char *path, char **cause)
 {
 	/* Room for the longest password, a CR LF, and a byte that tells a
@@ -326,12 +359,13 @@ int config_read_password_file(struct config *c, const char *path, char **cause)
 	char buf[PROTO_MAX_PASSWORD + 4];
 	struct stat st;
 	size_t n;
-	FILE *f = fopen(path, "re");
+	const char *why = NULL;
+	FILE *f = open_regular(path, &why);
 	int rc = 0;
 
 	*cause = NULL;
 	if (f == NULL) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+		if (asprintf(cause, "%s: %s", path, why) < 0)
 			*cause = NULL;
 		return -1;
 	}
@@ -508,13 +542,14 @@ static void cut_comment(char *s)
 int config_load_file(struct config *c, const char *path, bool must_exist, char **cause)
 {
 	char line[CONFIG_MAX_LINE + 2], *key, *value, *eq, *why = NULL;
+	const char *open_why = NULL;
 	int lineno = 0, rc = 0;
-	FILE *f = fopen(path, "re");
+	FILE *f = open_regular(path, &open_why);
 
 	if (f == NULL) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+		if (asprintf(cause, "%s: %s", path, open_why) < 0)
 			*cause = NULL;
 		return -1;
 	}

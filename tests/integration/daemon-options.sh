@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 21
+tap_plan 22
 tmp_dir_new T
 export XDG_RUNTIME_DIR=$T/run XDG_CONFIG_HOME=$T/config
 mkdir -p "$XDG_RUNTIME_DIR"
@@ -47,7 +47,8 @@ printf 'quiet_ms = 100\nstop_word = x\n' >"$T/bad.conf"
 tap_run "-n with an unknown key: exit 1" 1 "$OCSTOPD_BIN" -n -c "$T/bad.conf"
 tap_eq "... naming the file, the line and the key" "ocstopd: $T/bad.conf:2: unknown key 'stop_word'" "$ERR"
 tap_run "-n checks the options too: a bad --opencode, exit 1" 1 \
-  "$OCSTOPD_BIN" -n -c /dev/null --opencode http://127.0.0.1:99999
+  "$OCSTOPD_BIN" -n -c "$XDG_CONFIG_HOME/ocstop/config" --opencode http://127.0.0.1:99999
+tap_contains "... saying why" "port must be a number from 1 to 65535" "$ERR"
 tap_run "-n with a bad URL in the environment: exit 1" 1 \
   env OCSTOP_OPENCODE_URL=http://127.0.0.1:0 "$OCSTOPD_BIN" -n
 
