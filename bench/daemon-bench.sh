@@ -120,9 +120,11 @@ for d in "${DAEMONS[@]}"; do
   alive="running (pid ${DPID[$name]})"
   case $(ps -o stat= -p "${DPID[$name]}" 2>/dev/null) in ''|Z*) alive="EXITED" ;; esac
   printf '%-12s %s; log: %s lines, %s bytes (%s info, %s warn; %s "cleared" lines)\n' "$name" "$alive" \
-    "$(wc -l <"$log")" "$(wc -c <"$log")" "$(grep -c '^info:' "$log")" "$(grep -c '^warn:' "$log")" \
+    "$(wc -l <"$log")" "$(wc -c <"$log")" "$(grep -cE '^([^ ]+ )?info:' "$log")" "$(grep -cE '^([^ ]+ )?warn:' "$log")" \
     "$(grep -c 'with nothing running: cleared$' "$log")"
-  grep -v '^info: stop word in .* with nothing running: cleared$' "$log" | sort | uniq -c | sort -rn | head -5 |
+  # Without the time a line starts with (older builds wrote none), so that like lines count together.
+  sed -E 's/^[0-9-]+T[0-9:.+-]+ //' "$log" | grep -v '^info: stop word in .* with nothing running: cleared$' |
+    sort | uniq -c | sort -rn | head -5 |
     sed 's/^/             /'
 done
 echo

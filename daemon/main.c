@@ -33,10 +33,13 @@
 /* How long a shutdown waits for stops in flight and unsent replies. */
 #define SHUTDOWN_GRACE_MS 4000
 
+/* How often an idle daemon looks whether it has been idle long enough. */
+#define IDLE_POLL_MS 1000
+
 static const char usage_text[] =
-    "usage: ocstopd [-v] [-s SOCKET] [-c CONFIG] [--opencode URL]... [--no-default-server]\n"
+    "usage: ocstopd [-hnvV] [-s SOCKET] [-c CONFIG] [--opencode URL]... [--no-default-server]\n"
     "               [--stop-word WORD]... [--quiet-ms MS] [--stop-timeout-ms MS]\n"
-    "               [--password-file FILE]\n"
+    "               [--password-file FILE] [--idle-exit SECONDS] [--log FILE]\n"
     "\n"
     "  -s, --socket PATH        listen here (default $OCSTOP_SOCKET, else\n"
     "                           $XDG_RUNTIME_DIR/ocstop/ocstop.sock, else\n"
@@ -49,8 +52,15 @@ static const char usage_text[] =
     "      --quiet-ms MS        quiet window that proves a stop (default 100)\n"
     "      --stop-timeout-ms MS wait this long for proof before retrying (default 3000)\n"
     "      --password-file FILE OpenCode server password (else $OPENCODE_SERVER_PASSWORD)\n"
-    "  -v, --verbose            debug logging\n"
-    "  -V, --version            print the version\n";
+    "      --idle-exit SECONDS  when socket-activated, exit after SECONDS without a client\n"
+    "                           or a stop (default 0: never)\n"
+    "      --log FILE           append the log to FILE (created 0600) instead of stderr\n"
+    "  -n, --check-config       check the settings (file, environment, options) and exit\n"
+    "  -v, --verbose            debug logging (on a terminal: info too)\n"
+    "  -V, --version            print the version\n"
+    "  -h, --help               print this help\n"
+    "\n"
+    "SIGHUP reloads the config file; SIGTERM and SIGINT exit.\n";
 
 enum {
 	OPT_OPENCODE = 256,
@@ -59,6 +69,8 @@ enum {
 	OPT_QUIET,
 	OPT_TIMEOUT,
 	OPT_PASSWORD_FILE,
+	OPT_IDLE_EXIT,
+	OPT_LOG,
 };
 
 static const struct option long_options[] = {
@@ -70,23 +82,34 @@ static const struct option long_options[] = {
 	{ "quiet-ms", required_argument, NULL, OPT_QUIET },
 	{ "stop-timeout-ms", required_argument, NULL, OPT_TIMEOUT },
 	{ "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+	{ "idle-exit", required_argument, NULL, OPT_IDLE_EXIT },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "check-config", no_argument, NULL, 'n' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static void __attribute__((noreturn)) usage(int code)
+/* What the command line asked of main itself. */
+struct args {
+	struct config_overrides o;
+	const char *log_file;
+	bool check_config;
+};
+
+static void __attribute__((noreturn)) bad_usage(void)
 {
-	fputs(usage_text, code == 0 ? stdout : stderr);
-	exit(code);
+	fputs("Try 'ocstopd --help'\n", stderr);
+	exit(1);
 }
 
-static void parse_args(int argc, char **argv, struct config_overrides *o)
+static void parse_args(int argc, char **argv, struct args *a)
 {
+	struct config_overrides *o = &a->o;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "s:c:vVh", long_options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:c:nvVh", long_options, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			o->socket = optarg;
@@ -116,6 +139,15 @@ static void parse_args(int argc, char **argv, struct config_overrides *o)
 		case OPT_PASSWORD_FILE:
 			o->password_file = optarg;
 			break;
+		case OPT_IDLE_EXIT:
+			o->idle_exit = optarg;
+			break;
+		case OPT_LOG:
+			a->log_file = optarg;
+			break;
+		case 'n':
+			a->check_config = true;
+			break;
 		case 'v':
 			o->verbosity++;
 			break;
@@ -123,13 +155,16 @@ static void parse_args(int argc, char **argv, struct config_overrides *o)
 			printf("ocstopd %s (protocol %d)\n", OCSTOP_VERSION, PROTO_VERSION);
 			exit(0);
 		case 'h':
-			usage(0);
+			fputs(usage_text, stdout);
+			exit(0);
 		default:
-			usage(1);
+			bad_usage(); /* getopt said what was wrong */
 		}
 	}
-	if (optind != argc)
-		usage(1);
+	if (optind != argc) {
+		fprintf(stderr, "ocstopd: unexpected argument '%s'\n", argv[optind]);
+		bad_usage();
+	}
 }
 
 /* libevent's own warnings would otherwise go to stderr unprefixed. */
@@ -145,6 +180,7 @@ static void libevent_log_cb(int severity, const char *msg)
 
 struct daemon {
 	struct config config;
+	const struct config_overrides *overrides; /* the command line's, for a reload */
 	struct event_base *base;
 	struct http *http;
 	struct procs *procs;
@@ -155,6 +191,10 @@ struct daemon {
 	struct event *shutdown_poll;
 	struct event *sigterm;
 	struct event *sigint;
+	struct event *sighup;
+	struct event *idle_poll;
+	int64_t idle_since_ms;  /* last time a client or a stop was seen */
+	uint64_t idle_accepted; /* connections accepted by then */
 	int64_t shutdown_deadline_ms;
 	bool shutting_down;
 };
@@ -174,18 +214,71 @@ static void shutdown_poll_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(d->shutdown_poll, &tv);
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
+static void shut_down(struct daemon *d, const char *why)
 {
-	struct daemon *d = arg;
-
-	(void)what;
 	if (d->shutting_down)
 		return;
-	log_info("%s: finishing replies in flight, then exiting", strsignal((int)sig));
+	log_info("%s: finishing replies in flight, then exiting", why);
 	d->shutting_down = true;
+	event_del(d->idle_poll);
 	control_stop_listening(d->control);
 	d->shutdown_deadline_ms = clock_now_ms() + SHUTDOWN_GRACE_MS;
 	shutdown_poll_cb(-1, 0, d);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	shut_down(arg, strsignal((int)sig));
+}
+
+/* Socket-activated with idle_exit: systemd starts the daemon again on the
+ * next connection, so with no client (not even a shim) and no stop for that
+ * long it may go. A connection that came and went since the last look
+ * counts. */
+static void idle_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = { IDLE_POLL_MS / 1000, (IDLE_POLL_MS % 1000) * 1000 };
+	int64_t now = clock_now_ms();
+	char why[64];
+
+	(void)fd;
+	(void)what;
+	if (d->config.idle_exit_s == 0)
+		return;
+	if (control_connections(d->control) > 0 ||
+	    control_accepted(d->control) != d->idle_accepted || !engine_idle(d->engine)) {
+		d->idle_since_ms = now;
+		d->idle_accepted = control_accepted(d->control);
+	} else if (now - d->idle_since_ms >= d->config.idle_exit_s * 1000) {
+		snprintf(why, sizeof why, "no client for %lld s (idle_exit)",
+		    (long long)d->config.idle_exit_s);
+		shut_down(d, why);
+		return;
+	}
+	evtimer_add(d->idle_poll, &tv);
+}
+
+/* Watch for idleness when the configuration asks for it; a daemon that
+ * made its own socket would leave nothing to start it again. */
+static void arm_idle_exit(struct daemon *d, bool changed)
+{
+	if (d->config.idle_exit_s == 0 || d->shutting_down) {
+		event_del(d->idle_poll);
+		return;
+	}
+	if (!control_activated(d->control)) {
+		log_info("idle_exit %lld s ignored: only a socket-activated daemon exits when idle",
+		    (long long)d->config.idle_exit_s);
+		return;
+	}
+	if (changed || !evtimer_pending(d->idle_poll, NULL)) {
+		d->idle_since_ms = clock_now_ms();
+		d->idle_accepted = control_accepted(d->control);
+		event_del(d->idle_poll);
+		idle_poll_cb(-1, 0, d);
+	}
 }
 
 /* The engine ends the processes a stopped tree's tools left, sparing every
@@ -258,6 +351,64 @@ static void start_servers(struct daemon *d)
 	}
 }
 
+static void log_settings(const struct config *c, const char *what)
+{
+	log_info("%s; config %s; stop words: %zu, quiet window %lld ms, proof timeout %lld ms, "
+		 "x_force %s, idle_exit %lld s",
+	    what, c->file != NULL ? c->file : "(none)", c->n_stop_words, (long long)c->quiet_ms,
+	    (long long)c->stop_timeout_ms, c->x_force ? "true" : "false",
+	    (long long)c->idle_exit_s);
+}
+
+/* SIGHUP: the config file, the environment and the command line again, in
+ * the order of the start. Everything takes effect at once (the engine and
+ * the methods read the settings as they need them), the OpenCode servers
+ * too; only the socket needs a restart. A bad file changes nothing. */
+static void reload(struct daemon *d)
+{
+	struct config next, old;
+	struct server_spec spec = { .transport = SERVER_HTTP, .configured = true };
+	char *cause = NULL;
+	const char *why = NULL;
+	bool idle_changed;
+
+	if (config_load(&next, d->overrides, &cause) < 0) {
+		log_warnx("SIGHUP: %s; the configuration in force is kept",
+		    cause != NULL ? cause : "out of memory");
+		free(cause);
+		return;
+	}
+	if (strcmp(next.socket_path, d->config.socket_path) != 0)
+		log_warnx("SIGHUP: the socket %s needs a restart to take effect; still on %s",
+		    next.socket_path, d->config.socket_path);
+	spec.username = next.username;
+	spec.password = next.password;
+	spec.implicit = next.url_is_default;
+	if (servers_reconfigure(d->engine, &spec, next.urls, next.n_urls, &why) < 0)
+		log_warnx("SIGHUP: an OpenCode server could not be added: %s", why);
+	idle_changed = next.idle_exit_s != d->config.idle_exit_s;
+	/* The engine holds &d->config: the new settings move in, the socket
+	 * in use stays. */
+	old = d->config;
+	d->config = next;
+	d->config.socket_path = old.socket_path;
+	old.socket_path = next.socket_path;
+	config_clear(&old);
+	log_set_verbosity(d->config.verbosity);
+	log_settings(&d->config, "SIGHUP: configuration reloaded");
+	arm_idle_exit(d, idle_changed);
+}
+
+static void sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)sig;
+	(void)what;
+	if (!d->shutting_down)
+		reload(d);
+}
+
 static void setup(struct daemon *d)
 {
 	struct engine_host host;
@@ -269,9 +420,12 @@ static void setup(struct daemon *d)
 	d->shutdown_poll = evtimer_new(d->base, shutdown_poll_cb, d);
 	d->sigterm = evsignal_new(d->base, SIGTERM, signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, signal_cb, d);
+	d->sighup = evsignal_new(d->base, SIGHUP, sighup_cb, d);
+	d->idle_poll = evtimer_new(d->base, idle_poll_cb, d);
 	if (d->loop == NULL || d->shutdown_poll == NULL || d->sigterm == NULL ||
-	    d->sigint == NULL || evsignal_add(d->sigterm, NULL) < 0 ||
-	    evsignal_add(d->sigint, NULL) < 0)
+	    d->sigint == NULL || d->sighup == NULL || d->idle_poll == NULL ||
+	    evsignal_add(d->sigterm, NULL) < 0 || evsignal_add(d->sigint, NULL) < 0 ||
+	    evsignal_add(d->sighup, NULL) < 0)
 		fatalx("cannot set up the event loop");
 	d->http = http_new(d->base);
 	d->procs = procs_new(d->base);
@@ -304,29 +458,60 @@ static void teardown(struct daemon *d)
 	event_free(d->shutdown_poll);
 	event_free(d->sigterm);
 	event_free(d->sigint);
+	event_free(d->sighup);
+	event_free(d->idle_poll);
 	event_base_free(d->base);
 	config_clear(&d->config);
 }
 
+/* -n: every setting checked as the daemon would take it, nothing started. */
+static int check_config(const struct config_overrides *o)
+{
+	struct config c;
+	char *cause = NULL;
+	char *path;
+
+	if (config_load(&c, o, &cause) < 0) {
+		fprintf(stderr, "ocstopd: %s\n", cause != NULL ? cause : "out of memory");
+		free(cause);
+		return 1;
+	}
+	if (c.file != NULL) {
+		printf("ocstopd: configuration OK (%s)\n", c.file);
+	} else {
+		path = o->config_file != NULL ? strdup(o->config_file) : config_default_path();
+		printf("ocstopd: configuration OK (no file at %s: defaults, environment and "
+		       "options)\n",
+		    path != NULL ? path : "$XDG_CONFIG_HOME/ocstop/config");
+		free(path);
+	}
+	config_clear(&c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct config_overrides overrides = { .socket = NULL };
+	struct args args = { .log_file = NULL };
 	struct daemon d = { .base = NULL };
 	char *cause = NULL;
 
-	parse_args(argc, argv, &overrides);
-	log_init(overrides.verbosity);
-	event_set_log_callback(libevent_log_cb);
-	if (config_load(&d.config, &overrides, &cause) < 0)
+	parse_args(argc, argv, &args);
+	if (args.check_config)
+		return check_config(&args.o);
+	log_init(args.o.verbosity);
+	if (args.log_file != NULL && log_open_file(args.log_file, &cause) < 0)
 		fatalx("%s", cause != NULL ? cause : "out of memory");
+	event_set_log_callback(libevent_log_cb);
+	if (config_load(&d.config, &args.o, &cause) < 0)
+		fatalx("%s", cause != NULL ? cause : "out of memory");
+	d.overrides = &args.o;
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("libcurl failed to initialise");
 	setup(&d);
 	start_servers(&d);
-	log_info("ocstopd %s ready; stop words: %zu, quiet window %lld ms, proof timeout %lld ms",
-	    OCSTOP_VERSION, d.config.n_stop_words, (long long)d.config.quiet_ms,
-	    (long long)d.config.stop_timeout_ms);
+	log_settings(&d.config, "ocstopd " OCSTOP_VERSION " ready");
+	arm_idle_exit(&d, true);
 	sd_ready();
 	event_base_dispatch(d.base);
 	teardown(&d);

@@ -476,7 +476,7 @@ static void test_load_file_unicode(void **state)
 	path = write_file(f, "bad", "# not UTF-8\nstop_words = x, st\xf6p\n");
 	init_default(&c);
 	assert_int_equal(config_load_file(&c, path, true, &cause), -1);
-	snprintf(want, sizeof(want), "%s:2: a stop word must be UTF-8", path);
+	snprintf(want, sizeof(want), "%s:2: stop_words: a stop word must be UTF-8", path);
 	assert_string_equal(cause, want);
 	free(cause);
 	config_clear(&c);
@@ -587,7 +587,7 @@ static void test_load_file_errors(void **state)
 		{ "quiet_ms = 99999999999999999999999\n", 1, "quiet_ms" },
 		{ "\n\nstop_timeout_ms = 99\n", 3, "stop_timeout_ms" },
 		{ "stop_timeout_ms = 60001\n", 1, "stop_timeout_ms" },
-		{ "x_force = yes\n", 1, "x_force must be true or false" },
+		{ "x_force = yes\n", 1, "x_force: must be true or false, not 'yes'" },
 		{ "x_force =\n", 1, "x_force" },
 		{ "opencode_url = ftp://host/\n", 1, "http://" },
 		{ "opencode_url = http://u:pw@host:1\n", 1, CONFIG_URL_CREDENTIALS },
@@ -793,6 +793,263 @@ static void test_load_file_missing(void **state)
 	config_clear(&c);
 }
 
+/* A '#' at the start of a line or after whitespace starts a comment, on a
+ * line with a key too; one inside a value is part of it. */
+static void test_load_file_comments(void **state)
+{
+	struct files *f = *state;
+	const char *path = write_file(f, "comments",
+	    "stop_words = x, stop   # whole message, trimmed\n"
+	    "opencode_url = http://127.0.0.1:5000 # repeatable\n"
+	    "opencode_url = http://127.0.0.1:5001\t# a tab before it\n"
+	    "quiet_ms = 250 #\n"
+	    "x_force = true#glued\n");
+	const char *glued = write_file(f, "glued", "stop_words = c#, f#\nusername = bob#1 # me\n");
+	char *cause = NULL, want[256];
+	struct config c;
+
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), -1);
+	snprintf(want, sizeof(want), "%s:5: x_force: must be true or false, not 'true#glued'",
+	    path);
+	assert_string_equal(cause, want);
+	free(cause);
+	config_clear(&c);
+
+	path = write_file(f, "comments",
+	    "stop_words = x, stop   # whole message, trimmed\n"
+	    "opencode_url = http://127.0.0.1:5000 # repeatable\n"
+	    "opencode_url = http://127.0.0.1:5001\t# a tab before it\n"
+	    "quiet_ms = 250 #\n");
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, path, true, &cause), 0);
+	assert_int_equal(c.n_stop_words, 2);
+	assert_true(is_stop(&c, "x"));
+	assert_true(is_stop(&c, "STOP"));
+	assert_int_equal(c.n_urls, 2);
+	assert_string_equal(c.urls[0], "http://127.0.0.1:5000");
+	assert_string_equal(c.urls[1], "http://127.0.0.1:5001");
+	assert_int_equal(c.quiet_ms, 250);
+	assert_string_equal(c.file, path);
+	config_clear(&c);
+
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, glued, true, &cause), 0);
+	assert_true(is_stop(&c, "c#"));
+	assert_true(is_stop(&c, "F#"));
+	assert_false(is_stop(&c, "c"));
+	assert_string_equal(c.username, "bob#1");
+	config_clear(&c);
+}
+
+/* Every error names the file, the line and the key, and says what is
+ * wrong, in those words. */
+static void test_load_file_error_text(void **state)
+{
+	static const struct {
+		const char *content, *error; /* after "PATH:" */
+	} cases[] = {
+		{ "bogus = 1\n", "1: unknown key 'bogus'" },
+		{ "\nstop_word = x # singular\n", "2: unknown key 'stop_word'" },
+		{ "stop_words = x, a b\n",
+		    "1: stop_words: 'a b': a stop word cannot contain whitespace" },
+		{ "stop_words = x, 0123456789012345678901234567890123\n",
+		    "1: stop_words: '0123456789012345678901234567890123': a stop word must be 1 to 32 "
+		    "bytes" },
+		{ "stop_words = # none\n", "1: stop_words: stop_words is empty" },
+		{ "quiet_ms = 5 5\n",
+		    "1: quiet_ms: must be a whole number of milliseconds from 0 to "
+		    "10000, not '5 5'" },
+		{ "stop_timeout_ms = 99\n",
+		    "1: stop_timeout_ms: must be a whole number of "
+		    "milliseconds from 100 to 60000, not '99'" },
+		{ "idle_exit = -1\n",
+		    "1: idle_exit: must be a whole number of seconds from 0 to 86400, not '-1'" },
+		{ "idle_exit = 86401\n",
+		    "1: idle_exit: must be a whole number of seconds from 0 to 86400, not '86401'" },
+		{ "x_force = 1\n", "1: x_force: must be true or false, not '1'" },
+		{ "verbose = yes\n", "1: verbose: must be true or false, not 'yes'" },
+		{ "opencode_url = http://127.0.0.1:4096 http://127.0.0.1:4097\n",
+		    "1: opencode_url: http://127.0.0.1:4096 http://127.0.0.1:4097: an OpenCode URL "
+		    "cannot contain whitespace or control characters (one URL per opencode_url "
+		    "line)" },
+		{ "opencode_url = http://:4096\n",
+		    "1: opencode_url: http://:4096: an OpenCode URL "
+		    "needs a host: a name, an IPv4 address or an "
+		    "IPv6 address in brackets "
+		    "(http://127.0.0.1:4096)" },
+		{ "opencode_url = http://host:0\n",
+		    "1: opencode_url: http://host:0: an OpenCode "
+		    "URL's port must be a number from 1 to 65535" },
+		{ "opencode_url = ftp://host\n",
+		    "1: opencode_url: ftp://host: an OpenCode URL must start with http:// or "
+		    "https://" },
+		{ "opencode_url = http://u:pw@host\n",
+		    "1: opencode_url: http://...@host: " CONFIG_URL_CREDENTIALS },
+		{ "username = a:b\n",
+		    "1: username: must be 1 to 256 bytes without ':' or control "
+		    "characters" },
+		{ "username =\n",
+		    "1: username: must be 1 to 256 bytes without ':' or control "
+		    "characters" },
+		{ "password_file = /nonexistent/pw\n",
+		    "1: password_file: /nonexistent/pw: No such file or directory" },
+	};
+	struct files *f = *state;
+	char want[512], *cause;
+	const char *path;
+	struct config c;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_case("config ", cases[i].content);
+		path = write_file(f, "bad", cases[i].content);
+		init_default(&c);
+		cause = NULL;
+		assert_int_equal(config_load_file(&c, path, true, &cause), -1);
+		snprintf(want, sizeof(want), "%s:%s", path, cases[i].error);
+		assert_string_equal(cause, want);
+		free(cause);
+		config_clear(&c);
+	}
+}
+
+/* What an OpenCode URL may be: checked as text, before anything connects. */
+static void test_url_forms(void **state)
+{
+	static const char *const good[] = {
+		"http://127.0.0.1:4096",
+		"http://localhost",
+		"https://opencode.example.com/",
+		"http://host_1.lan:65535/prefix",
+		"http://[::1]:4096",
+		"http://[fe80::1]",
+		"http://h:1?q=a",
+	};
+	static const char *const bad[] = {
+		"http://",
+		"http:///path",
+		"http://host:",
+		"http://host:65536",
+		"http://host:123456",
+		"http://host:-1",
+		"http://host:8o",
+		"http://ho st",
+		"http://host\t",
+		"http://[::1",
+		"http://[]:1",
+		"http://[::g]",
+		"http://a;b",
+		"HTTP://host",
+		"http:/host",
+	};
+	const char *why;
+	struct config c;
+	size_t i;
+
+	(void)state;
+	config_init(&c);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		print_case("good URL ", good[i]);
+		why = NULL;
+		assert_int_equal(config_add_url(&c, good[i], &why), 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_case("bad URL ", bad[i]);
+		why = NULL;
+		assert_int_equal(config_add_url(&c, bad[i], &why), -1);
+		assert_non_null(why);
+	}
+	assert_int_equal(c.n_urls, sizeof(good) / sizeof(good[0]));
+	config_clear(&c);
+}
+
+/* A FIFO or a device named as the config or password file is refused at
+ * once: reading one could wait for ever, in a reload on the event loop. */
+static void test_not_regular(void **state)
+{
+	struct files *f = *state;
+	char fifo[160], want[256], *cause = NULL;
+	struct config c;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	init_default(&c);
+	assert_int_equal(config_load_file(&c, fifo, true, &cause), -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+	assert_string_equal(cause, want);
+	free(cause);
+	assert_int_equal(config_read_password_file(&c, fifo, &cause), -1);
+	assert_string_equal(cause, want);
+	free(cause);
+	assert_int_equal(config_load_file(&c, "/dev/null", false, &cause), -1);
+	assert_string_equal(cause, "/dev/null: not a regular file");
+	free(cause);
+	assert_int_equal(unlink(fifo), 0);
+	config_clear(&c);
+}
+
+/* verbose = true adds to -v; false leaves what -v asked for. */
+static void test_verbose(void **state)
+{
+	static const struct {
+		const char *content;
+		int v, want;
+	} cases[] = {
+		{ "verbose = true\n", 0, 1 },
+		{ "verbose = false\n", 0, 0 },
+		{ "verbose = false\n", 2, 2 },
+		{ "verbose = true\n", 2, 2 },
+		{ "", 1, 1 },
+	};
+	struct files *f = *state;
+	struct config_overrides o = { .no_default_server = true };
+	char *cause = NULL;
+	struct config c;
+	size_t i;
+
+	unsetenv("OCSTOP_OPENCODE_URL");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		o.config_file = write_file(f, "verbose", cases[i].content);
+		o.verbosity = cases[i].v;
+		assert_int_equal(config_load(&c, &o, &cause), 0);
+		assert_int_equal(c.verbosity, cases[i].want);
+		config_clear(&c);
+	}
+}
+
+/* idle_exit from the file, and --idle-exit over it. */
+static void test_idle_exit(void **state)
+{
+	struct files *f = *state;
+	const char *path = write_file(f, "idle", "idle_exit = 600\n");
+	struct config_overrides o = { .config_file = path, .no_default_server = true };
+	char *cause = NULL;
+	struct config c;
+
+	unsetenv("OCSTOP_OPENCODE_URL");
+	assert_int_equal(config_load(&c, &o, &cause), 0);
+	assert_int_equal(c.idle_exit_s, 600);
+	assert_string_equal(c.file, path);
+	config_clear(&c);
+	o.idle_exit = "0";
+	assert_int_equal(config_load(&c, &o, &cause), 0);
+	assert_int_equal(c.idle_exit_s, 0);
+	config_clear(&c);
+	o.idle_exit = "1m";
+	assert_int_equal(config_load(&c, &o, &cause), -1);
+	assert_string_equal(cause, "--idle-exit must be a number of seconds from 0 to 86400");
+	free(cause);
+	o.idle_exit = NULL;
+	o.config_file = NULL;
+	setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
+	assert_int_equal(config_load(&c, &o, &cause), 0);
+	assert_int_equal(c.idle_exit_s, 0);
+	assert_null(c.file);
+	config_clear(&c);
+	unsetenv("XDG_CONFIG_HOME");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -809,6 +1066,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_file_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_long_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_comments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file_error_text, setup, teardown),
+		cmocka_unit_test(test_url_forms),
+		cmocka_unit_test_setup_teardown(test_idle_exit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verbose, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_regular, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_file_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password_file_mode, setup, teardown),

@@ -1047,6 +1047,57 @@ static void test_server_lifecycle(void **state)
 	assert_ptr_equal(server_of_shim(w->e, 4), kept);
 }
 
+/* The configuration loaded again (SIGHUP): a server it no longer names goes
+ * unless a shim stands for it, and then only with its shim; a new one comes;
+ * one a shim announced becomes configured; the configuration's password
+ * replaces the old one only where no shim gave its own. */
+static void test_reconfigure(void **state)
+{
+	struct world *w = *state;
+	struct server *old = add_server(w, "http://old", true, 0);
+	struct server *held = add_server(w, "http://held", true, 7);
+	struct server *announced = add_server(w, "http://announced", false, 8);
+	struct server_spec spec = {
+		.transport = SERVER_HTTP,
+		.configured = true,
+		.username = "alice",
+		.password = "new-pw",
+	};
+	char *urls[] = { "http://announced/", "http://new", "http://kept" };
+	struct server *kept = add_server(w, "http://kept", true, 0), *s;
+	const char *cause = NULL;
+
+	assert_int_equal(servers_reconfigure(w->e, &spec, urls, 3, &cause), 0);
+	/* Dropped at the safe point, as every drop. */
+	assert_false(server_dead(old));
+	loop_top(w);
+	assert_null(server_find_url(w->e, "http://old"));
+	assert_false(server_dead(held));
+	assert_false(server_configured(held));
+	assert_true(server_configured(announced));
+	assert_string_equal(server_password(kept), "new-pw");
+	assert_string_equal(server_username(kept), "alice");
+	assert_null(server_password(announced)); /* its shim's word, not ours */
+	assert_non_null(s = server_find_url(w->e, "http://new"));
+	assert_true(server_configured(s));
+	assert_int_equal(server_count(w->e), 4);
+	/* No longer configured: it goes with its shim once its link fails. */
+	engine_shim_gone(w->e, 7);
+	assert_false(server_link_down(held));
+	assert_true(server_dead(held));
+	/* Still configured: it stays with its shim gone. */
+	engine_shim_gone(w->e, 8);
+	assert_true(server_link_down(announced));
+	assert_false(server_dead(announced));
+	/* No password any more: none is sent. */
+	spec.password = NULL;
+	spec.username = NULL;
+	assert_int_equal(servers_reconfigure(w->e, &spec, urls, 3, &cause), 0);
+	assert_null(server_password(kept));
+	assert_string_equal(server_username(kept), "opencode");
+	loop_top(w);
+}
+
 /* The first use-after-free, as the engine saw it: while one stop's end is
  * being published, a sink drops another server whose stop comes next in the
  * walk. Nothing is freed under the walk; both end; all memory goes later. */
@@ -1492,6 +1543,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_background_mid_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconfigure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_while_publishing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sink_removed_in_dispatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),

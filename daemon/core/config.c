@@ -1,5 +1,7 @@
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,18 +9,18 @@
 #include <unicase.h>
 #include <unictype.h>
 #include <uninorm.h>
+#include <unistd.h>
 #include <unistr.h>
 
 #include "core/config.h"
 #include "proto.h"
-
-#define CONFIG_MAX_LINE 1024
 
 void config_init(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->quiet_ms = CONFIG_DEFAULT_QUIET_MS;
 	c->stop_timeout_ms = CONFIG_DEFAULT_STOP_TIMEOUT_MS;
+	c->idle_exit_s = CONFIG_DEFAULT_IDLE_EXIT_S;
 }
 
 static void free_words(struct config *c)
@@ -35,6 +37,7 @@ void config_clear(struct config *c)
 {
 	size_t i;
 
+	free(c->file);
 	free(c->socket_path);
 	for (i = 0; i < c->n_urls; i++)
 		free(c->urls[i]);
@@ -166,7 +169,9 @@ int config_add_stop_word(struct config *c, const char *word, const char **cause)
 	return 0;
 }
 
-int config_set_stop_words(struct config *c, const char *comma_list, const char **cause)
+/* config_set_stop_words(); *bad (caller frees; may be NULL) gets the word
+ * that was refused. */
+static int set_stop_words(struct config *c, const char *comma_list, const char **cause, char **bad)
 {
 	char *list = strdup(comma_list), *save = NULL, *tok;
 	int rc = 0;
@@ -176,15 +181,26 @@ int config_set_stop_words(struct config *c, const char *comma_list, const char *
 		return -1;
 	}
 	free_words(c);
-	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
-		if ((rc = config_add_stop_word(c, trim(tok), cause)) < 0)
+	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		tok = trim(tok);
+		if ((rc = config_add_stop_word(c, tok, cause)) < 0) {
+			/* Named in the error, unless it is no text to show. */
+			if (bad != NULL && u8_check((const uint8_t *)tok, strlen(tok)) == NULL)
+				*bad = strdup(tok);
 			break;
+		}
+	}
 	free(list);
 	if (rc == 0 && c->n_stop_words == 0) {
 		*cause = "stop_words is empty";
 		rc = -1;
 	}
 	return rc;
+}
+
+int config_set_stop_words(struct config *c, const char *comma_list, const char **cause)
+{
+	return set_stop_words(c, comma_list, cause, NULL);
 }
 
 /* The '@' that ends the user info of url, or NULL; *host is where the
@@ -203,20 +219,80 @@ bool config_url_has_credentials(const char *url)
 	return url_userinfo_end(url, &host) != NULL;
 }
 
+/* A port from 1 to 65535, in decimal, from p up to end. */
+static bool valid_port(const char *p, const char *end)
+{
+	long port = 0;
+
+	if (p == end || end - p > 5)
+		return false;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (*p - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+/* The host of a URL, from p up to end: a name or an IPv4 address (letters,
+ * digits, '-', '.', '_'), or an IPv6 address in brackets. Checked only for
+ * its characters: whether it resolves is learnt when the daemon connects. */
+static bool valid_host(const char *p, const char *end)
+{
+	bool ipv6 = p < end && *p == '[';
+	unsigned char ch;
+
+	if (ipv6) {
+		if (end - p < 3 || end[-1] != ']')
+			return false;
+		p++;
+		end--;
+	}
+	if (p == end)
+		return false;
+	for (; p < end; p++) {
+		ch = (unsigned char)*p;
+		if (ipv6 ? !(isxdigit(ch) || ch == ':' || ch == '.')
+			 : !(isalnum(ch) || ch == '-' || ch == '.' || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Why url is no OpenCode URL (config.h), or NULL. Pure text: no lookup. */
+static const char *url_refusal(const char *url)
+{
+	const char *host, *end, *colon, *p;
+
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return "an OpenCode URL must start with http:// or https://";
+	for (p = url; *p != '\0'; p++)
+		if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return "an OpenCode URL cannot contain whitespace or control characters "
+			       "(one URL per opencode_url line)";
+	/* Refused, not stripped: by now it has been in argv, the environment
+	 * or a file, and a URL is what logs and status show. */
+	if (url_userinfo_end(url, &host) != NULL)
+		return CONFIG_URL_CREDENTIALS;
+	end = host + strcspn(host, "/?#");
+	/* The port's colon is the last one, past an IPv6 address's brackets. */
+	colon = memrchr(host, ':', (size_t)(end - host));
+	if (colon != NULL && memchr(colon, ']', (size_t)(end - colon)) != NULL)
+		colon = NULL;
+	if (!valid_host(host, colon != NULL ? colon : end))
+		return "an OpenCode URL needs a host: a name, an IPv4 address or an IPv6 address "
+		       "in brackets (http://127.0.0.1:4096)";
+	if (colon != NULL && !valid_port(colon + 1, end))
+		return "an OpenCode URL's port must be a number from 1 to 65535";
+	return NULL;
+}
+
 int config_add_url(struct config *c, const char *url, const char **cause)
 {
 	size_t i;
 
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-		*cause = "an OpenCode URL must start with http:// or https://";
+	if ((*cause = url_refusal(url)) != NULL)
 		return -1;
-	}
-	/* Refused, not stripped: by now it has been in argv, the environment
-	 * or a file, and a URL is what logs and status show. */
-	if (config_url_has_credentials(url)) {
-		*cause = CONFIG_URL_CREDENTIALS;
-		return -1;
-	}
 	for (i = 0; i < c->n_urls; i++)
 		if (strcmp(c->urls[i], url) == 0)
 			return 0;
@@ -245,6 +321,37 @@ static char *url_shown(const char *url)
 	return s;
 }
 
+/* A file the settings name, opened to read: a regular file only, since
+ * reading a FIFO or a device could wait for ever, in a reload on the event
+ * loop too. NULL with *why (static) and errno set. */
+static FILE *open_regular(const char *path, const char **why)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		*why = strerror(errno);
+		close(fd);
+	}
+	return f;
+}
+
 int config_read_password_file(struct config *c, const char *path, char **cause)
 {
 	/* Room for the longest password, a CR LF, and a byte that tells a
@@ -252,12 +359,13 @@ int config_read_password_file(struct config *c, const char *path, char **cause)
 	char buf[PROTO_MAX_PASSWORD + 4];
 	struct stat st;
 	size_t n;
-	FILE *f = fopen(path, "re");
+	const char *why = NULL;
+	FILE *f = open_regular(path, &why);
 	int rc = 0;
 
 	*cause = NULL;
 	if (f == NULL) {
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+		if (asprintf(cause, "%s: %s", path, why) < 0)
 			*cause = NULL;
 		return -1;
 	}
@@ -313,86 +421,174 @@ static int parse_ms(const char *value, int64_t min, int64_t max, int64_t *out)
 	return 0;
 }
 
-/* Apply one key; -1 with *cause (static) when the key or value is bad. */
-static int config_apply(struct config *c, const char *key, const char *value, char **dyn_cause,
-    const char **cause)
+/* -1, with *why (caller frees) made from fmt. */
+static int say(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int say(char **why, const char *fmt, ...)
 {
-	if (strcmp(key, "stop_words") == 0)
-		return config_set_stop_words(c, value, cause);
-	if (strcmp(key, "quiet_ms") == 0) {
-		*cause = "quiet_ms must be 0..10000";
-		return parse_ms(value, 0, CONFIG_MAX_QUIET_MS, &c->quiet_ms);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(why, fmt, ap) < 0)
+		*why = NULL;
+	va_end(ap);
+	return -1;
+}
+
+/* A whole number of unit from min to max for key. */
+static int parse_number(const char *key, const char *value, const char *unit, int64_t min,
+    int64_t max, int64_t *out, char **why)
+{
+	if (parse_ms(value, min, max, out) == 0)
+		return 0;
+	return say(why, "%s: must be a whole number of %s from %lld to %lld, not '%s'", key, unit,
+	    (long long)min, (long long)max, value);
+}
+
+static int parse_bool(const char *key, const char *value, bool *out, char **why)
+{
+	if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+		return say(why, "%s: must be true or false, not '%s'", key, value);
+	*out = strcmp(value, "true") == 0;
+	return 0;
+}
+
+/* A user name for HTTP Basic auth, which cannot hold a ':'. */
+static int set_username(struct config *c, const char *value, char **why)
+{
+	const char *p;
+
+	for (p = value; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == ':')
+			break;
+	if (*value == '\0' || *p != '\0' || strlen(value) > CONFIG_MAX_USERNAME)
+		return say(why, "username: must be 1 to %d bytes without ':' or control characters",
+		    CONFIG_MAX_USERNAME);
+	free(c->username);
+	if ((c->username = strdup(value)) == NULL)
+		return say(why, "out of memory");
+	return 0;
+}
+
+/* Apply one line's key and value; -1 with *why (caller frees: "KEY: what is
+ * wrong"; NULL when memory ran out). */
+static int config_apply(struct config *c, const char *key, const char *value, char **why)
+{
+	const char *cause = NULL;
+	char *bad = NULL, *err = NULL;
+	bool verbose;
+	int rc;
+
+	if (strcmp(key, "stop_words") == 0) {
+		if (set_stop_words(c, value, &cause, &bad) == 0)
+			return 0;
+		rc = bad != NULL ? say(why, "stop_words: '%s': %s", bad, cause)
+				 : say(why, "stop_words: %s", cause);
+		free(bad);
+		return rc;
 	}
-	if (strcmp(key, "stop_timeout_ms") == 0) {
-		*cause = "stop_timeout_ms must be 100..60000";
-		return parse_ms(value, CONFIG_MIN_STOP_TIMEOUT_MS, CONFIG_MAX_STOP_TIMEOUT_MS,
-		    &c->stop_timeout_ms);
-	}
-	if (strcmp(key, "x_force") == 0) {
-		*cause = "x_force must be true or false";
-		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+	if (strcmp(key, "quiet_ms") == 0)
+		return parse_number(key, value, "milliseconds", 0, CONFIG_MAX_QUIET_MS,
+		    &c->quiet_ms, why);
+	if (strcmp(key, "stop_timeout_ms") == 0)
+		return parse_number(key, value, "milliseconds", CONFIG_MIN_STOP_TIMEOUT_MS,
+		    CONFIG_MAX_STOP_TIMEOUT_MS, &c->stop_timeout_ms, why);
+	if (strcmp(key, "idle_exit") == 0)
+		return parse_number(key, value, "seconds", 0, CONFIG_MAX_IDLE_EXIT_S,
+		    &c->idle_exit_s, why);
+	if (strcmp(key, "x_force") == 0)
+		return parse_bool(key, value, &c->x_force, why);
+	if (strcmp(key, "verbose") == 0) {
+		if (parse_bool(key, value, &verbose, why) < 0)
 			return -1;
-		c->x_force = strcmp(value, "true") == 0;
+		/* Adds to -v; false leaves what the command line asked for. */
+		if (verbose && c->verbosity < 1)
+			c->verbosity = 1;
 		return 0;
 	}
-	if (strcmp(key, "opencode_url") == 0)
-		return config_add_url(c, value, cause);
-	if (strcmp(key, "username") == 0) {
-		free(c->username);
-		c->username = strdup(value);
-		*cause = "out of memory";
-		return c->username == NULL ? -1 : 0;
+	if (strcmp(key, "opencode_url") == 0) {
+		if (config_add_url(c, value, &cause) == 0)
+			return 0;
+		if ((bad = url_shown(value)) == NULL)
+			return say(why, "out of memory");
+		rc = say(why, "opencode_url: %s: %s", bad, cause);
+		free(bad);
+		return rc;
 	}
+	if (strcmp(key, "username") == 0)
+		return set_username(c, value, why);
 	if (strcmp(key, "password_file") == 0) {
-		*cause = NULL;
-		return config_read_password_file(c, value, dyn_cause);
+		if (config_read_password_file(c, value, &err) == 0)
+			return 0;
+		rc = say(why, "password_file: %s", err != NULL ? err : "out of memory");
+		free(err);
+		return rc;
 	}
-	*cause = "unknown key";
-	return -1;
+	return say(why, "unknown key '%s'", key);
+}
+
+/* A '#' at the start of s or after whitespace starts a comment: cut it. */
+static void cut_comment(char *s)
+{
+	char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '#' && (p == s || isspace((unsigned char)p[-1]))) {
+			*p = '\0';
+			return;
+		}
 }
 
 int config_load_file(struct config *c, const char *path, bool must_exist, char **cause)
 {
-	char line[CONFIG_MAX_LINE + 2], *key, *value, *eq, *dyn = NULL;
-	const char *why = NULL;
+	char line[CONFIG_MAX_LINE + 2], *key, *value, *eq, *why = NULL;
+	const char *open_why = NULL;
 	int lineno = 0, rc = 0;
-	FILE *f = fopen(path, "re");
+	FILE *f = open_regular(path, &open_why);
 
 	if (f == NULL) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
-		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
+		if (asprintf(cause, "%s: %s", path, open_why) < 0)
 			*cause = NULL;
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (strlen(line) > CONFIG_MAX_LINE) {
-			why = "line too long";
-			rc = -1;
+			rc = say(&why, "line too long (at most %d bytes)", CONFIG_MAX_LINE);
 			break;
 		}
+		cut_comment(line);
 		key = trim(line);
-		if (*key == '\0' || *key == '#')
+		if (*key == '\0')
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
-			why = "expected key = value";
-			rc = -1;
+			rc = say(&why, "expected key = value");
 			break;
 		}
 		*eq = '\0';
 		key = trim(key);
 		value = trim(eq + 1);
-		if ((rc = config_apply(c, key, value, &dyn, &why)) < 0)
+		if ((rc = config_apply(c, key, value, &why)) < 0)
 			break;
 	}
+	if (rc == 0 && ferror(f))
+		rc = say(&why, "%s", strerror(errno));
 	fclose(f);
 	if (rc < 0) {
-		if (asprintf(cause, "%s:%d: %s", path, lineno, dyn != NULL ? dyn : why) < 0)
+		if (asprintf(cause, "%s:%d: %s", path, lineno,
+			why != NULL ? why : "out of memory") < 0)
 			*cause = NULL;
-		free(dyn);
+		free(why);
+		return -1;
 	}
-	return rc;
+	free(c->file);
+	if ((c->file = strdup(path)) == NULL) {
+		*cause = strdup("out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 size_t config_max_stop_len(const struct config *c)
@@ -499,6 +695,10 @@ static int apply_overrides(struct config *c, const struct config_overrides *o, c
 		return fail(c, cause,
 		    "--stop-timeout-ms must be a number of milliseconds from %s to %s", "100",
 		    "60000");
+	if (o->idle_exit != NULL &&
+	    parse_ms(o->idle_exit, 0, CONFIG_MAX_IDLE_EXIT_S, &c->idle_exit_s) < 0)
+		return fail(c, cause, "--idle-exit must be a number of seconds from %s to %s", "0",
+		    "86400");
 	return 0;
 }
 

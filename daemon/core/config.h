@@ -1,7 +1,11 @@
 /*
  * Settings: built-in defaults, then the config file
- * ($XDG_CONFIG_HOME/ocstop/config, "key = value" lines, '#' comments), then
- * the environment, then the command line.
+ * ($XDG_CONFIG_HOME/ocstop/config), then the environment, then the command
+ * line. The file is "key = value" lines; a '#' at the start of a line or
+ * after whitespace starts a comment, so a value may hold a '#' that follows
+ * some other character. Every value is checked as it is read: an unknown
+ * key or a bad value fails the whole load, naming the file, the line and the
+ * key. No I/O but reading the file and a password file.
  */
 #ifndef OCSTOP_CORE_CONFIG_H
 #define OCSTOP_CORE_CONFIG_H
@@ -27,8 +31,18 @@
 #define CONFIG_DEFAULT_STOP_TIMEOUT_MS 3000
 #define CONFIG_MIN_STOP_TIMEOUT_MS 100
 #define CONFIG_MAX_STOP_TIMEOUT_MS 60000
+/* A socket-activated daemon may exit after this many seconds without a
+ * client (0: never, the default); at most a day, so that a typo in
+ * milliseconds is caught. */
+#define CONFIG_DEFAULT_IDLE_EXIT_S 0
+#define CONFIG_MAX_IDLE_EXIT_S 86400
+/* Longest user name for OpenCode's HTTP Basic auth. */
+#define CONFIG_MAX_USERNAME 256
+/* Longest line of the config file, line end included. */
+#define CONFIG_MAX_LINE 1024
 
 struct config {
+	char *file; /* the config file read, NULL when none was */
 	char *socket_path;
 	char *urls[CONFIG_MAX_URLS];
 	size_t n_urls;
@@ -41,7 +55,8 @@ struct config {
 	int64_t quiet_ms;
 	int64_t stop_timeout_ms;
 	bool x_force; /* a stop an x started ends its tools' processes when it stalls */
-	int verbosity;
+	int64_t idle_exit_s;
+	int verbosity; /* -v's count, at least 1 with "verbose = true" */
 };
 
 /* What the command line asked for; applied after the file and the
@@ -55,6 +70,7 @@ struct config_overrides {
 	size_t n_stop_words;
 	const char *quiet_ms;
 	const char *stop_timeout_ms;
+	const char *idle_exit;
 	const char *password_file;
 	bool no_default_server;
 	int verbosity;
@@ -70,8 +86,9 @@ int config_load(struct config *c, const struct config_overrides *o, char **cause
 void config_init(struct config *c);
 void config_clear(struct config *c);
 
-/* Read a config file. A missing file is fine unless must_exist. -1 with
- * *cause (caller frees) on any error, naming the line. */
+/* Read a config file. A missing file is fine unless must_exist (c->file
+ * then stays NULL). -1 with *cause (caller frees) on any error, as
+ * "FILE:LINE: KEY: what is wrong" ("FILE:LINE: unknown key 'KEY'"). */
 int config_load_file(struct config *c, const char *path, bool must_exist, char **cause);
 
 /* Default path of the config file; caller frees. NULL without a home. */
@@ -80,6 +97,9 @@ char *config_default_path(void);
 /* Each returns -1 with *cause (static) on a bad value. */
 int config_set_stop_words(struct config *c, const char *comma_list, const char **cause);
 int config_add_stop_word(struct config *c, const char *word, const char **cause);
+/* The URL must be http:// or https://, a host (a name, an IPv4 address or
+ * an IPv6 one in brackets), an optional port from 1 to 65535, then an
+ * optional path or query, without credentials or whitespace. */
 int config_add_url(struct config *c, const char *url, const char **cause);
 
 /* A URL with user info ("http://user:pw@host") is refused everywhere, with

@@ -1,7 +1,9 @@
 /*
- * One line per event on stderr, with a level; journald takes stderr under
- * systemd. Every layer logs through here; main.c routes libevent's own
- * messages here too.
+ * One line per event, with a level, on stderr or in the file --log names.
+ * Every layer logs through here; main.c routes libevent's own messages here
+ * too. A line is "TIME LEVEL: message" (TIME the local time to the
+ * millisecond, ISO 8601), or "<N>LEVEL: message" (N its sd-daemon(3)
+ * priority, no time) when stderr is journald's stream.
  */
 #ifndef OCSTOP_CORE_LOG_H
 #define OCSTOP_CORE_LOG_H
@@ -11,8 +13,18 @@
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-/* 0 = info and above, 1 = debug. */
+/* Lines on stderr, stamped unless it is journald's stream (JOURNAL_STREAM
+ * names its device and inode). Levels: info and above, debug too when
+ * verbosity >= 1; on a terminal only warnings and errors unless
+ * verbosity >= 1, so a daemon started by hand does not print over the
+ * prompt. Before log_init(): info and above on stderr, unstamped. */
 void log_init(int verbosity);
+void log_set_verbosity(int verbosity);
+/* From now on lines go to path instead, with stamps, every level the
+ * verbosity allows (fatal ones to stderr too). It is opened to append, made
+ * 0600 if new, close-on-exec; a symbolic link, a file of another user or one
+ * with other hard links is refused. -1 with *cause (caller frees). */
+int log_open_file(const char *path, char **cause);
 
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2); /* appends strerror(errno) */
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);

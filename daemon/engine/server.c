@@ -242,6 +242,87 @@ struct server *server_attach(struct engine *e, const struct server_spec *spec, c
 	return s;
 }
 
+/* Is url (as the configuration gives it, maybe with trailing slashes) the
+ * server's? */
+static bool is_url_of(const struct server *s, const char *url)
+{
+	size_t n = strlen(url);
+
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	return s->transport == SERVER_HTTP && strlen(s->url) == n && strncmp(s->url, url, n) == 0;
+}
+
+/* The configuration's credentials, for a server no shim stands for (a
+ * shim's are the ones its OpenCode really uses). */
+static void set_configured_credentials(struct server *s, const char *username, const char *password)
+{
+	char *pw = NULL;
+
+	if (s->shim != 0)
+		return;
+	if (password != NULL && password[0] != '\0' && (pw = strdup(password)) == NULL) {
+		log_warnx("%s: out of memory taking the password", s->url);
+		return;
+	}
+	secret_free(s->password);
+	s->password = pw;
+	if (str_replace(&s->username,
+		username != NULL && username[0] != '\0' ? username : PROTO_OPENCODE_USERNAME) < 0)
+		log_warnx("%s: out of memory taking the user name", s->url);
+}
+
+/* The live HTTP server url names, or NULL. */
+static struct server *find_http_url(struct engine *e, const char *url)
+{
+	struct server *s;
+
+	for (s = server_first(e); s != NULL && !is_url_of(s, url); s = server_next(s))
+		;
+	return s;
+}
+
+int servers_reconfigure(struct engine *e, const struct server_spec *spec, char *const *urls,
+    size_t n_urls, const char **cause)
+{
+	struct server_spec one = *spec;
+	struct server *s;
+	size_t i;
+	int rc = 0;
+
+	engine_enter(e);
+	for (s = server_first(e); s != NULL; s = server_next(s)) {
+		if (!s->configured)
+			continue;
+		for (i = 0; i < n_urls && !is_url_of(s, urls[i]); i++)
+			;
+		if (i < n_urls)
+			continue;
+		s->configured = false;
+		s->implicit = false;
+		/* One a shim announced stays while the shim does. */
+		if (s->shim == 0)
+			server_drop(s, "no longer in the configuration");
+		else
+			log_info("OpenCode %s is no longer in the configuration; watched while its "
+				 "plugin is connected",
+			    s->url);
+	}
+	for (i = 0; i < n_urls && rc == 0; i++) {
+		if ((s = find_http_url(e, urls[i])) != NULL) {
+			s->configured = true;
+			s->implicit = spec->implicit;
+			set_configured_credentials(s, spec->username, spec->password);
+			continue;
+		}
+		one.url = urls[i];
+		if (server_attach(e, &one, cause) == NULL)
+			rc = -1;
+	}
+	engine_leave(e);
+	return rc;
+}
+
 /* The drop itself: stops end as not stopped with reason, the sessions go,
  * subscribers hear the server is gone; the memory waits for the reap. */
 static void do_drop(struct server *s, const char *reason)

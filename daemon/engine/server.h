@@ -101,6 +101,15 @@ struct server_spec {
  * credentials and channel. NULL with *cause (static) when it cannot. */
 struct server *server_attach(struct engine *e, const struct server_spec *spec, const char **cause);
 
+/* The configuration was loaded again and names these HTTP servers (spec
+ * gives the rest: configured, implicit, credentials). Servers it named
+ * before and no longer does are kept only while a shim stands for them (the
+ * others are dropped at the safe point); new ones are attached; the
+ * configuration's credentials replace the old ones on every server no shim
+ * stands for. -1 with *cause (static) when one cannot be added. */
+int servers_reconfigure(struct engine *e, const struct server_spec *spec, char *const *urls,
+    size_t n_urls, const char **cause);
+
 /* A shim's connection closed: relay servers it served go; HTTP servers it
  * announced go too unless configured or still connected. */
 void engine_shim_gone(struct engine *e, uint64_t shim);

@@ -123,6 +123,37 @@ static int bind_socket(const char *path, char **cause)
 	return fd;
 }
 
+/* The socket systemd passed must be what a unit's ListenStream= makes: a
+ * listening Unix stream socket. It comes blocking, and libevent accepts
+ * until EAGAIN: a blocking one would hang the loop in accept4 after the
+ * first client. It comes without close-on-exec too. */
+static int take_activated(int fd, char **cause)
+{
+	int domain = 0, type = 0, listening = 0;
+	socklen_t len = sizeof(int);
+	char what[32];
+
+	snprintf(what, sizeof what, "%d", fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len)) < 0 ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len)) < 0)
+		return set_cause(cause,
+		    "socket activation: fd %s (LISTEN_FDS) is no socket: %s; the .socket unit "
+		    "must have ListenStream=",
+		    what, strerror(errno));
+	if (domain != AF_UNIX || type != SOCK_STREAM || !listening)
+		return set_cause(cause,
+		    "socket activation: fd %s (LISTEN_FDS) is %s; the .socket unit must have "
+		    "ListenStream= with a path",
+		    what,
+		    domain != AF_UNIX         ? "not a Unix socket"
+			: type != SOCK_STREAM ? "not a stream socket"
+					      : "not listening");
+	if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
+		return set_cause(cause, "socket activation: fd %s: %s", what, strerror(errno));
+	return 0;
+}
+
 static void accept_cb(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *sa,
     int socklen, void *arg)
 {
@@ -171,8 +202,11 @@ struct listener *listen_start(struct event_base *base, const char *path, listen_
 	l->arg = arg;
 	fd = sd_listen_fd();
 	if (fd >= 0) {
-		/* systemd hands over a blocking socket; libevent needs it not to be. */
-		evutil_make_socket_nonblocking(fd);
+		if (take_activated(fd, cause) < 0) {
+			free(l->path);
+			free(l);
+			return NULL;
+		}
 		log_info("listening on the socket systemd passed (fd %d)", fd);
 	} else {
 		fd = bind_socket(path, cause);
@@ -194,6 +228,11 @@ struct listener *listen_start(struct event_base *base, const char *path, listen_
 	}
 	evconnlistener_set_error_cb(l->ev, accept_error_cb);
 	return l;
+}
+
+bool listen_activated(const struct listener *l)
+{
+	return !l->owns_path;
 }
 
 void listen_stop(struct listener *l)

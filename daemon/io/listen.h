@@ -6,6 +6,7 @@
 #ifndef OCSTOP_IO_LISTEN_H
 #define OCSTOP_IO_LISTEN_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct event_base;
@@ -19,7 +20,10 @@ typedef void (*listen_accept_cb)(int fd, uid_t uid, pid_t pid, void *arg);
  * frees) when another daemon answers there or the directory is unsafe. */
 struct listener *listen_start(struct event_base *base, const char *path, listen_accept_cb cb,
     void *arg, char **cause);
-/* Stop accepting; unlinks the socket we made. */
+/* Listening on the socket systemd passed: its file is systemd's, never
+ * unlinked here. */
+bool listen_activated(const struct listener *l);
+/* Stop accepting; unlinks the socket we made (not one systemd passed). */
 void listen_stop(struct listener *l);
 
 #endif

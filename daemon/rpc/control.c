@@ -181,7 +181,25 @@ struct control *control_new(struct event_base *base, struct engine *e)
 int control_listen(struct control *ctl, const char *path, char **cause)
 {
 	ctl->listener = listen_start(ctl->base, path, accept_cb, ctl, cause);
-	return ctl->listener != NULL ? 0 : -1;
+	if (ctl->listener == NULL)
+		return -1;
+	ctl->activated = listen_activated(ctl->listener);
+	return 0;
+}
+
+bool control_activated(const struct control *ctl)
+{
+	return ctl->activated;
+}
+
+size_t control_connections(const struct control *ctl)
+{
+	return ctl->n_conns;
+}
+
+uint64_t control_accepted(const struct control *ctl)
+{
+	return ctl->next_id;
 }
 
 void control_stop_listening(struct control *ctl)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct control;
 struct engine;
@@ -44,6 +45,13 @@ void control_free(struct control *ctl);
 int control_listen(struct control *ctl, const char *path, char **cause);
 /* Stop accepting, for a shutdown; connections stay until control_free(). */
 void control_stop_listening(struct control *ctl);
+
+/* Listening on the socket systemd passed (socket activation). */
+bool control_activated(const struct control *ctl);
+/* Connections open now, and accepted since the start: a client that came
+ * and went between two looks still counts as one. */
+size_t control_connections(const struct control *ctl);
+uint64_t control_accepted(const struct control *ctl);
 
 /* pid is an OpenCode process a shim registered: the connection's peer (the
  * kernel's word) or the pid it registered. */

@@ -36,7 +36,8 @@ struct control {
 	size_t max_conns; /* CONTROL_MAX_CONNS, or what the descriptor limit allows */
 	size_t in_flight; /* requests not answered yet, on every connection */
 	uint64_t refused; /* connections closed at once: over CONTROL_MAX_CONNS */
-	uint64_t next_id;
+	uint64_t next_id; /* also how many connections were accepted */
+	bool activated;   /* listening on the socket systemd passed */
 	TAILQ_HEAD(, conn) subscribers;
 	struct notify_sink *sink;
 	struct rpc_counters counters;

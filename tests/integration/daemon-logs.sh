@@ -18,19 +18,20 @@ CLOSED=http://127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind
 ocstopd_start "$T" --opencode "$DOWN" --opencode "$CLOSED" || tap_bail "ocstopd did not start"
 sleep 10
 attempts=$(wc -l <"$T/failed")
-lines() { grep -c "^warn: OpenCode $1: " "$OCSTOPD_LOG"; }
+TS=$OCSTOPD_LOG_TIME
+lines() { grep -cE "^${TS}warn: OpenCode $1: " "$OCSTOPD_LOG"; }
 tap_diag "in 10 s: $attempts failed health checks, $(lines "$DOWN") lines; $(lines "$CLOSED") lines for the closed port"
 tap_ok "the failing server was tried again and again (at least 6 times)" test "$attempts" -ge 6
 tap_ok "... and said at most twice: the failure, then a summary" test "$(lines "$DOWN")" -le 2
-tap_match "... the first line says what failed" "^warn: OpenCode $DOWN: health check: HTTP 500\$" "$(cat "$OCSTOPD_LOG")"
+tap_match "... the first line says what failed" "^${TS}warn: OpenCode $DOWN: health check: HTTP 500\$" "$(cat "$OCSTOPD_LOG")"
 tap_ok "the closed port is said at most twice too" test "$(lines "$CLOSED")" -le 2
-tap_match "... saying it cannot connect" "^warn: OpenCode $CLOSED: health check: .*(onnect|refused)" "$(cat "$OCSTOPD_LOG")"
+tap_match "... saying it cannot connect" "^${TS}warn: OpenCode $CLOSED: health check: .*(onnect|refused)" "$(cat "$OCSTOPD_LOG")"
 
 touch "$T/up"
-connected() { grep -q "^info: connected to OpenCode 0.0.0-fake at $DOWN after [0-9]* failures\$" "$OCSTOPD_LOG"; }
+connected() { grep -qE "^${TS}info: connected to OpenCode 0.0.0-fake at $DOWN after [0-9]* failures\$" "$OCSTOPD_LOG"; }
 tap_ok "back up: one line says so" wait_until 10 connected
 tap_eq "... with the number of failures it ended" \
   "info: connected to OpenCode 0.0.0-fake at $DOWN after $(wc -l <"$T/failed") failures" \
-  "$(grep "^info: connected to OpenCode 0.0.0-fake at $DOWN" "$OCSTOPD_LOG")"
+  "$(grep -E "^${TS}info: connected to OpenCode 0.0.0-fake at $DOWN" "$OCSTOPD_LOG" | sed -E "s/^$TS//")"
 ocstopd_stop
 tap_done

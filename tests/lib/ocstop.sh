@@ -4,6 +4,8 @@
 #   ocstop abort "$sid"                        # the built CLI on that socket
 
 OCSTOPD_BIN=$OCSTOP_BUILDDIR/daemon/ocstopd
+# The time that starts each line of the daemon's log outside journald (ERE), with its space.
+OCSTOPD_LOG_TIME='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4} '
 OCSTOP_BIN=$OCSTOP_BUILDDIR/client/ocstop
 
 # ocstopd_start DIR [ARGS...] — start the daemon on DIR/ocstop.sock with -v, wait until it answers ping.
