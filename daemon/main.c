@@ -396,6 +396,7 @@ static void reload(struct daemon *d)
 	config_clear(&old);
 	log_set_verbosity(d->config.verbosity);
 	log_settings(&d->config, "SIGHUP: configuration reloaded");
+	control_settings_changed(d->control);
 	arm_idle_exit(d, idle_changed);
 }
 

@@ -108,6 +108,7 @@ bool proto_session_id_valid(const char *id, size_t len);
 #define PROTO_M_X_RESULT "x.result"   /* daemon -> shim notification */
 #define PROTO_M_FENCE "fence"         /* daemon -> shim notification */
 #define PROTO_M_FENCE_HIT "fence.hit" /* shim -> daemon notification */
+#define PROTO_M_SETTINGS "settings"   /* daemon -> shim notification */
 /* Daemon to subscribers. */
 #define PROTO_N_EVENT "event"
 /* Relay: shim to daemon (notification) and daemon to shim (requests). */

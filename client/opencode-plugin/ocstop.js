@@ -429,6 +429,18 @@ const BACKOFF_MAX_MS = 2000;
 // Added to the daemon's longest stop for the way back to us.
 const PROOF_MARGIN_MS = 1000;
 
+// The settings a shim acts on, from register's reply or a settings notification (PROTOCOL.md).
+function settingsOf(m) {
+  const words = Array.isArray(m.stop_words) ? m.stop_words.filter((w) => typeof w === "string") : [];
+  return {
+    // max_len bounds the JS length of every trimmed message that can match a stop word in any case
+    // or composition (PROTOCOL.md); an older daemon's bytes bound only the words as typed.
+    maxLen: Number.isInteger(m.max_len) ? m.max_len : Math.max(1, ...words.map((w) => w.length)),
+    // How long an x's outcome may take to come (x.result); an older daemon does not say.
+    ...(Number.isInteger(m.proof_ms) && m.proof_ms > 0 ? { proofMs: m.proof_ms + PROOF_MARGIN_MS } : {}),
+  };
+}
+
 // Calls onName(name) for each entry of dir that is created, removed or changed (inotify on Linux),
 // and onName(null) when the watch fails. The watch never keeps OpenCode alive. null when dir cannot
 // be watched (it does not exist yet).
@@ -657,6 +669,11 @@ class Link {
       else p.reject(new Error(`ocstopd: ${Array.isArray(err) ? err[1] : err}`));
     } else if (msg[0] === 0) {
       this.answer(c, msg[1], msg[2], Array.isArray(msg[3]) && msg[3][0] ? msg[3][0] : {});
+    } else if (msg[0] === 2 && msg[1] === "settings") {
+      // The daemon's configuration was reloaded: every instance registered on this connection follows.
+      const params = Array.isArray(msg[2]) ? msg[2][0] : undefined;
+      if (params === null || typeof params !== "object" || !Number.isInteger(params.max_len)) return;
+      for (const inst of this.instances.values()) if (inst.reg) Object.assign(inst.reg, settingsOf(params));
     } else if (msg[0] === 2 && typeof msg[1] === "string") {
       this.onNotify(msg[1], Array.isArray(msg[2]) ? msg[2][0] : undefined);
     }
@@ -688,15 +705,7 @@ class Link {
         this.registerTimeoutMs,
       );
       if (this.conn !== c || this.instances.get(ctx.directory) !== inst) return;
-      const words = Array.isArray(reply.stop_words) ? reply.stop_words.filter((w) => typeof w === "string") : [];
-      inst.reg = {
-        // max_len bounds the JS length of every trimmed message that can match a stop word in any case
-        // or composition (PROTOCOL.md); an older daemon's bytes bound only the words as typed.
-        maxLen: Number.isInteger(reply.max_len) ? reply.max_len : Math.max(1, ...words.map((w) => w.length)),
-        relay: reply.relay === true,
-        // How long an x's outcome may take to come (x.result); an older daemon does not say.
-        ...(Number.isInteger(reply.proof_ms) && reply.proof_ms > 0 ? { proofMs: reply.proof_ms + PROOF_MARGIN_MS } : {}),
-      };
+      inst.reg = { relay: reply.relay === true, ...settingsOf(reply) };
       this.backoff = this.backoffMinMs;
     } catch (e) {
       // A daemon that takes the connection but never answers would otherwise pin us in fail-safe mode.
@@ -705,7 +714,7 @@ class Link {
   }
 }
 
-return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, PROOF_MARGIN_MS, watchDir, Link };
+return { REGISTER_TIMEOUT_MS, BACKOFF_MIN_MS, BACKOFF_MAX_MS, PROOF_MARGIN_MS, settingsOf, watchDir, Link };
 })();
 
 // ============================================================================== src/socket-path.js

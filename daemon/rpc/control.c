@@ -12,6 +12,7 @@
 #include "io/peer.h"
 #include "rpc/control.h"
 #include "rpc/rpc-int.h"
+#include "rpc/views.h"
 
 /* A request came on c: count it in flight until it is answered; false
  * when that is over a bound (it is then answered at once). */
@@ -216,6 +217,23 @@ size_t control_output_bytes(const struct control *ctl)
 	HASH_ITER(hh, ctl->by_id, c, tmp)
 		n += peer_output_bytes(c->peer);
 	return n;
+}
+
+void control_settings_changed(struct control *ctl)
+{
+	const struct config *config = engine_config(ctl->e);
+	const struct conn *c, *tmp;
+	msgpack_packer *pk;
+
+	HASH_ITER(hh, ctl->by_id, c, tmp) {
+		if (c->registered == 0 ||
+		    (pk = rpc_notify_begin(ctl, c->id, PROTO_M_SETTINGS)) == NULL)
+			continue;
+		msgpack_pack_array(pk, 1);
+		msgpack_pack_map(pk, VIEW_SETTINGS_FIELDS);
+		view_pack_settings(pk, config);
+		rpc_notify_end(ctl, c->id);
+	}
 }
 
 bool control_is_opencode_pid(const struct control *ctl, int pid)

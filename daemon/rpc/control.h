@@ -57,6 +57,10 @@ uint64_t control_accepted(const struct control *ctl);
  * kernel's word) or the pid it registered. */
 bool control_is_opencode_pid(const struct control *ctl, int pid);
 
+/* The settings shims act on (stop words, proof time) may have changed: tell
+ * every registered shim (the settings notification). */
+void control_settings_changed(struct control *ctl);
+
 /* Bytes queued to connections and not yet written, for a clean shutdown. */
 size_t control_output_bytes(const struct control *ctl);
 

@@ -10,6 +10,7 @@
 #include "io/procnet.h"
 #include "proto.h"
 #include "rpc/rpc.h"
+#include "rpc/views.h"
 
 #define MAX_FIELD 4096
 /* Longest server_url taken (PROTOCOL.md, Limits): every server is listed in
@@ -41,21 +42,14 @@ static void pack_reply(const struct rpc_call *call, const struct server *s)
 {
 	const struct config *c = engine_config(rpc_engine(call));
 	msgpack_packer *pk = rpc_reply_begin(call);
-	size_t i;
 
 	if (pk == NULL)
 		return;
-	msgpack_pack_map(pk, 6);
-	proto_pack_cstr(pk, "stop_words");
-	msgpack_pack_array(pk, (uint32_t)c->n_stop_words);
-	for (i = 0; i < c->n_stop_words; i++)
-		proto_pack_cstr(pk, c->stop_words[i]);
-	proto_pack_kv_int(pk, "max_len", (int64_t)config_max_stop_len(c));
+	msgpack_pack_map(pk, VIEW_SETTINGS_FIELDS + 3);
+	view_pack_settings(pk, c);
 	proto_pack_kv_bool(pk, "http", server_transport(s) == SERVER_HTTP);
 	proto_pack_kv_bool(pk, "relay", server_transport(s) == SERVER_RELAY);
 	proto_pack_kv_str(pk, "server", server_url(s));
-	/* How long the shim waits for an x's outcome (x.result). */
-	proto_pack_kv_int(pk, "proof_ms", stop_longest_ms(c->stop_timeout_ms, c->x_force));
 	rpc_reply_end(call);
 }
 

@@ -1,4 +1,5 @@
 #include "rpc/views.h"
+#include "core/config.h"
 #include "core/session.h"
 #include "engine/notify.h"
 #include "engine/server.h"
@@ -111,4 +112,17 @@ void view_pack_event(msgpack_packer *pk, const struct notify_event *ev)
 		msgpack_pack_nil(pk);
 		break;
 	}
+}
+
+void view_pack_settings(msgpack_packer *pk, const struct config *c)
+{
+	size_t i;
+
+	proto_pack_cstr(pk, "stop_words");
+	msgpack_pack_array(pk, (uint32_t)c->n_stop_words);
+	for (i = 0; i < c->n_stop_words; i++)
+		proto_pack_cstr(pk, c->stop_words[i]);
+	proto_pack_kv_int(pk, "max_len", (int64_t)config_max_stop_len(c));
+	/* How long the shim waits for an x's outcome (x.result). */
+	proto_pack_kv_int(pk, "proof_ms", stop_longest_ms(c->stop_timeout_ms, c->x_force));
 }

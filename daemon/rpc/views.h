@@ -7,6 +7,7 @@
 
 #include <msgpack.h>
 
+struct config;
 struct notify_event;
 struct server;
 struct session;
@@ -22,6 +23,10 @@ void view_pack_stop(msgpack_packer *pk, const struct stop_result *r);
 /* The wire's view of a stop, borrowing r's strings. */
 void view_stop(const struct stop_result *r, struct wire_stop *v);
 /* A whole notification [2, "event", [{type, ...}]]. */
+/* The settings a shim acts on, as three key/value pairs of a map (register's
+ * reply, the settings notification): stop_words, max_len, proof_ms. */
+#define VIEW_SETTINGS_FIELDS 3
+void view_pack_settings(msgpack_packer *pk, const struct config *c);
 void view_pack_event(msgpack_packer *pk, const struct notify_event *ev);
 
 #endif

@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 19
+tap_plan 21
 tmp_dir_new T
 unset OCSTOP_OPENCODE_URL
 CONF=$T/config
@@ -47,6 +47,19 @@ read -r words proof0 < <(shim register)
 tap_eq "at start a shim's register carries the file's stop words" halt "$words"
 tap_eq "a server the file names is watched" false "$(ocstop_server_field "$A" connected)"
 
+# A shim that stays connected across the reload: the settings notification brings it the new words.
+PYTHONPATH=$OCSTOP_SRCDIR/tests/lib python3 - "$OCSTOP_SOCKET" >"$T/held.out" 2>&1 <<'PY' &
+import os, sys
+from peer import Peer
+p = Peer(sys.argv[1])
+err, res = p.call("register", {"server_url": "http://127.0.0.1:1", "directory": "/", "pid": os.getpid()})
+print("registered", flush=True)
+m = p._wait(lambda m: m[0] == 2 and m[1] == "settings", 20)
+s = m[2][0] if isinstance(m[2], list) and len(m[2]) == 1 else "not [params]: %r" % (m[2],)
+print(",".join(s["stop_words"]), s["max_len"], s["proof_ms"], flush=True)
+PY
+HELD=$!; oc_track $HELD
+wait_until 10 grep -q registered "$T/held.out" || tap_bail "the held shim did not register"
 printf 'stop_words = stopp, x   # changed\nopencode_url = %s # moved\nstop_timeout_ms = 5000\n' "$B" >"$CONF"
 hup_and_wait 1
 tap_ok "SIGHUP: the daemon lives on" kill -0 "$OCSTOPD_PID"
@@ -55,6 +68,10 @@ tap_ok "... saying it reloaded" grep -q "SIGHUP: configuration reloaded; config 
 read -r words proof1 < <(shim register)
 tap_eq "the new stop words are in force for a shim that registers" "stopp,x" "$words"
 tap_eq "the old one is an ordinary message now" pass "$(shim message halt)"
+wait $HELD
+tap_eq "a shim connected across the reload is sent the new stop words and max_len" \
+  "stopp,x 5 $proof0" "$(sed -n 2p "$T/held.out")"
+tap_eq "... and only once" 2 "$(wc -l <"$T/held.out")"
 tap_eq "the command line still wins over the file (--stop-timeout-ms: proof_ms the same)" "$proof0" "$proof1"
 tap_eq "the server the file no longer names is dropped" absent "$(ocstop_server_field "$A" connected)"
 tap_ok "... and said" grep -q "dropping OpenCode $A: no longer in the configuration" "$OCSTOPD_LOG"

@@ -109,6 +109,22 @@ test("the register reply sets the longest word to ask about and the relay", asyn
   }
 });
 
+test("a settings notification (the daemon reloaded) updates every registered instance; a malformed one changes nothing", async () => {
+  const { d, link, inst, peer } = await connected({}, (dd) => {
+    dd.registerReply = () => ({ stop_words: ["x"], max_len: 1, relay: true, proof_ms: 8000 });
+  });
+  const other = instance("/srv/other");
+  link.add(other);
+  await waitFor(() => other.reg, "the second instance's register");
+  peer.send([2, "settings", [{ stop_words: ["x", "halt"] }]]); // no max_len: ignored
+  peer.send([2, "settings", ["junk"]]);
+  peer.send([2, "settings", [{ stop_words: ["x", "stopnow"], max_len: 7, proof_ms: 20000 }]]);
+  await waitFor(() => inst.reg.maxLen === 7 && other.reg.maxLen === 7, "the new settings");
+  assert.deepStrictEqual(inst.reg, { relay: true, maxLen: 7, proofMs: 21000 });
+  assert.deepStrictEqual(other.reg, { relay: true, maxLen: 7, proofMs: 21000 });
+  await d.stop();
+});
+
 test("a register error leaves the instance unregistered and the connection up", async () => {
   const { d, link, inst, peer } = await connected({}, (d) => (d.registerReply = () => reply(null, { error: [1, "bad request"] })));
   await sleep(50);
