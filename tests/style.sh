@@ -13,7 +13,10 @@ FIX=0
 if git rev-parse --git-dir >/dev/null 2>&1; then
   mapfile -t FILES < <(git ls-files --cached --others --exclude-standard)
 else
-  mapfile -t FILES < <(find . -path ./build\* -prune -o -type f -print | sed 's|^\./||')
+  # An exported tree (a package build): not the build directories (meson's, debhelper's obj-*), nor
+  # the debian/ that a Debian build copies from packaging/debian/ and fills.
+  mapfile -t FILES < <(find . \( -path ./build\* -o -path ./obj-\* -o -path ./debian \) -prune -o -type f -print |
+    sed 's|^\./||')
 fi
 C_FILES=()
 for f in "${FILES[@]}"; do
@@ -57,7 +60,7 @@ for path in sys.argv[1:]:
         problems.append("no newline at the end")
     if "\r\n" in text:
         problems.append("CRLF line ends")
-    tabs_ok = path.endswith((".c", ".h", "Makefile")) or path.endswith(".tsv")
+    tabs_ok = path.endswith((".c", ".h", "Makefile", "debian/rules")) or path.endswith(".tsv")
     for n, line in enumerate(text.split("\n"), 1):
         if line != line.rstrip() and not path.endswith(".md"):
             problems.append("trailing blanks on line %d" % n)
