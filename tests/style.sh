@@ -13,10 +13,10 @@ FIX=0
 if git rev-parse --git-dir >/dev/null 2>&1; then
   mapfile -t FILES < <(git ls-files --cached --others --exclude-standard)
 else
-  # An exported tree (a package build): not the build directories (meson's, debhelper's obj-*), nor
-  # the debian/ that a Debian build copies from packaging/debian/ and fills.
-  mapfile -t FILES < <(find . \( -path ./build\* -o -path ./obj-\* -o -path ./debian \) -prune -o -type f -print |
-    sed 's|^\./||')
+  # An exported tree (a package build): not the build directories (meson's, debhelper's obj-*,
+  # rpm's *-build), nor the debian/ that a Debian build copies from packaging/debian/ and fills.
+  mapfile -t FILES < <(find . \( -path ./build\* -o -path ./obj-\* -o -path './*-build' -o -path ./debian \) \
+    -prune -o -type f -print | sed 's|^\./||')
 fi
 C_FILES=()
 for f in "${FILES[@]}"; do
