@@ -26,7 +26,7 @@ SDK_DIR=$OC_CACHE/opencode-sdk-$OC_VERSION
 
 APT_PKGS=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-dev libcurl4-openssl-dev
   libjansson-dev libcmocka-dev libsystemd-dev uthash-dev libunistring-dev clang-format curl tmux python3
-  procps jq clang libclang-rt-dev iproute2 git)
+  procps jq clang libclang-rt-dev iproute2 git debhelper dpkg-dev fakeroot lintian rpm rpmlint systemd)
 
 die() { echo "setup.sh: error: $*" >&2; exit 1; }
 say() { [ "${QUIET:-0}" = 1 ] || echo "setup.sh: $*"; }
