@@ -23,7 +23,14 @@ fi
 . "$SRC/tests/lib/oc.sh"
 
 tap_plan 21
-tmp_dir_new W || tap_bail "no temp dir"
+# Not a tmp_dir_new: the library reads those for sanitizer reports, and this one holds the sources
+# (tests/lib/oc.sh's own patterns among them).
+W=$(mktemp -d "${TMPDIR:-/tmp}/ocstop-packaging.XXXXXX") || tap_bail "no temp dir"
+if [ "${OCSTOP_KEEP_TMP:-0}" = 1 ]; then
+  oc_at_exit 'echo "# kept: $W"'
+else
+  oc_at_exit 'rm -rf "$W"'
+fi
 mkdir -p "$W/logs"
 
 # secs MS — MS milliseconds as seconds with one decimal.
@@ -193,13 +200,12 @@ SHIM_INSTALLED=/usr/share/ocstop/ocstop.js
 
 # ---------------------------------------------------------------- Debian
 
-DEB=
 build_deb() {
   local d=$W/deb/ocstop-$VERSION
   cp -a "$EXPORT" "$d" && cp -a "$d/packaging/debian" "$d/debian" &&
     from_template "$d/debian/changelog.in" "$d/debian/changelog" && rm "$d/debian/changelog.in" || return 1
   (cd "$d" && dpkg-buildpackage -us -uc -b) || return 1
-  DEB=$(ls "$W"/deb/ocstop_"$VERSION"-*_*.deb) && [ -f "$DEB" ] && dpkg-deb -c "$DEB" |
+  PKGFILE=$(ls "$W"/deb/ocstop_"$VERSION"-*_*.deb) && [ -f "$PKGFILE" ] && dpkg-deb -c "$PKGFILE" |
     awk '{ p = substr($6, 2); if (p != "/") { sub("/$", "", p); print p } }' >"$W/deb-files"
 }
 lint_deb() { lintian --fail-on error,warning "$W"/deb/ocstop_"$VERSION"-*_*.changes; }
@@ -207,40 +213,13 @@ install_deb() {
   dpkg-query -W -f='${db:Status-Status}' ocstop 2>/dev/null | grep -qx installed &&
     { echo "ocstop is installed already (dpkg): apt-get purge ocstop first"; return 1; }
   oc_at_exit 'dpkg -s ocstop >/dev/null 2>&1 && apt-get purge -y -q ocstop >/dev/null'
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$DEB" &&
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$PKGFILE" &&
     dpkg -L ocstop | grep -v '^/\.$' >"$W/deb-installed"
 }
-purge_deb() { DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ocstop; }
-
-deb_why=
-step "deb: dpkg-buildpackage -b (with the unit tests)" build_deb || deb_why="the .deb did not build"
-if [ -z "$deb_why" ]; then
-  step "deb: lintian --fail-on error,warning" lint_deb
-  step "deb: every program has its man page" man_pages_for_programs "$W/deb-files"
-  step "deb: apt-get install ./$(basename "$DEB")" install_deb || deb_why="the .deb did not install"
-else
-  for c in "lintian" "man pages" "apt-get install"; do not_run "deb: $c" "$deb_why"; done
-fi
-if [ -z "$deb_why" ]; then
-  step "deb: systemd-analyze --user verify on the installed units" verify_units "$W/deb-installed"
-  step "deb: the socket is enabled for every user ($ENABLE_LINK)" enabled_globally "$W/deb-installed"
-  step "deb: socket activation as the installed units say; ocstop ping answers" activation deb "$W/deb-installed"
-  step "deb: the x scenario (x-serve.sh) against the installed programs and shim" x_scenario
-  tap_diag "x-serve.sh: $X_CASES cases passed"
-  if step "deb: apt-get purge ocstop" purge_deb; then
-    step "deb: nothing of the package is left" nothing_left "$W/deb-installed"
-  else
-    not_run "deb: nothing left" "the purge failed"
-  fi
-else
-  for c in "units verified" "enabled" "activation" "x scenario" "purge" "nothing left"; do
-    not_run "deb: $c" "$deb_why"
-  done
-fi
+remove_deb() { DEBIAN_FRONTEND=noninteractive apt-get purge -y -q ocstop; }
 
 # ---------------------------------------------------------------- RPM (rpm 4.18 on this Debian host)
 
-RPM=
 build_rpm() {
   local spec=$W/rpm/SPECS/ocstop.spec
   from_template "$EXPORT/packaging/rpm/ocstop.spec.in" "$spec" || return 1
@@ -248,44 +227,56 @@ build_rpm() {
   # the macros file stands in for Fedora's (packaging/README.md).
   rpmbuild -ba --nodeps --load "$EXPORT/packaging/rpm/macros.debian-host" --define "_topdir $W/rpm" \
     "$spec" || return 1
-  RPM=$(ls "$W"/rpm/RPMS/*/ocstop-"$VERSION"-*.rpm) && [ -f "$RPM" ] && rpm -qlp "$RPM" >"$W/rpm-files"
+  PKGFILE=$(ls "$W"/rpm/RPMS/*/ocstop-"$VERSION"-*.rpm) && [ -f "$PKGFILE" ] && rpm -qlp "$PKGFILE" >"$W/rpm-files"
 }
 lint_rpm() {
-  rpmlint -c "$EXPORT/packaging/rpm/rpmlint-debian-host.toml" "$RPM" "$W"/rpm/SRPMS/*.src.rpm \
+  rpmlint -c "$EXPORT/packaging/rpm/rpmlint-debian-host.toml" "$PKGFILE" "$W"/rpm/SRPMS/*.src.rpm \
     "$W/rpm/SPECS/ocstop.spec" | tee "$W/rpmlint.out"
   grep -q ' 0 errors, 0 warnings' "$W/rpmlint.out"
 }
 install_rpm() {
   rpm -q ocstop >/dev/null 2>&1 && { echo "ocstop is installed already (rpm): rpm -e ocstop first"; return 1; }
   oc_at_exit 'rpm -q ocstop >/dev/null 2>&1 && rpm -e --nodeps ocstop'
-  rpm -i --nodeps "$RPM" && rpm -ql ocstop >"$W/rpm-installed"
+  rpm -i --nodeps "$PKGFILE" && rpm -ql ocstop >"$W/rpm-installed"
 }
-erase_rpm() { rpm -e ocstop; }
+remove_rpm() { rpm -e ocstop; }
 
-rpm_why=
-step "rpm: rpmbuild -ba --nodeps (with the unit tests)" build_rpm || rpm_why="the .rpm did not build"
-if [ -z "$rpm_why" ]; then
-  step "rpm: rpmlint (0 errors, 0 warnings; this host's filters)" lint_rpm
-  step "rpm: every program has its man page" man_pages_for_programs "$W/rpm-files"
-  step "rpm: rpm -i --nodeps $(basename "$RPM")" install_rpm || rpm_why="the .rpm did not install"
-else
-  for c in "rpmlint" "man pages" "rpm -i"; do not_run "rpm: $c" "$rpm_why"; done
-fi
-if [ -z "$rpm_why" ]; then
-  step "rpm: systemd-analyze --user verify on the installed units" verify_units "$W/rpm-installed"
-  step "rpm: the socket is enabled for every user ($ENABLE_LINK)" enabled_globally "$W/rpm-installed"
-  step "rpm: socket activation as the installed units say; ocstop ping answers" activation rpm "$W/rpm-installed"
-  step "rpm: the x scenario (x-serve.sh) against the installed programs and shim" x_scenario
-  tap_diag "x-serve.sh: $X_CASES cases passed"
-  if step "rpm: rpm -e ocstop" erase_rpm; then
-    step "rpm: nothing of the package is left" nothing_left "$W/rpm-installed"
+# ---------------------------------------------------------------- the cases
+
+# package_cases P BUILD LINT INSTALL REMOVE — the ten cases of package P (deb, rpm): build_P,
+# lint_P, install_P and remove_P do the work (BUILD, LINT, INSTALL, REMOVE name it); build_P sets
+# PKGFILE and writes P-files, install_P writes P-installed. A case whose ground failed is not run.
+package_cases() {
+  local p=$1 build=$2 lint=$3 install=$4 remove=$5 why='' c list=$W/$1-installed
+  step "$p: $build (with the unit tests)" "build_$p" || why="the package did not build"
+  if [ -z "$why" ]; then
+    step "$p: $lint" "lint_$p"
+    step "$p: every program has its man page" man_pages_for_programs "$W/$p-files"
+    step "$p: $install$(basename "$PKGFILE")" "install_$p" || why="the package did not install"
   else
-    not_run "rpm: nothing left" "rpm -e failed"
+    for c in "$lint" "man pages" "${install% }"; do not_run "$p: $c" "$why"; done
   fi
-else
-  for c in "units verified" "enabled" "activation" "x scenario" "rpm -e" "nothing left"; do
-    not_run "rpm: $c" "$rpm_why"
-  done
-fi
+  if [ -n "$why" ]; then
+    for c in "units verified" "enabled" "activation" "x scenario" "$remove" "nothing left"; do
+      not_run "$p: $c" "$why"
+    done
+    return
+  fi
+  step "$p: systemd-analyze --user verify on the installed units" verify_units "$list"
+  step "$p: the socket is enabled for every user ($ENABLE_LINK)" enabled_globally "$list"
+  step "$p: socket activation as the installed units say; ocstop ping answers" activation "$p" "$list"
+  step "$p: the x scenario (x-serve.sh) against the installed programs and shim" x_scenario
+  tap_diag "x-serve.sh: $X_CASES cases passed"
+  if step "$p: $remove" "remove_$p"; then
+    step "$p: nothing of the package is left" nothing_left "$list"
+  else
+    not_run "$p: nothing left" "$remove failed"
+  fi
+}
+
+package_cases deb "dpkg-buildpackage -b" "lintian --fail-on error,warning" "apt-get install ./" \
+  "apt-get purge ocstop"
+package_cases rpm "rpmbuild -ba --nodeps" "rpmlint (0 errors, 0 warnings; this host's filters)" \
+  "rpm -i --nodeps " "rpm -e ocstop"
 
 tap_done
