@@ -38,7 +38,9 @@ APT_DEMO=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-d
   libjansson-dev libsystemd-dev uthash-dev libunistring-dev curl ca-certificates jq python3 procps
   iproute2)
 # What the tests add.
-APT_TESTS=(libcmocka-dev clang-format tmux clang libclang-rt-dev git)
+APT_TESTS=(libcmocka-dev clang-format tmux clang libclang-rt-dev git
+  scdoc man-db groff-base zsh fish bash-completion
+  debhelper dpkg-dev fakeroot lintian rpm rpmlint systemd)
 
 # Pinned npm tarballs: name version sha512 (hex of the registry's dist.integrity).
 NPM_OPENCODE=(opencode-linux-x64 "$OC_VERSION"

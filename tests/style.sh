@@ -13,7 +13,10 @@ FIX=0
 if git rev-parse --git-dir >/dev/null 2>&1; then
   mapfile -t FILES < <(git ls-files --cached --others --exclude-standard)
 else
-  mapfile -t FILES < <(find . -path ./build\* -prune -o -type f -print | sed 's|^\./||')
+  # An exported tree (a package build): not the build directories (meson's, debhelper's obj-*,
+  # rpm's *-build), nor the debian/ that a Debian build copies from packaging/debian/ and fills.
+  mapfile -t FILES < <(find . \( -path ./build\* -o -path ./obj-\* -o -path './*-build' -o -path ./debian \) \
+    -prune -o -type f -print | sed 's|^\./||')
 fi
 C_FILES=()
 for f in "${FILES[@]}"; do
@@ -57,8 +60,8 @@ for path in sys.argv[1:]:
         problems.append("no newline at the end")
     if "\r\n" in text:
         problems.append("CRLF line ends")
-    # scdoc indents with tabs only (docs/man/).
-    tabs_ok = path.endswith((".c", ".h", "Makefile", ".tsv", ".scd", ".scd.in"))
+    # scdoc indents with tabs only (docs/man/); make wants them in debian/rules.
+    tabs_ok = path.endswith((".c", ".h", "Makefile", "debian/rules", ".tsv", ".scd", ".scd.in"))
     for n, line in enumerate(text.split("\n"), 1):
         if line != line.rstrip() and not path.endswith(".md"):
             problems.append("trailing blanks on line %d" % n)

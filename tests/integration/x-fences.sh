@@ -12,7 +12,7 @@ tap_plan 18
 world_start
 # The shim, listed in opencode.json after release-on-x.js, which completes the model's held tool
 # calls 20 ms after an x reaches OpenCode: OpenCode runs the chat.message hooks in that order.
-cp "$OC_LIB_DIR/release-on-x.js" "$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js" "$T/"
+cp "$OC_LIB_DIR/release-on-x.js" "$OCSTOP_SHIM_SRC" "$T/"
 jq --arg a "file://$T/release-on-x.js" --arg b "file://$T/ocstop.js" '.plugin = [$a, $b]' \
   "$OC_CONFIG_DIR/opencode.json" >"$T/opencode.json" && mv "$T/opencode.json" "$OC_CONFIG_DIR/opencode.json" ||
   tap_bail "no opencode.json"

@@ -3,10 +3,13 @@
 #   ocstopd_start "$T" --opencode "$OC_URL"   # OCSTOP_SOCKET OCSTOPD_PID OCSTOPD_LOG
 #   ocstop abort "$sid"                        # the built CLI on that socket
 
-OCSTOPD_BIN=$OCSTOP_BUILDDIR/daemon/ocstopd
+# The programs and the shim under test: the build's, or an installed package's when OCSTOPD_BIN,
+# OCSTOP_BIN and OCSTOP_SHIM_SRC name them (packaging/build-and-test.sh runs tests that way).
+OCSTOPD_BIN=${OCSTOPD_BIN:-$OCSTOP_BUILDDIR/daemon/ocstopd}
+OCSTOP_BIN=${OCSTOP_BIN:-$OCSTOP_BUILDDIR/client/ocstop}
+OCSTOP_SHIM_SRC=${OCSTOP_SHIM_SRC:-$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js}
 # The time that starts each line of the daemon's log outside journald (ERE), with its space.
 OCSTOPD_LOG_TIME='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4} '
-OCSTOP_BIN=$OCSTOP_BUILDDIR/client/ocstop
 
 # ocstopd_start DIR [ARGS...] — start the daemon on DIR/ocstop.sock with -v, wait until it answers ping.
 ocstopd_start() {
@@ -170,7 +173,7 @@ world_start() {
   PROJ=$T/proj
   mkdir -p "$PROJ"
   if [ "${1:-}" = --shim ]; then
-    cp "$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js" "$OC_CONFIG_DIR/plugin/ocstop.js"
+    cp "$OCSTOP_SHIM_SRC" "$OC_CONFIG_DIR/plugin/ocstop.js"
   fi
 }
 
