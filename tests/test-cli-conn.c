@@ -479,7 +479,9 @@ static void test_open_listener_of_another_uid(void **state)
 		    setresuid(OTHER_UID, OTHER_UID, OTHER_UID) < 0 ||
 		    prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || listen(fd, 1) < 0)
 			_exit(1);
-		(void)write(ready[1], "1", 1);
+		/* The parent's read fails the test if this write does not come. */
+		if (write(ready[1], "1", 1) != 1)
+			_exit(1);
 		pause();
 		_exit(0);
 	}
