@@ -10,7 +10,8 @@
 # Prints TAP with a fixed plan; each case says how long it took. Needs root (it installs
 # packages); as another user it skips. The meson test `packaging` (suite 'packaging') runs it;
 # packaging/README.md says more.
-# Environment: OCSTOP_KEEP_TMP=1 keeps the work directory (packages, logs).
+# When every case passed, the packages are copied to $OCSTOP_PACKAGES_DIR (default
+# <source>/build-packages). Environment: OCSTOP_KEEP_TMP=1 keeps the work directory (logs).
 set -u
 # The steps are functions that step() runs.
 # shellcheck disable=SC2317
@@ -22,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 . "$SRC/tests/lib/oc.sh"
 
-tap_plan 21
+tap_plan 23
 # Not a tmp_dir_new: the library reads those for sanitizer reports, and this one holds the sources
 # (tests/lib/oc.sh's own patterns among them).
 W=$(mktemp -d "${TMPDIR:-/tmp}/ocstop-packaging.XXXXXX") || tap_bail "no temp dir"
@@ -150,14 +151,26 @@ activation() {
   [ "$(readlink "/proc/$pid/exe")" = "${exec_start%% *}" ] || { echo "the activator did not run $exec_start"; rc=1; }
   wait_until 5 grep -q 'listening on the socket systemd passed' "$W/activate-$name.log" ||
     { echo "the daemon did not take the socket passed to it"; rc=1; }
-  if jq -e 'has("activated")' <<<"$out" >/dev/null; then
-    jq -e '.activated == true' <<<"$out" >/dev/null || { echo "ping says activated: false"; rc=1; }
-  fi
+  jq -e '.activated == true' <<<"$out" >/dev/null || { echo "ping does not say activated: true"; rc=1; }
   cat "$W/activate-$name.log"
   kill -TERM "$pid" && wait_until 10 exited "$pid" || { echo "the daemon did not end on TERM"; rc=1; }
   wait "$pid" 2>/dev/null
   return $rc
 }
+# plugin_link — what a user types after the install: the installed ocstop links the installed shim
+# into their OpenCode plugins folder, says so, and takes it away again.
+plugin_link() {
+  local home=$W/home-plugin link out
+  mkdir -p "$home" || return 1
+  link=$home/.config/opencode/plugins/ocstop.js
+  out=$(env -u XDG_CONFIG_HOME -u OCSTOP_SHIM HOME="$home" "$OCSTOP_INSTALLED" install-plugin) || return 1
+  echo "install-plugin: $out"
+  [ "$(readlink "$link")" = "$SHIM_INSTALLED" ] || { echo "$link is not a link to $SHIM_INSTALLED"; return 1; }
+  out=$(env -u XDG_CONFIG_HOME -u OCSTOP_SHIM HOME="$home" "$OCSTOP_INSTALLED" uninstall-plugin) || return 1
+  echo "uninstall-plugin: $out"
+  [ ! -e "$link" ] && [ ! -L "$link" ] || { echo "$link is still there"; return 1; }
+}
+
 # exited PID — the child PID has exited (gone, or a zombie not yet waited for).
 exited() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
@@ -205,7 +218,8 @@ build_deb() {
   cp -a "$EXPORT" "$d" && cp -a "$d/packaging/debian" "$d/debian" &&
     from_template "$d/debian/changelog.in" "$d/debian/changelog" && rm "$d/debian/changelog.in" || return 1
   (cd "$d" && dpkg-buildpackage -us -uc -b) || return 1
-  PKGFILE=$(ls "$W"/deb/ocstop_"$VERSION"-*_*.deb) && [ -f "$PKGFILE" ] && dpkg-deb -c "$PKGFILE" |
+  PKGFILE=$(ls "$W"/deb/ocstop_"$VERSION"-*_*.deb) && [ -f "$PKGFILE" ] && keep_package &&
+    dpkg-deb -c "$PKGFILE" |
     awk '{ p = substr($6, 2); if (p != "/") { sub("/$", "", p); print p } }' >"$W/deb-files"
 }
 lint_deb() { lintian --fail-on error,warning "$W"/deb/ocstop_"$VERSION"-*_*.changes; }
@@ -227,7 +241,8 @@ build_rpm() {
   # the macros file stands in for Fedora's (packaging/README.md).
   rpmbuild -ba --nodeps --load "$EXPORT/packaging/rpm/macros.debian-host" --define "_topdir $W/rpm" \
     "$spec" || return 1
-  PKGFILE=$(ls "$W"/rpm/RPMS/*/ocstop-"$VERSION"-*.rpm) && [ -f "$PKGFILE" ] && rpm -qlp "$PKGFILE" >"$W/rpm-files"
+  PKGFILE=$(ls "$W"/rpm/RPMS/*/ocstop-"$VERSION"-*.rpm) && [ -f "$PKGFILE" ] && keep_package &&
+    rpm -qlp "$PKGFILE" >"$W/rpm-files"
 }
 lint_rpm() {
   rpmlint -c "$EXPORT/packaging/rpm/rpmlint-debian-host.toml" "$PKGFILE" "$W"/rpm/SRPMS/*.src.rpm \
@@ -243,7 +258,7 @@ remove_rpm() { rpm -e ocstop; }
 
 # ---------------------------------------------------------------- the cases
 
-# package_cases P BUILD LINT INSTALL REMOVE — the ten cases of package P (deb, rpm): build_P,
+# package_cases P BUILD LINT INSTALL REMOVE — the eleven cases of package P (deb, rpm): build_P,
 # lint_P, install_P and remove_P do the work (BUILD, LINT, INSTALL, REMOVE name it); build_P sets
 # PKGFILE and writes P-files, install_P writes P-installed. A case whose ground failed is not run.
 package_cases() {
@@ -257,7 +272,8 @@ package_cases() {
     for c in "$lint" "man pages" "${install% }"; do not_run "$p: $c" "$why"; done
   fi
   if [ -n "$why" ]; then
-    for c in "units verified" "enabled" "activation" "x scenario" "$remove" "nothing left"; do
+    for c in "units verified" "enabled" "activation" "install-plugin" "x scenario" "$remove" \
+      "nothing left"; do
       not_run "$p: $c" "$why"
     done
     return
@@ -265,6 +281,7 @@ package_cases() {
   step "$p: systemd-analyze --user verify on the installed units" verify_units "$list"
   step "$p: the socket is enabled for every user ($ENABLE_LINK)" enabled_globally "$list"
   step "$p: socket activation as the installed units say; ocstop ping answers" activation "$p" "$list"
+  step "$p: ocstop install-plugin links the installed shim; uninstall-plugin takes it away" plugin_link
   step "$p: the x scenario (x-serve.sh) against the installed programs and shim" x_scenario
   tap_diag "x-serve.sh: $X_CASES cases passed"
   if step "$p: $remove" "remove_$p"; then
@@ -274,9 +291,17 @@ package_cases() {
   fi
 }
 
+# The packages built, kept for the user (README: Install) once tested.
+OUT=${OCSTOP_PACKAGES_DIR:-$SRC/build-packages}
+BUILT=()
+keep_package() { BUILT+=("$PKGFILE"); }
+
 package_cases deb "dpkg-buildpackage -b" "lintian --fail-on error,warning" "apt-get install ./" \
   "apt-get purge ocstop"
 package_cases rpm "rpmbuild -ba --nodeps" "rpmlint (0 errors, 0 warnings; this host's filters)" \
   "rpm -i --nodeps " "rpm -e ocstop"
 
+if [ "${#BUILT[@]}" -gt 0 ] && [ "$_TAP_FAIL" = 0 ] && mkdir -p "$OUT" && cp "${BUILT[@]}" "$OUT/"; then
+  tap_diag "the packages, in $OUT:$(for f in "${BUILT[@]}"; do printf ' %s' "${f##*/}"; done)"
+fi
 tap_done

@@ -384,6 +384,8 @@ static void test_ping(void **state)
 
 	assert_string_equal(str_at(r, "version"), OCSTOP_VERSION);
 	assert_int_equal(int_at(r, "protocol"), PROTO_VERSION);
+	/* The test's control listens on a path it made: not socket activation. */
+	assert_true(json_is_false(json_object_get(r, "activated")));
 	json_decref(r);
 	client_free(w, c);
 }

@@ -10,9 +10,10 @@ static int method_ping(const struct rpc_call *call, const msgpack_object *opts, 
 	(void)msg;
 	if (pk == NULL)
 		return 0;
-	msgpack_pack_map(pk, 2);
+	msgpack_pack_map(pk, 3);
 	proto_pack_kv_str(pk, "version", OCSTOP_VERSION);
 	proto_pack_kv_int(pk, "protocol", PROTO_VERSION);
+	proto_pack_kv_bool(pk, "activated", rpc_activated(call));
 	rpc_reply_end(call);
 	return 0;
 }

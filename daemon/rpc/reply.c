@@ -147,6 +147,11 @@ size_t rpc_connections(const struct rpc_call *call)
 	return call->ctl->n_conns;
 }
 
+bool rpc_activated(const struct rpc_call *call)
+{
+	return call->ctl->activated;
+}
+
 struct peer *rpc_peer(const struct rpc_call *call)
 {
 	struct conn *c = conns_find(call->ctl, call->conn);

@@ -109,6 +109,8 @@ void rpc_x_release(struct control *ctl, uint64_t conn);
 struct engine *rpc_engine(const struct rpc_call *call);
 struct rpc_counters *rpc_counters(const struct rpc_call *call);
 size_t rpc_connections(const struct rpc_call *call);
+/* The daemon listens on the socket systemd passed. */
+bool rpc_activated(const struct rpc_call *call);
 /* The caller's connection, for the relay; NULL when it is gone. */
 struct peer *rpc_peer(const struct rpc_call *call);
 /* Make the caller a subscriber to the news in mask (bits 1 << notify_type);
