@@ -181,6 +181,7 @@ static void libevent_log_cb(int severity, const char *msg)
 struct daemon {
 	struct config config;
 	const struct config_overrides *overrides; /* the command line's, for a reload */
+	const char *log_file;                     /* --log's, opened again at a reload */
 	struct event_base *base;
 	struct http *http;
 	struct procs *procs;
@@ -269,7 +270,8 @@ static void arm_idle_exit(struct daemon *d, bool changed)
 		return;
 	}
 	if (!control_activated(d->control)) {
-		log_info("idle_exit %lld s ignored: only a socket-activated daemon exits when idle",
+		log_warnx(
+		    "idle_exit %lld s ignored: only a socket-activated daemon exits when idle",
 		    (long long)d->config.idle_exit_s);
 		return;
 	}
@@ -372,10 +374,25 @@ static void reload(struct daemon *d)
 	const char *why = NULL;
 	bool idle_changed;
 
+	if (d->log_file != NULL && log_open_file(d->log_file, &cause) < 0) {
+		/* Rotated away and not writable again: the old file goes on. */
+		log_warnx("SIGHUP: %s; still logging to the file opened before", cause);
+		free(cause);
+		cause = NULL;
+	}
 	if (config_load(&next, d->overrides, &cause) < 0) {
 		log_warnx("SIGHUP: %s; the configuration in force is kept",
 		    cause != NULL ? cause : "out of memory");
 		free(cause);
+		return;
+	}
+	if (d->config.file != NULL && next.file == NULL) {
+		/* The default file, gone (an editor's rename, a mistake): the
+		 * defaults would silently replace every setting in force. */
+		log_warnx("SIGHUP: %s is gone; the configuration in force is kept (an empty file "
+			  "gives the defaults)",
+		    d->config.file);
+		config_clear(&next);
 		return;
 	}
 	if (strcmp(next.socket_path, d->config.socket_path) != 0)
@@ -505,7 +522,9 @@ int main(int argc, char **argv)
 	event_set_log_callback(libevent_log_cb);
 	if (config_load(&d.config, &args.o, &cause) < 0)
 		fatalx("%s", cause != NULL ? cause : "out of memory");
+	log_set_verbosity(d.config.verbosity);
 	d.overrides = &args.o;
+	d.log_file = args.log_file;
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("libcurl failed to initialise");

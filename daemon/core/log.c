@@ -90,11 +90,15 @@ int log_open_file(const char *path, char **cause)
 	*cause = NULL;
 	/* O_NOFOLLOW: a symbolic link someone planted where the log goes
 	 * would have us append to a file of their choosing. */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	/* O_NONBLOCK: a FIFO planted there must not hang the start; it is
+	 * refused below, and a regular file ignores the flag. */
+	fd = open(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		if (asprintf(cause, "--log %s: %s", path,
-			errno == ELOOP ? "is a symbolic link; give the file itself"
-				       : strerror(errno)) < 0)
+			errno == ELOOP       ? "is a symbolic link; give the file itself"
+			    : errno == ENXIO ? "is a FIFO; give a regular file"
+					     : strerror(errno)) < 0)
 			*cause = NULL;
 		return -1;
 	}

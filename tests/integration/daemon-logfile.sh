@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 22
+tap_plan 27
 tmp_dir_new T
 export XDG_RUNTIME_DIR=$T/run XDG_CONFIG_HOME=$T/config
 mkdir -m 0700 "$XDG_RUNTIME_DIR"
@@ -56,6 +56,15 @@ tap_eq "--log: the file is made 0600" 600 "$(stat -c %a "$LOG")"
 fd=$(find "/proc/$DPID/fd" -lname "$LOG" -printf '%f\n' | head -n 1)
 tap_ok "... and held close-on-exec (fd $fd)" \
   eval 'test -n "$fd" && test $((0$(sed -n "s/^flags:\t*//p" "/proc/$DPID/fdinfo/$fd") & 02000000)) -ne 0'
+# Rotation: the file is moved away, SIGHUP, and the daemon writes to a new one at the path.
+mv "$LOG" "$LOG.1"
+kill -HUP $DPID
+tap_ok "SIGHUP after the file was moved: a new file at the path" wait_until 10 test -s "$LOG"
+tap_ok "... with the reload's line in it" grep -q "SIGHUP: configuration reloaded" "$LOG"
+tap_eq "... made 0600 too" 600 "$(stat -c %a "$LOG")"
+cat "$LOG" >>"$LOG.1"; mv "$LOG.1" "$LOG"
+kill -HUP $DPID
+wait_until 10 eval '[ "$(grep -c "SIGHUP: configuration reloaded" "$LOG")" -ge 2 ]'
 kill -TERM $DPID; wait $DPID
 tap_ok "... every line stamped" every_line "^${TS}(info|warn|debug): " "$LOG"
 tap_ok "... nothing on stderr" test ! -s "$T/err"
@@ -79,4 +88,8 @@ tap_eq "... and the file behind both is untouched" precious "$(cat "$T/target")"
 touch "$T/logs/theirs.log"; chown 65534 "$T/logs/theirs.log"
 tap_run "--log naming another user's file: exit 1" 1 "$OCSTOPD_BIN" -s "$SOCK" --log "$T/logs/theirs.log"
 tap_contains "... saying so" "belongs to another user" "$ERR"
+mkfifo "$T/logs/fifo.log"
+tap_run "--log naming a FIFO (nobody reading): exit 1 at once, not a hang" 1 \
+  timeout 10 "$OCSTOPD_BIN" -s "$SOCK" --log "$T/logs/fifo.log"
+tap_contains "... saying so" "--log $T/logs/fifo.log: is a FIFO" "$ERR"
 tap_done

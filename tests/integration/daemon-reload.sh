@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 21
+tap_plan 25
 tmp_dir_new T
 unset OCSTOP_OPENCODE_URL
 CONF=$T/config
@@ -106,4 +106,26 @@ wait_until 10 grep -q "SIGHUP: configuration reloaded" "$T/quiet.log"
 "$OCSTOP_BIN" -s "$T/quiet.sock" -q ping
 tap_ok "verbose = true, SIGHUP: debug lines from then on" wait_until 10 grep -q "debug: client .*: connected" "$T/quiet.log"
 kill -TERM $QPID
+# The default file (no -c, as systemd starts it), gone at a reload: the settings in force are kept,
+# not replaced by the defaults.
+mkdir -p "$T/xdg/ocstop"
+printf 'stop_words = halt\nverbose = true\n' >"$T/xdg/ocstop/config"
+XDG_CONFIG_HOME=$T/xdg "$OCSTOPD_BIN" --no-default-server -s "$T/def.sock" 2>"$T/def.log" </dev/null &
+DPID=$!; oc_track $DPID
+wait_until 10 "$OCSTOP_BIN" -s "$T/def.sock" -q ping || tap_bail "no answer"
+tap_ok "verbose = true in the file: debug lines from the start, without -v" \
+  wait_until 10 grep -q "debug: client .*: connected" "$T/def.log"
+rm "$T/xdg/ocstop/config"
+kill -HUP $DPID
+wait_until 10 grep -q "SIGHUP: " "$T/def.log"
+tap_contains "the default file gone at a reload: said" \
+  "SIGHUP: $T/xdg/ocstop/config is gone; the configuration in force is kept" "$(cat "$T/def.log")"
+tap_eq "... and its stop words are still in force" halt \
+  "$("$OCSTOP_BIN" -s "$T/def.sock" -j status | jq -r '.stop_words | join(",")')"
+printf 'stop_words = again\n' >"$T/xdg/ocstop/config"
+kill -HUP $DPID
+wait_until 10 grep -q "SIGHUP: configuration reloaded" "$T/def.log"
+tap_eq "... and a file there again is loaded" again \
+  "$("$OCSTOP_BIN" -s "$T/def.sock" -j status | jq -r '.stop_words | join(",")')"
+kill -TERM $DPID
 tap_done
