@@ -65,6 +65,10 @@ NPM_DRIVER=(playwright-core "$DRIVER_VERSION"
   86a3e9cfb6e548c3f1595768784d728814b35ec2a254e77693e9230af994cb00f618f3b60ddf477dc5a7abd34dd061db3590c5819f497c116bf97e7f04ba34ab)
 
 die() { echo "setup.sh: error: $*" >&2; exit 1; }
+# A fetch cut short (an error, ^C) leaves no half-unpacked directory behind.
+NPM_TMP=
+trap '[ -z "$NPM_TMP" ] || rm -rf "$NPM_TMP"' EXIT
+trap 'exit 130' INT TERM
 say() { [ "${QUIET:-0}" = 1 ] || echo "setup.sh: $*" >&2; }
 
 # apt_wanted — the Debian packages this run needs.
@@ -138,6 +142,7 @@ npm_fetch() {
   command -v curl >/dev/null 2>&1 || die "curl not found"
   mkdir -p "$(dirname "$dir")" || die "cannot create $(dirname "$dir")"
   tmp=$(mktemp -d "$dir.XXXXXX") || die "cannot create a directory beside $dir"
+  NPM_TMP=$tmp
   while [ $# -ge 3 ]; do
     name=$1 ver=$2 sum=$3
     shift 3
@@ -155,13 +160,14 @@ npm_fetch() {
   done
   rm -rf "$dir"
   mv "$tmp" "$dir" || die "cannot move $tmp to $dir"
+  NPM_TMP=
 }
 
 install_oc() {
   find_oc >/dev/null && return 0
   npm_fetch "$OC_DIR" "${NPM_OPENCODE[@]}"
   # CPUs without AVX2 need the baseline build (what opencode-ai's launcher would pick).
-  find_oc >/dev/null || npm_fetch "$OC_DIR" "${NPM_OPENCODE[@]}" "${NPM_OPENCODE_BASELINE[@]}"
+  find_oc >/dev/null || npm_fetch "$OC_DIR" "${NPM_OPENCODE_BASELINE[@]}"
   find_oc >/dev/null || die "opencode unpacked in $OC_DIR but neither binary prints $OC_VERSION"
 }
 
