@@ -488,6 +488,7 @@ static int check_config(const struct config_overrides *o)
 	struct config c;
 	char *cause = NULL;
 	char *path;
+	size_t i;
 
 	if (config_load(&c, o, &cause) < 0) {
 		fprintf(stderr, "ocstopd: %s\n", cause != NULL ? cause : "out of memory");
@@ -503,6 +504,14 @@ static int check_config(const struct config_overrides *o)
 		    path != NULL ? path : "$XDG_CONFIG_HOME/ocstop/config");
 		free(path);
 	}
+	/* What is in force, so that a typo shows as what it did. */
+	printf("  stop words:");
+	for (i = 0; i < c.n_stop_words; i++)
+		printf(" %s", c.stop_words[i]);
+	printf("\n  OpenCode:%s", c.n_urls == 0 ? " none" : "");
+	for (i = 0; i < c.n_urls; i++)
+		printf(" %s", c.urls[i]);
+	printf("%s\n  socket: %s\n", c.url_is_default ? " (the default)" : "", c.socket_path);
 	config_clear(&c);
 	return 0;
 }

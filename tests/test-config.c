@@ -163,8 +163,8 @@ static void test_stop_words_invalid(void **state)
 		const char *list;
 		const char *cause; /* a word the reason must contain */
 	} cases[] = {
-		{ "", "empty" }, { " ", "1 to 32" }, { ",", "empty" }, { "x, ,stop", "1 to 32" },
-		{ "a b", "whitespace" }, { "x,a\tb", "whitespace" },
+		{ "", "empty" }, { " ", "empty" }, { ",", "empty word" },
+		{ "x, ,stop", "empty word" }, { "a b", "whitespace" }, { "x,a\tb", "whitespace" },
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1 to 32" },  /* 33 bytes */
 		{ "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "too many" }, /* 17 words */
 	};
@@ -857,6 +857,14 @@ static void test_load_file_error_text(void **state)
 		    "1: stop_words: '0123456789012345678901234567890123': a stop word must be 1 to 32 "
 		    "bytes" },
 		{ "stop_words = # none\n", "1: stop_words: stop_words is empty" },
+		{ "stop_words = x, # and y\n",
+		    "1: stop_words: an empty word in the list (a '#' after a space starts a comment)" },
+		{ "stop_words = x,,y\n",
+		    "1: stop_words: an empty word in the list (a '#' after a space starts a comment)" },
+		{ "stop_words = x\nquiet_ms = 5\nstop_words = y\n",
+		    "3: stop_words: given again (first on line 1)" },
+		{ "x_force = true\n\nx_force = false\n",
+		    "3: x_force: given again (first on line 1)" },
 		{ "quiet_ms = 5 5\n",
 		    "1: quiet_ms: must be a whole number of milliseconds from 0 to "
 		    "10000, not '5 5'" },

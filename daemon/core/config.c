@@ -173,7 +173,8 @@ int config_add_stop_word(struct config *c, const char *word, const char **cause)
  * that was refused. */
 static int set_stop_words(struct config *c, const char *comma_list, const char **cause, char **bad)
 {
-	char *list = strdup(comma_list), *save = NULL, *tok;
+	char *list = strdup(comma_list), *next, *tok;
+	bool several = strchr(comma_list, ',') != NULL;
 	int rc = 0;
 
 	if (list == NULL) {
@@ -181,8 +182,18 @@ static int set_stop_words(struct config *c, const char *comma_list, const char *
 		return -1;
 	}
 	free_words(c);
-	for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+	for (next = list; next != NULL && rc == 0;) {
+		tok = strsep(&next, ",");
 		tok = trim(tok);
+		/* "x, " or "x,,y": a word lost to a typo, or to a '#' that
+		 * started a comment ("x, #"), is said, not dropped. */
+		if (*tok == '\0' && several) {
+			*cause = "an empty word in the list (a '#' after a space starts a comment)";
+			rc = -1;
+			break;
+		}
+		if (*tok == '\0')
+			continue;
 		if ((rc = config_add_stop_word(c, tok, cause)) < 0) {
 			/* Named in the error, unless it is no text to show. */
 			if (bad != NULL && u8_check((const uint8_t *)tok, strlen(tok)) == NULL)
@@ -539,11 +550,40 @@ static void cut_comment(char *s)
 		}
 }
 
+/* Keys a file may give once: a second line would silently replace the
+ * first. opencode_url is the one that repeats. */
+static const char *const once_keys[] = {
+	"stop_words",
+	"quiet_ms",
+	"stop_timeout_ms",
+	"idle_exit",
+	"x_force",
+	"verbose",
+	"username",
+	"password_file",
+};
+#define N_ONCE_KEYS (sizeof(once_keys) / sizeof(once_keys[0]))
+
+/* -1 with *why when key was given before (its line in seen[]). */
+static int given_once(const char *key, int lineno, int seen[N_ONCE_KEYS], char **why)
+{
+	size_t i;
+
+	for (i = 0; i < N_ONCE_KEYS; i++) {
+		if (strcmp(key, once_keys[i]) != 0)
+			continue;
+		if (seen[i] != 0)
+			return say(why, "%s: given again (first on line %d)", key, seen[i]);
+		seen[i] = lineno;
+	}
+	return 0;
+}
+
 int config_load_file(struct config *c, const char *path, bool must_exist, char **cause)
 {
 	char line[CONFIG_MAX_LINE + 2], *key, *value, *eq, *why = NULL;
 	const char *open_why = NULL;
-	int lineno = 0, rc = 0;
+	int lineno = 0, rc = 0, seen[N_ONCE_KEYS] = { 0 };
 	FILE *f = open_regular(path, &open_why);
 
 	if (f == NULL) {
@@ -570,7 +610,8 @@ int config_load_file(struct config *c, const char *path, bool must_exist, char *
 		*eq = '\0';
 		key = trim(key);
 		value = trim(eq + 1);
-		if ((rc = config_apply(c, key, value, &why)) < 0)
+		if ((rc = config_apply(c, key, value, &why)) < 0 ||
+		    (rc = given_once(key, lineno, seen, &why)) < 0)
 			break;
 	}
 	if (rc == 0 && ferror(f))

@@ -6,7 +6,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 22
+tap_plan 24
 tmp_dir_new T
 export XDG_RUNTIME_DIR=$T/run XDG_CONFIG_HOME=$T/config
 mkdir -p "$XDG_RUNTIME_DIR"
@@ -36,13 +36,19 @@ tap_ok "... which was read (14 options at least)" test "$(wc -l <<<"$OPTS")" -ge
 # -n: the settings checked, nothing started.
 tap_run "-n without a config file: exit 0" 0 "$OCSTOPD_BIN" -n
 tap_eq "... saying so" \
-  "ocstopd: configuration OK (no file at $XDG_CONFIG_HOME/ocstop/config: defaults, environment and options)" "$OUT"
+  "ocstopd: configuration OK (no file at $XDG_CONFIG_HOME/ocstop/config: defaults, environment and options)" \
+  "$(head -n 1 <<<"$OUT")"
 tap_ok "... and made no socket" test ! -e "$XDG_RUNTIME_DIR/ocstop"
 mkdir -p "$XDG_CONFIG_HOME/ocstop"
 printf 'stop_words = x, stop   # two words\nopencode_url = http://127.0.0.1:4097 # repeatable\n' \
   >"$XDG_CONFIG_HOME/ocstop/config"
 tap_run "-n with the default file: exit 0" 0 "$OCSTOPD_BIN" -n
-tap_eq "... naming it" "ocstopd: configuration OK ($XDG_CONFIG_HOME/ocstop/config)" "$OUT"
+tap_eq "... naming it" "ocstopd: configuration OK ($XDG_CONFIG_HOME/ocstop/config)" "$(head -n 1 <<<"$OUT")"
+tap_eq "... and what is in force: the stop words, the servers, the socket" \
+  "$(printf '  stop words: x stop\n  OpenCode: http://127.0.0.1:4097\n  socket: %s' "$XDG_RUNTIME_DIR/ocstop/ocstop.sock")" \
+  "$(tail -n 3 <<<"$OUT")"
+printf 'stop_words = x, #\n' >"$T/typo.conf"
+tap_run "-n: a stop word lost to a comment is an error, not a silent drop" 1 "$OCSTOPD_BIN" -n -c "$T/typo.conf"
 printf 'quiet_ms = 100\nstop_word = x\n' >"$T/bad.conf"
 tap_run "-n with an unknown key: exit 1" 1 "$OCSTOPD_BIN" -n -c "$T/bad.conf"
 tap_eq "... naming the file, the line and the key" "ocstopd: $T/bad.conf:2: unknown key 'stop_word'" "$ERR"
