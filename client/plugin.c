@@ -395,8 +395,10 @@ static bool ends_with(const char *s, const char *tail)
 	return n > t && strcmp(s + n - t, tail) == 0;
 }
 
-/* Does the file at path start as the shim does? Read without waiting on a
- * FIFO, and only from a regular file. */
+/* Does the file at path start as the shim does? Only a regular file is
+ * opened: path may be another user's link, and opening a FIFO or a device
+ * acts on it (a FIFO's writer goes on, a tape rewinds). What is swapped in
+ * between is opened without waiting and read only if regular too. */
 static bool has_mark(const char *path)
 {
 	char head[PLUGIN_HEAD_BYTES + 1];
@@ -404,7 +406,8 @@ static bool has_mark(const char *path)
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
 		return false;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (n = read(fd, head, PLUGIN_HEAD_BYTES)) <= 0) {

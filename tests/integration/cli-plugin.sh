@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 46
+tap_plan 48
 tmp_dir_new T
 SHIM=$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js
 export HOME=$T/home OCSTOP_SHIM=$SHIM
@@ -100,6 +100,18 @@ tap_run "install-plugin over a copy in a folder named with a quote: exit 1" 1 en
 tap_ok "it says to remove it, with no shell command" bash -c \
   'grep -qF "$1/.config/opencode/plugins/ocstop.js is a file ocstop did not make (a copy of the shim?): not replacing it; remove it and run this again" <<<"$2" && ! grep -q "rm '\''" <<<"$2"' \
   bash "$Q" "$ERR"
+
+# A FIFO or a device in a folder scanned (a parent's .opencode may be another user's) is never opened:
+# opening a FIFO would hang the CLI, or let a writer blocked on it go on. A writer waits on one.
+mkdir -p "$HOME/.opencode/plugin"
+mkfifo "$HOME/.opencode/plugin/ocstop.js"; ln -s ocstop.js "$HOME/.opencode/plugin/pipe.js"
+bash -c 'exec 3>"$1"; echo opened >"$2"' bash "$HOME/.opencode/plugin/ocstop.js" "$T/writer-went-on" &
+WRITER=$!; oc_track "$WRITER"
+tap_run "install-plugin with a FIFO in a scanned folder: exit 0, in time" 0 timeout 10 "$OCSTOP_BIN" install-plugin
+sleep 0.5
+tap_ok "the FIFO was not opened: its writer still waits" bash -c '! test -e "$1" && kill -0 "$2"' bash "$T/writer-went-on" "$WRITER"
+kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null
+rm -r "$HOME/.opencode"; ocstop -q uninstall-plugin
 
 # The shim missing is said clearly.
 tap_run "install-plugin with no shim there: exit 1" 1 env OCSTOP_SHIM="$T/none.js" "$OCSTOP_BIN" install-plugin
