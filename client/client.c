@@ -45,12 +45,23 @@ int client_oom(void)
 	return EXIT_FAIL;
 }
 
-/* "ocstop: " head, then the message, on stderr. */
-static void client_vsay(const char *head, const char *fmt, va_list ap)
+/* head, then the message through text_safe() and a newline, on f: a
+ * message may name a path, and a path is anyone's to name. */
+static void client_vsay(FILE *f, const char *head, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "ocstop: %s", head);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg = NULL, *safe = NULL;
+	int n = vasprintf(&msg, fmt, ap);
+
+	if (n >= 0) {
+		safe = text_safe(msg, (size_t)n);
+		free(msg);
+	}
+	if (safe == NULL) {
+		client_warn(NULL);
+		return;
+	}
+	fprintf(f, "%s%s\n", head, safe);
+	free(safe);
 }
 
 int client_malformed(const char *fmt, ...)
@@ -58,7 +69,7 @@ int client_malformed(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	client_vsay("malformed reply: ", fmt, ap);
+	client_vsay(stderr, "ocstop: malformed reply: ", fmt, ap);
 	va_end(ap);
 	return EXIT_DAEMON;
 }
@@ -68,9 +79,27 @@ int client_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	client_vsay("", fmt, ap);
+	client_vsay(stderr, "ocstop: ", fmt, ap);
 	va_end(ap);
 	return EXIT_FAIL;
+}
+
+void client_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	client_vsay(stderr, "ocstop: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void client_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	client_vsay(stdout, "", fmt, ap);
+	va_end(ap);
 }
 
 const msgpack_object *client_call_simple(struct conn *c, const char *method, int64_t deadline,

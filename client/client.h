@@ -79,9 +79,16 @@ int client_oom(void);
 /* Prints "ocstop: malformed reply: ..." and returns EXIT_DAEMON. */
 int client_malformed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints "ocstop: " and the message (text the CLI made, not the daemon's)
- * and returns EXIT_FAIL. */
+/* Prints "ocstop: " and the message on stderr and returns EXIT_FAIL. Like
+ * the two below, it shows the message through text_safe(), so one line
+ * each: what it names (a path, a link's target) may hold any byte. */
 int client_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "ocstop: warning: " and the message on stderr. */
+void client_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints the message as a line on stdout. */
+void client_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sends method with empty params and waits for its result map; on failure
  * prints why and returns NULL with *exit set. The result is borrowed from

@@ -447,7 +447,8 @@ static int systemctl(const char *verb, char *out, size_t size, const char **why)
 		return -1;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
+		/* dup2 gives stdin its own descriptor; this one ends at exec. */
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		dup2(null, 0);
 		dup2(fds[1], 1);

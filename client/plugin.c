@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "plugin.h"
+#include "text.h"
 
 /* What the shim's own opening comment says (build.mjs heads the bundle with
  * it): a copy renamed is still found by it. */
@@ -53,6 +54,24 @@ static int global_config_dir(char *out, size_t size, const char **why)
 	return 0;
 }
 
+/* Room in shell_hint()'s buffer besides the path. */
+#define SHELL_HINT_EXTRA 64
+
+/* "what (cmd 'path')" in buf, a shell command the user may paste; just
+ * "what" when path would not paste as it is shown (a quote in it, or a
+ * control character text_safe() shows as '?'). */
+static const char *shell_hint(char *buf, size_t size, const char *cmd, const char *path,
+    const char *what)
+{
+	char *shown = text_safe(path, strlen(path));
+	bool pastable = shown != NULL && strcmp(shown, path) == 0 && strchr(path, '\'') == NULL;
+
+	free(shown);
+	if (!pastable || snprintf(buf, size, "%s (%s '%s')", what, cmd, path) >= (int)size)
+		return what;
+	return buf;
+}
+
 /* A plugins folder being walked to: the path so far, for messages, and
  * the mode of the folders made on the way. */
 struct place {
@@ -75,6 +94,7 @@ struct place {
  * somewhere else. -1 after saying why; -2 when missing and not create. */
 static int open_own_dir(struct place *pl, int dfd, const char *name, bool create)
 {
+	char hint[PATH_MAX + SHELL_HINT_EXTRA];
 	size_t len = strlen(pl->path);
 	uid_t me = geteuid();
 	struct stat st;
@@ -91,7 +111,7 @@ static int open_own_dir(struct place *pl, int dfd, const char *name, bool create
 		if (mkdirat(dfd, name, pl->mode) == -1)
 			return client_error("cannot make %s: %s", pl->path, strerror(errno)), -1;
 		if (!pl->quiet)
-			printf("made %s\n", pl->path);
+			client_say("made %s", pl->path);
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			return client_error("%s: %s", pl->path, strerror(errno)), -1;
 	}
@@ -112,8 +132,9 @@ static int open_own_dir(struct place *pl, int dfd, const char *name, bool create
 	/* Anyone could swap what OpenCode loads from there. */
 	if ((st.st_mode & S_IWOTH) != 0) {
 		close(fd);
-		return client_error("%s is writable by every user: not using it; chmod o-w '%s'",
-			   pl->path, pl->path),
+		return client_error("%s is writable by every user: not using it; %s", pl->path,
+			   shell_hint(hint, sizeof hint, "chmod o-w", pl->path,
+			       "make it not writable by others")),
 		       -1;
 	}
 	return fd;
@@ -226,16 +247,17 @@ static int refuse_entry(enum entry_kind kind, const char *path, const char *targ
 {
 	const char *doing = install ? "replacing" : "removing";
 	const char *next = install ? "and run this again" : "yourself if it is an old shim";
+	char hint[PATH_MAX + SHELL_HINT_EXTRA];
+	const char *rm = shell_hint(hint, sizeof hint, "rm", path, "remove it");
 
 	if (kind == ENTRY_LINK)
-		return client_error("%s is a link to %s, which ocstop did not make: not %s it; "
-				    "remove it (rm '%s') %s",
-		    path, target, doing, path, next);
+		return client_error(
+		    "%s is a link to %s, which ocstop did not make: not %s it; %s %s", path, target,
+		    doing, rm, next);
 	if (kind == ENTRY_FILE)
 		return client_error(
-		    "%s is a file ocstop did not make (a copy of the shim?): not %s "
-		    "it; remove it (rm '%s') %s",
-		    path, doing, path, next);
+		    "%s is a file ocstop did not make (a copy of the shim?): not %s it; %s %s",
+		    path, doing, rm, next);
 	return client_error("%s is neither a file nor a link: not %s it", path, doing);
 }
 
@@ -248,16 +270,16 @@ struct others {
 static void warn_other(void *arg, const struct plugin_copy *c)
 {
 	struct others *o = arg;
+	char hint[PATH_MAX + SHELL_HINT_EXTRA];
 	struct stat st;
 
 	if (o->have_mine && lstat(c->path, &st) == 0 && st.st_dev == o->mine.st_dev &&
 	    st.st_ino == o->mine.st_ino)
 		return;
 	o->n++;
-	fprintf(stderr,
-	    "ocstop: warning: OpenCode also loads a copy of the shim from %s: two shims "
-	    "would both answer an x; remove it (rm '%s')\n",
-	    c->path, c->path);
+	client_warning("OpenCode also loads a copy of the shim from %s: two shims would both "
+		       "answer an x; %s",
+	    c->path, shell_hint(hint, sizeof hint, "rm", c->path, "remove it"));
 }
 
 /* Warns of every copy of the shim OpenCode would load besides the link at
@@ -300,12 +322,13 @@ int plugin_install(bool project, bool quiet)
 			rc = client_error("cannot make %s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (!quiet)
-			printf("installed %s -> %s\n(OpenCode loads it when it next starts)\n",
-			    path, shim);
+		if (!quiet) {
+			client_say("installed %s -> %s", path, shim);
+			client_say("(OpenCode loads it when it next starts)");
+		}
 	} else if (kind == ENTRY_OURS) {
 		if (!quiet)
-			printf("already installed: %s -> %s\n", path, shim);
+			client_say("already installed: %s -> %s", path, shim);
 	} else {
 		rc = refuse_entry(kind, path, target, true);
 		goto out;
@@ -331,14 +354,14 @@ int plugin_uninstall(bool project, bool quiet)
 		kind = entry_at(dfd, shim, target, sizeof target);
 	if (kind == ENTRY_NONE) {
 		if (!quiet)
-			printf("not installed: there is no %s\n", path);
+			client_say("not installed: there is no %s", path);
 	} else if (kind == ENTRY_OURS) {
 		if (unlinkat(dfd, PLUGIN_FILE, 0) == -1) {
 			rc = client_error("cannot remove %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (!quiet)
-			printf("removed %s (the link to %s)\n", path, shim);
+			client_say("removed %s (the link to %s)", path, shim);
 	} else {
 		rc = refuse_entry(kind, path, target, false);
 		goto out;
@@ -372,8 +395,10 @@ static bool ends_with(const char *s, const char *tail)
 	return n > t && strcmp(s + n - t, tail) == 0;
 }
 
-/* Does the file at path start as the shim does? Read without waiting on a
- * FIFO, and only from a regular file. */
+/* Does the file at path start as the shim does? Only a regular file is
+ * opened: path may be another user's link, and opening a FIFO or a device
+ * acts on it (a FIFO's writer goes on, a tape rewinds). What is swapped in
+ * between is opened without waiting and read only if regular too. */
 static bool has_mark(const char *path)
 {
 	char head[PLUGIN_HEAD_BYTES + 1];
@@ -381,7 +406,8 @@ static bool has_mark(const char *path)
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) == -1)
 		return false;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (n = read(fd, head, PLUGIN_HEAD_BYTES)) <= 0) {

@@ -12,7 +12,7 @@ set -u
 # One locale whatever the caller's: what groff prints and how sort orders depend on it.
 export LC_ALL=C.UTF-8
 C=$OCSTOP_SRCDIR/client/completions
-tap_plan 39
+tap_plan 45
 tmp_dir_new T
 
 # The stub: logs its arguments, then does what $T/mode says.
@@ -28,6 +28,11 @@ case \$(cat "$T/mode") in
 esac
 EOF
 chmod +x "$T/bin/ocstop"
+# An ocstop in the current directory, typed as ./ocstop: a completion must never run it (the folder
+# may be anyone's); the sessions come from the ocstop on PATH.
+mkdir -p "$T/cwd"
+printf '#!/bin/sh\ntouch "%s"\n' "$T/cwd-ran" >"$T/cwd/ocstop"
+chmod +x "$T/cwd/ocstop"
 echo json >"$T/mode"
 # As `ocstop -j status` prints it (a session's keys in proto/wire.c's order), with a title and a
 # directory that hold what looks like a running session, escaped as JSON escapes it.
@@ -87,9 +92,15 @@ echo fail >"$T/mode"
 tap_eq "bash: a daemon that is down gives nothing, silently" "" \
   "$(bash_complete ocstop abort '')$(cat "$T/bash.err")"
 echo json >"$T/mode"
-# The real ocstop, as typed (a build's path), with no daemon behind its socket.
+rm -f "$T/cwd-ran"; cd "$T/cwd" || exit 1
+tap_eq "bash: ./ocstop abort <TAB> gives the ids from the ocstop on PATH" "$(printf 'ses_busy1\nses_retry-2')" \
+  "$(bash_complete ./ocstop abort '')"
+tap_ok "bash: ... and never runs ./ocstop" not test -e "$T/cwd-ran"
+cd "$T" || exit 1
+# The real ocstop on PATH, with no daemon behind its socket.
+mkdir -p "$T/real"; ln -s "$OCSTOP_BIN" "$T/real/ocstop"
 tap_eq "bash: the real ocstop with no daemon gives nothing, silently" "" \
-  "$(OCSTOP_SOCKET=$T/none/ocstop.sock bash_complete "$OCSTOP_BIN" abort '')$(cat "$T/bash.err")"
+  "$(PATH=$T/real:$PATH OCSTOP_SOCKET=$T/none/ocstop.sock bash_complete ocstop abort '')$(cat "$T/bash.err")"
 
 tap_ok "bash: every option of ocstopd --help is completed" \
   missing "$(help_options "$OCSTOPD_BIN")" "$(bash_complete ocstopd -)"
@@ -145,8 +156,13 @@ if command -v zsh >/dev/null && zsh -fc 'zmodload zsh/zpty' 2>/dev/null; then
   tap_ok "zsh: a daemon that does not answer costs at most 2.5 s more ($t ms), and gives nothing" \
     test "$t" -lt 2500 -a -z "$got"
   echo json >"$T/mode"
+  rm -f "$T/cwd-ran"; cd "$T/cwd" || exit 1
+  tap_eq "zsh: ./ocstop abort <TAB> gives the ids from the ocstop on PATH" \
+    "$(printf 'ses_busy1\nses_retry-2')" "$(zsh_complete './ocstop abort ')"
+  tap_ok "zsh: ... and never runs ./ocstop" not test -e "$T/cwd-ran"
+  cd "$T" || exit 1
 else
-  for i in 1 2 3 4 5 6 7 8; do tap_skip "zsh completion check $i" "no zsh with zsh/zpty"; done
+  for i in 1 2 3 4 5 6 7 8 9 10; do tap_skip "zsh completion check $i" "no zsh with zsh/zpty"; done
 fi
 
 # fish: loaded by name from a completion directory, as installed.
@@ -180,7 +196,12 @@ if command -v fish >/dev/null; then
   tap_ok "fish: a daemon that does not answer costs at most 2.5 s ($t ms), and gives nothing" \
     test "$t" -lt 2500 -a -z "$got$(cat "$T/fish.err")"
   echo json >"$T/mode"
+  rm -f "$T/cwd-ran"; cd "$T/cwd" || exit 1
+  tap_eq "fish: ./ocstop abort <TAB> gives the ids from the ocstop on PATH" \
+    "$(printf 'ses_busy1\nses_retry-2')" "$(fish_complete './ocstop abort ')"
+  tap_ok "fish: ... and never runs ./ocstop" not test -e "$T/cwd-ran"
+  cd "$T" || exit 1
 else
-  for i in 1 2 3 4 5 6 7 8; do tap_skip "fish completion check $i" "fish is not installed"; done
+  for i in 1 2 3 4 5 6 7 8 9 10; do tap_skip "fish completion check $i" "fish is not installed"; done
 fi
 tap_done

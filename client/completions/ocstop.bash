@@ -5,11 +5,12 @@
 # and a quote inside a string is escaped, so a title cannot fake one.
 _ocstop_running_re='"id":"[A-Za-z0-9_-]+","server":(null|"([^"\\]|\\.)*"),"directory":(null|"([^"\\]|\\.)*"),"parent":(null|"([^"\\]|\\.)*"),"status":"(busy|retry)"'
 
-# _ocstop_running PROG [-s SOCKET] — the ids of the sessions that run, one per line. Asked of the
-# daemon for at most a second; a daemon that is down, slow or odd gives nothing, and never a word
-# on the terminal.
+# _ocstop_running [-s SOCKET] — the ids of the sessions that run, one per line. Asked of the daemon
+# for at most a second; a daemon that is down, slow or odd gives nothing, and never a word on the
+# terminal. Always the ocstop on PATH, never the program as typed: ./ocstop would run a file of the
+# current directory, which may be anyone's.
 _ocstop_running() {
-  timeout -k 1 1 "$@" -j status 2>/dev/null </dev/null |
+  timeout -k 1 1 ocstop "$@" -j status 2>/dev/null </dev/null |
     grep -oE "$_ocstop_running_re" 2>/dev/null | sed 's/^"id":"\([^"]*\)".*/\1/'
 }
 
@@ -28,7 +29,6 @@ _ocstop_cur_prev() {
 _ocstop() {
   local cur prev cmd='' i w
   local -a sock=()
-  local prog=${COMP_WORDS[0]}
   COMPREPLY=()
   _ocstop_cur_prev
 
@@ -83,9 +83,7 @@ _ocstop() {
         uninstall-plugin' -- "$cur")
       ;;
     abort)
-      # The program as typed (a build's ./client/ocstop too), else the one on PATH.
-      type -P -- "$prog" >/dev/null 2>&1 || prog=ocstop
-      mapfile -t COMPREPLY < <(compgen -W "$(_ocstop_running "$prog" "${sock[@]}")" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "$(_ocstop_running "${sock[@]}")" -- "$cur")
       ;;
   esac
   return 0

@@ -5,14 +5,11 @@ set -l commands abort status monitor ping check doctor install-plugin uninstall-
 # The ids of the sessions that run, from `ocstop -j status` on the socket the command line names:
 # a session's keys come in this order (proto/wire.c) and a quote inside a string is escaped, so a
 # title cannot fake one. Asked of the daemon for at most a second; a daemon that is down, slow or
-# odd gives nothing, and never a word on the terminal.
+# odd gives nothing, and never a word on the terminal. Always the ocstop on PATH, never the program
+# as typed: ./ocstop would run a file of the current directory, which may be anyone's.
 function __ocstop_running
     set -l tokens (commandline -opc)
     set -l query ocstop
-    # The program as typed (a build's ./client/ocstop too), else the one on PATH.
-    if type -q -- $tokens[1]
-        set query $tokens[1]
-    end
     set -l i 2
     while test $i -le (count $tokens)
         switch $tokens[$i]

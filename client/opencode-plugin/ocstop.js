@@ -507,6 +507,10 @@ class Link {
     // directory -> { ctx, reg }; reg is the register reply, null until it arrives.
     this.instances = new Map();
     this.conn = null; // the live connection, or null
+    // The last settings notification on this connection, or null. A register reply read together
+    // with one resolves only after it was handled; the daemon sends them at each reload, so they are
+    // never older than a reply that came before them.
+    this.settings = null;
     this.connecting = false;
     this.retryTimer = null;
     this.watcher = null; // the watch on the socket's directory while there is no connection
@@ -618,6 +622,7 @@ class Link {
     sock.unref();
     self = new Connection(sock, (c) => this.drop(c));
     this.conn = self;
+    this.settings = null;
     this.connecting = false;
     this.unwatchSocket();
     for (const inst of this.instances.values()) this.register(inst);
@@ -672,8 +677,9 @@ class Link {
     } else if (msg[0] === 2 && msg[1] === "settings") {
       // The daemon's configuration was reloaded: every instance registered on this connection follows.
       const params = Array.isArray(msg[2]) ? msg[2][0] : undefined;
-      if (params === null || typeof params !== "object" || !Number.isInteger(params.max_len)) return;
-      for (const inst of this.instances.values()) if (inst.reg) Object.assign(inst.reg, settingsOf(params));
+      if (params === null || typeof params !== "object" || !Number.isInteger(params.max_len) || c !== this.conn) return;
+      this.settings = settingsOf(params);
+      for (const inst of this.instances.values()) if (inst.reg) Object.assign(inst.reg, this.settings);
     } else if (msg[0] === 2 && typeof msg[1] === "string") {
       this.onNotify(msg[1], Array.isArray(msg[2]) ? msg[2][0] : undefined);
     }
@@ -705,7 +711,7 @@ class Link {
         this.registerTimeoutMs,
       );
       if (this.conn !== c || this.instances.get(ctx.directory) !== inst) return;
-      inst.reg = { relay: reply.relay === true, ...settingsOf(reply) };
+      inst.reg = { relay: reply.relay === true, ...settingsOf(reply), ...this.settings };
       this.backoff = this.backoffMinMs;
     } catch (e) {
       // A daemon that takes the connection but never answers would otherwise pin us in fail-safe mode.

@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 38
+tap_plan 39
 tmp_dir_new T
 SHIM=$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js
 export HOME=$T/home OCSTOP_SHIM=$SHIM XDG_CONFIG_HOME=$T/home/.config
@@ -18,6 +18,8 @@ cd "$T/proj" || tap_bail "no project folder"
 cat >"$T/bin/systemctl" <<'SH'
 #!/bin/sh
 verb=$2
+# The descriptors it was given besides stdin, stdout, stderr (and the script sh reads).
+ls -l /proc/$$/fd | awk -v me="$0" '$9 > 2 && $11 != me { print $9, $11 }' >"$SYSTEMCTL_DIR/systemctl.fds"
 [ -f "$SYSTEMCTL_DIR/hang" ] && exec sleep 30
 # Answers, closes its output, and hangs on.
 [ -f "$SYSTEMCTL_DIR/hang-after" ] && { echo enabled; exec sleep 30 >/dev/null 2>&1; }
@@ -64,6 +66,9 @@ tap_ok "no OpenCode reachable and no shim: that fails" line FAIL opencode "no Op
 tap_ok "the shim is said not installed" line warn shim "not installed in any folder OpenCode loads plugins from"
 tap_ok "the stop words in force" line ok "stop words" "x, stop"
 tap_ok "systemd: enabled and listening" line ok systemd "ocstopd.socket is enabled and listening"
+cp "$T/systemctl.fds" "$T/systemctl.fds.doctor"; "$T/bin/systemctl" --user is-active ocstopd.socket >/dev/null
+tap_eq "systemctl gets none of doctor's descriptors, only those doctor was given" \
+  "$(cat "$T/systemctl.fds")" "$(cat "$T/systemctl.fds.doctor")"
 
 # 4. With the shim installed, no OpenCode running yet is fine: the next one loads it.
 ocstop -q install-plugin

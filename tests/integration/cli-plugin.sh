@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 39
+tap_plan 48
 tmp_dir_new T
 SHIM=$OCSTOP_SRCDIR/client/opencode-plugin/ocstop.js
 export HOME=$T/home OCSTOP_SHIM=$SHIM
@@ -78,7 +78,40 @@ rm -r "$HOME/.opencode" "$T/ocd"; ocstop -q uninstall-plugin
 mkdir -p "$T/proj/open/.opencode"; chmod 777 "$T/proj/open/.opencode"
 tap_run "install-plugin --project under a folder writable by all: exit 1" 1 in_dir "$T/proj/open" ocstop install-plugin --project
 tap_ok "it says so, with the fix, and made nothing there" bash -c \
-  'grep -q "is writable by every user: not using it; chmod o-w" <<<"$2" && ! test -e "$1/plugins"' bash "$T/proj/open/.opencode" "$ERR"
+  'grep -qF "is writable by every user: not using it; make it not writable by others (chmod o-w '\''$1'\'')" <<<"$2" && ! test -e "$1/plugins"' \
+  bash "$T/proj/open/.opencode" "$ERR"
+
+# Paths are anyone's to name (a parent's .opencode may be another user's): shown without control
+# characters, and no shell command is made of one that has a quote or a control character.
+mkdir -p "$HOME/.opencode/plugin"
+cp "$SHIM" "$HOME/.opencode/plugin/x'"$'\e[31m.js'
+tap_run "install-plugin with a copy named with a quote and ESC: exit 0" 0 ocstop install-plugin
+tap_contains "it names the copy safely and says to remove it" \
+  "copy of the shim from $HOME/.opencode/plugin/x'?[31m.js: two shims would both answer an x; remove it" "$ERR"
+tap_ok "with no control character and no shell command" bash -c '! grep -q -e "[[:cntrl:]]" -e "rm '\''" <<<"$1"' bash "$ERR"
+rm -r "$HOME/.opencode"; ocstop -q uninstall-plugin
+ln -s "$T/gone"$'\e[2J' "$G/ocstop.js"
+tap_run "install-plugin over a link to a name with ESC: exit 1" 1 ocstop install-plugin
+tap_ok "it names the link's target safely" bash -c '! grep -q "[[:cntrl:]]" <<<"$2" && grep -qF "is a link to $1?[2J, which" <<<"$2"' \
+  bash "$T/gone" "$ERR"
+rm "$G/ocstop.js"
+Q="$T/it's"; mkdir -p "$Q/.config/opencode/plugins"; cp "$SHIM" "$Q/.config/opencode/plugins/ocstop.js"
+tap_run "install-plugin over a copy in a folder named with a quote: exit 1" 1 env HOME="$Q" "$OCSTOP_BIN" install-plugin
+tap_ok "it says to remove it, with no shell command" bash -c \
+  'grep -qF "$1/.config/opencode/plugins/ocstop.js is a file ocstop did not make (a copy of the shim?): not replacing it; remove it and run this again" <<<"$2" && ! grep -q "rm '\''" <<<"$2"' \
+  bash "$Q" "$ERR"
+
+# A FIFO or a device in a folder scanned (a parent's .opencode may be another user's) is never opened:
+# opening a FIFO would hang the CLI, or let a writer blocked on it go on. A writer waits on one.
+mkdir -p "$HOME/.opencode/plugin"
+mkfifo "$HOME/.opencode/plugin/ocstop.js"; ln -s ocstop.js "$HOME/.opencode/plugin/pipe.js"
+bash -c 'exec 3>"$1"; echo opened >"$2"' bash "$HOME/.opencode/plugin/ocstop.js" "$T/writer-went-on" &
+WRITER=$!; oc_track "$WRITER"
+tap_run "install-plugin with a FIFO in a scanned folder: exit 0, in time" 0 timeout 10 "$OCSTOP_BIN" install-plugin
+sleep 0.5
+tap_ok "the FIFO was not opened: its writer still waits" bash -c '! test -e "$1" && kill -0 "$2"' bash "$T/writer-went-on" "$WRITER"
+kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null
+rm -r "$HOME/.opencode"; ocstop -q uninstall-plugin
 
 # The shim missing is said clearly.
 tap_run "install-plugin with no shim there: exit 1" 1 env OCSTOP_SHIM="$T/none.js" "$OCSTOP_BIN" install-plugin

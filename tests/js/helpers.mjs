@@ -107,13 +107,14 @@ class Peer {
   }
 }
 
-// What a FakeDaemon handler returns for a reply other than an immediate result.
+// What a FakeDaemon handler returns for a reply other than an immediate result. with: messages
+// written right after the reply in the same write, so that the shim reads them all at once.
 const SHAPED = Symbol("shaped reply");
-export const reply = (result, { delayMs = 0, error = null } = {}) => ({ [SHAPED]: true, result, delayMs, error });
+export const reply = (result, { delayMs = 0, error = null, with: also = [] } = {}) => ({ [SHAPED]: true, result, delayMs, error, also });
 
 // A daemon on a real Unix socket that speaks msgpack-rpc with the shim's own codec. By default it
 // answers register with registerReply(params, peer) and message with messageReply(params, peer);
-// a handler returns the result, undefined for no answer at all, or reply(result, { delayMs, error }).
+// a handler returns the result, undefined for no answer at all, or reply(result, { delayMs, error, with }).
 export class FakeDaemon {
   static running = new Set();
 
@@ -149,8 +150,8 @@ export class FakeDaemon {
     let r = method === "register" ? this.registerReply(params, peer) : method === "message" ? this.messageReply(params, peer) : undefined;
     if (r === undefined) return;
     if (!r?.[SHAPED]) r = reply(r);
-    const { result, delayMs, error } = r;
-    const send = () => peer.send([1, id, error, error ? null : result]);
+    const { result, delayMs, error, also } = r;
+    const send = () => peer.sendRaw(Buffer.concat([[1, id, error, error ? null : result], ...also].map(encode)));
     if (delayMs) setTimeout(send, delayMs);
     else send();
   }

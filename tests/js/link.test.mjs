@@ -125,6 +125,25 @@ test("a settings notification (the daemon reloaded) updates every registered ins
   await d.stop();
 });
 
+test("settings read together with the register reply are not lost; a new connection starts without them", async () => {
+  const d = await FakeDaemon.start();
+  const settings = [2, "settings", [{ stop_words: ["x", "stopnow"], max_len: 7, proof_ms: 20000 }]];
+  d.registerReply = () => reply({ stop_words: ["x"], max_len: 1, relay: true, proof_ms: 8000 }, { with: [settings] });
+  const link = makeLink(d.path, { backoffMinMs: 10 });
+  const inst = instance();
+  link.add(inst);
+  const first = await d.waitRegistered();
+  await waitFor(() => inst.reg, "the register reply");
+  assert.deepStrictEqual(inst.reg, { relay: true, maxLen: 7, proofMs: 21000 });
+  // The next daemon has its own settings: those of the last connection are not applied to its reply.
+  d.registerReply = () => ({ stop_words: ["x", "ab"], max_len: 2, relay: true });
+  first.sock.destroy();
+  await waitFor(() => d.live.find((p) => p !== first && p.requests("register").length), "the second register");
+  await waitFor(() => inst.reg, "the second register reply");
+  assert.deepStrictEqual(inst.reg, { relay: true, maxLen: 2 });
+  await d.stop();
+});
+
 test("a register error leaves the instance unregistered and the connection up", async () => {
   const { d, link, inst, peer } = await connected({}, (d) => (d.registerReply = () => reply(null, { error: [1, "bad request"] })));
   await sleep(50);
