@@ -18,8 +18,11 @@ cd "$T/proj" || tap_bail "no project folder"
 cat >"$T/bin/systemctl" <<'SH'
 #!/bin/sh
 verb=$2
-# The descriptors it was given besides stdin, stdout, stderr (and the script sh reads).
-ls -l /proc/$$/fd | awk -v me="$0" '$9 > 2 && $11 != me { print $9, $11 }' >"$SYSTEMCTL_DIR/systemctl.fds"
+# The descriptors it was given besides stdin, stdout, stderr: those a child of it inherits (sh's own
+# are close-on-exec), less the one ls reads /proc with. Not /proc/$$/fd, where sh's passing pipes
+# and saved descriptors come and go.
+ls -l /proc/self/fd >"$SYSTEMCTL_DIR/systemctl.fds.raw"
+awk '$9 > 2 && $11 !~ /^\/proc\// { print $9, $11 }' "$SYSTEMCTL_DIR/systemctl.fds.raw" >"$SYSTEMCTL_DIR/systemctl.fds"
 [ -f "$SYSTEMCTL_DIR/hang" ] && exec sleep 30
 # Answers, closes its output, and hangs on.
 [ -f "$SYSTEMCTL_DIR/hang-after" ] && { echo enabled; exec sleep 30 >/dev/null 2>&1; }
