@@ -15,9 +15,10 @@
 #     (SKIP counts as nothing).
 # Three builds: <src>/build runs every test; <src>/build-san (ASan + UBSan, leaks checked, the first
 # UBSan report fatal; a report in any log fails its test, tests/lib/oc.sh) runs them all again but the
-# shim's JavaScript and the packages (suite 'packaging' builds its own), so the daemon and the CLI
-# that the integration tests start are the sanitized ones; <src>/build-fuzz (clang, when installed) runs each libFuzzer target for a smoke time
-# (suite 'fuzz', fuzz/README.md). Every log is counted.
+# shim's JavaScript, the packages (suite 'packaging' builds its own) and the x races (suite 'race':
+# timing statistics), with 60 stops in stops-200, so the daemon and the CLI that the integration
+# tests start are the sanitized ones; <src>/build-fuzz (clang, when installed) runs each libFuzzer
+# target for a smoke time (suite 'fuzz', fuzz/README.md). Every log is counted.
 # Environment: OCSTOP_BUILDDIR (default <src>/build); OCSTOP_SANBUILDDIR (default <src>/build-san;
 # "none" skips the sanitizer build); OCSTOP_FUZZBUILDDIR (default <src>/build-fuzz; "none" skips the
 # fuzz build); OCSTOP_FUZZ_SECONDS: each target's smoke time (default 15); OCSTOP_TEST_ARGS: extra
@@ -86,7 +87,8 @@ if [ "$SANBUILD" != none ]; then
   SANLOG=$SANBUILD/meson-logs/testlog.txt
   rm -f "$SANLOG"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C "$SANBUILD" --print-errorlogs --num-processes 2 --no-suite shim --no-suite packaging
+    OCSTOP_STOPS=60 meson test -C "$SANBUILD" --print-errorlogs --num-processes 2 --no-suite shim \
+    --no-suite packaging --no-suite race
   src=$?
   [ -f "$SANLOG" ] || fail_early "meson test wrote no $SANLOG (exit $src)"
   [ "$src" -eq 0 ] || mrc=$src

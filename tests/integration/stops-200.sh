@@ -5,7 +5,8 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-STOPS=200
+# OCSTOP_STOPS: fewer in the sanitizer pass (tests/run-all.sh), more than 10.
+STOPS=${OCSTOP_STOPS:-200}
 # What the daemon may grow between stop 10 (its caches and buffers warm) and stop 200: a few pages
 # of allocator slack, nothing a stop keeps. A leak of one small allocation per stop (a stop, a
 # request, a reply buffer: 100-500 bytes) over 190 stops exceeds it.
