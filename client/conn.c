@@ -354,24 +354,28 @@ static int conn_read_msg(struct conn *c, int64_t deadline, struct proto_msg *msg
 }
 
 /* Checks the error and result of our response: the error must be nil or
- * [code, message], the result a map. */
+ * [kind, "name: message"] (an older daemon's [code, message] too), the
+ * result a map. */
 static int conn_check_response(struct conn *c, const struct proto_msg *msg, char **cause)
 {
-	const msgpack_object *e = msg->error;
-	const msgpack_object_array *a;
+	const char *s;
+	size_t len;
 	char *text;
+	int code;
 
-	if (e->type != MSGPACK_OBJECT_NIL) {
-		a = &e->via.array;
-		if (e->type != MSGPACK_OBJECT_ARRAY || a->size != 2 ||
-		    (a->ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
-			a->ptr[0].type != MSGPACK_OBJECT_NEGATIVE_INTEGER) ||
-		    (text = proto_strdup(&a->ptr[1])) == NULL) {
-			*cause = conn_fmt("malformed reply: error is not [code, message]");
+	if (msg->error->type != MSGPACK_OBJECT_NIL) {
+		if ((code = proto_error_read(msg->error, &s, &len)) == PROTO_ERR ||
+		    memchr(s, '\0', len) != NULL) {
+			*cause = conn_fmt("malformed reply: error is not [kind, message]");
 			return CONN_EREPLY;
 		}
-		c->error_code = (int)a->ptr[0].via.i64;
-		*cause = conn_fmt("%s (%s)", text, proto_errcode_name(c->error_code));
+		if ((text = strndup(s, len)) == NULL) {
+			*cause = conn_fmt("out of memory");
+			return CONN_EREPLY;
+		}
+		c->error_code = code;
+		*cause = len > 0 ? conn_fmt("%s (%s)", text, proto_errcode_name(code))
+				 : conn_fmt("%s", proto_errcode_name(code));
 		free(c->error_text);
 		c->error_text = text;
 		return CONN_EREPLY;

@@ -152,9 +152,18 @@ static void record(msgpack_packer *pk, int rc, const struct proto_msg *m, size_t
 		CHECK(m->error != NULL && m->result != NULL);
 		msgpack_pack_object(pk, *m->error);
 		msgpack_pack_object(pk, *m->result);
-		if (m->error->type == MSGPACK_OBJECT_ARRAY &&
-		    m->error->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-			CHECK(proto_errcode_name((int)m->error->via.array.ptr[0].via.u64) != NULL);
+		if (m->error->type == MSGPACK_OBJECT_ARRAY) {
+			const char *text = NULL;
+			size_t len = 0;
+			int code = proto_error_read(m->error, &text, &len);
+
+			CHECK(proto_errcode_name(code) != NULL);
+			CHECK(code == PROTO_ERR ||
+			    (text != NULL && text >= m->error->via.array.ptr[1].via.str.ptr &&
+				text + len ==
+				    m->error->via.array.ptr[1].via.str.ptr +
+					m->error->via.array.ptr[1].via.str.size));
+		}
 		return;
 	}
 	CHECK(m->method_len > 0 && m->method_len <= PROTO_MAX_METHOD);

@@ -7,6 +7,10 @@
 /* Start with room for a typical reply; grow by doubling. */
 #define PROTO_BUF_INIT 1024
 
+/* Between an error's name and its message (PROTOCOL.md, Errors). */
+#define ERROR_SEP ": "
+#define ERROR_SEP_LEN (sizeof(ERROR_SEP) - 1)
+
 /* The packer's writer: every token of every reply goes through here, so it
  * is one bounds check and a copy. */
 static int buf_write(void *data, const char *buf, size_t len)
@@ -91,12 +95,24 @@ void proto_pack_result_header(msgpack_packer *pk, uint32_t msgid)
 
 void proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message)
 {
+	const char *name;
+	size_t name_len, msg_len;
+
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, PROTO_RESPONSE);
 	msgpack_pack_uint32(pk, msgid);
 	msgpack_pack_array(pk, 2);
-	msgpack_pack_int(pk, code);
-	proto_pack_cstr(pk, message);
+	msgpack_pack_int(pk, proto_errcode_kind(code));
+	/* The name first, where a program finds it and a person reads past. */
+	name = proto_errcode_name(code);
+	name_len = strlen(name);
+	msg_len = message != NULL ? strlen(message) : 0;
+	msgpack_pack_str(pk, name_len + (message != NULL ? ERROR_SEP_LEN + msg_len : 0));
+	msgpack_pack_str_body(pk, name, name_len);
+	if (message != NULL) {
+		msgpack_pack_str_body(pk, ERROR_SEP, ERROR_SEP_LEN);
+		msgpack_pack_str_body(pk, message, msg_len);
+	}
 	msgpack_pack_nil(pk);
 }
 

@@ -6,7 +6,7 @@
  *   notification  [2, method, params]
  *
  * params is an array holding at most one map of options; results are maps;
- * errors are [code, message]. This module does no I/O: bytes go in through
+ * errors are [kind, "name: message"] (proto_pack_error). This module does no I/O: bytes go in through
  * proto_reader_feed() and messages are packed into a caller's msgpack_packer.
  */
 #ifndef OCSTOP_PROTO_H
@@ -21,7 +21,7 @@
 
 /* Bumped for every change a peer can see (PROTOCOL.md says what each
  * version changed), so a client can tell what its daemon offers. */
-#define PROTO_VERSION 5
+#define PROTO_VERSION 6
 
 /* How long an abort may take to answer (PROTOCOL.md, abort), which a
  * client waits for: two attempts of timeout_ms each, the status check
@@ -116,7 +116,9 @@ bool proto_session_id_valid(const char *id, size_t len);
 #define PROTO_M_OPENCODE_ABORT "opencode.abort"
 #define PROTO_M_OPENCODE_SESSIONS "opencode.sessions"
 
-/* Error codes carried in a response's [code, message]. */
+/* The errors a response carries, each by its stable name (proto_errcode_name)
+ * on the wire: [kind, "name: message"]. The numbers are this program's own;
+ * protocols before 6 sent them as [code, message]. */
 enum proto_errcode {
 	PROTO_EBADREQ = 1,      /* malformed message or bad params */
 	PROTO_EMETHOD = 2,      /* unknown method */
@@ -129,6 +131,20 @@ enum proto_errcode {
 
 /* Stable lowercase name of an error code ("bad_request", ...). */
 const char *proto_errcode_name(int code);
+/* The code of a name; 0 when it is none of them. */
+int proto_errcode_from_name(const char *name, size_t len);
+
+/* An error's kind, Neovim's convention, which every msgpack-rpc client
+ * shows the message of: a request the client got wrong, or a failure. */
+#define PROTO_ERRKIND_EXCEPTION 0
+#define PROTO_ERRKIND_VALIDATION 1
+int proto_errcode_kind(int code);
+
+/* The code of a response's error, in either form: [kind, "name: message"],
+ * with *text the message after "name: ", or an older peer's [code,
+ * message], with *text the message (borrowed from error). 0 when it names
+ * no code this version knows, PROTO_ERR when it is neither form. */
+int proto_error_read(const msgpack_object *error, const char **text, size_t *len);
 
 enum proto_status {
 	PROTO_ERR = -1, /* the stream is broken; sticky; close the peer */
@@ -153,7 +169,7 @@ struct proto_msg {
 	const char *method; /* request, notify; not NUL-terminated */
 	size_t method_len;
 	const msgpack_object *params; /* request, notify: always an array */
-	const msgpack_object *error;  /* response: nil or [code, message] */
+	const msgpack_object *error;  /* response: nil or [kind, message] (proto_error_read) */
 	const msgpack_object *result; /* response */
 };
 
@@ -202,7 +218,8 @@ void proto_buf_destroy(struct proto_buf *b);
 void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method);
 void proto_pack_notify_header(msgpack_packer *pk, const char *method);
 void proto_pack_result_header(msgpack_packer *pk, uint32_t msgid);
-/* A complete error response: [1, msgid, [code, message], nil]. */
+/* A complete error response: [1, msgid, [kind, "name: message"], nil], or
+ * [kind, "name"] when message is NULL. */
 void proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message);
 
 /* Small helpers for maps of options and results. A NULL string packs nil. */

@@ -442,7 +442,7 @@ static int check_message(struct proto_reader *r, const msgpack_object *o, struct
 	e = &a->ptr[2];
 	if (e->type != MSGPACK_OBJECT_NIL &&
 	    (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2))
-		return invalid(r, "error must be nil or [code, message]");
+		return invalid(r, "error must be nil or [kind, message]");
 	msg->error = e;
 	msg->result = &a->ptr[3];
 	return PROTO_OK;

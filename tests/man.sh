@@ -96,7 +96,7 @@ want=$( (sed -n 's/^## \(.*\)/\1/p' "$proto_md" | tr '[:lower:]' '[:upper:]'
   sed -n 's/^### \(.*\)/   \1/p' "$proto_md") | tr -d '`*')
 tap_ok "every heading of PROTOCOL.md is one of ocstop-protocol(7)" \
   missing "$want" "$(grep -E '^([A-Z]|   [^ ])' <<<"$proto_page")"
-want=$(grep -E '^\| *[^-| ]' "$proto_md" | grep -vE '^\| *(what|code) *\|' |
+want=$(grep -E '^\| *[^-| ]' "$proto_md" | grep -vE '^\| *(what|code|name) *\|' |
   awk -F'|' '{ gsub(/^ +| +$|`/, "", $2); print "       " $2 }')
 tap_ok "every row of PROTOCOL.md's tables is an entry of ocstop-protocol(7)" \
   missing "$want" "$proto_page"

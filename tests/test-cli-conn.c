@@ -155,8 +155,36 @@ static void test_call_skips_notifications_and_other_ids(void **state)
 static void test_call_error_reply(void **state)
 {
 	struct fixture *f = *state;
-	proto_pack_error(&f->pk, 1, 3, "no such session");
+	proto_pack_error(&f->pk, 1, PROTO_ENOTFOUND, "no such session");
 	expect_reply_error(f, "no such session (not_found)");
+	assert_int_equal(conn_error_code(f->c), PROTO_ENOTFOUND);
+	assert_string_equal(conn_error_text(f->c), "no such session");
+}
+
+/* A daemon before protocol 6 sends [code, message]: read alike. */
+static void test_call_error_reply_old_form(void **state)
+{
+	struct fixture *f = *state;
+
+	msgpack_pack_array(&f->pk, 4);
+	msgpack_pack_uint32(&f->pk, 1);
+	msgpack_pack_uint32(&f->pk, 1);
+	msgpack_pack_array(&f->pk, 2);
+	msgpack_pack_int(&f->pk, PROTO_EUNREACHABLE);
+	proto_pack_cstr(&f->pk, "cannot reach http://x");
+	msgpack_pack_nil(&f->pk);
+	expect_reply_error(f, "cannot reach http://x (opencode_unreachable)");
+	assert_int_equal(conn_error_code(f->c), PROTO_EUNREACHABLE);
+	assert_string_equal(conn_error_text(f->c), "cannot reach http://x");
+}
+
+static void test_call_error_name_only(void **state)
+{
+	struct fixture *f = *state;
+
+	proto_pack_error(&f->pk, 1, PROTO_EINTERNAL, NULL);
+	expect_reply_error(f, "internal");
+	assert_int_equal(conn_error_code(f->c), PROTO_EINTERNAL);
 }
 
 static void test_call_error_without_message(void **state)
@@ -170,7 +198,7 @@ static void test_call_error_without_message(void **state)
 	msgpack_pack_int(&f->pk, 3);
 	msgpack_pack_int(&f->pk, 5);
 	msgpack_pack_nil(&f->pk);
-	expect_reply_error(f, "malformed reply: error is not [code, message]");
+	expect_reply_error(f, "malformed reply: error is not [kind, message]");
 }
 
 static void test_call_result_not_map(void **state)
@@ -523,6 +551,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_call_skips_notifications_and_other_ids, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_call_error_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_error_reply_old_form, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_error_name_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_error_without_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_result_not_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_invalid_response, setup, teardown),

@@ -294,15 +294,37 @@ static json_t *result(struct world *w, struct client *c, const char *method, con
 	return res;
 }
 
+/* The code of a reply's error [kind, "name: message"] (or [kind, "name"]):
+ * the name must be one the protocol lists, the kind its own. */
+static json_int_t reply_error(json_t *r)
+{
+	json_t *e = json_array_get(r, 2);
+	const char *text = json_string_value(json_array_get(e, 1));
+	const char *colon;
+	int code;
+
+	assert_true(json_is_array(e));
+	assert_int_equal(json_array_size(e), 2);
+	assert_non_null(text);
+	if ((colon = strstr(text, ": ")) != NULL)
+		assert_true(colon[2] != '\0');
+	else
+		colon = text + strlen(text);
+	code = proto_errcode_from_name(text, (size_t)(colon - text));
+	assert_int_not_equal(code, 0);
+	assert_true(json_is_integer(json_array_get(e, 0)));
+	assert_int_equal(json_integer_value(json_array_get(e, 0)), proto_errcode_kind(code));
+	assert_true(json_is_null(json_array_get(r, 3)));
+	return code;
+}
+
 /* The error code of a call that must fail. */
 static json_int_t error_code(struct world *w, struct client *c, const char *method,
     const char *params)
 {
 	json_t *r = call(w, c, method, params);
-	json_int_t code = json_integer_value(json_array_get(json_array_get(r, 2), 0));
+	json_int_t code = reply_error(r);
 
-	assert_true(json_is_null(json_array_get(r, 3)));
-	assert_true(json_is_string(json_array_get(json_array_get(r, 2), 1)));
 	json_decref(r);
 	return code;
 }
@@ -413,8 +435,7 @@ static void test_errors(void **state)
 	/* A request of three elements: invalid, but its msgid can be read. */
 	send_json(c, "[0, 77, \"ping\"]");
 	r = wait_for(w, c, is_reply, &id);
-	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
-	    PROTO_EBADREQ);
+	assert_int_equal(reply_error(r), PROTO_EBADREQ);
 	json_decref(r);
 	json_decref(result(w, c, "ping", NULL));
 	/* A notification of a method nobody knows is ignored. */
@@ -482,11 +503,6 @@ static json_t *abort_looked_up(struct world *w, struct client *c, const char *pa
 	for (i = before; i < f->n_probes; i++)
 		fake_answer_probe(f, i, outcome, clock_now_ms());
 	return wait_for(w, c, is_reply, &id);
-}
-
-static json_int_t reply_error(json_t *r)
-{
-	return json_integer_value(json_array_get(json_array_get(r, 2), 0));
 }
 
 /* An id no server knows is not found, and said so: an error when nothing
@@ -1032,6 +1048,64 @@ static void test_message_unicode(void **state)
 	client_free(w, c);
 }
 
+/* Answers the next relay request method the shim gets with reply, the
+ * response's "error, result" in JSON. */
+static void shim_answers(struct world *w, struct client *shim, const char *method,
+    const char *reply)
+{
+	json_t *req = wait_for(w, shim, is_request, method);
+	char text[1024];
+
+	snprintf(text, sizeof(text), "[1, %lld, %s]",
+	    (long long)json_integer_value(json_array_get(req, 1)), reply);
+	json_decref(req);
+	send_json(shim, text);
+}
+
+/* A shim's error reply to a relay request is read in its form of protocol
+ * 6 and in an older shim's [code, message]: the stop says what it said. */
+static void test_relay_error(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *c = client_new(w);
+	static const char *const errors[] = {
+		"[1, \"not_found: no OpenCode instance for /e\"], null",
+		"[3, \"no OpenCode instance for /e\"], null",
+	};
+	json_t *r;
+	char text[512];
+	size_t i;
+
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/e\", \"pid\": 900500}"));
+	shim_answers(w, shim, "opencode.sessions",
+	    "null, {\"statuses\": \"{\\\"ses_e\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
+	    "\"sessions\": \"[{\\\"id\\\": \\\"ses_e\\\", \\\"directory\\\": \\\"/e\\\"}]\"}");
+	json_decref(result(w, c, "status", NULL));
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		uint32_t id = ++c->msgid;
+
+		snprintf(text, sizeof(text),
+		    "[0, %u, \"abort\", [{\"session\": \"ses_e\", \"timeout_ms\": 100}]]", id);
+		send_json(c, text);
+		shim_answers(w, shim, "opencode.abort", errors[i]);
+		shim_answers(w, shim, "opencode.abort", errors[i]);
+		shim_answers(w, shim, "opencode.sessions",
+		    "null, {\"statuses\": \"{\\\"ses_e\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
+		    "\"sessions\": \"[]\"}");
+		r = wait_for(w, c, is_reply, &id);
+		assert_true(json_is_false(
+		    json_object_get(json_array_get(json_object_get(json_array_get(r, 3), "results"),
+					0),
+			"stopped")));
+		assert_non_null(strstr(str_at(r, "3.results.0.reason"),
+		    "the shim refused the abort: not_found: no OpenCode instance for /e"));
+		json_decref(r);
+	}
+	client_free(w, shim);
+	client_free(w, c);
+}
+
 /* A shim of a port-less OpenCode: register as a relay, answer the listing,
  * relay events up, and carry out the daemon's abort; its connection gone,
  * its server goes. */
@@ -1148,13 +1222,9 @@ static void test_relay_fenced(void **state)
 	json_decref(result(w, shim, "register",
 	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
 	    "\"pid\": 900201, \"fences\": true}"));
-	req = wait_for(w, shim, is_request, "opencode.sessions");
-	snprintf(text, sizeof(text),
-	    "[1, %lld, null, {\"statuses\": \"{\\\"ses_r\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
-	    "\"sessions\": \"[{\\\"id\\\": \\\"ses_r\\\", \\\"directory\\\": \\\"/r\\\"}]\"}]",
-	    (long long)json_integer_value(json_array_get(req, 1)));
-	json_decref(req);
-	send_json(shim, text);
+	shim_answers(w, shim, "opencode.sessions",
+	    "null, {\"statuses\": \"{\\\"ses_r\\\": {\\\"type\\\": \\\"busy\\\"}}\", "
+	    "\"sessions\": \"[{\\\"id\\\": \\\"ses_r\\\", \\\"directory\\\": \\\"/r\\\"}]\"}");
 	json_decref(result(w, c, "status", NULL));
 	id = ++c->msgid;
 	snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"session\": \"ses_r\"}]]", id);
@@ -1317,8 +1387,7 @@ static void test_in_flight_bound(void **state)
 	for (i = 0; i < 8; i++) {
 		id = (uint32_t)(CONTROL_MAX_IN_FLIGHT + 1 + i);
 		r = wait_for(w, c, is_reply, &id);
-		assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
-		    PROTO_ELIMIT);
+		assert_int_equal(reply_error(r), PROTO_ELIMIT);
 		json_decref(r);
 		refused++;
 	}
@@ -1421,8 +1490,7 @@ static void test_utf8_kept(void **state)
 	proto_pack_kv_str(&shim->out.pk, "opencode_version", "\xc3(");
 	send_bytes(shim, shim->out.data, shim->out.size);
 	r = wait_for(w, shim, is_reply, &id);
-	assert_int_equal(json_integer_value(json_array_get(json_array_get(r, 2), 0)),
-	    PROTO_EBADREQ);
+	assert_int_equal(reply_error(r), PROTO_EBADREQ);
 	json_decref(r);
 	json_decref(result(w, shim, "register",
 	    "{\"server_url\": \"http://127.0.0.1:1\", \"pid\": 900400}"));
@@ -1626,6 +1694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_limit, setup, teardown),

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -81,8 +82,92 @@ static void test_error(void **state)
 {
 	struct fixture *f = *state;
 
+	/* Neovim shows a message only of kind 0 or 1: [1, "unknown_method: no"]. */
 	proto_pack_error(&f->pk, 2, PROTO_EMETHOD, "no");
-	assert_bytes(f, "\x94\x01\x02\x92\x02\xa2no\xc0");
+	assert_bytes(f, "\x94\x01\x02\x92\x01\xb2unknown_method: no\xc0");
+}
+
+static void test_error_kinds(void **state)
+{
+	struct fixture *f = *state;
+
+	proto_pack_error(&f->pk, 2, PROTO_EUNREACHABLE, "down");
+	assert_bytes(f, "\x94\x01\x02\x92\x00\xbaopencode_unreachable: down\xc0");
+	assert_int_equal(proto_errcode_kind(PROTO_EBADREQ), PROTO_ERRKIND_VALIDATION);
+	assert_int_equal(proto_errcode_kind(PROTO_EMETHOD), PROTO_ERRKIND_VALIDATION);
+	assert_int_equal(proto_errcode_kind(PROTO_ENOTFOUND), PROTO_ERRKIND_VALIDATION);
+	assert_int_equal(proto_errcode_kind(PROTO_ELIMIT), PROTO_ERRKIND_VALIDATION);
+	assert_int_equal(proto_errcode_kind(PROTO_EUNREACHABLE), PROTO_ERRKIND_EXCEPTION);
+	assert_int_equal(proto_errcode_kind(PROTO_ETIMEOUT), PROTO_ERRKIND_EXCEPTION);
+	assert_int_equal(proto_errcode_kind(PROTO_EINTERNAL), PROTO_ERRKIND_EXCEPTION);
+}
+
+/* The code read back from an error of either form, with the message. */
+static int read_error(struct fixture *f, const char *want_text)
+{
+	msgpack_unpacked u;
+	const char *text = NULL;
+	size_t len = 0;
+	int code;
+
+	msgpack_unpacked_init(&u);
+	assert_int_equal(msgpack_unpack_next(&u, f->sb.data, f->sb.size, NULL),
+	    MSGPACK_UNPACK_SUCCESS);
+	code = proto_error_read(&u.data, &text, &len);
+	if (want_text != NULL) {
+		assert_int_equal(len, strlen(want_text));
+		assert_memory_equal(text, want_text, len);
+	}
+	msgpack_unpacked_destroy(&u);
+	msgpack_sbuffer_clear(&f->sb);
+	return code;
+}
+
+static void pack_error_pair(struct fixture *f, int64_t first, const char *text)
+{
+	msgpack_pack_array(&f->pk, 2);
+	msgpack_pack_int64(&f->pk, first);
+	proto_pack_cstr(&f->pk, text);
+}
+
+static void test_error_read(void **state)
+{
+	struct fixture *f = *state;
+	int code;
+
+	/* Every code survives the trip, and so does its message. */
+	for (code = PROTO_EBADREQ; code <= PROTO_ELIMIT; code++) {
+		pack_error_pair(f, proto_errcode_kind(code), proto_errcode_name(code));
+		assert_int_equal(read_error(f, ""), code);
+	}
+	pack_error_pair(f, 1, "not_found: no session ses_a: gone");
+	assert_int_equal(read_error(f, "no session ses_a: gone"), PROTO_ENOTFOUND);
+	pack_error_pair(f, 0, "timeout: late");
+	assert_int_equal(read_error(f, "late"), PROTO_ETIMEOUT);
+	/* An older daemon's [code, message]. */
+	pack_error_pair(f, 3, "no such session");
+	assert_int_equal(read_error(f, "no such session"), PROTO_ENOTFOUND);
+	pack_error_pair(f, 1, "params must be an array");
+	assert_int_equal(read_error(f, "params must be an array"), PROTO_EBADREQ);
+	pack_error_pair(f, 7, "limit: the old form keeps its text");
+	assert_int_equal(read_error(f, "limit: the old form keeps its text"), PROTO_ELIMIT);
+	/* A name this version does not know, or one not followed by ": ". */
+	pack_error_pair(f, 0, "busy: later");
+	assert_int_equal(read_error(f, "busy: later"), 0);
+	pack_error_pair(f, 0, "timeout:late");
+	assert_int_equal(read_error(f, "timeout:late"), 0);
+	pack_error_pair(f, 0, "timeouts: late");
+	assert_int_equal(read_error(f, "timeouts: late"), 0);
+	/* Neither form. */
+	msgpack_pack_array(&f->pk, 2);
+	msgpack_pack_int(&f->pk, 3);
+	msgpack_pack_int(&f->pk, 5);
+	assert_int_equal(read_error(f, NULL), PROTO_ERR);
+	msgpack_pack_array(&f->pk, 1);
+	msgpack_pack_int(&f->pk, 3);
+	assert_int_equal(read_error(f, NULL), PROTO_ERR);
+	proto_pack_cstr(&f->pk, "not_found: x");
+	assert_int_equal(read_error(f, NULL), PROTO_ERR);
 }
 
 static void test_error_null_message(void **state)
@@ -90,7 +175,7 @@ static void test_error_null_message(void **state)
 	struct fixture *f = *state;
 
 	proto_pack_error(&f->pk, 2, PROTO_EINTERNAL, NULL);
-	assert_bytes(f, "\x94\x01\x02\x92\x06\xc0\xc0");
+	assert_bytes(f, "\x94\x01\x02\x92\x00\xa8internal\xc0");
 }
 
 static void test_cstr(void **state)
@@ -141,6 +226,11 @@ static void test_errcode_names(void **state)
 	assert_string_equal(proto_errcode_name(-1), "unknown");
 	assert_string_equal(proto_errcode_name(PROTO_ELIMIT), "limit");
 	assert_string_equal(proto_errcode_name(8), "unknown");
+	assert_int_equal(proto_errcode_from_name("limit", 5), PROTO_ELIMIT);
+	assert_int_equal(proto_errcode_from_name("bad_request", 11), PROTO_EBADREQ);
+	assert_int_equal(proto_errcode_from_name("limits", 6), 0);
+	assert_int_equal(proto_errcode_from_name("lim", 3), 0);
+	assert_int_equal(proto_errcode_from_name("unknown", 7), 0);
 }
 
 int main(void)
@@ -152,6 +242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_result_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_null_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cstr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kv_bool_false, setup, teardown),

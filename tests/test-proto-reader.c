@@ -155,8 +155,8 @@ static void test_error_response(void **state)
 	assert_int_equal(m.kind, PROTO_RESPONSE);
 	assert_int_equal(m.msgid, 3);
 	assert_int_equal(m.error->type, MSGPACK_OBJECT_ARRAY);
-	assert_int_equal(m.error->via.array.ptr[0].via.u64, PROTO_ENOTFOUND);
-	assert_true(proto_str_eq(&m.error->via.array.ptr[1], "no such session"));
+	assert_int_equal(m.error->via.array.ptr[0].via.u64, PROTO_ERRKIND_VALIDATION);
+	assert_true(proto_str_eq(&m.error->via.array.ptr[1], "not_found: no such session"));
 	assert_int_equal(m.result->type, MSGPACK_OBJECT_NIL);
 	assert_int_equal(proto_reader_next(r, &m), PROTO_AGAIN);
 	proto_reader_free(r);

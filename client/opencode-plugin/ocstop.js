@@ -828,15 +828,24 @@ const { instanceFor } = __compat;
 // session.error texts can carry whole stack traces; the daemon needs only the gist.
 const MAX_ERROR_TEXT = 500;
 
-// An error reply with its PROTOCOL.md code; any other failure is reported as 4 (unreachable).
+// The errors a relay request can end in (PROTOCOL.md, Errors), each with its kind: 1 for what the
+// daemon asked wrongly, 0 for a failure.
+const ERROR_KINDS = { bad_request: 1, unknown_method: 1, not_found: 1, opencode_unreachable: 0 };
+
+// An error reply by its PROTOCOL.md name; any other failure is reported as opencode_unreachable.
 class RelayError extends Error {
-  constructor(code, message) {
+  constructor(name, message) {
     super(message);
-    this.code = code;
+    this.name = name;
   }
 }
 
-// The reply to a daemon request, as [error, result]: error is null or [code, message].
+// [kind, "name: message"], as the daemon's own errors are.
+function wireError(name, message) {
+  return [ERROR_KINDS[name], `${name}: ${message}`];
+}
+
+// The reply to a daemon request, as [error, result]: error is null or [kind, "name: message"].
 // instances: directory -> { ctx }, the plugin instances of this process.
 async function answer(instances, method, params) {
   let error = null;
@@ -844,18 +853,18 @@ async function answer(instances, method, params) {
   try {
     if (method === "opencode.abort") result = await relayAbort(instances, params);
     else if (method === "opencode.sessions") result = await relaySessions(instances, params);
-    else error = [2, "unknown method"];
+    else error = wireError("unknown_method", "not a relay method");
   } catch (e) {
-    error = e instanceof RelayError ? [e.code, e.message] : [4, String(e?.message ?? e)];
+    error = e instanceof RelayError ? wireError(e.name, e.message) : wireError("opencode_unreachable", String(e?.message ?? e));
   }
   return [error, result];
 }
 
 async function relayAbort(instances, { session, directory }) {
-  if (typeof session !== "string") throw new RelayError(1, "session must be a string");
+  if (typeof session !== "string") throw new RelayError("bad_request", "session must be a string");
   // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
   const inst = instanceFor(instances, directory) ?? instances.values().next().value;
-  if (!inst) throw new RelayError(3, "no OpenCode instance");
+  if (!inst) throw new RelayError("not_found", "no OpenCode instance");
   const t0 = performance.now();
   try {
     const r = await withTimeout(inst.ctx.client.session.abort({ path: { id: session } }), CLIENT_TIMEOUT_MS);
@@ -870,7 +879,7 @@ async function relayAbort(instances, { session, directory }) {
 // session.status() and session.list() only see the instance's own directory, hence no fallback.
 async function relaySessions(instances, { directory }) {
   const inst = instanceFor(instances, directory);
-  if (!inst) throw new RelayError(3, `no OpenCode instance for ${directory}`);
+  if (!inst) throw new RelayError("not_found", `no OpenCode instance for ${directory}`);
   const [statuses, sessions] = await withTimeout(
     Promise.all([inst.ctx.client.session.status(), inst.ctx.client.session.list()]),
     CLIENT_TIMEOUT_MS,
@@ -921,7 +930,7 @@ function slimEvent({ type, properties: p }) {
   return null;
 }
 
-return { MAX_ERROR_TEXT, RelayError, answer, slimEvent };
+return { MAX_ERROR_TEXT, RelayError, wireError, answer, slimEvent };
 })();
 
 // ================================================================================= src/detached.js

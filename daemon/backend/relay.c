@@ -80,6 +80,20 @@ static json_t *json_field(const msgpack_object *result, const char *key)
 	return json_loadb(s, len, 0, NULL);
 }
 
+/* "what: name: message" from a shim's error reply, in the form of
+ * protocol 6 or an older shim's [code, message]. */
+static void shim_error(char *buf, size_t size, const char *what, const msgpack_object *error)
+{
+	const char *text = NULL;
+	size_t len = 0;
+	int code = proto_error_read(error, &text, &len);
+
+	if (code == PROTO_ERR)
+		snprintf(buf, size, "%s (a malformed error)", what);
+	else
+		snprintf(buf, size, "%s: %s: %.*s", what, proto_errcode_name(code), (int)len, text);
+}
+
 static void abort_reply(struct relay_req *q, const msgpack_object *error,
     const msgpack_object *result, const char *failure)
 {
@@ -95,6 +109,8 @@ static void abort_reply(struct relay_req *q, const msgpack_object *error,
 	}
 	if (failure != NULL)
 		snprintf(err, sizeof(err), "the shim: %s", failure);
+	else if (error != NULL)
+		shim_error(err, sizeof(err), "the shim refused the abort", error);
 	else if (result != NULL && proto_map_str(result, "error", &msg, &len) == PROTO_OK)
 		snprintf(err, sizeof(err), "in-process abort failed: %.*s", (int)len, msg);
 	else
@@ -107,11 +123,16 @@ static void listing_reply(struct relay_req *q, const msgpack_object *error,
 {
 	struct relay *r = q->r;
 	bool ok = result != NULL && error == NULL;
+	char err[256];
 	json_t *j;
 
 	if (!ok) {
+		if (error != NULL)
+			shim_error(err, sizeof(err), "the shim refused", error);
 		log_debug("%s: listing failed: %s", server_url(r->srv),
-		    failure != NULL ? failure : "error reply");
+		    failure != NULL     ? failure
+			: error != NULL ? err
+					: "no result");
 	} else {
 		if ((j = json_field(result, "sessions")) != NULL) {
 			engine_observe_sessions(r->e, r->srv, j);

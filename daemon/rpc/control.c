@@ -59,7 +59,7 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 		return;
 	}
 	if ((code = m->exec(&call, opts, &msg)) != 0)
-		rpc_reply_error(&call, code, msg != NULL ? msg : proto_errcode_name(code));
+		rpc_reply_error(&call, code, msg);
 }
 
 static void on_notify(struct peer *p, const char *method, size_t method_len,

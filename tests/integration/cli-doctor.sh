@@ -64,7 +64,7 @@ ocstopd_start "$T" --stop-word x --stop-word Stop || tap_bail "ocstopd did not s
 echo enabled >"$T/systemctl.enabled"; echo active >"$T/systemctl.active"
 tap_run "doctor with a daemon but no OpenCode and no shim: exit 1" 1 ocstop doctor
 tap_ok "the socket is fine" line ok socket "$OCSTOP_SOCKET (from \$OCSTOP_SOCKET)"
-tap_ok "the daemon answers, with its version and protocol" line ok daemon "answers (protocol 5)"
+tap_ok "the daemon answers, with its version and protocol" line ok daemon "answers (protocol 6)"
 tap_ok "no OpenCode reachable and no shim: that fails" line FAIL opencode "no OpenCode is reachable now — fix: ocstop install-plugin"
 tap_ok "the shim is said not installed" line warn shim "not installed in any folder OpenCode loads plugins from"
 tap_ok "the stop words in force" line ok "stop words" "x, stop"

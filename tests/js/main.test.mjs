@@ -203,9 +203,9 @@ test("the daemon's relay requests are answered through the instances' clients", 
   assert.equal(byId[100][2], null);
   assert.deepStrictEqual(two.calls.filter((c) => c.name === "session.abort").map((c) => c.arg), [{ path: { id: "ses_7" } }]);
   assert.deepStrictEqual(byId[101], [1, 101, null, { statuses: '{"ses_1":{"type":"busy"}}', sessions: '[{"id":"ses_1","directory":"/p/one"}]' }]);
-  assert.deepStrictEqual(byId[102], [1, 102, [3, "no OpenCode instance for /p/three"], null]);
-  assert.deepStrictEqual(byId[103], [1, 103, [1, "session must be a string"], null]);
-  assert.deepStrictEqual(byId[104], [1, 104, [2, "unknown method"], null]);
+  assert.deepStrictEqual(byId[102], [1, 102, [1, "not_found: no OpenCode instance for /p/three"], null]);
+  assert.deepStrictEqual(byId[103], [1, 103, [1, "bad_request: session must be a string"], null]);
+  assert.deepStrictEqual(byId[104], [1, 104, [1, "unknown_method: not a relay method"], null]);
   await d.stop();
 });
 

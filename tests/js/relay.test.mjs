@@ -1,5 +1,5 @@
 // The shim's relay (client/opencode-plugin/src/relay.js): its answers to the daemon's opencode.abort
-// and opencode.sessions requests, with their PROTOCOL.md error codes, against a fake OpenCode client;
+// and opencode.sessions requests, with their PROTOCOL.md errors, against a fake OpenCode client;
 // and the slimmed events it forwards.
 //
 //   node --test tests/js/relay.test.mjs
@@ -45,11 +45,11 @@ test("opencode.abort with an unknown or no directory goes through any instance",
   }
 });
 
-test("opencode.abort errors: no session is bad_request (1), no instance is not_found (3)", async () => {
+test("opencode.abort errors: no session is bad_request, no instance is not_found, both of kind 1", async () => {
   const { map } = instances("/a");
   for (const params of [{}, { session: 5 }, { session: null }, { session: ["ses_1"] }])
-    assert.deepStrictEqual(await answer(map, "opencode.abort", params), [[1, "session must be a string"], null], JSON.stringify(params));
-  assert.deepStrictEqual(await answer(new Map(), "opencode.abort", { session: "ses_1" }), [[3, "no OpenCode instance"], null]);
+    assert.deepStrictEqual(await answer(map, "opencode.abort", params), [[1, "bad_request: session must be a string"], null], JSON.stringify(params));
+  assert.deepStrictEqual(await answer(new Map(), "opencode.abort", { session: "ses_1" }), [[1, "not_found: no OpenCode instance"], null]);
 });
 
 test("an abort OpenCode refuses, throws at or sits on is ok: false with the reason", async () => {
@@ -103,34 +103,35 @@ test("an opencode.sessions that never returns is given up after the client timeo
   const t0 = performance.now();
   const [error, result] = await answer(map, "opencode.sessions", { directory: "/a" });
   const waited = performance.now() - t0;
-  assert.deepStrictEqual([error, result], [[4, "timeout"], null]);
+  assert.deepStrictEqual([error, result], [[0, "opencode_unreachable: timeout"], null]);
   assert.ok(waited >= 999 && waited < 1500, `waited ${waited}`);
 });
 
-test("opencode.sessions for a directory without an instance is not_found (3), with no fallback", async () => {
+test("opencode.sessions for a directory without an instance is not_found, with no fallback", async () => {
   const { map, fakes } = instances("/a");
-  assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/b" }), [[3, "no OpenCode instance for /b"], null]);
-  assert.deepStrictEqual(await answer(map, "opencode.sessions", {}), [[3, "no OpenCode instance for undefined"], null]);
+  assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/b" }), [[1, "not_found: no OpenCode instance for /b"], null]);
+  assert.deepStrictEqual(await answer(map, "opencode.sessions", {}), [[1, "not_found: no OpenCode instance for undefined"], null]);
   assert.deepStrictEqual(fakes["/a"].calls, []);
 });
 
-test("opencode.sessions failing inside OpenCode is opencode_unreachable (4) with its message", async () => {
+test("opencode.sessions failing inside OpenCode is opencode_unreachable, of kind 0, with its message", async () => {
   const { map, fakes } = instances("/a");
   fakes["/a"].client.session.list = () => Promise.reject(new Error("socket hang up"));
-  assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/a" }), [[4, "socket hang up"], null]);
+  assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/a" }), [[0, "opencode_unreachable: socket hang up"], null]);
   fakes["/a"].client.session.list = () => Promise.reject(42);
-  assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/a" }), [[4, "42"], null]);
+  assert.deepStrictEqual(await answer(map, "opencode.sessions", { directory: "/a" }), [[0, "opencode_unreachable: 42"], null]);
   fakes["/a"].client.session.status = () => Promise.resolve(null);
   fakes["/a"].client.session.list = () => Promise.resolve({ data: [] });
   const [[code, message], result] = await answer(map, "opencode.sessions", { directory: "/a" });
-  assert.deepStrictEqual([code, result], [4, null]);
+  assert.deepStrictEqual([code, result], [0, null]);
+  assert.match(message, /^opencode_unreachable: /);
   assert.match(message, /data/, "the runtime's TypeError text"); // node and Bun word it differently
 });
 
-test("any other method is unknown_method (2)", async () => {
+test("any other method is unknown_method, of kind 1", async () => {
   const { map, fakes } = instances("/a");
   for (const method of ["abort", "opencode.event", "", "register"])
-    assert.deepStrictEqual(await answer(map, method, { session: "ses_1" }), [[2, "unknown method"], null], method);
+    assert.deepStrictEqual(await answer(map, method, { session: "ses_1" }), [[1, "unknown_method: not a relay method"], null], method);
   assert.deepStrictEqual(fakes["/a"].calls, []);
 });
 

@@ -3,7 +3,7 @@ or never finish a frame, and the amplification cases (one request that costs the
 
     python3 hostile.py SOCKET DAEMON_PID SANITIZED(0|1) OCSTOP_CLI
 
-Every case asserts what the daemon answered (error code and message, or result) and that another,
+Every case asserts what the daemon answered (error name and message, or result) and that another,
 well-behaved client is still served: a ping round trip within a bound measured from a baseline
 taken at the start. The measured figures (memory, latency, sizes) are printed as TAP comments.
 Prints TAP with a fixed plan.
@@ -19,13 +19,13 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import Decoder, Peer  # noqa: E402
+from peer import Decoder, Peer, error_name  # noqa: E402
 from rawrpc import pack  # noqa: E402
 from teardown import wait_for  # noqa: E402
 
 PLAN = 102
-# Error codes (PROTOCOL.md).
-BAD_REQUEST, UNKNOWN_METHOD, LIMIT = 1, 2, 7
+# Error names (PROTOCOL.md).
+BAD_REQUEST, UNKNOWN_METHOD, LIMIT = "bad_request", "unknown_method", "limit"
 # Limits (PROTOCOL.md, "Limits").
 MAX_FRAME = 1 << 20
 MAX_DEPTH = 32
@@ -140,8 +140,8 @@ def session_of(ctx, sid):
 
 def is_error(reply, code, words=""):
     err, res = reply
-    return (err is not None and err[0] == code and words in err[1] and res is None), \
-        "reply %r %r (want code %d with %r)" % (err, res, code, words)
+    return (error_name(err) == code and words in err[1] and res is None), \
+        "reply %r %r (want %s with %r)" % (err, res, code, words)
 
 
 def is_result(reply, check=lambda r: True):
@@ -356,15 +356,15 @@ def _(ctx):
     return ok and ok2, why
 
 
-def invalid_frame(ctx, obj_bytes, want_code=None):
+def invalid_frame(ctx, obj_bytes, want_error=None):
     """A frame that is msgpack but no message: an error reply when it has a msgid, else nothing;
     the connection goes on either way."""
     s = raw(ctx)
     s.sendall(obj_bytes + pack([0, 99, "ping", []]))
-    out = replies(s, 2 if want_code else 1, 3)
+    out = replies(s, 2 if want_error else 1, 3)
     pong = [m for m in out if m[0] == 1 and m[1] == 99 and m[2] is None]
     errs = [m for m in out if m[0] == 1 and m[2] is not None]
-    if want_code is not None and not (errs and errs[0][2][0] == want_code):
+    if want_error is not None and not (errs and error_name(errs[0][2]) == want_error):
         return False, "replies %r" % (out,)
     return bool(pong), "replies %r" % (out,)
 
@@ -458,7 +458,7 @@ def _(ctx):
     s = raw(ctx)
     s.sendall(pack([0, 6, "status", [{}, {}]]))
     out = replies(s, 1)
-    return bool(out) and out[0][2] is not None and out[0][2][0] == BAD_REQUEST, "replies %r" % (out,)
+    return bool(out) and error_name(out[0][2]) == BAD_REQUEST, "replies %r" % (out,)
 
 
 @case("params holding an int: bad_request")
@@ -466,7 +466,7 @@ def _(ctx):
     s = raw(ctx)
     s.sendall(pack([0, 6, "ping", [5]]))
     out = replies(s, 1)
-    return bool(out) and out[0][2] is not None and out[0][2][0] == BAD_REQUEST, "replies %r" % (out,)
+    return bool(out) and error_name(out[0][2]) == BAD_REQUEST, "replies %r" % (out,)
 
 
 # ---------------------------------------------------------------- wrong types, method by method
@@ -524,7 +524,7 @@ def _(ctx):
     for i, one in enumerate([pack("ses_" + "a" * 125), pack("ses_a/../b"), bad]):
         s.sendall(b"\x94\x00" + bytes([i]) + b"\xa5abort\x91\x81\xa8sessions\x91" + one)
     out = replies(s, 3)
-    ok = len(out) == 3 and all(r[2] is not None and r[2][0] == BAD_REQUEST and r[3] is None
+    ok = len(out) == 3 and all(error_name(r[2]) == BAD_REQUEST and r[3] is None
                                for r in out)
     return ok, "replies %r" % (out,)
 
@@ -535,7 +535,7 @@ def _(ctx):
     s.sendall(b"\x94\x00\x01\xa8register\x91\x83" + pack("server_url") + pack("http://127.0.0.1:1")
               + pack("pid") + pack(ctx.new_pid()) + pack("opencode_version") + b"\xa2\xc3\x28")
     out = replies(s, 1)
-    return bool(out) and out[0][2] is not None and out[0][2][0] == BAD_REQUEST, "replies %r" % (out,)
+    return bool(out) and error_name(out[0][2]) == BAD_REQUEST, "replies %r" % (out,)
 
 
 @case("an event whose directory is not UTF-8 is refused; status stays JSON for every reader")
@@ -632,7 +632,7 @@ def _(ctx):
             break
     peak = ctx.rss_kb()
     ok, why = pinger.stop()
-    refused = sum(1 for m in out if m[2] is not None and m[2][0] == LIMIT)
+    refused = sum(1 for m in out if error_name(m[2]) == LIMIT)
     # The shim answers its aborts and reports idle: the stop ends, the waiting requests are answered.
     for _ in range(3):
         try:
@@ -695,7 +695,7 @@ def _(ctx):
     s.sendall(frames)
     out = [m for m in replies(s, n, 30) if m[0] == 1]
     ok, why = pinger.stop()
-    refused = sum(1 for m in out if m[2] is not None and m[2][0] == LIMIT)
+    refused = sum(1 for m in out if error_name(m[2]) == LIMIT)
     servers = len(status(ctx)["servers"]) - servers_before
     say("register flood: %d calls, %d answered, %d refused (limit), %d servers made"
         % (n, len(out), refused, servers))

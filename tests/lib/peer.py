@@ -16,6 +16,23 @@ import time
 from rawrpc import pack
 
 
+# PROTOCOL.md, Errors: each error's name with its kind (1 validation, 0 exception).
+ERROR_KINDS = {"bad_request": 1, "unknown_method": 1, "not_found": 1, "limit": 1,
+               "opencode_unreachable": 0, "timeout": 0, "internal": 0}
+
+
+def error_name(err):
+    """The name of a reply's error [kind, "name: message"]; None when it is not of that form, names
+    no error of the protocol, or its kind is not the name's."""
+    if not isinstance(err, list) or len(err) != 2 or not isinstance(err[1], str):
+        return None
+    name = err[1].split(": ", 1)[0]
+    kind = ERROR_KINDS.get(name)
+    if kind is None or type(err[0]) is not int or err[0] != kind:
+        return None
+    return name
+
+
 class Decoder:
     """Values from a byte stream, as they complete."""
 

@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from peer import Peer  # noqa: E402
+from peer import Peer, error_name  # noqa: E402
 from shapes import Shapes  # noqa: E402
 
 results = []
@@ -30,11 +30,11 @@ def result_of(shapes, method, reply, desc):
     return res
 
 
-def error_of(shapes, reply, code, desc):
+def error_of(shapes, reply, name, desc):
     err, res = reply
     problems = shapes.check("error", err) if err is not None else ["no error"]
-    if err is not None and err[0] != code:
-        problems.append("code %r, not %d" % (err[0], code))
+    if err is not None and error_name(err) != name:
+        problems.append("%r is not a %s error of its kind" % (err, name))
     if res is not None:
         problems.append("result %r beside an error" % (res,))
     case(desc, problems)
@@ -94,22 +94,22 @@ def main(path, doc):
               "abort: all")
     result_of(shapes, "abort", ctl.call("abort", {"sessions": ["ses_stuck"], "wait": False}),
               "abort: wait false, pending")
-    error_of(shapes, ctl.call("nosuchmethod"), 2, "error: unknown method")
-    error_of(shapes, ctl.call("opencode.event", {"directory": "/w", "event": "{}"}), 2,
+    error_of(shapes, ctl.call("nosuchmethod"), "unknown_method", "error: unknown method")
+    error_of(shapes, ctl.call("opencode.event", {"directory": "/w", "event": "{}"}), "unknown_method",
              "error: a notification-only method called as a request")
-    error_of(shapes, ctl.call("abort", {"all": "yes"}), 1, "error: bad params")
-    error_of(shapes, ctl.call("abort", {"session": "ses_gone"}), 3,
+    error_of(shapes, ctl.call("abort", {"all": "yes"}), "bad_request", "error: bad params")
+    error_of(shapes, ctl.call("abort", {"session": "ses_gone"}), "not_found",
              "error: a session no OpenCode server knows")
     result_of(shapes, "abort", ctl.call("abort", {"sessions": ["ses_ok", "ses_gone2"], "timeout_ms": 150}),
               "abort: a session stopped, another not found")
-    error_of(shapes, ctl.call("abort"), 1, "error: nothing said")
-    error_of(shapes, ctl.call("abort", {"sessions": ["ses_%d" % i for i in range(65)]}), 7,
+    error_of(shapes, ctl.call("abort"), "bad_request", "error: nothing said")
+    error_of(shapes, ctl.call("abort", {"sessions": ["ses_%d" % i for i in range(65)]}), "limit",
              "error: a limit (too many ids)")
-    error_of(shapes, ctl.call("status", {"limit": -1}), 1, "error: a bad status limit")
+    error_of(shapes, ctl.call("status", {"limit": -1}), "bad_request", "error: a bad status limit")
     chk = result_of(shapes, "check", ctl.call("check", {"text": " X "}), "check: a stop word")
     case("check names the word it matched", [] if chk and chk.get("word") == "x" else ["check: %r" % (chk,)])
     result_of(shapes, "check", ctl.call("check", {"text": "hello"}), "check: not a stop word")
-    error_of(shapes, ctl.call("check", {"text": 1}), 1, "error: check without a text")
+    error_of(shapes, ctl.call("check", {"text": 1}), "bad_request", "error: check without a text")
 
     event(shim, {"type": "session.deleted", "properties": {"info": {"id": "ses_w1"}}})
     shim.close()
