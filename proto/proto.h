@@ -166,7 +166,7 @@ struct proto_msg {
 	enum proto_kind kind;
 	bool has_msgid;     /* set for PROTO_INVALID when recoverable */
 	uint32_t msgid;     /* request, response */
-	const char *method; /* request, notify; not NUL-terminated */
+	const char *method; /* request, notify: a str or bin; not NUL-terminated */
 	size_t method_len;
 	const msgpack_object *params; /* request, notify: always an array */
 	const msgpack_object *error;  /* response: nil or [kind, message] (proto_error_read) */

@@ -396,17 +396,24 @@ static int read_call(struct proto_reader *r, const msgpack_object_array *a, size
     struct proto_msg *msg)
 {
 	const msgpack_object *m = &a->ptr[i];
+	const char *name;
+	size_t len;
 
-	if (m->type != MSGPACK_OBJECT_STR)
-		return invalid(r, "method must be a string");
-	if (m->via.str.size == 0)
+	/* pynvim's session layer sends its method names as bin. */
+	if (m->type == MSGPACK_OBJECT_STR)
+		name = m->via.str.ptr, len = m->via.str.size;
+	else if (m->type == MSGPACK_OBJECT_BIN)
+		name = m->via.bin.ptr, len = m->via.bin.size;
+	else
+		return invalid(r, "method must be a string (str or bin)");
+	if (len == 0)
 		return invalid(r, "method must not be empty");
-	if (m->via.str.size > PROTO_MAX_METHOD)
+	if (len > PROTO_MAX_METHOD)
 		return invalid(r, "method name too long");
 	if (a->ptr[i + 1].type != MSGPACK_OBJECT_ARRAY)
 		return invalid(r, "params must be an array");
-	msg->method = m->via.str.ptr;
-	msg->method_len = m->via.str.size;
+	msg->method = name;
+	msg->method_len = len;
 	msg->params = &a->ptr[i + 1];
 	return PROTO_OK;
 }

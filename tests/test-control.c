@@ -601,6 +601,57 @@ static void test_abort_and_events(void **state)
 	client_free(w, sub);
 }
 
+/* What Neovim's rpcnotify() and pynvim send: abort as a notification stops
+ * the tree (its outcome goes to subscribers, nothing is answered); a method
+ * that only answers requests, or none at all, sent as a notification is
+ * ignored and logged at info with its name, escaped; a method name as bin
+ * is the same method. */
+static void test_notifications(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w), *sub = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	static const char bin_ping[] = "\x94\x00\x07\xc4\x04ping\x90";
+	uint32_t id = 7;
+	const char *log;
+	json_t *r, *ev;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"stop\"]}"));
+	BUSY(w, "ses_n");
+	stderr_catch();
+	send_json(c, "[2, \"abort\", [{\"session\": \"ses_n\"}]]");
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	assert_string_equal(f->aborts[0].session, "ses_n");
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	IDLE(w, "ses_n");
+	ev = wait_for(w, sub, is_event_type, "stop");
+	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_n");
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
+		"stopped")));
+	json_decref(ev);
+	send_json(c, "[2, \"status\", []]");
+	send_json(c, "[2, \"nosuch\\u00e9\\n'x\", []]");
+	/* A request with its method as bin, after them: when it is answered,
+	 * they were read, and nothing came for them. */
+	send_bytes(c, bin_ping, sizeof(bin_ping) - 1);
+	r = wait_for(w, c, is_reply, &id);
+	log = stderr_release();
+	assert_true(json_is_null(json_array_get(r, 2)));
+	assert_int_equal(int_at(json_array_get(r, 3), "protocol"), PROTO_VERSION);
+	json_decref(r);
+	drain(c);
+	assert_int_equal(json_array_size(c->inbox), 0);
+	assert_non_null(strstr(log, "info: client "));
+	assert_non_null(strstr(log, ": notification 'status' ignored: it only answers requests\n"));
+	assert_non_null(
+	    strstr(log, ": notification 'nosuch\\xc3\\xa9\\x0a\\x27x' ignored: no such method\n"));
+	client_free(w, c);
+	client_free(w, sub);
+}
+
 /* Verdicts: pass, clear with nothing running, abort and a stop of the tree
  * while it runs; published only to those who asked. The stop of an x sends
  * the typed-in session no abort (the shim aborts it in-process) and tells
@@ -1693,6 +1744,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),

@@ -223,8 +223,9 @@ static const struct bad_case bad_cases[] = {
 	    PROTO_INVALID, false, 0, "msgid" },
 	{ "method int", B("\x94\x00\x01\x01\x90"), PROTO_INVALID, true, 1,
 	    "method must be a string" },
-	{ "method bin", B("\x94\x00\x01\xc4\x04ping\x90"), PROTO_INVALID, true, 1,
+	{ "method nil", B("\x94\x00\x01\xc0\x90"), PROTO_INVALID, true, 1,
 	    "method must be a string" },
+	{ "method bin empty", B("\x94\x00\x01\xc4\x00\x90"), PROTO_INVALID, true, 1, "empty" },
 	{ "method empty", B("\x94\x00\x01\xa0\x90"), PROTO_INVALID, true, 1, "empty" },
 	{ "params map", B("\x94\x00\x02\xa4ping\x80"), PROTO_INVALID, true, 2,
 	    "params must be an array" },
@@ -321,6 +322,42 @@ static void test_method_length(void **state)
 	assert_int_equal(m.msgid, 9);
 	assert_non_null(strstr(proto_reader_error(r), "too long"));
 	msgpack_sbuffer_destroy(&sb);
+	proto_reader_free(r);
+}
+
+/* pynvim's session layer sends method names as bin: read as the str, in a
+ * request and in a notification, under the same bound. */
+static void test_method_bin(void **state)
+{
+	static const char frames[] = "\x94\x00\x05\xc4\x04ping\x90"
+				     "\x93\x02\xc4\x05"
+				     "abort\x91\x80";
+	char big[5 + PROTO_MAX_METHOD + 1];
+	struct proto_reader *r = proto_reader_new(0);
+	struct proto_msg m;
+
+	(void)state;
+	assert_int_equal(proto_reader_feed(r, frames, sizeof(frames) - 1), PROTO_OK);
+	assert_int_equal(proto_reader_next(r, &m), PROTO_OK);
+	assert_int_equal(m.kind, PROTO_REQUEST);
+	assert_int_equal(m.msgid, 5);
+	assert_int_equal(m.method_len, 4);
+	assert_memory_equal(m.method, "ping", 4);
+	assert_int_equal(m.params->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(proto_reader_next(r, &m), PROTO_OK);
+	assert_int_equal(m.kind, PROTO_NOTIFY);
+	assert_int_equal(m.method_len, 5);
+	assert_memory_equal(m.method, "abort", 5);
+	assert_int_equal(m.params->via.array.size, 1);
+	/* [0, 6, bin of PROTO_MAX_METHOD + 1 bytes, []] */
+	memcpy(big, "\x94\x00\x06\xc4", 4);
+	big[4] = PROTO_MAX_METHOD + 1;
+	memset(big + 5, 'p', PROTO_MAX_METHOD + 1);
+	assert_int_equal(proto_reader_feed(r, big, 5 + PROTO_MAX_METHOD + 1), PROTO_OK);
+	assert_int_equal(proto_reader_feed(r, "\x90", 1), PROTO_OK);
+	assert_int_equal(proto_reader_next(r, &m), PROTO_INVALID);
+	assert_int_equal(m.msgid, 6);
+	assert_non_null(strstr(proto_reader_error(r), "too long"));
 	proto_reader_free(r);
 }
 
@@ -610,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_msg_survives_feed),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_method_length),
+		cmocka_unit_test(test_method_bin),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_frame_limit),
 		cmocka_unit_test(test_limit_is_per_frame),

@@ -62,6 +62,24 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 		rpc_reply_error(&call, code, msg);
 }
 
+/* A peer's method name for the log: printable ASCII as it is, any other
+ * byte as \xNN (the reader bounds the name to PROTO_MAX_METHOD bytes). */
+static const char *method_label(char *buf, size_t size, const char *method, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 5 <= size; i++) {
+		unsigned char ch = (unsigned char)method[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '\'')
+			buf[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", ch);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 static void on_notify(struct peer *p, const char *method, size_t method_len,
     const msgpack_object *params, void *arg)
 {
@@ -70,11 +88,15 @@ static void on_notify(struct peer *p, const char *method, size_t method_len,
 	const struct method_entry *m = method_find(method, method_len);
 	const msgpack_object *opts;
 	const char *msg = NULL;
+	char label[4 * PROTO_MAX_METHOD + 1];
 
 	(void)p;
+	/* Nobody hears of a notification that did nothing but from the log:
+	 * a client that meant a request (rpcnotify for rpcrequest) finds it. */
 	if (m == NULL || (m->how & METHOD_NOTIFY) == 0) {
-		log_debug("client %llu: ignored notification %.*s", (unsigned long long)c->id,
-		    (int)method_len, method);
+		log_info("client %llu: notification '%s' ignored: %s", (unsigned long long)c->id,
+		    method_label(label, sizeof(label), method, method_len),
+		    m == NULL ? "no such method" : "it only answers requests");
 		return;
 	}
 	opts = proto_params_map(params, &msg);

@@ -482,7 +482,9 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 	}
 	b->call = *call;
 	b->e = e;
-	b->wait = wait;
+	/* Nobody waits for a notification's answer: the outcome goes to
+	 * subscribers, and the connection holds nothing for it. */
+	b->wait = wait && !call->notification;
 	b->force = force;
 	b->timeout_ms = timeout_ms;
 	b->pending = 1; /* held until every stop and probe is started */
@@ -504,6 +506,6 @@ static int method_abort(const struct rpc_call *call, const msgpack_object *opts,
 
 const struct method_entry method_abort_entry = {
 	.name = PROTO_M_ABORT,
-	.how = METHOD_REQUEST,
+	.how = METHOD_REQUEST | METHOD_NOTIFY,
 	.exec = method_abort,
 };

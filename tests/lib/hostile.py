@@ -23,7 +23,7 @@ from peer import Decoder, Peer, error_name  # noqa: E402
 from rawrpc import pack  # noqa: E402
 from teardown import wait_for  # noqa: E402
 
-PLAN = 102
+PLAN = 103
 # Error names (PROTOCOL.md).
 BAD_REQUEST, UNKNOWN_METHOD, LIMIT = "bad_request", "unknown_method", "limit"
 # Limits (PROTOCOL.md, "Limits").
@@ -409,9 +409,18 @@ def _(ctx):
     return invalid_frame(ctx, pack([0, 4, 17, []]), BAD_REQUEST)
 
 
-@case("a method that is bin, not str: bad_request")
+@case("a method that is bin, not str (pynvim sends them so): the same method")
 def _(ctx):
-    return invalid_frame(ctx, pack([0, 4, b"ping", []]), BAD_REQUEST)
+    s = raw(ctx)
+    s.sendall(pack([0, 4, b"ping", []]))
+    out = replies(s, 1)
+    return (len(out) == 1 and out[0][:3] == [1, 4, None] and isinstance(out[0][3], dict)
+            and "protocol" in out[0][3]), "replies %r" % (out,)
+
+
+@case("a bin method of 65 bytes: bad_request, the connection goes on")
+def _(ctx):
+    return invalid_frame(ctx, pack([0, 4, b"p" * 65, []]), BAD_REQUEST)
 
 
 @case("params that are a map, not an array: bad_request")
