@@ -50,6 +50,11 @@ void proto_buf_reset(struct proto_buf *b)
 	b->oom = false;
 }
 
+void proto_buf_append(struct proto_buf *b, const void *data, size_t len)
+{
+	(void)buf_write(b, data, len);
+}
+
 void proto_buf_destroy(struct proto_buf *b)
 {
 	free(b->data);

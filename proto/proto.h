@@ -111,6 +111,15 @@ bool proto_session_id_valid(const char *id, size_t len);
 #define PROTO_M_SETTINGS "settings"   /* daemon -> shim notification */
 /* Daemon to subscribers. */
 #define PROTO_N_EVENT "event"
+/* Daemon to a Neovim that subscribed with the nvim option: Neovim's own
+ * API methods, which it runs with the event as the argument. */
+#define PROTO_N_NVIM_CALL_FUNCTION "nvim_call_function"
+#define PROTO_N_NVIM_EXEC_LUA "nvim_exec_lua"
+/* Bounds of subscribe's nvim option: a function's name, [A-Za-z_] then
+ * [A-Za-z0-9_#.:] (a Vim script function, autoload or dict), and Lua code,
+ * well-formed UTF-8; in bytes. */
+#define PROTO_MAX_NVIM_FUNCTION 64
+#define PROTO_MAX_NVIM_LUA 4096
 /* Relay: shim to daemon (notification) and daemon to shim (requests). */
 #define PROTO_N_OPENCODE_EVENT "opencode.event"
 #define PROTO_M_OPENCODE_ABORT "opencode.abort"
@@ -211,6 +220,9 @@ struct proto_buf {
 void proto_buf_init(struct proto_buf *b);
 /* Empty it for the next message; keeps the memory. */
 void proto_buf_reset(struct proto_buf *b);
+/* Append bytes already packed (part of a message packed once, sent in
+ * several frames). */
+void proto_buf_append(struct proto_buf *b, const void *data, size_t len);
 void proto_buf_destroy(struct proto_buf *b);
 
 /* Packing. Headers pack the envelope; the caller then packs exactly one

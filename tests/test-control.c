@@ -271,11 +271,12 @@ static bool is_reply(json_t *m, const void *arg)
 /* A call; returns [1, msgid, error, result] (caller decrefs). */
 static json_t *call(struct world *w, struct client *c, const char *method, const char *params)
 {
-	char text[4096];
+	char text[2 * PROTO_MAX_NVIM_LUA];
 	uint32_t id = ++c->msgid;
 
-	snprintf(text, sizeof(text), "[0, %u, \"%s\", [%s]]", id, method,
-	    params != NULL ? params : "");
+	if ((size_t)snprintf(text, sizeof(text), "[0, %u, \"%s\", [%s]]", id, method,
+		params != NULL ? params : "") >= sizeof(text))
+		fail_msg("a call too long for the test: %s", method);
 	if (params == NULL)
 		snprintf(text, sizeof(text), "[0, %u, \"%s\", []]", id, method);
 	send_json(c, text);
@@ -650,6 +651,98 @@ static void test_notifications(void **state)
 	    strstr(log, ": notification 'nosuch\\xc3\\xa9\\x0a\\x27x' ignored: no such method\n"));
 	client_free(w, c);
 	client_free(w, sub);
+}
+
+/* subscribe's nvim option: each event as a call Neovim runs itself, with
+ * the event as its argument; a name or code it cannot take is refused. */
+static void test_subscribe_nvim(void **state)
+{
+	struct world *w = *state;
+	struct client *fn = client_new(w), *lua = client_new(w), *plain = client_new(w);
+	static const char *const bad[] = {
+		"{\"nvim\": {\"function\": \"1abc\"}}",
+		"{\"nvim\": {\"function\": \"a b\"}}",
+		"{\"nvim\": {\"function\": \"f(1)\"}}",
+		"{\"nvim\": {\"function\": \"\"}}",
+		"{\"nvim\": {\"function\": 5}}",
+		"{\"nvim\": {\"lua\": \"\"}}",
+		"{\"nvim\": {\"function\": \"f\", \"lua\": \"print()\"}}",
+		"{\"nvim\": {\"vim\": \"f\"}}",
+		"{\"nvim\": {}}",
+		"{\"nvim\": \"f\"}",
+	};
+	char text[PROTO_MAX_NVIM_LUA + 256], name[PROTO_MAX_NVIM_FUNCTION + 2];
+	struct proto_buf bytes;
+	uint32_t id = 99;
+	json_t *m, *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(error_code(w, fn, "subscribe", bad[i]), PROTO_EBADREQ);
+	/* The bounds: a name of PROTO_MAX_NVIM_FUNCTION bytes, code of
+	 * PROTO_MAX_NVIM_LUA, and a byte more of either. */
+	memset(name, 'f', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(text, sizeof(text), "{\"nvim\": {\"function\": \"%s\"}}", name);
+	assert_int_equal(error_code(w, fn, "subscribe", text), PROTO_EBADREQ);
+	name[PROTO_MAX_NVIM_FUNCTION] = '\0';
+	snprintf(text, sizeof(text), "{\"nvim\": {\"function\": \"%s\"}}", name);
+	json_decref(result(w, fn, "subscribe", text));
+	i = (size_t)snprintf(text, sizeof(text), "{\"nvim\": {\"lua\": \"");
+	memset(text + i, '-', PROTO_MAX_NVIM_LUA + 1);
+	snprintf(text + i + PROTO_MAX_NVIM_LUA + 1, sizeof(text) - i - PROTO_MAX_NVIM_LUA - 1,
+	    "\"}}");
+	assert_int_equal(error_code(w, lua, "subscribe", text), PROTO_EBADREQ);
+	memmove(text + i + PROTO_MAX_NVIM_LUA, text + i + PROTO_MAX_NVIM_LUA + 1, 4);
+	json_decref(result(w, lua, "subscribe", text));
+	/* Code that is not UTF-8: [0, 99, "subscribe", [{nvim: {lua: "\xff"}}]] */
+	proto_buf_init(&bytes);
+	proto_pack_request_header(&bytes.pk, id, "subscribe");
+	msgpack_pack_array(&bytes.pk, 1);
+	msgpack_pack_map(&bytes.pk, 1);
+	proto_pack_cstr(&bytes.pk, "nvim");
+	msgpack_pack_map(&bytes.pk, 1);
+	proto_pack_kv_str(&bytes.pk, "lua", "\xff");
+	send_bytes(lua, bytes.data, bytes.size);
+	proto_buf_destroy(&bytes);
+	r = wait_for(w, lua, is_reply, &id);
+	assert_int_equal(reply_error(r), PROTO_EBADREQ);
+	json_decref(r);
+
+	/* Subscribed again, the last options count. */
+	json_decref(result(w, fn, "subscribe",
+	    "{\"events\": [\"session.status\"], \"nvim\": {\"function\": \"ocstop#statusline.on:x\"}}"));
+	json_decref(result(w, lua, "subscribe",
+	    "{\"events\": [\"session.status\"], \"nvim\": {\"lua\": \"require('ocstop').event(...)\"}}"));
+	json_decref(result(w, plain, "subscribe", "{\"events\": [\"session.status\"]}"));
+	BUSY(w, "ses_v");
+	m = wait_for(w, fn, is_notification, "nvim_call_function");
+	assert_int_equal(json_array_size(json_array_get(m, 2)), 2);
+	assert_string_equal(str_at(m, "2.0"), "ocstop#statusline.on:x");
+	assert_int_equal(json_array_size(json_array_get(json_array_get(m, 2), 1)), 1);
+	assert_string_equal(str_at(m, "2.1.0.type"), "session.status");
+	assert_string_equal(str_at(m, "2.1.0.session.id"), "ses_v");
+	json_decref(m);
+	m = wait_for(w, lua, is_notification, "nvim_exec_lua");
+	assert_string_equal(str_at(m, "2.0"), "require('ocstop').event(...)");
+	assert_string_equal(str_at(m, "2.1.0.type"), "session.status");
+	assert_string_equal(str_at(m, "2.1.0.session.status"), "busy");
+	json_decref(m);
+	m = wait_for(w, plain, is_event_type, "session.status");
+	assert_string_equal(str_at(m, "2.0.session.id"), "ses_v");
+	json_decref(m);
+	/* Back to the plain form. */
+	json_decref(result(w, fn, "subscribe", "{\"events\": [\"session.status\"]}"));
+	IDLE(w, "ses_v");
+	m = wait_for(w, fn, is_event_type, "session.status");
+	assert_string_equal(str_at(m, "2.0.session.status"), "idle");
+	json_decref(m);
+	drain(fn);
+	for (i = 0; i < json_array_size(fn->inbox); i++)
+		assert_false(is_notification(json_array_get(fn->inbox, i), "nvim_call_function"));
+	client_free(w, fn);
+	client_free(w, lua);
+	client_free(w, plain);
 }
 
 /* Verdicts: pass, clear with nothing running, abort and a stop of the tree
@@ -1745,6 +1838,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_subscribe_nvim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),

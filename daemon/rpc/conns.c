@@ -44,12 +44,18 @@ void conns_forget(struct control *ctl, struct conn *c)
 		TAILQ_REMOVE(&ctl->subscribers, c, sub_link);
 		update_sink(ctl);
 	}
+	free(c->news_head);
+	c->news_head = NULL;
 	HASH_DELETE(hh, ctl->by_id, c);
 	ctl->n_conns--;
 }
 
-void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask)
+void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask, char *head,
+    size_t head_len)
 {
+	free(c->news_head);
+	c->news_head = head;
+	c->news_head_len = head_len;
 	if (c->mask == 0)
 		TAILQ_INSERT_TAIL(&ctl->subscribers, c, sub_link);
 	/* Subscribed with nothing it knows still counts as subscribed. */
@@ -74,14 +80,31 @@ static void news_cb(const struct notify_event *ev, void *arg)
 	struct conn *c;
 
 	proto_buf_reset(&ctl->news);
+	proto_pack_notify_header(&ctl->news.pk, PROTO_N_EVENT);
+	msgpack_pack_array(&ctl->news.pk, 1);
+	ctl->news_event_at = ctl->news.size;
 	view_pack_event(&ctl->news.pk, ev);
 	if (ctl->news.oom) {
 		log_warnx("out of memory publishing %s", notify_type_name(ev->type));
 		return;
 	}
-	TAILQ_FOREACH(c, &ctl->subscribers, sub_link)
-		if ((c->mask & bit) != 0)
+	TAILQ_FOREACH(c, &ctl->subscribers, sub_link) {
+		if ((c->mask & bit) == 0)
+			continue;
+		if (c->news_head == NULL) {
 			peer_send(c->peer, ctl->news.data, ctl->news.size);
+			continue;
+		}
+		proto_buf_reset(&ctl->news_nvim);
+		proto_buf_append(&ctl->news_nvim, c->news_head, c->news_head_len);
+		proto_buf_append(&ctl->news_nvim, ctl->news.data + ctl->news_event_at,
+		    ctl->news.size - ctl->news_event_at);
+		if (ctl->news_nvim.oom)
+			log_warnx("client %llu: out of memory publishing %s",
+			    (unsigned long long)c->id, notify_type_name(ev->type));
+		else
+			peer_send(c->peer, ctl->news_nvim.data, ctl->news_nvim.size);
+	}
 }
 
 int conns_init(struct control *ctl)
@@ -89,6 +112,7 @@ int conns_init(struct control *ctl)
 	TAILQ_INIT(&ctl->subscribers);
 	proto_buf_init(&ctl->reply);
 	proto_buf_init(&ctl->news);
+	proto_buf_init(&ctl->news_nvim);
 	proto_buf_init(&ctl->notice);
 	ctl->sink = notify_add(engine_notify(ctl->e), 0, news_cb, ctl);
 	return ctl->sink != NULL ? 0 : -1;
@@ -100,5 +124,6 @@ void conns_fini(struct control *ctl)
 		notify_remove(ctl->sink);
 	proto_buf_destroy(&ctl->reply);
 	proto_buf_destroy(&ctl->news);
+	proto_buf_destroy(&ctl->news_nvim);
 	proto_buf_destroy(&ctl->notice);
 }

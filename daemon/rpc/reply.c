@@ -159,12 +159,29 @@ struct peer *rpc_peer(const struct rpc_call *call)
 	return c != NULL ? c->peer : NULL;
 }
 
-int rpc_subscribe(const struct rpc_call *call, unsigned mask)
+int rpc_subscribe(const struct rpc_call *call, unsigned mask, const char *nvim_method,
+    const char *arg, size_t arg_len)
 {
 	struct conn *c = conns_find(call->ctl, call->conn);
+	struct proto_buf head;
 
 	if (c == NULL)
 		return -1;
-	conns_subscribe(call->ctl, c, mask);
+	if (nvim_method == NULL) {
+		conns_subscribe(call->ctl, c, mask, NULL, 0);
+		return 0;
+	}
+	/* Packed once here: each event then only follows it. */
+	proto_buf_init(&head);
+	proto_pack_notify_header(&head.pk, nvim_method);
+	msgpack_pack_array(&head.pk, 2);
+	msgpack_pack_str(&head.pk, arg_len);
+	msgpack_pack_str_body(&head.pk, arg, arg_len);
+	msgpack_pack_array(&head.pk, 1);
+	if (head.oom) {
+		proto_buf_destroy(&head);
+		return -1;
+	}
+	conns_subscribe(call->ctl, c, mask, head.data, head.size);
 	return 0;
 }

@@ -19,7 +19,12 @@ struct conn {
 	struct control *ctl;
 	struct peer *peer;
 	pid_t pid;
-	unsigned mask;       /* news it subscribed to; 0: none */
+	unsigned mask; /* news it subscribed to; 0: none */
+	/* The packed start of each event's notification up to the event, for
+	 * a subscriber with the nvim option: [2, method, [arg, [ ... ]]];
+	 * NULL: the plain [2, "event", [ ... ]]. */
+	char *news_head;
+	size_t news_head_len;
 	unsigned in_flight;  /* requests not answered yet */
 	unsigned registered; /* register calls accepted */
 	int opencode_pid;    /* the OpenCode process it registered; 0: none */
@@ -41,10 +46,12 @@ struct control {
 	TAILQ_HEAD(, conn) subscribers;
 	struct notify_sink *sink;
 	struct rpc_counters counters;
-	struct proto_buf reply;  /* a reply is packed here, then sent whole */
-	struct conn *replying;   /* whom the reply being packed goes to */
-	struct proto_buf news;   /* an event is packed here once for every subscriber */
-	struct proto_buf notice; /* a notification to one connection */
+	struct proto_buf reply;     /* a reply is packed here, then sent whole */
+	struct conn *replying;      /* whom the reply being packed goes to */
+	struct proto_buf news;      /* an event is packed here once for every subscriber */
+	size_t news_event_at;       /* where the event starts in news, after the plain head */
+	struct proto_buf news_nvim; /* the event's frame to one nvim subscriber */
+	struct proto_buf notice;    /* a notification to one connection */
 };
 
 /* conns.c: the connections by id, and the subscribers' sink. */
@@ -54,7 +61,9 @@ struct conn *conns_find(const struct control *ctl, uint64_t id);
 /* -1 when memory runs out (c is then not added). */
 int conns_add(struct control *ctl, struct conn *c);
 void conns_forget(struct control *ctl, struct conn *c);
-void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask);
+/* head (owned, NULL for the plain form): see struct conn's news_head. */
+void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask, char *head,
+    size_t head_len);
 /* A request of c was answered. */
 void conns_answered(struct control *ctl, struct conn *c);
 

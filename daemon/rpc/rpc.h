@@ -113,9 +113,12 @@ size_t rpc_connections(const struct rpc_call *call);
 bool rpc_activated(const struct rpc_call *call);
 /* The caller's connection, for the relay; NULL when it is gone. */
 struct peer *rpc_peer(const struct rpc_call *call);
-/* Make the caller a subscriber to the news in mask (bits 1 << notify_type);
- * -1 when the connection is gone. */
-int rpc_subscribe(const struct rpc_call *call, unsigned mask);
+/* Make the caller a subscriber to the news in mask (bits 1 << notify_type),
+ * each event sent as [2, "event", [event]], or, with nvim_method (a
+ * PROTO_N_NVIM_*), as [2, nvim_method, [arg, [event]]]. -1 when the
+ * connection is gone or memory runs out. */
+int rpc_subscribe(const struct rpc_call *call, unsigned mask, const char *nvim_method,
+    const char *arg, size_t arg_len);
 /* A register of OpenCode process pid on the caller's connection: 0, or
  * PROTO_ELIMIT with *msg when the connection registered another process or
  * made CONTROL_MAX_REGISTER calls already. */

@@ -79,8 +79,6 @@ void view_pack_stop(msgpack_packer *pk, const struct stop_result *r)
 
 void view_pack_event(msgpack_packer *pk, const struct notify_event *ev)
 {
-	proto_pack_notify_header(pk, PROTO_N_EVENT);
-	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, ev->type == NOTIFY_VERDICT ? 3 : 2);
 	proto_pack_kv_str(pk, "type", notify_type_name(ev->type));
 	switch (ev->type) {

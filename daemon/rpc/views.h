@@ -22,11 +22,11 @@ void view_pack_server(msgpack_packer *pk, const struct server *s);
 void view_pack_stop(msgpack_packer *pk, const struct stop_result *r);
 /* The wire's view of a stop, borrowing r's strings. */
 void view_stop(const struct stop_result *r, struct wire_stop *v);
-/* A whole notification [2, "event", [{type, ...}]]. */
 /* The settings a shim acts on, as three key/value pairs of a map (register's
  * reply, the settings notification): stop_words, max_len, proof_ms. */
 #define VIEW_SETTINGS_FIELDS 3
 void view_pack_settings(msgpack_packer *pk, const struct config *c);
+/* An event, {type, ...}: what a subscriber's notification carries. */
 void view_pack_event(msgpack_packer *pk, const struct notify_event *ev);
 
 #endif

@@ -48,6 +48,10 @@ def main(path, doc):
     shapes = Shapes(doc)
     watcher = Peer(path)
     result_of(shapes, "subscribe", watcher.call("subscribe"), "subscribe: {}")
+    lua = "require('ocstop').event(...)"
+    nvim = Peer(path)
+    result_of(shapes, "subscribe", nvim.call("subscribe", {"nvim": {"lua": lua}}),
+              "subscribe: nvim lua")
     ctl = Peer(path)
     result_of(shapes, "ping", ctl.call("ping"), "ping")
 
@@ -129,6 +133,22 @@ def main(path, doc):
         problems += shapes.check("event", m[2][0])
     missing = want - seen
     case("every event type seen, each of its shape (%d types)" % len(seen),
+         problems + (["never saw %s" % ", ".join(sorted(missing))] if missing else []))
+
+    # The same events, to the Neovim subscriber, as nvim_exec_lua calls.
+    seen_nvim, problems = set(), []
+    while time.time() < deadline + 5 and not want <= seen_nvim:
+        try:
+            m = nvim._wait(lambda m: m[0] == 2, deadline + 5 - time.time())
+        except TimeoutError:
+            break
+        if m[1] != "nvim_exec_lua" or len(m[2]) != 2 or m[2][0] != lua or len(m[2][1]) != 1:
+            problems.append("notification %r" % (m,))
+            continue
+        seen_nvim.add(m[2][1][0].get("type"))
+        problems += shapes.check("event", m[2][1][0])
+    missing = want - seen_nvim
+    case("every event type seen as nvim_exec_lua, each of its shape (%d types)" % len(seen_nvim),
          problems + (["never saw %s" % ", ".join(sorted(missing))] if missing else []))
 
     print("1..%d" % len(results))
