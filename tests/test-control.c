@@ -635,6 +635,9 @@ static void test_notifications(void **state)
 	json_decref(ev);
 	send_json(c, "[2, \"status\", []]");
 	send_json(c, "[2, \"nosuch\\u00e9\\n'x\", []]");
+	/* Its errors, which nobody is told, are logged. */
+	send_json(c, "[2, \"abort\", [{\"session\": \"a/b\"}]]");
+	send_json(c, "[2, \"abort\", [{\"sessions\": [\"nope\"]}]]");
 	/* A request with its method as bin, after them: when it is answered,
 	 * they were read, and nothing came for them. */
 	send_bytes(c, bin_ping, sizeof(bin_ping) - 1);
@@ -649,6 +652,9 @@ static void test_notifications(void **state)
 	assert_non_null(strstr(log, ": notification 'status' ignored: it only answers requests\n"));
 	assert_non_null(
 	    strstr(log, ": notification 'nosuch\\xc3\\xa9\\x0a\\x27x' ignored: no such method\n"));
+	assert_non_null(
+	    strstr(log, ": notification 'abort' failed: bad_request: not a session id"));
+	assert_non_null(strstr(log, ": notification 'abort' failed: not_found: "));
 	client_free(w, c);
 	client_free(w, sub);
 }

@@ -18,7 +18,7 @@
  * when that is over a bound (it is then answered at once). */
 static bool admit(struct control *ctl, struct conn *c, uint32_t msgid)
 {
-	struct rpc_call call = { ctl, c->id, msgid, false };
+	struct rpc_call call = { ctl, c->id, msgid, false, NULL };
 
 	c->in_flight++;
 	ctl->in_flight++;
@@ -37,7 +37,7 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
     const msgpack_object *params, void *arg)
 {
 	struct conn *c = arg;
-	struct rpc_call call = { c->ctl, c->id, msgid, false };
+	struct rpc_call call = { c->ctl, c->id, msgid, false, NULL };
 	const struct method_entry *m = method_find(method, method_len);
 	const msgpack_object *opts;
 	const char *msg = NULL;
@@ -84,11 +84,12 @@ static void on_notify(struct peer *p, const char *method, size_t method_len,
     const msgpack_object *params, void *arg)
 {
 	struct conn *c = arg;
-	struct rpc_call call = { c->ctl, c->id, 0, true };
+	struct rpc_call call = { c->ctl, c->id, 0, true, NULL };
 	const struct method_entry *m = method_find(method, method_len);
 	const msgpack_object *opts;
 	const char *msg = NULL;
 	char label[4 * PROTO_MAX_METHOD + 1];
+	int code;
 
 	(void)p;
 	/* Nobody hears of a notification that did nothing but from the log:
@@ -99,16 +100,23 @@ static void on_notify(struct peer *p, const char *method, size_t method_len,
 		    m == NULL ? "no such method" : "it only answers requests");
 		return;
 	}
+	if ((m->how & METHOD_REQUEST) != 0)
+		call.method = m->name;
 	opts = proto_params_map(params, &msg);
-	if ((opts == NULL && msg != NULL) || m->exec(&call, opts, &msg) != 0)
+	code = opts == NULL && msg != NULL ? PROTO_EBADREQ : m->exec(&call, opts, &msg);
+	if (code == 0)
+		return;
+	if (call.method != NULL)
+		rpc_reply_error(&call, code, msg);
+	else
 		log_debug("client %llu: notification %s refused: %s", (unsigned long long)c->id,
-		    m->name, msg != NULL ? msg : "bad params");
+		    m->name, msg != NULL ? msg : proto_errcode_name(code));
 }
 
 static void on_invalid(struct peer *p, bool has_msgid, uint32_t msgid, const char *why, void *arg)
 {
 	struct conn *c = arg;
-	struct rpc_call call = { c->ctl, c->id, msgid, false };
+	struct rpc_call call = { c->ctl, c->id, msgid, false, NULL };
 
 	(void)p;
 	log_debug("client %llu: invalid message: %s", (unsigned long long)c->id, why);

@@ -48,6 +48,10 @@ void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
 	struct control *ctl = call->ctl;
 	struct conn *c;
 
+	if (call->notification && call->method != NULL)
+		log_info("client %llu: notification '%s' failed: %s%s%s",
+		    (unsigned long long)call->conn, call->method, proto_errcode_name(code),
+		    message != NULL ? ": " : "", message != NULL ? message : "");
 	if (call->notification || (c = conns_find(ctl, call->conn)) == NULL)
 		return;
 	proto_buf_reset(&ctl->reply);

@@ -27,6 +27,9 @@ struct rpc_call {
 	uint64_t conn; /* the connection's id, never reused */
 	uint32_t msgid;
 	bool notification; /* nobody waits for a reply */
+	/* A notification of a method that also answers requests (static): its
+	 * errors, which nobody hears of, are logged at info. */
+	const char *method;
 };
 
 /* opts is the params map, or NULL when none was given. Returns 0 when the
