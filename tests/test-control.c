@@ -550,6 +550,30 @@ static void test_not_found(void **state)
 	client_free(w, c);
 }
 
+/* The next stop event sub gets: session's tree, stopped. */
+static void stopped_event(struct world *w, struct client *sub, const char *session)
+{
+	json_t *ev = wait_for(w, sub, is_event_type, "stop");
+
+	assert_string_equal(str_at(ev, "2.0.stop.session"), session);
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
+		"stopped")));
+	json_decref(ev);
+}
+
+/* The server gets one abort more, the n-th, of session: it is accepted and
+ * the session goes idle. */
+static void abort_lands(struct world *w, struct fake *f, size_t n, const char *session)
+{
+	for (int i = 0; i < 20 && f->n_aborts == n; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, n + 1);
+	assert_string_equal(f->aborts[n].session, session);
+	fake_answer(f, n, true, NULL, clock_now_ms());
+	IDLE(w, session);
+}
+
 /* abort waits for the proof; subscribers see the session change and the
  * stop, as objects of one shape. */
 static void test_abort_and_events(void **state)
@@ -572,23 +596,14 @@ static void test_abort_and_events(void **state)
 	id = ++c->msgid;
 	snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"session\": \"ses_a\"}]]", id);
 	send_json(c, text);
-	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
-		turn(w);
-	assert_int_equal(f->n_aborts, 1);
-	fake_answer(f, 0, true, NULL, clock_now_ms());
-	IDLE(w, "ses_a");
+	abort_lands(w, f, 0, "ses_a");
 	r = wait_for(w, c, is_reply, &id);
 	assert_true(json_is_true(
 	    json_object_get(json_array_get(json_object_get(json_array_get(r, 3), "results"), 0),
 		"stopped")));
 	assert_string_equal(str_at(r, "3.results.0.origin"), "rpc");
 	json_decref(r);
-	ev = wait_for(w, sub, is_event_type, "stop");
-	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_a");
-	assert_true(json_is_true(
-	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
-		"stopped")));
-	json_decref(ev);
+	stopped_event(w, sub, "ses_a");
 	/* wait: false answers at once, pending. */
 	BUSY(w, "ses_b");
 	r = result(w, c, "abort", "{\"sessions\": [\"ses_b\"], \"wait\": false}");
@@ -615,24 +630,14 @@ static void test_notifications(void **state)
 	static const char bin_ping[] = "\x94\x00\x07\xc4\x04ping\x90";
 	uint32_t id = 7;
 	const char *log;
-	json_t *r, *ev;
+	json_t *r;
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"stop\"]}"));
 	BUSY(w, "ses_n");
 	stderr_catch();
 	send_json(c, "[2, \"abort\", [{\"session\": \"ses_n\"}]]");
-	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
-		turn(w);
-	assert_int_equal(f->n_aborts, 1);
-	assert_string_equal(f->aborts[0].session, "ses_n");
-	fake_answer(f, 0, true, NULL, clock_now_ms());
-	IDLE(w, "ses_n");
-	ev = wait_for(w, sub, is_event_type, "stop");
-	assert_string_equal(str_at(ev, "2.0.stop.session"), "ses_n");
-	assert_true(json_is_true(
-	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
-		"stopped")));
-	json_decref(ev);
+	abort_lands(w, f, 0, "ses_n");
+	stopped_event(w, sub, "ses_n");
 	send_json(c, "[2, \"status\", []]");
 	send_json(c, "[2, \"nosuch\\u00e9\\n'x\", []]");
 	/* Its errors, which nobody is told, are logged. */
@@ -794,12 +799,7 @@ static void test_message(void **state)
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
 	/* Over HTTP the daemon's own abort goes too: another way to OpenCode. */
-	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
-		turn(w);
-	assert_int_equal(f->n_aborts, 1);
-	assert_string_equal(f->aborts[0].session, "ses_m");
-	fake_answer(f, 0, true, NULL, clock_now_ms());
-	IDLE(w, "ses_m");
+	abort_lands(w, f, 0, "ses_m");
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
 	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_1");

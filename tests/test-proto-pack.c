@@ -132,7 +132,26 @@ static void pack_error_pair(struct fixture *f, int64_t first, const char *text)
 
 static void test_error_read(void **state)
 {
+	static const struct {
+		int64_t first;
+		const char *text, *rest;
+		int code;
+	} cases[] = {
+		{ 1, "not_found: no session ses_a: gone", "no session ses_a: gone",
+		    PROTO_ENOTFOUND },
+		{ 0, "timeout: late", "late", PROTO_ETIMEOUT },
+		/* An older daemon's [code, message]. */
+		{ 3, "no such session", "no such session", PROTO_ENOTFOUND },
+		{ 1, "params must be an array", "params must be an array", PROTO_EBADREQ },
+		{ 7, "limit: the old form keeps its text", "limit: the old form keeps its text",
+		    PROTO_ELIMIT },
+		/* A name this version does not know, or one not followed by ": ". */
+		{ 0, "busy: later", "busy: later", 0 },
+		{ 0, "timeout:late", "timeout:late", 0 },
+		{ 0, "timeouts: late", "timeouts: late", 0 },
+	};
 	struct fixture *f = *state;
+	size_t i;
 	int code;
 
 	/* Every code survives the trip, and so does its message. */
@@ -140,24 +159,10 @@ static void test_error_read(void **state)
 		pack_error_pair(f, proto_errcode_kind(code), proto_errcode_name(code));
 		assert_int_equal(read_error(f, ""), code);
 	}
-	pack_error_pair(f, 1, "not_found: no session ses_a: gone");
-	assert_int_equal(read_error(f, "no session ses_a: gone"), PROTO_ENOTFOUND);
-	pack_error_pair(f, 0, "timeout: late");
-	assert_int_equal(read_error(f, "late"), PROTO_ETIMEOUT);
-	/* An older daemon's [code, message]. */
-	pack_error_pair(f, 3, "no such session");
-	assert_int_equal(read_error(f, "no such session"), PROTO_ENOTFOUND);
-	pack_error_pair(f, 1, "params must be an array");
-	assert_int_equal(read_error(f, "params must be an array"), PROTO_EBADREQ);
-	pack_error_pair(f, 7, "limit: the old form keeps its text");
-	assert_int_equal(read_error(f, "limit: the old form keeps its text"), PROTO_ELIMIT);
-	/* A name this version does not know, or one not followed by ": ". */
-	pack_error_pair(f, 0, "busy: later");
-	assert_int_equal(read_error(f, "busy: later"), 0);
-	pack_error_pair(f, 0, "timeout:late");
-	assert_int_equal(read_error(f, "timeout:late"), 0);
-	pack_error_pair(f, 0, "timeouts: late");
-	assert_int_equal(read_error(f, "timeouts: late"), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pack_error_pair(f, cases[i].first, cases[i].text);
+		assert_int_equal(read_error(f, cases[i].rest), cases[i].code);
+	}
 	/* Neither form. */
 	msgpack_pack_array(&f->pk, 2);
 	msgpack_pack_int(&f->pk, 3);
