@@ -289,8 +289,9 @@ static int abort_print_ids(const msgpack_object_array *ids, const char *what)
 	return EXIT_DONE;
 }
 
-/* An error reply. Without the session, with -j, the error as the wire has
- * it, so that a script reads not_found as it reads a result. */
+/* An error reply. Without the session, with -j, the error as [code,
+ * message] (the codes PROTOCOL.md's table gives, whichever form the daemon
+ * sent), so that a script reads not_found as it reads a result. */
 static int abort_error(const struct client_opts *o, struct conn *c, int st, char *cause)
 {
 	int code = conn_error_code(c);
