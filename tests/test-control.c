@@ -643,6 +643,8 @@ static void test_notifications(void **state)
 	/* Its errors, which nobody is told, are logged. */
 	send_json(c, "[2, \"abort\", [{\"session\": \"a/b\"}]]");
 	send_json(c, "[2, \"abort\", [{\"sessions\": [\"nope\"]}]]");
+	for (int i = 4; i < 101; i++)
+		send_json(c, "[2, \"ping\", []]");
 	/* A request with its method as bin, after them: when it is answered,
 	 * they were read, and nothing came for them. */
 	send_bytes(c, bin_ping, sizeof(bin_ping) - 1);
@@ -654,12 +656,20 @@ static void test_notifications(void **state)
 	drain(c);
 	assert_int_equal(json_array_size(c->inbox), 0);
 	assert_non_null(strstr(log, "info: client "));
-	assert_non_null(strstr(log, ": notification 'status' ignored: it only answers requests\n"));
 	assert_non_null(
-	    strstr(log, ": notification 'nosuch\\xc3\\xa9\\x0a\\x27x' ignored: no such method\n"));
+	    strstr(log, ": notification 'status' ignored: it only answers requests (1 so far)\n"));
+	assert_non_null(strstr(log,
+	    ": notification 'nosuch\\xc3\\xa9\\x0a\\x27x' ignored: no such method (2 so "
+	    "far)\n"));
 	assert_non_null(
 	    strstr(log, ": notification 'abort' failed: bad_request: not a session id"));
 	assert_non_null(strstr(log, ": notification 'abort' failed: not_found: "));
+	assert_non_null(strstr(log, " (4 so far)\n"));
+	/* A client in a loop: logged up to the bound, then at 100. */
+	assert_non_null(strstr(log, "(10 so far)\n"));
+	assert_null(strstr(log, "(11 so far)\n"));
+	assert_null(strstr(log, "(99 so far)\n"));
+	assert_non_null(strstr(log, "(100 so far)\n"));
 	client_free(w, c);
 	client_free(w, sub);
 }

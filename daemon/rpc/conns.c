@@ -1,6 +1,7 @@
 #include <stdio.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "engine/engine.h"
 #include "engine/notify.h"
 #include "io/peer.h"
@@ -61,6 +62,11 @@ void conns_subscribe(struct control *ctl, struct conn *c, unsigned mask, char *h
 	/* Subscribed with nothing it knows still counts as subscribed. */
 	c->mask = mask | (1u << NOTIFY_TYPES);
 	update_sink(ctl);
+}
+
+bool conns_unheard(struct conn *c)
+{
+	return ++c->unheard <= CONTROL_MAX_UNHEARD_LOGGED || is_power_of_ten(c->unheard);
 }
 
 void conns_answered(struct control *ctl, struct conn *c)

@@ -95,9 +95,12 @@ static void on_notify(struct peer *p, const char *method, size_t method_len,
 	/* Nobody hears of a notification that did nothing but from the log:
 	 * a client that meant a request (rpcnotify for rpcrequest) finds it. */
 	if (m == NULL || (m->how & METHOD_NOTIFY) == 0) {
-		log_info("client %llu: notification '%s' ignored: %s", (unsigned long long)c->id,
-		    method_label(label, sizeof(label), method, method_len),
-		    m == NULL ? "no such method" : "it only answers requests");
+		if (conns_unheard(c))
+			log_info("client %llu: notification '%s' ignored: %s (%llu so far)",
+			    (unsigned long long)c->id,
+			    method_label(label, sizeof(label), method, method_len),
+			    m == NULL ? "no such method" : "it only answers requests",
+			    (unsigned long long)c->unheard);
 		return;
 	}
 	if ((m->how & METHOD_REQUEST) != 0)

@@ -35,6 +35,10 @@ struct event_base;
  * types x now and then; a peer that sends x after x must not make the
  * daemon hold memory for each until its stop ends. */
 #define CONTROL_MAX_X_PENDING 64
+/* Notifications of one connection that were ignored or failed, each logged
+ * at info; past it only the 100th, 1000th...: a client in a loop does not
+ * flood the log. */
+#define CONTROL_MAX_UNHEARD_LOGGED 10
 
 /* NULL when memory runs out. The engine outlives the control server. */
 struct control *control_new(struct event_base *base, struct engine *e);

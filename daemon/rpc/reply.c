@@ -48,12 +48,16 @@ void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
 	struct control *ctl = call->ctl;
 	struct conn *c;
 
-	if (call->notification && call->method != NULL)
-		log_info("client %llu: notification '%s' failed: %s%s%s",
-		    (unsigned long long)call->conn, call->method, proto_errcode_name(code),
-		    message != NULL ? ": " : "", message != NULL ? message : "");
-	if (call->notification || (c = conns_find(ctl, call->conn)) == NULL)
+	if ((c = conns_find(ctl, call->conn)) == NULL)
 		return;
+	if (call->notification) {
+		if (call->method != NULL && conns_unheard(c))
+			log_info("client %llu: notification '%s' failed: %s%s%s (%llu so far)",
+			    (unsigned long long)c->id, call->method, proto_errcode_name(code),
+			    message != NULL ? ": " : "", message != NULL ? message : "",
+			    (unsigned long long)c->unheard);
+		return;
+	}
 	proto_buf_reset(&ctl->reply);
 	proto_pack_error(&ctl->reply.pk, call->msgid, code, message);
 	conns_answered(ctl, c);

@@ -29,6 +29,7 @@ struct conn {
 	unsigned registered; /* register calls accepted */
 	int opencode_pid;    /* the OpenCode process it registered; 0: none */
 	unsigned x_pending;  /* x.result it waits for */
+	uint64_t unheard;    /* its notifications ignored or failed (conns_unheard) */
 	TAILQ_ENTRY(conn) sub_link;
 };
 
@@ -70,6 +71,10 @@ void conns_answered(struct control *ctl, struct conn *c);
 /* fence.c: the engine's stops tell shims to hold their fences. */
 void fence_sink_init(struct control *ctl);
 void fence_sink_fini(struct control *ctl);
+
+/* A notification of c was ignored or failed: true when that is to be
+ * logged (CONTROL_MAX_UNHEARD_LOGGED). */
+bool conns_unheard(struct conn *c);
 
 /* methods.c: the table of methods, by exact name. */
 const struct method_entry *method_find(const char *name, size_t len);
