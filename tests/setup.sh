@@ -40,7 +40,8 @@ APT_DEMO=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-d
 # What the tests add.
 APT_TESTS=(libcmocka-dev clang-format tmux clang libclang-rt-dev git
   scdoc man-db groff-base zsh fish bash-completion
-  debhelper dpkg-dev fakeroot lintian rpm rpmlint systemd)
+  debhelper dpkg-dev fakeroot lintian rpm rpmlint systemd
+  neovim python3-pynvim python3-msgpack vim emacs-nox)
 
 # Pinned npm tarballs: name version sha512 (hex of the registry's dist.integrity).
 NPM_OPENCODE=(opencode-linux-x64 "$OC_VERSION"
