@@ -1,0 +1,406 @@
+-- ocstop for Neovim: stop OpenCode's running sessions from the editor, and count the busy ones in
+-- the status line. Speaks ocstopd's msgpack-rpc itself over a sockconnect() channel: requests the
+-- daemon answers at once (subscribe, status, abort with wait = false), and the events it then
+-- sends as nvim_exec_lua calls. Nothing waits for a stop's proof: it arrives as stop events.
+local socket = require('ocstop.socket')
+local outcome = require('ocstop.outcome')
+
+local uv = vim.uv or vim.loop
+local unpack = table.unpack or unpack
+local M = {}
+
+-- The running sessions read from `status` at each connection; events keep the count from then on.
+local STATUS_LIMIT = 256
+-- Reconnection after the daemon went away (or was not there while the status line wants it):
+-- the first wait, doubled at each failure up to the last.
+local RETRY_FIRST_MS = 100
+local RETRY_MAX_MS = 10000
+-- An abort's roots whose final stop event has not come are given up on after this long.
+local OUTCOME_TIMEOUT_MS = 30000
+-- At most this many final stop events are kept while an abort's reply is awaited (its stops may end
+-- before their roots are known here).
+local EARLY_FINALS_MAX = 64
+local EVENTS = { 'session.created', 'session.status', 'session.deleted', 'stop', 'server.connected',
+  'server.disconnected' }
+
+local config = {
+  socket = nil,
+  keymap = nil,
+  statusline = { format = 'oc:%d' },
+  outcome_timeout_ms = OUTCOME_TIMEOUT_MS,
+}
+
+local state = {
+  ch = nil, -- the rpc channel, subscribed
+  gen = 0, -- bumped at each connection: events and EOFs of an older one are ignored
+  watcher = nil, -- a second connection, read only to see the daemon close it
+  running = {}, -- id -> true for each busy (or retrying) session
+  count = nil, -- #running, nil while not connected
+  wanted = false, -- the status line asked for the count: stay connected
+  retry_ms = nil,
+  retry_timer = nil,
+  aborts = {}, -- the aborts whose outcome is awaited
+  early = nil, -- root -> final stop, while an abort's reply is awaited
+  early_n = 0,
+  path = nil,
+}
+
+local function say(text, hl)
+  vim.schedule(function()
+    vim.api.nvim_echo({ { text, hl } }, true, {})
+  end)
+end
+
+local function redraw()
+  vim.schedule(function()
+    vim.cmd('redrawstatus!')
+  end)
+end
+
+local function recount()
+  local n = 0
+  for _ in pairs(state.running) do
+    n = n + 1
+  end
+  state.count = n
+  redraw()
+end
+
+local function is_running(status)
+  return status == 'busy' or status == 'retry'
+end
+
+local function clean(err)
+  return (tostring(err):gsub('^Vim:', ''))
+end
+
+-- The socket's path, or nil and why.
+local function socket_path()
+  if config.socket then
+    return config.socket
+  end
+  return socket.path(os.getenv, uv.getuid())
+end
+
+local function finish(abort, missing_why)
+  for i, a in ipairs(state.aborts) do
+    if a == abort then
+      table.remove(state.aborts, i)
+      break
+    end
+  end
+  if abort.timer then
+    abort.timer:stop()
+    abort.timer:close()
+  end
+  local stops, missing = {}, {}
+  for _, root in ipairs(abort.roots) do
+    if abort.finals[root] then
+      stops[#stops + 1] = abort.finals[root]
+    else
+      missing[#missing + 1] = root
+    end
+  end
+  local text, ok = outcome.summary(stops, missing, missing_why)
+  say(text, ok and 'None' or 'WarningMsg')
+end
+
+local function abort_done(abort)
+  for _, root in ipairs(abort.roots) do
+    if not abort.finals[root] then
+      return false
+    end
+  end
+  return true
+end
+
+local schedule_retry
+
+local function lost(gen, why)
+  if gen ~= state.gen or state.ch == nil then
+    return
+  end
+  pcall(vim.fn.chanclose, state.ch)
+  state.ch = nil
+  if state.watcher then
+    state.watcher:close()
+    state.watcher = nil
+  end
+  state.running, state.count = {}, nil
+  redraw()
+  for _, a in ipairs({ unpack(state.aborts) }) do
+    finish(a, why)
+  end
+  schedule_retry()
+end
+
+local function read_status(ch)
+  local ok, st = pcall(vim.rpcrequest, ch, 'status', { limit = STATUS_LIMIT })
+  if not ok then
+    return nil, st
+  end
+  state.running = {}
+  for _, s in ipairs(st.sessions or {}) do
+    if is_running(s.status) then
+      state.running[s.id] = true
+    end
+  end
+  recount()
+  return true
+end
+
+-- Watch the daemon's socket on a second connection: a sockconnect() channel tells nothing when the
+-- peer closes it, a libuv pipe reads EOF at once. It never sends anything.
+local function watch(path, gen)
+  local pipe = uv.new_pipe(false)
+  local function gone(why)
+    vim.schedule(function()
+      lost(gen, why)
+    end)
+  end
+  pipe:connect(path, function(err)
+    if err then
+      return gone('the daemon went away: ' .. err)
+    end
+    pipe:read_start(function(rerr, data)
+      if rerr or data == nil then
+        gone('the daemon went away')
+      end
+    end)
+  end)
+  return pipe
+end
+
+-- Connect, subscribe and read the count. Returns true, or nil and the error's text.
+local function connect()
+  if state.ch then
+    return true
+  end
+  local path, why = socket_path()
+  if not path then
+    return nil, 'ocstop: ' .. why
+  end
+  local refusal = socket.check(path, uv.fs_lstat, uv.getuid())
+  if refusal then
+    return nil, 'ocstop: ' .. refusal
+  end
+  -- sockconnect raises when nothing listens (its documentation says it returns 0).
+  local ok, ch = pcall(vim.fn.sockconnect, 'pipe', path, { rpc = true })
+  if not ok or ch == 0 then
+    return nil, ('ocstop: cannot reach ocstopd at %s: %s'):format(path, ok and 'failed' or clean(ch))
+  end
+  state.gen = state.gen + 1
+  local gen = state.gen
+  local lua = ("return require('ocstop')._event(%d, ...)"):format(gen)
+  local sok, err = pcall(vim.rpcrequest, ch, 'subscribe', { events = EVENTS, nvim = { lua = lua } })
+  if not sok then
+    pcall(vim.fn.chanclose, ch)
+    return nil, outcome.error(err)
+  end
+  state.ch, state.path = ch, path
+  state.watcher = watch(path, gen)
+  -- After subscribing: an event the status reply already counts came before it and is overwritten.
+  local rok, rerr = read_status(ch)
+  if not rok then
+    lost(gen, clean(rerr))
+    return nil, outcome.error(rerr)
+  end
+  state.retry_ms = nil
+  return true
+end
+
+schedule_retry = function()
+  if not state.wanted or state.retry_timer then
+    return
+  end
+  state.retry_ms = math.min((state.retry_ms or RETRY_FIRST_MS / 2) * 2, RETRY_MAX_MS)
+  state.retry_timer = uv.new_timer()
+  state.retry_timer:start(state.retry_ms, 0, function()
+    vim.schedule(function()
+      state.retry_timer:close()
+      state.retry_timer = nil
+      if not connect() then
+        schedule_retry()
+      end
+    end)
+  end)
+end
+
+local function on_stop(stop)
+  if stop.reason == 'pending' then
+    return
+  end
+  if state.early and state.early_n < EARLY_FINALS_MAX then
+    state.early[stop.session] = stop
+    state.early_n = state.early_n + 1
+  end
+  for _, a in ipairs({ unpack(state.aborts) }) do
+    if a.want[stop.session] then
+      a.finals[stop.session] = stop
+      if abort_done(a) then
+        finish(a)
+      end
+    end
+  end
+end
+
+-- Each event the daemon sends, run by Neovim as nvim_exec_lua (see subscribe's nvim option).
+function M._event(gen, ev)
+  if gen ~= state.gen or type(ev) ~= 'table' then
+    return
+  end
+  if ev.type == 'stop' and type(ev.stop) == 'table' then
+    return on_stop(ev.stop)
+  end
+  if ev.type == 'server.connected' or ev.type == 'server.disconnected' then
+    -- Sessions of a server that comes or goes change with no event of theirs.
+    return vim.schedule(function()
+      if state.ch and gen == state.gen then
+        read_status(state.ch)
+      end
+    end)
+  end
+  local s = ev.session
+  if type(s) ~= 'table' or type(s.id) ~= 'string' then
+    return
+  end
+  local was = state.running[s.id] ~= nil
+  local now = ev.type ~= 'session.deleted' and is_running(s.status)
+  if was ~= now then
+    state.running[s.id] = now or nil
+    recount()
+  end
+end
+
+local function request(method, params)
+  local ok, err = connect()
+  if not ok then
+    return nil, err
+  end
+  local rok, res = pcall(vim.rpcrequest, state.ch, method, params)
+  if not rok then
+    local text = clean(res)
+    if text:match('was closed') or text:match('Invalid channel') then
+      lost(state.gen, 'the daemon went away')
+    end
+    return nil, outcome.error(res)
+  end
+  return res
+end
+
+-- Stop the running sessions of the current project (the CLI's rule: the directory of the working
+-- directory, subfolders included), or all of them. Returns at once; the outcome is echoed when it
+-- is proven.
+function M.stop(opts)
+  opts = opts or {}
+  local params = { wait = false }
+  if opts.all then
+    params.all = true
+  else
+    local dir, err = uv.fs_realpath(vim.fn.getcwd())
+    if not dir then
+      return say(('ocstop: %s: %s'):format(vim.fn.getcwd(), err), 'ErrorMsg')
+    end
+    params.directory = dir
+  end
+  state.early, state.early_n = {}, 0
+  local res, err = request('abort', params)
+  local early = state.early
+  state.early = nil
+  if not res then
+    return say(err, 'ErrorMsg')
+  end
+  local abort = { roots = {}, want = {}, finals = {} }
+  for _, s in ipairs(res.results or {}) do
+    abort.roots[#abort.roots + 1] = s.session
+    abort.want[s.session] = true
+    if s.reason ~= 'pending' then
+      abort.finals[s.session] = s
+    elseif early[s.session] then
+      abort.finals[s.session] = early[s.session]
+    end
+  end
+  if abort_done(abort) then
+    return finish(abort)
+  end
+  state.aborts[#state.aborts + 1] = abort
+  abort.timer = uv.new_timer()
+  abort.timer:start(config.outcome_timeout_ms, 0, function()
+    vim.schedule(function()
+      if not abort.timer:is_closing() then
+        finish(abort, ('none came in %d ms'):format(config.outcome_timeout_ms))
+      end
+    end)
+  end)
+end
+
+-- :OcStopStatus: the daemon and what runs.
+function M.show_status()
+  local st, err = request('status', { limit = STATUS_LIMIT })
+  if not st then
+    return say(err, 'ErrorMsg')
+  end
+  local lines = {}
+  for _, s in ipairs(st.sessions or {}) do
+    if is_running(s.status) then
+      local title = type(s.title) == 'string' and s.title or ''
+      local dir = type(s.directory) == 'string' and s.directory or '?'
+      lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
+    end
+  end
+  local servers = 0
+  for _, sv in ipairs(st.servers or {}) do
+    if sv.connected then
+      servers = servers + 1
+    end
+  end
+  table.insert(lines, 1, ('ocstop: %s: %d running, %d OpenCode server%s connected'):format(state.path,
+    #lines, servers, servers == 1 and '' or 's'))
+  say(table.concat(lines, '\n'), 'None')
+end
+
+-- The status line's text: "" while the daemon is not reached, else the count of busy sessions
+-- through statusline.format (a string.format pattern or a function of the count).
+function M.statusline()
+  if not state.wanted then
+    state.wanted = true
+    vim.schedule(function()
+      if not connect() then
+        schedule_retry()
+      end
+    end)
+  end
+  if state.count == nil then
+    return ''
+  end
+  local fmt = config.statusline.format
+  if type(fmt) == 'function' then
+    return fmt(state.count)
+  end
+  return fmt:format(state.count)
+end
+
+-- The number of busy sessions, nil while the daemon is not reached.
+function M.count()
+  return state.count
+end
+
+function M.setup(opts)
+  opts = opts or {}
+  vim.validate({
+    socket = { opts.socket, 'string', true },
+    keymap = { opts.keymap, 'string', true },
+    statusline = { opts.statusline, 'table', true },
+    outcome_timeout_ms = { opts.outcome_timeout_ms, 'number', true },
+  })
+  config.socket = opts.socket or config.socket
+  if opts.statusline and opts.statusline.format then
+    config.statusline.format = opts.statusline.format
+  end
+  config.outcome_timeout_ms = opts.outcome_timeout_ms or config.outcome_timeout_ms
+  if opts.keymap then
+    vim.keymap.set('n', opts.keymap, M.stop, { desc = 'ocstop: stop the project\'s OpenCode sessions' })
+  end
+end
+
+return M
