@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-PLAN=27
+PLAN=32
 tap_plan $PLAN
 if ! command -v nvim >/dev/null; then
   for i in $(seq $PLAN); do tap_skip "case $i" "nvim is not installed"; done
@@ -96,6 +96,9 @@ tap_ok ":OcStop with nothing running says so" wait_until 10 said '^ocstop: nothi
 # The daemon restarts while a session starts: the status line goes blank, then counts it again.
 ocstopd_stop || tap_bail "the daemon did not stop"
 tap_ok "with the daemon gone the status line is blank" wait_until 10 sl_is ""
+run OcStop
+tap_ok ":OcStop says the daemon cannot be reached" \
+  wait_until 10 said "^ocstop: cannot reach ocstopd at $OCSTOP_SOCKET: "
 stream_plain "$S1" again || tap_bail "no stream in $S1"
 ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not restart"
 wait_until 30 ocstop_knows_busy "$S1" || tap_bail "the restarted daemon did not see $S1 busy"
@@ -105,12 +108,25 @@ tap_ok ":OcStop through the new connection is verified" wait_until 30 said "$STO
 tap_ok "OpenCode says the session is idle" oc_is_idle "$S1"
 tap_ok "the status line counts 0" wait_until 10 sl_is oc:0
 
+# A daemon that does not answer (stopped) holds nothing up: :OcStop returns at once, the editor
+# answers, and the probe's bound says what happened; once it runs again the count comes back.
+kill -STOP "$OCSTOPD_PID"
+run OcStop
+stalled_ms=$CMD_MS
+tap_ok "the editor answers while the daemon does not" nv_up
+tap_ok ":OcStop said the daemon did not answer" \
+  wait_until 10 said "^ocstop: ocstopd at $OCSTOP_SOCKET did not answer in 2000 ms$"
+tap_ok ":OcStop returned in $stalled_ms ms all the same" awk -v c="$stalled_ms" 'BEGIN { exit !(c < 50) }'
+kill -CONT "$OCSTOPD_PID"
+tap_ok "the count comes back once the daemon answers again" wait_until 15 sl_is oc:0
+
 # An error of the daemon reaches the user with its text: OpenCode is gone.
 kill -TERM "$OC_PID"
 wait_until 30 not ocstop_connected "$OC_URL" || tap_bail "the daemon did not see OpenCode go"
 run OcStop
 tap_ok "an error from the daemon shows its text and name" \
   wait_until 10 said "^ocstop: .*$OC_URL.* \(opencode_unreachable\)$"
+tap_diag "$(nv 'luaeval("T.last()")')"
 
 # A socket directory someone else could listen in is refused before connecting: a squatter there
 # (this user's, in a directory open to others; then in a directory of another user) is sent nothing.

@@ -17,11 +17,16 @@ local RETRY_FIRST_MS = 100
 local RETRY_MAX_MS = 10000
 -- An abort's roots whose final stop event has not come are given up on after this long.
 local OUTCOME_TIMEOUT_MS = 30000
+-- How long the daemon has to answer a ping before a request is sent (then it answers that request at
+-- once too) or the connection is given up.
+local PROBE_TIMEOUT_MS = 2000
 -- At most this many final stop events are kept while an abort's reply is awaited (its stops may end
 -- before their roots are known here).
 local EARLY_FINALS_MAX = 64
 local EVENTS = { 'session.created', 'session.status', 'session.deleted', 'stop', 'server.connected',
   'server.disconnected' }
+
+local PING = vim.mpack.encode({ 0, 0, 'ping', { vim.empty_dict() } })
 
 local config = {
   socket = nil,
@@ -32,8 +37,10 @@ local config = {
 
 local state = {
   ch = nil, -- the rpc channel, subscribed
-  gen = 0, -- bumped at each connection: events and EOFs of an older one are ignored
-  watcher = nil, -- a second connection, read only to see the daemon close it
+  waiters = {}, -- the callers of ready() waiting for a probe's answer
+  probe_timer = nil,
+  gen = 0, -- bumped when a connection ends: events and EOFs of an older one are ignored
+  watcher = nil, -- a libuv pipe to the daemon: its EOF, the probes
   running = {}, -- id -> true for each busy (or retrying) session
   count = nil, -- #running, nil while not connected
   wanted = false, -- the status line asked for the count: stay connected
@@ -116,21 +123,42 @@ end
 
 local schedule_retry
 
-local function lost(gen, why)
-  if gen ~= state.gen or state.ch == nil then
+-- Every waiter of ready() gets the answer: true, or nil and the error's text.
+local function resolve(ok, err)
+  local waiters = state.waiters
+  state.waiters = {}
+  if state.probe_timer then
+    state.probe_timer:close()
+    state.probe_timer = nil
+  end
+  for _, w in ipairs(waiters) do
+    w(ok, err)
+  end
+end
+
+-- The connection is over (or never came): forget what it told, say so to whoever waits, and try
+-- again later if the status line wants the count.
+local function gone(gen, why)
+  if gen ~= state.gen then
     return
   end
-  pcall(vim.fn.chanclose, state.ch)
-  state.ch = nil
+  state.gen = state.gen + 1
+  if state.ch then
+    pcall(vim.fn.chanclose, state.ch)
+    state.ch = nil
+  end
   if state.watcher then
     state.watcher:close()
     state.watcher = nil
   end
-  state.running, state.count = {}, nil
-  redraw()
+  if state.count ~= nil then
+    state.running, state.count = {}, nil
+    redraw()
+  end
   for _, a in ipairs({ unpack(state.aborts) }) do
     finish(a, why)
   end
+  resolve(nil, 'ocstop: ' .. why)
   schedule_retry()
 end
 
@@ -149,64 +177,98 @@ local function read_status(ch)
   return true
 end
 
--- Watch the daemon's socket on a second connection: a sockconnect() channel tells nothing when the
--- peer closes it, a libuv pipe reads EOF at once. It never sends anything.
-local function watch(path, gen)
-  local pipe = uv.new_pipe(false)
-  local function gone(why)
-    vim.schedule(function()
-      lost(gen, why)
-    end)
+-- The daemon answered the probe just now, so it answers the channel's requests at once too: open
+-- the channel if there is none, subscribe and read the count.
+local function answered(gen)
+  if gen ~= state.gen or #state.waiters == 0 then
+    return
   end
-  pipe:connect(path, function(err)
-    if err then
-      return gone('the daemon went away: ' .. err)
+  if state.ch == nil then
+    -- sockconnect raises when nothing listens (its documentation says it returns 0).
+    local ok, ch = pcall(vim.fn.sockconnect, 'pipe', state.path, { rpc = true })
+    if not ok or ch == 0 then
+      return gone(gen, ('cannot reach ocstopd at %s: %s'):format(state.path, clean(ch)))
     end
-    pipe:read_start(function(rerr, data)
-      if rerr or data == nil then
-        gone('the daemon went away')
-      end
-    end)
-  end)
-  return pipe
+    state.ch = ch
+    local lua = ("return require('ocstop')._event(%d, ...)"):format(gen)
+    local sok, err = pcall(vim.rpcrequest, ch, 'subscribe', { events = EVENTS, nvim = { lua = lua } })
+    if not sok then
+      return gone(gen, (outcome.error(err):gsub('^ocstop: ', '')))
+    end
+    -- After subscribing: an event the status reply already counts came before it.
+    local rok, rerr = read_status(ch)
+    if not rok then
+      return gone(gen, (outcome.error(rerr):gsub('^ocstop: ', '')))
+    end
+    state.retry_ms = nil
+  end
+  resolve(true)
 end
 
--- Connect, subscribe and read the count. Returns true, or nil and the error's text.
-local function connect()
-  if state.ch then
-    return true
+-- A ping on the watcher, answered within PROBE_TIMEOUT_MS or the connection is given up.
+local function probe(gen)
+  state.probe_timer = uv.new_timer()
+  state.probe_timer:start(PROBE_TIMEOUT_MS, 0, function()
+    vim.schedule(function()
+      gone(gen, ('ocstopd at %s did not answer in %d ms'):format(state.path, PROBE_TIMEOUT_MS))
+    end)
+  end)
+  if state.watcher and state.watcher:is_writable() then
+    state.watcher:write(PING)
   end
+end
+
+-- The watcher: a second connection to the socket, on a libuv pipe, which sees the daemon close it
+-- (a sockconnect() channel tells nothing then) and carries the probes; the daemon sends it nothing
+-- else, as it never subscribes.
+local function open()
   local path, why = socket_path()
   if not path then
-    return nil, 'ocstop: ' .. why
+    return resolve(nil, 'ocstop: ' .. why)
   end
   local refusal = socket.check(path, uv.fs_lstat, uv.getuid())
   if refusal then
-    return nil, 'ocstop: ' .. refusal
+    resolve(nil, 'ocstop: ' .. refusal)
+    return schedule_retry()
   end
-  -- sockconnect raises when nothing listens (its documentation says it returns 0).
-  local ok, ch = pcall(vim.fn.sockconnect, 'pipe', path, { rpc = true })
-  if not ok or ch == 0 then
-    return nil, ('ocstop: cannot reach ocstopd at %s: %s'):format(path, ok and 'failed' or clean(ch))
-  end
-  state.gen = state.gen + 1
+  state.path = path
   local gen = state.gen
-  local lua = ("return require('ocstop')._event(%d, ...)"):format(gen)
-  local sok, err = pcall(vim.rpcrequest, ch, 'subscribe', { events = EVENTS, nvim = { lua = lua } })
-  if not sok then
-    pcall(vim.fn.chanclose, ch)
-    return nil, outcome.error(err)
+  local pipe = uv.new_pipe(false)
+  state.watcher = pipe
+  local function on_loop(f, ...)
+    local args = { ... }
+    vim.schedule(function()
+      f(unpack(args))
+    end)
   end
-  state.ch, state.path = ch, path
-  state.watcher = watch(path, gen)
-  -- After subscribing: an event the status reply already counts came before it and is overwritten.
-  local rok, rerr = read_status(ch)
-  if not rok then
-    lost(gen, clean(rerr))
-    return nil, outcome.error(rerr)
+  probe(gen)
+  pipe:connect(path, function(err)
+    if err then
+      return on_loop(gone, gen, ('cannot reach ocstopd at %s: %s'):format(path, err))
+    end
+    pipe:read_start(function(rerr, data)
+      if rerr or data == nil then
+        on_loop(gone, gen, 'the daemon went away')
+      else
+        on_loop(answered, gen)
+      end
+    end)
+    pipe:write(PING)
+  end)
+end
+
+-- Calls done(true) once the daemon has just answered and the channel is subscribed, or done(nil,
+-- err); never before returning, so that no caller blocks on a daemon that does not answer.
+local function ready(done)
+  state.waiters[#state.waiters + 1] = done
+  if #state.waiters > 1 then
+    return
   end
-  state.retry_ms = nil
-  return true
+  if state.watcher then
+    probe(state.gen)
+  else
+    open()
+  end
 end
 
 schedule_retry = function()
@@ -219,9 +281,7 @@ schedule_retry = function()
     vim.schedule(function()
       state.retry_timer:close()
       state.retry_timer = nil
-      if not connect() then
-        schedule_retry()
-      end
+      ready(function() end)
     end)
   end)
 end
@@ -272,44 +332,30 @@ function M._event(gen, ev)
   end
 end
 
-local function request(method, params)
-  local ok, err = connect()
-  if not ok then
-    return nil, err
-  end
-  local rok, res = pcall(vim.rpcrequest, state.ch, method, params)
-  if not rok then
-    local text = clean(res)
-    if text:match('was closed') or text:match('Invalid channel') then
-      lost(state.gen, 'the daemon went away')
+-- method(params) on the channel, once the daemon has just answered a probe (so this synchronous
+-- request is answered at once); cb(result, nil, early) or cb(nil, the error's text). early: the
+-- final stop events that came while the request was out (run by Neovim as they arrived).
+local function request(method, params, cb)
+  ready(function(ok, err)
+    if not ok then
+      return cb(nil, err)
     end
-    return nil, outcome.error(res)
-  end
-  return res
+    state.early, state.early_n = {}, 0
+    local rok, res = pcall(vim.rpcrequest, state.ch, method, params)
+    local early = state.early
+    state.early = nil
+    if not rok then
+      local text = clean(res)
+      if text:match('was closed') or text:match('Invalid channel') then
+        gone(state.gen, 'the daemon went away')
+      end
+      return cb(nil, outcome.error(res))
+    end
+    cb(res, nil, early)
+  end)
 end
 
--- Stop the running sessions of the current project (the CLI's rule: the directory of the working
--- directory, subfolders included), or all of them. Returns at once; the outcome is echoed when it
--- is proven.
-function M.stop(opts)
-  opts = opts or {}
-  local params = { wait = false }
-  if opts.all then
-    params.all = true
-  else
-    local dir, err = uv.fs_realpath(vim.fn.getcwd())
-    if not dir then
-      return say(('ocstop: %s: %s'):format(vim.fn.getcwd(), err), 'ErrorMsg')
-    end
-    params.directory = dir
-  end
-  state.early, state.early_n = {}, 0
-  local res, err = request('abort', params)
-  local early = state.early
-  state.early = nil
-  if not res then
-    return say(err, 'ErrorMsg')
-  end
+local function await_outcome(res, early)
   local abort = { roots = {}, want = {}, finals = {} }
   for _, s in ipairs(res.results or {}) do
     abort.roots[#abort.roots + 1] = s.session
@@ -334,40 +380,63 @@ function M.stop(opts)
   end)
 end
 
+-- Stop the running sessions of the current project (the CLI's rule: the real path of the working
+-- directory, its subfolders included), or all of them. Returns at once; the outcome is echoed when
+-- it is proven.
+function M.stop(opts)
+  opts = opts or {}
+  local params = { wait = false }
+  if opts.all then
+    params.all = true
+  else
+    local dir, err = uv.fs_realpath(vim.fn.getcwd())
+    if not dir then
+      return say(('ocstop: %s: %s'):format(vim.fn.getcwd(), err), 'ErrorMsg')
+    end
+    params.directory = dir
+  end
+  request('abort', params, function(res, err, early)
+    if not res then
+      return say(err, 'ErrorMsg')
+    end
+    await_outcome(res, early)
+  end)
+end
+
 -- :OcStopStatus: the daemon and what runs.
 function M.show_status()
-  local st, err = request('status', { limit = STATUS_LIMIT })
-  if not st then
-    return say(err, 'ErrorMsg')
-  end
-  local lines = {}
-  for _, s in ipairs(st.sessions or {}) do
-    if is_running(s.status) then
-      local title = type(s.title) == 'string' and s.title or ''
-      local dir = type(s.directory) == 'string' and s.directory or '?'
-      lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
+  request('status', { limit = STATUS_LIMIT }, function(st, err)
+    if not st then
+      return say(err, 'ErrorMsg')
     end
-  end
-  local servers = 0
-  for _, sv in ipairs(st.servers or {}) do
-    if sv.connected then
-      servers = servers + 1
+    local lines = {}
+    for _, s in ipairs(st.sessions or {}) do
+      if is_running(s.status) then
+        local title = type(s.title) == 'string' and s.title or ''
+        local dir = type(s.directory) == 'string' and s.directory or '?'
+        lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
+      end
     end
-  end
-  table.insert(lines, 1, ('ocstop: %s: %d running, %d OpenCode server%s connected'):format(state.path,
-    #lines, servers, servers == 1 and '' or 's'))
-  say(table.concat(lines, '\n'), 'None')
+    local servers = 0
+    for _, sv in ipairs(st.servers or {}) do
+      if sv.connected then
+        servers = servers + 1
+      end
+    end
+    table.insert(lines, 1, ('ocstop: %s: %d running, %d OpenCode server%s connected'):format(
+      state.path, #lines, servers, servers == 1 and '' or 's'))
+    say(table.concat(lines, '\n'), 'None')
+  end)
 end
 
 -- The status line's text: "" while the daemon is not reached, else the count of busy sessions
--- through statusline.format (a string.format pattern or a function of the count).
+-- through statusline.format (a string.format pattern or a function of the count). The first call
+-- connects, later than it returns.
 function M.statusline()
   if not state.wanted then
     state.wanted = true
     vim.schedule(function()
-      if not connect() then
-        schedule_retry()
-      end
+      ready(function() end)
     end)
   end
   if state.count == nil then
