@@ -98,7 +98,7 @@ ocstopd_stop || tap_bail "the daemon did not stop"
 tap_ok "with the daemon gone the status line is blank" wait_until 10 sl_is ""
 run OcStop
 tap_ok ":OcStop says the daemon cannot be reached" \
-  wait_until 10 said "^ocstop: cannot reach ocstopd at $OCSTOP_SOCKET: "
+  wait_until 10 said "^ocstop: cannot connect to $OCSTOP_SOCKET: No such file or directory \(is ocstopd running\?\)$"
 stream_plain "$S1" again || tap_bail "no stream in $S1"
 ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not restart"
 wait_until 30 ocstop_knows_busy "$S1" || tap_bail "the restarted daemon did not see $S1 busy"

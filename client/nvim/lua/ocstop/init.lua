@@ -77,6 +77,13 @@ local function is_running(status)
   return status == 'busy' or status == 'retry'
 end
 
+-- libuv's names for why a connection failed, as the CLI says them.
+local CONNECT_ERRORS = {
+  ENOENT = 'No such file or directory (is ocstopd running?)',
+  ECONNREFUSED = 'Connection refused (is ocstopd running?)',
+  EACCES = 'Permission denied',
+}
+
 local function clean(err)
   return (tostring(err):gsub('^Vim:', ''))
 end
@@ -187,7 +194,7 @@ local function answered(gen)
     -- sockconnect raises when nothing listens (its documentation says it returns 0).
     local ok, ch = pcall(vim.fn.sockconnect, 'pipe', state.path, { rpc = true })
     if not ok or ch == 0 then
-      return gone(gen, ('cannot reach ocstopd at %s: %s'):format(state.path, clean(ch)))
+      return gone(gen, ('cannot connect to %s: %s'):format(state.path, clean(ch)))
     end
     state.ch = ch
     local lua = ("return require('ocstop')._event(%d, ...)"):format(gen)
@@ -244,7 +251,8 @@ local function open()
   probe(gen)
   pipe:connect(path, function(err)
     if err then
-      return on_loop(gone, gen, ('cannot reach ocstopd at %s: %s'):format(path, err))
+      local why = CONNECT_ERRORS[err] or err
+      return on_loop(gone, gen, ('cannot connect to %s: %s'):format(path, why))
     end
     pipe:read_start(function(rerr, data)
       if rerr or data == nil then
@@ -454,21 +462,28 @@ function M.count()
   return state.count
 end
 
+-- The options setup() takes and their types (vim.validate's table form is deprecated in 0.11).
+local OPTION_TYPES = { socket = 'string', keymap = 'string', statusline = 'table', outcome_timeout_ms = 'number' }
+
 function M.setup(opts)
   opts = opts or {}
-  vim.validate({
-    socket = { opts.socket, 'string', true },
-    keymap = { opts.keymap, 'string', true },
-    statusline = { opts.statusline, 'table', true },
-    outcome_timeout_ms = { opts.outcome_timeout_ms, 'number', true },
-  })
+  for k, v in pairs(opts) do
+    if OPTION_TYPES[k] == nil then
+      error(('ocstop.setup: unknown option %s'):format(k), 2)
+    elseif type(v) ~= OPTION_TYPES[k] then
+      error(('ocstop.setup: %s must be a %s'):format(k, OPTION_TYPES[k]), 2)
+    end
+  end
+  if opts.socket and opts.socket:sub(1, 1) ~= '/' then
+    error('ocstop.setup: socket must be an absolute path', 2)
+  end
   config.socket = opts.socket or config.socket
   if opts.statusline and opts.statusline.format then
     config.statusline.format = opts.statusline.format
   end
   config.outcome_timeout_ms = opts.outcome_timeout_ms or config.outcome_timeout_ms
   if opts.keymap then
-    vim.keymap.set('n', opts.keymap, M.stop, { desc = 'ocstop: stop the project\'s OpenCode sessions' })
+    vim.keymap.set('n', opts.keymap, M.stop, { desc = "ocstop: stop the project's OpenCode sessions" })
   end
 end
 
