@@ -3,13 +3,14 @@
 # a real OpenCode streaming from the fake model: :OcStop stops the project's running session (OpenCode
 # and the daemon say it is idle) and echoes the verified outcome while the command itself returns at
 # once; :OcStop! stops the rest; the status line's count follows the daemon's events (2 -> 1 -> 0) and
-# comes back after the daemon restarts; a daemon error shows its text; a socket directory that is not
-# the user's alone is refused before anything is sent there.
+# comes back after the daemon restarts; a daemon that does not answer holds nothing up; a daemon error
+# shows its text; a socket directory that is not the user's alone is refused before anything is sent
+# there, and a daemon too old to run the events is not used.
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-PLAN=32
+PLAN=33
 tap_plan $PLAN
 if ! command -v nvim >/dev/null; then
   for i in $(seq $PLAN); do tap_skip "case $i" "nvim is not installed"; done
@@ -156,4 +157,11 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 else
   tap_skip "a directory of another user is refused" "needs root to give a directory away"
 fi
+# A trusted daemon of an older protocol (the squatter says 3) cannot run the events: it is not used.
+mkdir -m 0700 "$T/old"
+/usr/bin/python3 "$OCSTOP_SRCDIR/tests/lib/squatter.py" "$T/old/ocstop.sock" "$T/old.log" >"$T/old.out" 2>&1 &
+oc_track $!
+wait_until 10 grep -q listening "$T/old.out" || tap_bail "the squatter did not listen"
+tap_match "a daemon of protocol 3 is named and not used" \
+  "^ocstop: ocstopd at $T/old/ocstop.sock speaks protocol 3; this plugin needs 6 or later" "$(refused_in "$T/old")"
 tap_done

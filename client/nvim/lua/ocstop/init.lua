@@ -23,6 +23,8 @@ local PROBE_TIMEOUT_MS = 2000
 -- At most this many final stop events are kept while an abort's reply is awaited (its stops may end
 -- before their roots are known here).
 local EARLY_FINALS_MAX = 64
+-- The first protocol whose subscriptions Neovim can run (subscribe's nvim option).
+local PROTOCOL_MIN = 6
 local EVENTS = { 'session.created', 'session.status', 'session.deleted', 'stop', 'server.connected',
   'server.disconnected' }
 
@@ -128,7 +130,7 @@ local function abort_done(abort)
   return true
 end
 
-local schedule_retry
+local schedule_retry, request
 
 -- Every waiter of ready() gets the answer: true, or nil and the error's text.
 local function resolve(ok, err)
@@ -169,11 +171,8 @@ local function gone(gen, why)
   schedule_retry()
 end
 
-local function read_status(ch)
-  local ok, st = pcall(vim.rpcrequest, ch, 'status', { limit = STATUS_LIMIT })
-  if not ok then
-    return nil, st
-  end
+-- The running sessions from a status reply.
+local function count_from(st)
   state.running = {}
   for _, s in ipairs(st.sessions or {}) do
     if is_running(s.status) then
@@ -181,7 +180,6 @@ local function read_status(ch)
     end
   end
   recount()
-  return true
 end
 
 -- The daemon answered the probe just now, so it answers the channel's requests at once too: open
@@ -197,16 +195,32 @@ local function answered(gen)
       return gone(gen, ('cannot connect to %s: %s'):format(state.path, clean(ch)))
     end
     state.ch = ch
+    local function call(method, params)
+      local rok, res = pcall(vim.rpcrequest, ch, method, params)
+      if not rok then
+        gone(gen, (outcome.error(res):gsub('^ocstop: ', '')))
+        return nil
+      end
+      return res
+    end
+    local ping = call('ping', vim.empty_dict())
+    if ping == nil then
+      return
+    end
+    if type(ping.protocol) ~= 'number' or ping.protocol < PROTOCOL_MIN then
+      return gone(gen, ('ocstopd at %s speaks protocol %s; this plugin needs %d or later (update ocstop)')
+        :format(state.path, tostring(ping.protocol), PROTOCOL_MIN))
+    end
     local lua = ("return require('ocstop')._event(%d, ...)"):format(gen)
-    local sok, err = pcall(vim.rpcrequest, ch, 'subscribe', { events = EVENTS, nvim = { lua = lua } })
-    if not sok then
-      return gone(gen, (outcome.error(err):gsub('^ocstop: ', '')))
+    if call('subscribe', { events = EVENTS, nvim = { lua = lua } }) == nil then
+      return
     end
     -- After subscribing: an event the status reply already counts came before it.
-    local rok, rerr = read_status(ch)
-    if not rok then
-      return gone(gen, (outcome.error(rerr):gsub('^ocstop: ', '')))
+    local st = call('status', { limit = STATUS_LIMIT })
+    if st == nil then
+      return
     end
+    count_from(st)
     state.retry_ms = nil
   end
   resolve(true)
@@ -323,9 +337,11 @@ function M._event(gen, ev)
   if ev.type == 'server.connected' or ev.type == 'server.disconnected' then
     -- Sessions of a server that comes or goes change with no event of theirs.
     return vim.schedule(function()
-      if state.ch and gen == state.gen then
-        read_status(state.ch)
-      end
+      request('status', { limit = STATUS_LIMIT }, function(st)
+        if st and gen == state.gen then
+          count_from(st)
+        end
+      end)
     end)
   end
   local s = ev.session
@@ -343,7 +359,7 @@ end
 -- method(params) on the channel, once the daemon has just answered a probe (so this synchronous
 -- request is answered at once); cb(result, nil, early) or cb(nil, the error's text). early: the
 -- final stop events that came while the request was out (run by Neovim as they arrived).
-local function request(method, params, cb)
+request = function(method, params, cb)
   ready(function(ok, err)
     if not ok then
       return cb(nil, err)
