@@ -56,7 +56,7 @@ local state = {
 
 local function say(text, hl)
   vim.schedule(function()
-    vim.api.nvim_echo({ { text, hl } }, true, {})
+    vim.api.nvim_echo({ hl and { text, hl } or { text } }, true, {})
   end)
 end
 
@@ -99,6 +99,10 @@ local function socket_path()
 end
 
 local function finish(abort, missing_why)
+  if abort.done then
+    return
+  end
+  abort.done = true
   for i, a in ipairs(state.aborts) do
     if a == abort then
       table.remove(state.aborts, i)
@@ -118,7 +122,7 @@ local function finish(abort, missing_why)
     end
   end
   local text, ok = outcome.summary(stops, missing, missing_why)
-  say(text, ok and 'None' or 'WarningMsg')
+  say(text, not ok and 'WarningMsg' or nil)
 end
 
 local function abort_done(abort)
@@ -228,10 +232,14 @@ end
 
 -- A ping on the watcher, answered within PROBE_TIMEOUT_MS or the connection is given up.
 local function probe(gen)
-  state.probe_timer = uv.new_timer()
-  state.probe_timer:start(PROBE_TIMEOUT_MS, 0, function()
+  local timer = uv.new_timer()
+  state.probe_timer = timer
+  timer:start(PROBE_TIMEOUT_MS, 0, function()
     vim.schedule(function()
-      gone(gen, ('ocstopd at %s did not answer in %d ms'):format(state.path, PROBE_TIMEOUT_MS))
+      -- Unless the answer came while this waited to run.
+      if state.probe_timer == timer then
+        gone(gen, ('ocstopd at %s did not answer in %d ms'):format(state.path, PROBE_TIMEOUT_MS))
+      end
     end)
   end)
   if state.watcher and state.watcher:is_writable() then
@@ -244,13 +252,14 @@ end
 -- else, as it never subscribes.
 local function open()
   local path, why = socket_path()
-  if not path then
-    return resolve(nil, 'ocstop: ' .. why)
+  if path then
+    why = socket.check(path, uv.fs_lstat, uv.getuid())
   end
-  local refusal = socket.check(path, uv.fs_lstat, uv.getuid())
-  if refusal then
-    resolve(nil, 'ocstop: ' .. refusal)
-    return schedule_retry()
+  if why then
+    return vim.schedule(function()
+      resolve(nil, 'ocstop: ' .. why)
+      schedule_retry()
+    end)
   end
   state.path = path
   local gen = state.gen
@@ -397,7 +406,7 @@ local function await_outcome(res, early)
   abort.timer = uv.new_timer()
   abort.timer:start(config.outcome_timeout_ms, 0, function()
     vim.schedule(function()
-      if not abort.timer:is_closing() then
+      if not abort.done then
         finish(abort, ('none came in %d ms'):format(config.outcome_timeout_ms))
       end
     end)
@@ -449,7 +458,7 @@ function M.show_status()
     end
     table.insert(lines, 1, ('ocstop: %s: %d running, %d OpenCode server%s connected'):format(
       state.path, #lines, servers, servers == 1 and '' or 's'))
-    say(table.concat(lines, '\n'), 'None')
+    say(table.concat(lines, '\n'))
   end)
 end
 
