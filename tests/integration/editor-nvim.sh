@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-PLAN=33
+PLAN=34
 tap_plan $PLAN
 if ! command -v nvim >/dev/null; then
   for i in $(seq $PLAN); do tap_skip "case $i" "nvim is not installed"; done
@@ -56,6 +56,8 @@ wait_until 10 nv_up || tap_bail "nvim did not start: $(cat "$T/nvim.log")"
 sl_is() { local s; s=$(nv 'luaeval("T.sl()")'); echo "status line: '$s'" >&2; [ "$s" = "$1" ]; }
 # said REGEX — the last message matches REGEX.
 said() { local m; m=$(nv 'luaeval("T.last()")'); echo "last message: $m" >&2; [[ $m =~ $1 ]]; }
+# said_all REGEX — the messages, joined by spaces, match REGEX.
+said_all() { local m; m=$(nv 'join(split(execute("messages"), "\n"), " ")'); echo "messages: $m" >&2; [[ $m =~ $1 ]]; }
 # run CMD — CMD run in the editor after clearing the messages; its time in ms in CMD_MS.
 run() { nv 'execute("messages clear")' >/dev/null; CMD_MS=$(nv "luaeval('T.timed(\"$1\")')"); }
 STOPPED='^ocstop: stopped 1 session in ([0-9]+) ms \(verified\)$'
@@ -75,6 +77,12 @@ S2=$(oc_session_new "$OTHER") || tap_bail "no session"
 stream "$S1" hello || tap_bail "no stream in $S1"
 stream "$S2" hello || tap_bail "no stream in $S2"
 tap_ok "the status line counts both from the daemon's events" wait_until 10 sl_is oc:2
+run OcStopStatus
+lists_both() {
+  said_all "^ocstop: $OCSTOP_SOCKET: 2 running, 1 OpenCode server connected " &&
+    said_all " $S1 busy $PROJ test( |\$)" && said_all " $S2 busy $OTHER test( |\$)"
+}
+tap_ok ":OcStopStatus lists both" wait_until 10 lists_both
 tap_eq "no Vim timer runs in the editor (the count is not polled)" 0 "$(nv 'len(timer_info())')"
 
 run OcStop

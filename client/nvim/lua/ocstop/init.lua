@@ -11,6 +11,9 @@ local M = {}
 
 -- The running sessions read from `status` at each connection; events keep the count from then on.
 local STATUS_LIMIT = 256
+-- What :OcStopStatus lists at most: sessions, and characters of a title.
+local STATUS_SHOWN = 20
+local TITLE_SHOWN = 60
 -- Reconnection after the daemon went away (or was not there while the status line wants it):
 -- the first wait, doubled at each failure up to the last.
 local RETRY_FIRST_MS = 100
@@ -436,19 +439,26 @@ function M.stop(opts)
   end)
 end
 
--- :OcStopStatus: the daemon and what runs.
+-- :OcStopStatus: the daemon and what runs, at most STATUS_SHOWN sessions, titles cut to
+-- TITLE_SHOWN characters (a title may be 512 bytes), so that it never fills the screen.
 function M.show_status()
   request('status', { limit = STATUS_LIMIT }, function(st, err)
     if not st then
       return say(err, 'ErrorMsg')
     end
-    local lines = {}
+    local lines, running = {}, 0
     for _, s in ipairs(st.sessions or {}) do
       if is_running(s.status) then
-        local title = type(s.title) == 'string' and s.title or ''
-        local dir = type(s.directory) == 'string' and s.directory or '?'
-        lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
+        running = running + 1
+        if running <= STATUS_SHOWN then
+          local title = type(s.title) == 'string' and vim.fn.strcharpart(s.title, 0, TITLE_SHOWN) or ''
+          local dir = type(s.directory) == 'string' and s.directory or '?'
+          lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
+        end
       end
+    end
+    if running > STATUS_SHOWN then
+      lines[#lines + 1] = ('  and %d more'):format(running - STATUS_SHOWN)
     end
     local servers = 0
     for _, sv in ipairs(st.servers or {}) do
@@ -457,7 +467,7 @@ function M.show_status()
       end
     end
     table.insert(lines, 1, ('ocstop: %s: %d running, %d OpenCode server%s connected'):format(
-      state.path, #lines, servers, servers == 1 and '' or 's'))
+      state.path, running, servers, servers == 1 and '' or 's'))
     say(table.concat(lines, '\n'))
   end)
 end
