@@ -45,7 +45,10 @@ _G.T = {
 }
 EOF
 NVIM_SOCK=$T/nvim.sock
-(cd "$PROJ" && exec nvim --headless -u NONE -i NONE --cmd "set rtp^=$PLUGIN" --cmd 'runtime plugin/ocstop.lua' \
+# Installed as the package it is shipped as, loaded with :packadd.
+mkdir -p "$T/site/pack/ocstop/opt"
+ln -s "$PLUGIN" "$T/site/pack/ocstop/opt/ocstop"
+(cd "$PROJ" && exec nvim --headless -u NONE -i NONE --cmd "set packpath^=$T/site" --cmd 'packadd ocstop' \
   --cmd "luafile $T/hands.lua" --listen "$NVIM_SOCK" </dev/null >"$T/nvim.log" 2>&1) &
 oc_track $!
 # nv EXPR — EXPR evaluated in the editor (nvim 0.7 prints a --remote-expr result on stderr).
