@@ -321,7 +321,7 @@ schedule_retry = function()
 end
 
 local function on_stop(stop)
-  if stop.reason == 'pending' then
+  if stop.reason == 'pending' or type(stop.session) ~= 'string' then
     return
   end
   if state.early and state.early_n < EARLY_FINALS_MAX then
