@@ -81,22 +81,29 @@ Once it has exited, call ON-DONE with its exit status and output."
              (kill-buffer buffer))))))))
 
 (defun ocstop--report (status output)
-  "Show the result of a stop: STATUS, the CLI's exit status, and its OUTPUT."
+  "Show the result of a stop: STATUS, the CLI's exit status, and its OUTPUT.
+A failure shows in the face `error'."
   (let ((summary (ocstop--summary output)))
     (if (eq status 0)
         (message "ocstop: %s" summary)
-      (message "ocstop: %s"
-               (if (string= summary "")
-                   (format "failed with exit status %s" status)
-                 summary)))))
+      (message "%s" (propertize
+                     (concat "ocstop: "
+                             (if (string= summary "")
+                                 (format "failed with exit status %s" status)
+                               summary))
+                     'face 'error)))))
 
 ;;;###autoload
-(defun ocstop-stop ()
+(defun ocstop-stop (&optional sessions)
   "Stop the running OpenCode sessions of the current project.
 The project is `default-directory': the sessions whose directory is it
-or contains it.  The result comes as a message."
-  (interactive)
-  (ocstop--run '("abort") #'ocstop--report))
+or contains it.  With a prefix argument, read SESSIONS, the ids of the
+sessions to stop with their trees, instead.  The result comes as a
+message."
+  (interactive
+   (list (and current-prefix-arg
+              (split-string (read-string "Stop sessions: ") nil t))))
+  (ocstop--run (cons "abort" sessions) #'ocstop--report))
 
 ;;;###autoload
 (defun ocstop-stop-all ()
