@@ -12,7 +12,7 @@ set -u
 PLAN=20
 tap_plan $PLAN
 if ! command -v emacs >/dev/null; then
-  for i in $(seq 1 $PLAN); do tap_skip "emacs" "no emacs on PATH (Debian: apt install emacs-nox)"; done
+  for _ in $(seq 1 $PLAN); do tap_skip "emacs" "no emacs on PATH (Debian: apt install emacs-nox)"; done
   tap_done
 fi
 ELDIR=$EDITORS_DIR/emacs

@@ -59,7 +59,7 @@ tap_ok "OpenCode reports the session idle after the task" oc_is_idle "$S"
 
 # 3. tmux: a client of the private server "inner" runs in a pane of the private server "outer".
 if ! command -v tmux >/dev/null; then
-  for i in $(seq 1 20); do tap_skip "tmux" "no tmux on PATH (Debian: apt install tmux)"; done
+  for _ in $(seq 1 20); do tap_skip "tmux" "no tmux on PATH (Debian: apt install tmux)"; done
   tap_done
 fi
 mkdir -m 700 "$T/tmux"
@@ -128,6 +128,6 @@ shell_case bash '\ex' bash --norc --noprofile -i
 if command -v zsh >/dev/null; then
   shell_case zsh '^[x' zsh -f -i
 else
-  for i in $(seq 1 6); do tap_skip "zsh" "no zsh on PATH (Debian: apt install zsh)"; done
+  for _ in $(seq 1 6); do tap_skip "zsh" "no zsh on PATH (Debian: apt install zsh)"; done
 fi
 tap_done

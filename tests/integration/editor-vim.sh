@@ -11,7 +11,7 @@ set -u
 PLAN=21
 tap_plan $PLAN
 if ! command -v vim >/dev/null || ! vim --version | grep -q '+job'; then
-  for i in $(seq 1 $PLAN); do tap_skip "vim" "no vim with +job on PATH (Debian: apt install vim)"; done
+  for _ in $(seq 1 $PLAN); do tap_skip "vim" "no vim with +job on PATH (Debian: apt install vim)"; done
   tap_done
 fi
 editors_world

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/editors.sh — what the editor tests share (source after oc.sh and ocstop.sh).
 #
 #   editors_world          # T PROJ OC_URL S; ocstop on PATH as the editors find it

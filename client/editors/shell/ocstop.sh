@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # ocstop.sh: stop OpenCode sessions from bash or zsh. In ~/.bashrc or ~/.zshrc:
 #   source /usr/share/ocstop/editors/shell/ocstop.sh
 #   x              stop the running sessions of this directory's project
