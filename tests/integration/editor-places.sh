@@ -93,9 +93,11 @@ keys C-b M-x
 tap_ok "prefix M-x elsewhere: the status line says stopped, verified" wait_until 30 screen_has "$STOPPED_LINE"
 tap_ok "OpenCode reports the session idle after prefix M-x" oc_is_idle "$S"
 
-tmx inner set-environment -g OCSTOP_SOCKET "$T/none/ocstop.sock"
+# A # or % in the text is shown as it is (display-message would expand them).
+tmx inner set-environment -g OCSTOP_SOCKET "$T/no#{pane_id}%Y/ocstop.sock"
 keys C-b X
-tap_ok "no daemon: the status line shows the CLI's error" wait_until 30 screen_has "ocstop: cannot connect to $T/none/ocstop.sock"
+tap_ok "no daemon: the status line shows the CLI's error, # and % as they are" \
+  wait_until 30 screen_has "ocstop: cannot connect to $T/no#\{pane_id\}%Y/ocstop.sock"
 tmx inner set-environment -g OCSTOP_SOCKET "$OCSTOP_SOCKET"
 tmx inner set-environment -g OCSTOP_CLI "$T/no-such-ocstop"
 keys C-b X
