@@ -2,20 +2,28 @@
 # editor-vim.sh — Vim's client (client/editors/vim) in batch mode against ocstopd and a real
 # OpenCode: :OcStop stops the project's streaming session from a subfolder and says it was
 # verified, without waiting for it; :OcStop elsewhere stops nothing; :OcStop! and the opt-in key
-# stop it from anywhere; :OcStopStatus lists it; the CLI's and the daemon's errors show their text.
+# stop it from anywhere; :OcStopStatus lists it; the CLI's and the daemon's errors show their text;
+# the help's tags build.
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 . "$(dirname "$0")/../lib/editors.sh"
 
-PLAN=21
+PLAN=23
 tap_plan $PLAN
 if ! command -v vim >/dev/null || ! vim --version | grep -q '+job'; then
   for _ in $(seq 1 $PLAN); do tap_skip "vim" "no vim with +job on PATH (Debian: apt install vim)"; done
   tap_done
 fi
-editors_world
 VIMDIR=$EDITORS_DIR/vim
+
+# The help: its tags build without an error (in a copy: the tags file stays out of the source tree).
+tmp_dir_new C
+cp -r "$VIMDIR" "$C/vim"
+tap_run "the help's tags build" 0 vim -u NONE -N -es -i NONE -c "helptags $C/vim/doc" -c 'qa!'
+tap_ok "the help's tags name the commands" grep -Eq $'^:OcStop\tocstop.txt\t' "$C/vim/doc/tags"
+
+editors_world
 
 # vim_run DIR EX [WAIT [PRE]] — start Vim in DIR with the plugin (after the Ex command PRE, as a
 # vimrc would), run EX, wait for a message matching WAIT (Vim pattern, default "ocstop" at a line's
