@@ -2,14 +2,14 @@
 # editor-emacs.sh — Emacs's client (client/editors/emacs/ocstop.el) in batch mode against ocstopd and
 # a real OpenCode: it byte-compiles without a warning and passes checkdoc; ocstop-stop stops the
 # project's streaming session from a subfolder and says it was verified, without waiting for it, and
-# stops nothing elsewhere; ocstop-stop-all stops it from anywhere; ocstop-status lists it; the
-# daemon's, the CLI's and Emacs's own errors show their text.
+# stops nothing elsewhere; ocstop-stop-all stops it and a second one from anywhere, in one message;
+# ocstop-status lists it; the daemon's, the CLI's and Emacs's own errors show their text.
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 . "$(dirname "$0")/../lib/editors.sh"
 
-PLAN=20
+PLAN=21
 tap_plan $PLAN
 if ! command -v emacs >/dev/null; then
   for _ in $(seq 1 $PLAN); do tap_skip "emacs" "no emacs on PATH (Debian: apt install emacs-nox)"; done
@@ -54,10 +54,13 @@ tap_ok "ocstop-stop elsewhere: Emacs ran it" emacs_run "$T/elsewhere" '(ocstop-s
 tap_match "ocstop-stop elsewhere says nothing to stop" '^ocstop: nothing to stop$' "$EOUT"
 tap_ok "the session still runs" oc_is_busy "$S"
 
-# 3. ocstop-stop-all stops it from anywhere.
+# 3. ocstop-stop-all stops it from anywhere, and a second session with it: one message for both.
+S2=$(oc_session_new "$PROJ") || tap_bail "no second session"
+stream "$S2" "the second" || tap_bail "no stream"
 tap_ok "ocstop-stop-all elsewhere: Emacs ran it" emacs_run "$T/elsewhere" '(ocstop-stop-all)'
-tap_match "ocstop-stop-all says the session was stopped, verified" "$(stopped_msg "$S")" "$EOUT"
+tap_match "ocstop-stop-all says both sessions were stopped, verified" '^ocstop: stopped 2 sessions in [0-9]+ ms \(verified\)$' "$EOUT"
 tap_ok "OpenCode reports the session idle after ocstop-stop-all" oc_is_idle "$S"
+tap_ok "OpenCode reports the second session idle after ocstop-stop-all" oc_is_idle "$S2"
 
 # 4. ocstop-status lists the session in its buffer.
 tap_ok "ocstop-status: Emacs ran it" emacs_run "$PROJ" '(ocstop-status)' "^$S "

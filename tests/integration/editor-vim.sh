@@ -1,15 +1,15 @@
 #!/bin/bash
 # editor-vim.sh — Vim's client (client/editors/vim) in batch mode against ocstopd and a real
 # OpenCode: :OcStop stops the project's streaming session from a subfolder and says it was
-# verified, without waiting for it; :OcStop elsewhere stops nothing; :OcStop! and the opt-in key
-# stop it from anywhere; :OcStopStatus lists it; the CLI's and the daemon's errors show their text;
-# the help's tags build.
+# verified, without waiting for it; :OcStop elsewhere stops nothing; :OcStop! stops it and a second
+# one from anywhere, in one message; the opt-in key stops it; :OcStopStatus lists it; the CLI's and
+# the daemon's errors show their text; the help's tags build.
 set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 . "$(dirname "$0")/../lib/editors.sh"
 
-PLAN=23
+PLAN=24
 tap_plan $PLAN
 if ! command -v vim >/dev/null || ! vim --version | grep -q '+job'; then
   for _ in $(seq 1 $PLAN); do tap_skip "vim" "no vim with +job on PATH (Debian: apt install vim)"; done
@@ -54,10 +54,13 @@ tap_ok ":OcStop elsewhere: Vim ran it" vim_run "$T/elsewhere" OcStop
 tap_match ":OcStop elsewhere says nothing to stop" '^ocstop: nothing to stop$' "$VOUT"
 tap_ok "the session still runs" oc_is_busy "$S"
 
-# 3. :OcStop! stops it from anywhere.
+# 3. :OcStop! stops it from anywhere, and a second session with it: one message for both.
+S2=$(oc_session_new "$PROJ") || tap_bail "no second session"
+stream "$S2" "the second" || tap_bail "no stream"
 tap_ok ":OcStop! elsewhere: Vim ran it" vim_run "$T/elsewhere" 'OcStop!'
-tap_match ":OcStop! says the session was stopped, verified" "$(stopped_msg "$S")" "$VOUT"
+tap_match ":OcStop! says both sessions were stopped, verified" '^ocstop: stopped 2 sessions in [0-9]+ ms \(verified\)$' "$VOUT"
 tap_ok "OpenCode reports the session idle after :OcStop!" oc_is_idle "$S"
+tap_ok "OpenCode reports the second session idle after :OcStop!" oc_is_idle "$S2"
 
 # 4. The key: none unless asked for; g:ocstop_map binds it to :OcStop.
 tap_ok "no key without g:ocstop_map" vim_run "$PROJ" 'echomsg "ocstop maps: " . maparg("\\x", "n")'

@@ -18,6 +18,8 @@
 
 ;;; Code:
 
+(require 'seq)
+
 (defgroup ocstop nil
   "Stop OpenCode sessions through the ocstopd daemon."
   :group 'tools
@@ -42,15 +44,37 @@ else /tmp/ocstop-$UID/ocstop.sock."
           (and ocstop-socket (list "-s" (expand-file-name ocstop-socket)))
           args))
 
+(defconst ocstop--max-parts 4
+  "Parts of a stop's one-line message: more would not fit the echo area.")
+
+(defconst ocstop--verified "\\`stopped .* in \\([0-9]+\\) ms (verified)\\'"
+  "The CLI's line for a verified stop; group 1 is its time in ms.")
+
 (defun ocstop--summary (text)
   "TEXT, the CLI's output, as one line.
-The lines for each stopped tree are kept, the indented details left out,
-and the CLI's own \"ocstop: \" prefixes dropped."
-  (let (kept)
+The line of each stopped tree is kept, the indented details left out,
+and the CLI's own \"ocstop: \" prefixes dropped.  Several verified stops
+read as one, with the slowest's time (\"stopped 3 sessions in 28 ms
+\(verified)\"); the other lines (not stopped, not found, errors) follow,
+`ocstop--max-parts' in all."
+  (let (stopped others (ms 0) parts)
     (dolist (line (split-string text "\n" t))
       (unless (string-match-p "\\`[ \t]" line)
-        (push (replace-regexp-in-string "\\`ocstop: " "" line) kept)))
-    (mapconcat #'identity (nreverse kept) "; ")))
+        (setq line (replace-regexp-in-string "\\`ocstop: " "" line))
+        (if (not (string-match ocstop--verified line))
+            (push line others)
+          (push line stopped)
+          (setq ms (max ms (string-to-number (match-string 1 line)))))))
+    (setq parts (append (if (cdr stopped)
+                            (list (format "stopped %d sessions in %d ms (verified)"
+                                          (length stopped) ms))
+                          stopped)
+                        (nreverse others)))
+    (when (> (length parts) ocstop--max-parts)
+      (setq parts (append (seq-take parts (1- ocstop--max-parts))
+                          (list (format "and %d more"
+                                        (- (length parts) (1- ocstop--max-parts)))))))
+    (mapconcat #'identity parts "; ")))
 
 (defun ocstop--run (args on-done)
   "Run the CLI with ARGS in `default-directory', without waiting.

@@ -3,6 +3,9 @@
 " Lines of one run's output kept: a status of hundreds of sessions is read
 " with `ocstop status` in a terminal, not in the message area.
 let s:max_lines = 100
+" Parts of a stop's one-line message: more would take the screen's width.
+let s:max_parts = 4
+let s:verified = '^stopped .* in \d\+ ms (verified)$'
 
 " The CLI and its arguments: g:ocstop_command (a program, or a list of a
 " program and its first arguments), then -s g:ocstop_socket when set, else
@@ -95,6 +98,7 @@ function! s:done(st) abort
   endif
   call filter(l:lines, 'v:val !~# "^\\s"')
   call map(l:lines, 'substitute(v:val, "^ocstop: ", "", "")')
+  let l:lines = s:parts(l:lines)
   if a:st.exit != 0 && empty(l:lines)
     call add(l:lines, 'failed with exit status ' . a:st.exit)
   endif
@@ -104,4 +108,23 @@ function! s:done(st) abort
   else
     call s:error(l:msg)
   endif
+endfunction
+
+" Several verified stops read as one, with the slowest's time: "stopped 3
+" sessions in 28 ms (verified)"; the other lines (not stopped, not found,
+" errors) follow, s:max_parts in all.
+function! s:parts(lines) abort
+  let l:stopped = filter(copy(a:lines), 'v:val =~# s:verified')
+  let l:parts = filter(copy(a:lines), 'v:val !~# s:verified')
+  if len(l:stopped) > 1
+    let l:ms = max(map(l:stopped, 'str2nr(matchstr(v:val, " in \\zs\\d\\+\\ze ms (verified)$"))'))
+    call insert(l:parts, printf('stopped %d sessions in %d ms (verified)', len(l:stopped), l:ms))
+  elseif len(l:stopped) == 1
+    call insert(l:parts, l:stopped[0])
+  endif
+  if len(l:parts) > s:max_parts
+    let l:more = len(l:parts) - s:max_parts + 1
+    let l:parts = l:parts[: s:max_parts - 2] + [printf('and %d more', l:more)]
+  endif
+  return l:parts
 endfunction
