@@ -16,7 +16,8 @@
 # Three builds: <src>/build runs every test; <src>/build-san (ASan + UBSan, leaks checked, the first
 # UBSan report fatal; a report in any log fails its test, tests/lib/oc.sh) runs them all again but the
 # shim's JavaScript, the packages (suite 'packaging' builds its own) and the tests whose outcome is
-# timing under load (suite 'timing': the x races, the web UI), with 60 stops in stops-200, so the daemon and the CLI that the integration
+# timing under load (suite 'timing': the x races, the web UI) and the editors that only run the CLI
+# (suite 'cli-editors'), with 60 stops in stops-200, so the daemon and the CLI that the integration
 # tests start are the sanitized ones; <src>/build-fuzz (clang, when installed) runs each libFuzzer
 # target for a smoke time (suite 'fuzz', fuzz/README.md). Every log is counted.
 # Environment: OCSTOP_BUILDDIR (default <src>/build); OCSTOP_SANBUILDDIR (default <src>/build-san;
@@ -88,7 +89,7 @@ if [ "$SANBUILD" != none ]; then
   rm -f "$SANLOG"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     OCSTOP_STOPS=60 meson test -C "$SANBUILD" --print-errorlogs --num-processes 2 --no-suite shim \
-    --no-suite packaging --no-suite timing
+    --no-suite packaging --no-suite timing --no-suite cli-editors
   src=$?
   [ -f "$SANLOG" ] || fail_early "meson test wrote no $SANLOG (exit $src)"
   [ "$src" -eq 0 ] || mrc=$src
