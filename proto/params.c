@@ -13,13 +13,15 @@ const msgpack_object *proto_params_map(const msgpack_object *params, const char 
 	if (params->via.array.size == 0)
 		return NULL;
 	o = &params->via.array.ptr[0];
-	/* Some clients send [nil] for "no options". */
-	if (o->type == MSGPACK_OBJECT_NIL)
+	/* Some clients send [nil] for "no options", and Neovim's Lua sends
+	 * an empty table, {} or {session = nil}, as [[]]. */
+	if (o->type == MSGPACK_OBJECT_NIL ||
+	    (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 0))
 		return NULL;
 	if (o->type == MSGPACK_OBJECT_MAP)
 		return o;
 bad:
-	*err = "params must be [] or [map]";
+	*err = PROTO_PARAMS_BAD;
 	return NULL;
 }
 

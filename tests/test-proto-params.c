@@ -48,6 +48,11 @@ static void test_params_map(void **state)
 	assert_null(err);
 	msgpack_unpacked_destroy(&u);
 
+	/* Neovim's Lua {} */
+	assert_null(proto_params_map(OBJ(&u, "\x91\x90"), &err));
+	assert_null(err);
+	msgpack_unpacked_destroy(&u);
+
 	const msgpack_object *m = proto_params_map(OBJ(&u, "\x91\x81\xa1k\x01"), &err);
 	assert_non_null(m);
 	assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
@@ -59,7 +64,9 @@ static void test_params_map(void **state)
 		size_t len;
 	} bad[] = {
 		{ "\x91\x01", 2 },
-		{ "\x91\x90", 2 },
+		{ "\x91\x91\x01", 3 },
+		{ "\x91\x91\x90", 3 },
+		{ "\x92\x90\x90", 3 },
 		{ "\x92\x80\x80", 3 },
 		{ "\x92\xc0\xc0", 3 },
 		{ "\x80", 1 },
@@ -68,7 +75,7 @@ static void test_params_map(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err = NULL;
 		assert_null(proto_params_map(obj(&u, bad[i].bytes, bad[i].len), &err));
-		assert_string_equal(err, "params must be [] or [map]");
+		assert_string_equal(err, PROTO_PARAMS_BAD);
 		msgpack_unpacked_destroy(&u);
 	}
 	err = NULL;
