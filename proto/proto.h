@@ -122,6 +122,12 @@ bool proto_session_id_valid(const char *id, size_t len);
  * well-formed UTF-8; in bytes. */
 #define PROTO_MAX_NVIM_FUNCTION 64
 #define PROTO_MAX_NVIM_LUA 4096
+/* subscribe's nvim option in opts: 0 with *method a PROTO_N_NVIM_* and
+ * *arg the function's name or the code (borrowed from opts), or *method NULL
+ * when it is absent or nil; PROTO_EBADREQ with *msg (static) when it is
+ * anything but {function: NAME} or {lua: CODE} within the bounds above. */
+int proto_nvim_option(const msgpack_object *opts, const char **method, const char **arg,
+    size_t *len, const char **msg);
 /* Relay: shim to daemon (notification) and daemon to shim (requests). */
 #define PROTO_N_OPENCODE_EVENT "opencode.event"
 #define PROTO_M_OPENCODE_ABORT "opencode.abort"
