@@ -1719,6 +1719,18 @@ static void test_method_bytes(void **state)
 		send_bytes(c, "\x93\x02", 2);
 		send_bytes(c, unknown[i].bytes + 3, unknown[i].len - 3);
 	}
+	/* The error names the method, escaped; one of Neovim's says whom it
+	 * reached (pynvim.attach asks for nvim_get_api_info first). */
+	send_bytes(c, "\x94\x00\x01\xa4n\no\xff\x90", 9);
+	r = wait_for(w, c, is_reply, &id);
+	assert_int_equal(reply_error(r), PROTO_EMETHOD);
+	assert_string_equal(str_at(r, "2.1"), "unknown_method: unknown method 'n\\x0ao\\xff'");
+	json_decref(r);
+	r = call(w, c, "nvim_get_api_info", NULL);
+	assert_int_equal(reply_error(r), PROTO_EMETHOD);
+	assert_non_null(
+	    strstr(str_at(r, "2.1"), "'nvim_get_api_info': this is ocstopd, not Neovim"));
+	json_decref(r);
 	/* bin "ping" and "abort" are the methods. */
 	send_bytes(c, "\x94\x00\x01\xc4\x04ping\x91\x90", 11);
 	r = wait_for(w, c, is_reply, &id);

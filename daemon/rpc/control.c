@@ -59,6 +59,12 @@ static const char *printable(char *buf, size_t size, const char *s, size_t len)
 /* Room for a method name (at most PROTO_MAX_METHOD bytes) all escaped. */
 #define METHOD_LABEL_SIZE (4 * PROTO_MAX_METHOD + 1)
 
+/* Neovim's API methods: a client that asks for one took the daemon for a
+ * Neovim (pynvim.attach() does; its session layer works). */
+#define NVIM_API_PREFIX "nvim_"
+#define NVIM_HINT \
+	": this is ocstopd, not Neovim (pynvim: use its session layer, ocstop-protocol(7))"
+
 static void on_request(struct peer *p, uint32_t msgid, const char *method, size_t method_len,
     const msgpack_object *params, void *arg)
 {
@@ -67,17 +73,26 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 	const struct method_entry *m = method_find(method, method_len);
 	const msgpack_object *opts;
 	const char *msg = NULL;
-	char label[METHOD_LABEL_SIZE];
+	char label[METHOD_LABEL_SIZE], why[METHOD_LABEL_SIZE + sizeof(NVIM_HINT) + 32];
+	bool nvim;
 	int code;
 
 	(void)p;
 	if (!admit(c->ctl, c, &call))
 		return;
 	if (m == NULL || (m->how & METHOD_REQUEST) == 0) {
-		log_debug("client %llu: unknown method '%s'", (unsigned long long)c->id,
-		    printable(label, sizeof(label), method, method_len));
-		rpc_reply_error(&call, PROTO_EMETHOD,
-		    m == NULL ? "unknown method" : "this method is a notification");
+		printable(label, sizeof(label), method, method_len);
+		log_debug("client %llu: unknown method '%s'", (unsigned long long)c->id, label);
+		/* pynvim.attach() asks for Neovim's API first: say whom it
+		 * reached. */
+		nvim = method_len >= strlen(NVIM_API_PREFIX) &&
+		    memcmp(method, NVIM_API_PREFIX, strlen(NVIM_API_PREFIX)) == 0;
+		if (m != NULL)
+			snprintf(why, sizeof(why), "this method is a notification");
+		else
+			snprintf(why, sizeof(why), "unknown method '%s'%s", label,
+			    nvim ? NVIM_HINT : "");
+		rpc_reply_error(&call, PROTO_EMETHOD, why);
 		return;
 	}
 	opts = proto_params_map(params, &msg);
