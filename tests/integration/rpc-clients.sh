@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 33
+tap_plan 34
 world_start
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 OPENCODE_SERVER_PASSWORD=$OC_PASSWORD ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not start"
@@ -24,28 +24,44 @@ is() { jq -e "$@" <<<"$OUT" >/dev/null; }
 # log_has TEXT — the daemon's log has TEXT (fixed).
 log_has() { grep -qF -- "$1" "$OCSTOPD_LOG"; }
 MISSING='not_found: no such session: ses_zzzNobodyHasThis (no OpenCode server knows it)'
+# streaming — a new session of the project, its reply streaming, in S.
+streaming() { S=$(oc_session_new "$PROJ") && stream "$S" hello; }
+# shows_errors KIND LABEL — the client shows an error's name and message.
+shows_errors() {
+  client "$1" missing
+  tap_ok "$2: an error shows its name and message" is --arg m "$MISSING" '.error == $m'
+}
+# stops_by_notification KIND LABEL — abort as a notification stops a streaming session; the client
+# hears the stop as an event.
+stops_by_notification() {
+  streaming || tap_bail "no streaming session"
+  client "$1" notify "$S"
+  tap_ok "$2: abort as a notification stops it, the stop event says so" \
+    is --arg s "$S" '.stop.session == $s and .stop.stopped == true'
+  tap_ok "$2: OpenCode says the session is idle" oc_is_idle "$S"
+}
+
+# has CHECK N WHY — CHECK (eval'd) succeeds; else the N cases that need it are skipped for WHY.
+has() {
+  eval "$1" >/dev/null 2>&1 && return 0
+  local i
+  for ((i = 1; i <= $2; i++)); do tap_skip "case $i of its client" "$3"; done
+  return 1
+}
 
 # 1. pynvim's session layer.
-if ! "$PY" -c 'import pynvim' 2>/dev/null; then
-  for i in $(seq 1 14); do tap_skip "pynvim case $i" "python3-pynvim is not installed (tests/setup.sh)"; done
-else
+if has '"$PY" -c "import pynvim"' 15 "python3-pynvim is not installed (tests/setup.sh)"; then
   client pynvim ping
   tap_ok "pynvim: ping answers protocol 6 with the name as str, as bin, and without params" \
     is '.str.protocol == 6 and .bin.protocol == 6 and .none.protocol == 6'
   tap_ok "pynvim's nvim_set_client_info is logged as an ignored notification" \
     log_has "notification 'nvim_set_client_info' ignored: no such method"
-  client pynvim missing
-  tap_ok "pynvim: an error shows its name and message" is --arg m "$MISSING" '.error == $m'
-  S=$(oc_session_new "$PROJ") || tap_bail "no session"
-  stream "$S" hello || tap_bail "no stream"
+  shows_errors pynvim pynvim
+  streaming || tap_bail "no streaming session"
   client pynvim abort "$S"
   tap_ok "pynvim: abort waits for the proof: stopped" abort_stopped "$OUT" "$S"
   tap_ok "pynvim: OpenCode says the session is idle" oc_is_idle "$S"
-  S=$(oc_session_new "$PROJ") || tap_bail "no session"
-  stream "$S" hello || tap_bail "no stream"
-  client pynvim notify "$S"
-  tap_ok "pynvim: abort as a notification (async_=True) stops it, the stop event says so" \
-    is --arg s "$S" '.stop.session == $s and .stop.stopped == true'
+  stops_by_notification pynvim "pynvim (async_=True)"
   client pynvim facade
   tap_ok "pynvim: an Nvim object made on the session pings, and its NvimError has the error's text" \
     is --arg m "$MISSING" '.ping.protocol == 6 and .error == $m'
@@ -55,34 +71,22 @@ else
 fi
 
 # 2. A plain msgpack-rpc client.
-if ! "$PY" -c 'import msgpack' 2>/dev/null; then
-  for i in $(seq 1 10); do tap_skip "plain client case $i" "python3-msgpack is not installed (tests/setup.sh)"; done
-else
+if has '"$PY" -c "import msgpack"' 10 "python3-msgpack is not installed (tests/setup.sh)"; then
   client raw ping
   tap_ok "plain client: ping with [[]], [] and [{}] answers protocol 6" \
     is '.empty_table.protocol == 6 and .none.protocol == 6 and .map.protocol == 6'
-  client raw missing
-  tap_ok "plain client: an error is [kind, \"name: message\"]" is --arg m "$MISSING" '.error == $m'
-  S=$(oc_session_new "$PROJ") || tap_bail "no session"
-  stream "$S" hello || tap_bail "no stream"
+  shows_errors raw "plain client"
+  streaming || tap_bail "no streaming session"
   client raw pipeline "$S"
   tap_ok "plain client: four requests in one write; the abort, waiting for its proof, is answered last" \
     is '.order == [1, 3, 4, 2]'
   tap_ok "plain client: the pipelined abort stopped the session" abort_stopped "$(jq -c .abort <<<"$OUT")" "$S"
-  S=$(oc_session_new "$PROJ") || tap_bail "no session"
-  stream "$S" hello || tap_bail "no stream"
-  client raw notify "$S"
-  tap_ok "plain client: abort as a notification stops it, the stop event says so" \
-    is --arg s "$S" '.stop.session == $s and .stop.stopped == true'
-  tap_ok "plain client: OpenCode says the session is idle" oc_is_idle "$S"
+  stops_by_notification raw "plain client"
 fi
 
 # 3. Neovim, with nothing but its own rpcrequest/rpcnotify.
-if ! command -v nvim >/dev/null; then
-  for i in $(seq 1 8); do tap_skip "Neovim case $i" "nvim is not installed (Debian: neovim; tests/setup.sh)"; done
-else
-  S=$(oc_session_new "$PROJ") || tap_bail "no session"
-  stream "$S" hello || tap_bail "no stream"
+if has "command -v nvim" 8 "nvim is not installed (Debian: neovim; tests/setup.sh)"; then
+  streaming || tap_bail "no streaming session"
   tap_run "nvim --headless -u NONE runs the script: exit 0" 0 \
     env SID="$S" OUT="$T/nvim.json" timeout 60 nvim --headless -u NONE -i NONE -c "luafile $OCSTOP_SRCDIR/tests/lib/nvim-rpc.lua"
   OUT=$(cat "$T/nvim.json" 2>/dev/null)
