@@ -1748,6 +1748,46 @@ static void test_method_bytes(void **state)
 	client_free(w, c);
 }
 
+/* A client that floods small frames takes turns with the others: another
+ * client's request, sent after the flood, is answered before the flood is
+ * through. */
+static void test_flood_takes_turns(void **state)
+{
+	struct world *w = *state;
+	struct client *flood = client_new(w), *other = client_new(w);
+	struct proto_buf bytes;
+	uint32_t id = 1;
+	json_t *r;
+	int i;
+
+	proto_buf_init(&bytes);
+	for (i = 0; i < 4 * 1024; i++) {
+		proto_pack_notify_header(&bytes.pk, PROTO_N_NVIM_ERROR_EVENT);
+		msgpack_pack_array(&bytes.pk, 2);
+		msgpack_pack_int(&bytes.pk, 0);
+		proto_pack_cstr(&bytes.pk, "x");
+	}
+	proto_pack_request_header(&bytes.pk, id, PROTO_M_PING);
+	msgpack_pack_array(&bytes.pk, 0);
+	assert_false(bytes.oom);
+	stderr_catch();
+	send_bytes(flood, bytes.data, bytes.size);
+	send_json(other, "[0, 1, \"ping\", []]");
+	/* One turn of the loop: both are ready. */
+	event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	drain(flood);
+	assert_int_equal(json_array_size(flood->inbox), 0);
+	r = wait_for(w, other, is_reply, &id);
+	json_decref(r);
+	r = wait_for(w, flood, is_reply, &id);
+	(void)stderr_release();
+	assert_true(json_is_null(json_array_get(r, 2)));
+	json_decref(r);
+	proto_buf_destroy(&bytes);
+	client_free(w, flood);
+	client_free(w, other);
+}
+
 /* One abort names at most SELECT_MAX_IDS sessions. */
 static void test_abort_ids_bound(void **state)
 {
@@ -2043,6 +2083,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_in_flight_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_method_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_takes_turns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_ids_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_two_shims, setup, teardown),
