@@ -17,11 +17,6 @@
 #define PEER_READ_CHUNK 65536
 /* Reads per readiness before others get their turn. */
 #define PEER_READS_PER_WAKE 4
-/* Messages handled per turn: what a peer sent beyond waits in its reader
- * (and its socket) until the other peers ready had theirs, so a flood of
- * small frames (notifications the daemon never answers) delays nobody for
- * long. */
-#define PEER_MESSAGES_PER_WAKE 1024
 /* Output memory a peer keeps once all is written: enough for the replies
  * of a busy client without an allocation each, little for an idle one. */
 #define PEER_KEEP_OUTPUT (16u << 10)
