@@ -99,7 +99,7 @@ if has "command -v nvim" 8 "nvim is not installed (Debian: neovim; tests/setup.s
     is --arg m "$MISSING" '.vim_error | endswith("\n" + $m)'
   tap_ok "Neovim: rpcnotify abort stopped the session; the nvim function was called with the stop event" \
     is --arg s "$S" '.stopped == true and any(.events[]; .type == "stop" and .stop.session == $s and .stop.stopped)'
-  tap_diag "stop latency the event gives: $(jq --arg s "$S" '[.events[] | select(.stop.session == $s) | .stop.ms][0]' <<<"$OUT") ms"
+  tap_diag "rpcnotify abort to the stop event in Neovim: $(jq .event_ms <<<"$OUT") ms (the stop's own ms: $(jq --arg s "$S" '[.events[] | select(.stop.session == $s) | .stop.ms][0]' <<<"$OUT"))"
   tap_ok "Neovim's nvim_error_event for a function it has not is logged with its message" \
     log_has "Neovim could not run an event: Vim:E117: Unknown function: OcstopNoSuchFunction"
 fi

@@ -43,6 +43,7 @@ local ok, err = pcall(function()
   -- Neovim answers each event of this one with nvim_error_event (E117).
   local ch2 = vim.fn.sockconnect('pipe', sock, { rpc = true })
   vim.rpcrequest(ch2, 'subscribe', { events = { 'stop' }, nvim = { ['function'] = 'OcstopNoSuchFunction' } })
+  local sent = vim.loop.hrtime()
   vim.rpcnotify(ch, 'abort', { session = sid })
   r.stopped = vim.wait(WAIT_MS, function()
     for _, ev in ipairs(vim.g.ocstop_events) do
@@ -51,7 +52,9 @@ local ok, err = pcall(function()
       end
     end
     return false
-  end, 20)
+  end, 10)
+  -- From the rpcnotify to the stop event seen (within the 10 ms of a poll).
+  r.event_ms = math.floor((vim.loop.hrtime() - sent) / 1e6)
   r.events = vim.g.ocstop_events
 end)
 if not ok then
