@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/oc.sh"
 . "$(dirname "$0")/../lib/ocstop.sh"
 
-tap_plan 34
+tap_plan 36
 world_start
 oc_serve_start "$T" "$PROJ" "pw-$$" || tap_bail "opencode serve did not start"
 OPENCODE_SERVER_PASSWORD=$OC_PASSWORD ocstopd_start "$T" --opencode "$OC_URL" || tap_bail "ocstopd did not start"
@@ -50,7 +50,7 @@ has() {
 }
 
 # 1. pynvim's session layer.
-if has '"$PY" -c "import pynvim"' 15 "python3-pynvim is not installed (tests/setup.sh)"; then
+if has '"$PY" -c "import pynvim"' 17 "python3-pynvim is not installed (tests/setup.sh)"; then
   client pynvim ping
   tap_ok "pynvim: ping answers protocol 6 with the name as str, as bin, and without params" \
     is '.str.protocol == 6 and .bin.protocol == 6 and .none.protocol == 6'
@@ -58,6 +58,9 @@ if has '"$PY" -c "import pynvim"' 15 "python3-pynvim is not installed (tests/set
     log_has "notification 'nvim_set_client_info' ignored: no such method"
   shows_errors pynvim pynvim
   streaming || tap_bail "no streaming session"
+  client pynvim status
+  tap_ok "pynvim: status lists the streaming session busy" \
+    is --arg s "$S" 'any(.sessions[]; .id == $s and .status == "busy")'
   client pynvim abort "$S"
   tap_ok "pynvim: abort waits for the proof: stopped" abort_stopped "$OUT" "$S"
   tap_ok "pynvim: OpenCode says the session is idle" oc_is_idle "$S"
