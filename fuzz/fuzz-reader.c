@@ -5,7 +5,8 @@
  * cuts with every message drained between feeds as a connection does, and
  * fed whole: the two must agree on whether the stream breaks and, when it
  * does not, on every message. Every message read goes through every accessor
- * the methods use, and their answers must agree with the objects' types.
+ * the methods use (subscribe's nvim option too), and their answers must
+ * agree with the objects' types; every error reply through proto_error_read.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +49,9 @@ static const char *const known_keys[] = {
 	"ms",
 	"error",
 	"statuses",
+	"nvim",
+	"function",
+	"lua",
 };
 
 static void check_key(const msgpack_object *map, const char *key)
@@ -103,6 +107,36 @@ static void check_str(const msgpack_object *o)
 	free(copy);
 }
 
+/* subscribe's nvim option: what it accepts is within its bounds and is
+ * the option's own bytes. */
+static void check_nvim(const msgpack_object *map)
+{
+	const msgpack_object *nvim = proto_map_get(map, "nvim"), *v;
+	const char *method = "", *arg = NULL, *msg = NULL;
+	size_t len = 0;
+	int rc = proto_nvim_option(map, &method, &arg, &len, &msg);
+
+	if (rc != 0) {
+		CHECK(rc == PROTO_EBADREQ && msg != NULL && method == NULL);
+		CHECK(nvim != NULL && nvim->type != MSGPACK_OBJECT_NIL);
+		return;
+	}
+	if (method == NULL) {
+		CHECK(nvim == NULL || nvim->type == MSGPACK_OBJECT_NIL);
+		return;
+	}
+	CHECK(nvim->type == MSGPACK_OBJECT_MAP && nvim->via.map.size == 1);
+	v = &nvim->via.map.ptr[0].val;
+	CHECK(v->type == MSGPACK_OBJECT_STR && arg == v->via.str.ptr && len == v->via.str.size);
+	CHECK(len > 0 && proto_utf8_valid(arg, len));
+	if (strcmp(method, PROTO_N_NVIM_CALL_FUNCTION) == 0)
+		CHECK(len <= PROTO_MAX_NVIM_FUNCTION && memchr(arg, '\0', len) == NULL &&
+		    proto_str_eq(&nvim->via.map.ptr[0].key, "function"));
+	else
+		CHECK(strcmp(method, PROTO_N_NVIM_EXEC_LUA) == 0 && len <= PROTO_MAX_NVIM_LUA &&
+		    proto_str_eq(&nvim->via.map.ptr[0].key, "lua"));
+}
+
 static void check_params(const msgpack_object *params)
 {
 	const msgpack_object *map;
@@ -111,12 +145,15 @@ static void check_params(const msgpack_object *params)
 
 	map = proto_params_map(params, &err);
 	if (map == NULL) {
-		/* No options is [] or [nil]; anything else says why. */
+		/* No options is [], [nil] or [[]]; anything else says why. */
 		CHECK(err != NULL || params->via.array.size == 0 ||
-		    params->via.array.ptr[0].type == MSGPACK_OBJECT_NIL);
+		    params->via.array.ptr[0].type == MSGPACK_OBJECT_NIL ||
+		    (params->via.array.ptr[0].type == MSGPACK_OBJECT_ARRAY &&
+			params->via.array.ptr[0].via.array.size == 0));
 		return;
 	}
 	CHECK(map->type == MSGPACK_OBJECT_MAP);
+	check_nvim(map);
 	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
 		check_key(map, known_keys[i]);
 	/* The methods look up a few keys each; looking up every key of a large

@@ -13,13 +13,15 @@ const msgpack_object *proto_params_map(const msgpack_object *params, const char 
 	if (params->via.array.size == 0)
 		return NULL;
 	o = &params->via.array.ptr[0];
-	/* Some clients send [nil] for "no options". */
-	if (o->type == MSGPACK_OBJECT_NIL)
+	/* Some clients send [nil] for "no options", and Neovim's Lua sends
+	 * an empty table, {} or {session = nil}, as [[]]. */
+	if (o->type == MSGPACK_OBJECT_NIL ||
+	    (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 0))
 		return NULL;
 	if (o->type == MSGPACK_OBJECT_MAP)
 		return o;
 bad:
-	*err = "params must be [] or [map]";
+	*err = PROTO_PARAMS_BAD;
 	return NULL;
 }
 
@@ -157,4 +159,56 @@ bool proto_utf8_valid(const char *s, size_t len)
 		p += n + 1;
 	}
 	return true;
+}
+
+static bool name_start(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+}
+
+/* A Vim function's name as nvim_call_function takes it: a script, autoload
+ * (a#b) or dict (d.f) function; nothing that could be an expression. */
+static bool nvim_function_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > PROTO_MAX_NVIM_FUNCTION || !name_start(s[0]))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!name_start(s[i]) && !(s[i] >= '0' && s[i] <= '9') && s[i] != '#' &&
+		    s[i] != '.' && s[i] != ':')
+			return false;
+	return true;
+}
+
+#define NUM_STR(x) NUM_STR_(x)
+#define NUM_STR_(x) #x
+#define NVIM_BAD \
+	"nvim must be {function: NAME} ([A-Za-z_][A-Za-z0-9_#.:]*, at most " NUM_STR( \
+	    PROTO_MAX_NVIM_FUNCTION) " bytes) or {lua: CODE} (UTF-8, at most " NUM_STR(PROTO_MAX_NVIM_LUA) " bytes)"
+
+int proto_nvim_option(const msgpack_object *opts, const char **method, const char **arg,
+    size_t *len, const char **msg)
+{
+	const msgpack_object *nvim = proto_map_get(opts, "nvim");
+
+	*method = NULL;
+	if (nvim == NULL || nvim->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	*msg = NVIM_BAD;
+	if (nvim->type != MSGPACK_OBJECT_MAP || nvim->via.map.size != 1)
+		return PROTO_EBADREQ;
+	if (proto_map_str(nvim, "function", arg, len) == PROTO_OK) {
+		if (!nvim_function_valid(*arg, *len))
+			return PROTO_EBADREQ;
+		*method = PROTO_N_NVIM_CALL_FUNCTION;
+	} else if (proto_map_str(nvim, "lua", arg, len) == PROTO_OK) {
+		if (*len == 0 || *len > PROTO_MAX_NVIM_LUA || !proto_utf8_valid(*arg, *len))
+			return PROTO_EBADREQ;
+		*method = PROTO_N_NVIM_EXEC_LUA;
+	} else {
+		return PROTO_EBADREQ;
+	}
+	*msg = NULL;
+	return 0;
 }

@@ -115,11 +115,19 @@ bool proto_session_id_valid(const char *id, size_t len);
  * API methods, which it runs with the event as the argument. */
 #define PROTO_N_NVIM_CALL_FUNCTION "nvim_call_function"
 #define PROTO_N_NVIM_EXEC_LUA "nvim_exec_lua"
+/* Neovim to the daemon: [kind, message], an event it could not run. */
+#define PROTO_N_NVIM_ERROR_EVENT "nvim_error_event"
 /* Bounds of subscribe's nvim option: a function's name, [A-Za-z_] then
  * [A-Za-z0-9_#.:] (a Vim script function, autoload or dict), and Lua code,
  * well-formed UTF-8; in bytes. */
 #define PROTO_MAX_NVIM_FUNCTION 64
 #define PROTO_MAX_NVIM_LUA 4096
+/* subscribe's nvim option in opts: 0 with *method a PROTO_N_NVIM_* and
+ * *arg the function's name or the code (borrowed from opts), or *method NULL
+ * when it is absent or nil; PROTO_EBADREQ with *msg (static) when it is
+ * anything but {function: NAME} or {lua: CODE} within the bounds above. */
+int proto_nvim_option(const msgpack_object *opts, const char **method, const char **arg,
+    size_t *len, const char **msg);
 /* Relay: shim to daemon (notification) and daemon to shim (requests). */
 #define PROTO_N_OPENCODE_EVENT "opencode.event"
 #define PROTO_M_OPENCODE_ABORT "opencode.abort"
@@ -240,9 +248,11 @@ void proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value);
 void proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value);
 void proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value);
 
-/* Typed accessors. params must be an array with zero elements or one map.
- * Returns the map, or NULL when there are no options; sets *err and returns
- * NULL on a wrong shape. */
+/* Typed accessors. params must be an array with zero elements or one map
+ * (nil or an empty array in its place mean no options, as Neovim's Lua
+ * sends {}). Returns the map, or NULL when there are no options; sets *err
+ * to PROTO_PARAMS_BAD and returns NULL on a wrong shape. */
+#define PROTO_PARAMS_BAD "params must be [], [nil], [[]] or [map]"
 const msgpack_object *proto_params_map(const msgpack_object *params, const char **err);
 
 /* Value of key in map, or NULL when map is NULL or the key is absent. */

@@ -766,6 +766,83 @@ static void test_subscribe_nvim(void **state)
 	client_free(w, plain);
 }
 
+/* What Neovim's Lua sends for an empty table, {} or {session = nil}: [[]],
+ * no options, for every method. */
+static void test_params_empty_table(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	json_t *r = call(w, c, "abort", "[]");
+
+	assert_int_equal(reply_error(r), PROTO_EBADREQ);
+	assert_non_null(strstr(str_at(r, "2.1"), "say what to abort"));
+	json_decref(r);
+	r = result(w, c, "ping", "[]");
+	assert_int_equal(int_at(r, "protocol"), PROTO_VERSION);
+	json_decref(r);
+	json_decref(result(w, c, "status", "[]"));
+	json_decref(result(w, c, "subscribe", "[]"));
+	r = call(w, c, "ping", "[1]");
+	assert_int_equal(reply_error(r), PROTO_EBADREQ);
+	assert_string_equal(str_at(r, "2.1"), "bad_request: " PROTO_PARAMS_BAD);
+	json_decref(r);
+	client_free(w, c);
+}
+
+/* A subscribed Neovim answers each event it cannot run with
+ * nvim_error_event: logged once escaped and cut, within the connection's
+ * bound of ignored notifications; the subscription goes on. */
+static void test_nvim_error_event(void **state)
+{
+	struct world *w = *state;
+	struct client *nv = client_new(w);
+	char text[4 * CONTROL_NVIM_ERROR_LOGGED], frame[sizeof(text) + 64];
+	const char *log, *line;
+	json_t *m;
+	int i;
+
+	json_decref(result(w, nv, "subscribe",
+	    "{\"events\": [\"session.status\"], \"nvim\": {\"function\": \"NoSuchFn\"}}"));
+	stderr_catch();
+	BUSY(w, "ses_e");
+	m = wait_for(w, nv, is_notification, "nvim_call_function");
+	json_decref(m);
+	send_json(nv,
+	    "[2, \"nvim_error_event\", [0, \"Vim:E117: Unknown function: "
+	    "NoSuchFn\\nstack\\u00e9\"]]");
+	/* A long one, then malformed ones, and as many more as a busy status
+	 * line makes. */
+	memset(text, 'y', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	snprintf(frame, sizeof(frame), "[2, \"nvim_error_event\", [1, \"%s\"]]", text);
+	send_json(nv, frame);
+	send_json(nv, "[2, \"nvim_error_event\", []]");
+	send_json(nv, "[2, \"nvim_error_event\", [\"0\", {}]]");
+	for (i = 4; i < 100; i++)
+		send_json(nv, "[2, \"nvim_error_event\", [0, \"again\"]]");
+	IDLE(w, "ses_e");
+	m = wait_for(w, nv, is_notification, "nvim_call_function");
+	assert_string_equal(str_at(m, "2.1.0.session.status"), "idle");
+	json_decref(m);
+	/* Read and still subscribed: a request is answered after them. */
+	json_decref(result(w, nv, "ping", NULL));
+	log = stderr_release();
+	assert_non_null(strstr(log,
+	    ": Neovim could not run an event: Vim:E117: Unknown function: "
+	    "NoSuchFn\\x0astack\\xc3\\xa9 (1 so far)\n"));
+	assert_non_null(line = strstr(log, ": Neovim could not run an event: yyy"));
+	assert_int_equal(strcspn(line, "\n"),
+	    strlen(": Neovim could not run an event: ") + CONTROL_NVIM_ERROR_LOGGED +
+		strlen(" (2 so far)"));
+	assert_non_null(strstr(line, "yyy... (2 so far)\n"));
+	assert_non_null(strstr(log, ": a malformed nvim_error_event (3 so far)\n"));
+	assert_non_null(strstr(log, ": a malformed nvim_error_event (4 so far)\n"));
+	assert_int_equal(count_lines(log, "Neovim could not run an event: again"), 7);
+	assert_int_equal(count_lines(log, "(100 so far)"), 1);
+	assert_int_equal(count_lines(log, "nvim_error_event' ignored"), 0);
+	client_free(w, nv);
+}
+
 /* Verdicts: pass, clear with nothing running, abort and a stop of the tree
  * while it runs; published only to those who asked. The stop of an x sends
  * the typed-in session no abort (the shim aborts it in-process) and tells
@@ -1528,15 +1605,33 @@ static void test_status_limit(void **state)
  * request is refused at once, and the daemon holds nothing for it; the
  * others are answered when their stop ends, and other clients are served
  * all along. */
+/* The stop that c's CONTROL_MAX_IN_FLIGHT aborts of session (msgids 1 to
+ * the bound) wait for lands: each is answered, stopped. */
+static void in_flight_land(struct world *w, struct client *c, const char *session)
+{
+	struct fake *f = fake_of(&w->fakes, w->http);
+	json_t *r;
+	uint32_t id;
+
+	/* One stop for the tree, joined by every request in flight. */
+	assert_int_equal(f->n_aborts, 1);
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	IDLE(w, session);
+	for (id = 1; id <= CONTROL_MAX_IN_FLIGHT; id++) {
+		r = wait_for(w, c, is_reply, &id);
+		assert_true(json_is_null(json_array_get(r, 2)));
+		json_decref(r);
+	}
+}
+
 static void test_in_flight_bound(void **state)
 {
 	struct world *w = *state;
 	struct client *c = client_new(w), *other = client_new(w);
-	struct fake *f = fake_of(&w->fakes, w->http);
 	json_t *r;
 	char text[256];
 	uint32_t id;
-	int i, refused = 0, stopped = 0;
+	int i, refused = 0;
 
 	BUSY(w, "ses_f");
 	for (i = 0; i < CONTROL_MAX_IN_FLIGHT + 8; i++) {
@@ -1552,21 +1647,144 @@ static void test_in_flight_bound(void **state)
 		refused++;
 	}
 	json_decref(result(w, other, "ping", NULL));
-	/* One stop for the tree, joined by every request in flight. */
-	assert_int_equal(f->n_aborts, 1);
-	fake_answer(f, 0, true, NULL, clock_now_ms());
-	IDLE(w, "ses_f");
-	for (id = 1; id <= CONTROL_MAX_IN_FLIGHT; id++) {
-		r = wait_for(w, c, is_reply, &id);
-		assert_true(json_is_null(json_array_get(r, 2)));
-		stopped++;
-		json_decref(r);
-	}
+	in_flight_land(w, c, "ses_f");
 	assert_int_equal(refused, 8);
-	assert_int_equal(stopped, CONTROL_MAX_IN_FLIGHT);
 	/* All answered: the connection may ask again. */
 	json_decref(result(w, c, "ping", NULL));
 	client_free(w, c);
+	client_free(w, other);
+}
+
+/* An abort sent as a notification holds what its request would: it is in
+ * flight alike, and past the bound it is dropped, the limit logged. */
+static void test_notify_in_flight_bound(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	const char *log;
+	json_t *r;
+	char text[256];
+	uint32_t id;
+
+	BUSY(w, "ses_f");
+	BUSY(w, "ses_g");
+	for (id = 1; id <= CONTROL_MAX_IN_FLIGHT; id++) {
+		snprintf(text, sizeof(text), "[0, %u, \"abort\", [{\"session\": \"ses_f\"}]]", id);
+		send_json(c, text);
+	}
+	stderr_catch();
+	send_json(c, "[2, \"abort\", [{\"session\": \"ses_g\"}]]");
+	r = call(w, c, "ping", NULL);
+	log = stderr_release();
+	assert_int_equal(reply_error(r), PROTO_ELIMIT);
+	json_decref(r);
+	assert_non_null(strstr(log,
+	    ": notification 'abort' failed: limit: too many requests in "
+	    "flight on this connection"));
+	in_flight_land(w, c, "ses_f");
+	/* Each notification answered itself: the connection may send more. */
+	for (int i = 0; i < 3 * CONTROL_MAX_IN_FLIGHT; i++)
+		send_json(c, "[2, \"abort\", [{\"session\": \"ses_g\"}]]");
+	json_decref(result(w, c, "ping", NULL));
+	assert_int_equal(f->n_aborts, 2);
+	assert_string_equal(f->aborts[1].session, "ses_g");
+	client_free(w, c);
+}
+
+/* A method name is bytes of a str or a bin: any byte that is not the name
+ * of a method is an unknown method, never a crash or a match. */
+static void test_method_bytes(void **state)
+{
+	struct world *w = *state;
+	struct client *c = client_new(w);
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} unknown[] = {
+		{ "\x94\x00\x01\xc4\x05pi\x00ng\x90", 11 },
+		{ "\x94\x00\x01\xc4\x05ping\x00\x90", 11 },
+		{ "\x94\x00\x01\xa5ping\x00\x90", 10 },
+		{ "\x94\x00\x01\xc4\x02\xff\xfe\x90", 8 },
+		{ "\x94\x00\x01\xa2\xc3\x28\x90", 8 },
+	};
+	uint32_t id = 1;
+	json_t *r;
+
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		send_bytes(c, unknown[i].bytes, unknown[i].len);
+		r = wait_for(w, c, is_reply, &id);
+		assert_int_equal(reply_error(r), PROTO_EMETHOD);
+		json_decref(r);
+		/* The same as notifications: ignored. */
+		send_bytes(c, "\x93\x02", 2);
+		send_bytes(c, unknown[i].bytes + 3, unknown[i].len - 3);
+	}
+	/* The error names the method, escaped; one of Neovim's says whom it
+	 * reached (pynvim.attach asks for nvim_get_api_info first). */
+	send_bytes(c, "\x94\x00\x01\xa4n\no\xff\x90", 9);
+	r = wait_for(w, c, is_reply, &id);
+	assert_int_equal(reply_error(r), PROTO_EMETHOD);
+	assert_string_equal(str_at(r, "2.1"), "unknown_method: unknown method 'n\\x0ao\\xff'");
+	json_decref(r);
+	r = call(w, c, "nvim_get_api_info", NULL);
+	assert_int_equal(reply_error(r), PROTO_EMETHOD);
+	assert_non_null(
+	    strstr(str_at(r, "2.1"), "'nvim_get_api_info': this is ocstopd, not Neovim"));
+	json_decref(r);
+	/* bin "ping" and "abort" are the methods. */
+	send_bytes(c, "\x94\x00\x01\xc4\x04ping\x91\x90", 11);
+	r = wait_for(w, c, is_reply, &id);
+	assert_true(json_is_null(json_array_get(r, 2)));
+	json_decref(r);
+	send_bytes(c,
+	    "\x94\x00\x01\xc4\x05"
+	    "abort\x91\x81\xa3"
+	    "all\xc2",
+	    17);
+	r = wait_for(w, c, is_reply, &id);
+	assert_int_equal(reply_error(r), PROTO_EBADREQ);
+	json_decref(r);
+	client_free(w, c);
+}
+
+/* A client that floods small frames takes turns with the others: another
+ * client's request, sent after the flood, is answered before the flood is
+ * through. */
+static void test_flood_takes_turns(void **state)
+{
+	struct world *w = *state;
+	struct client *flood = client_new(w), *other = client_new(w);
+	struct proto_buf bytes;
+	uint32_t id = 1;
+	json_t *r;
+	int i;
+
+	proto_buf_init(&bytes);
+	for (i = 0; i < 4 * 1024; i++) {
+		proto_pack_notify_header(&bytes.pk, PROTO_N_NVIM_ERROR_EVENT);
+		msgpack_pack_array(&bytes.pk, 2);
+		msgpack_pack_int(&bytes.pk, 0);
+		proto_pack_cstr(&bytes.pk, "x");
+	}
+	proto_pack_request_header(&bytes.pk, id, PROTO_M_PING);
+	msgpack_pack_array(&bytes.pk, 0);
+	assert_false(bytes.oom);
+	stderr_catch();
+	send_bytes(flood, bytes.data, bytes.size);
+	send_json(other, "[0, 1, \"ping\", []]");
+	/* One turn of the loop: both are ready. */
+	event_base_loop(w->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	drain(flood);
+	assert_int_equal(json_array_size(flood->inbox), 0);
+	r = wait_for(w, other, is_reply, &id);
+	json_decref(r);
+	r = wait_for(w, flood, is_reply, &id);
+	(void)stderr_release();
+	assert_true(json_is_null(json_array_get(r, 2)));
+	json_decref(r);
+	proto_buf_destroy(&bytes);
+	client_free(w, flood);
 	client_free(w, other);
 }
 
@@ -1855,12 +2073,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subscribe_nvim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_params_empty_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvim_error_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_flight_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_in_flight_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_method_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_takes_turns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_ids_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_two_shims, setup, teardown),

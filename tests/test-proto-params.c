@@ -48,6 +48,11 @@ static void test_params_map(void **state)
 	assert_null(err);
 	msgpack_unpacked_destroy(&u);
 
+	/* Neovim's Lua {} */
+	assert_null(proto_params_map(OBJ(&u, "\x91\x90"), &err));
+	assert_null(err);
+	msgpack_unpacked_destroy(&u);
+
 	const msgpack_object *m = proto_params_map(OBJ(&u, "\x91\x81\xa1k\x01"), &err);
 	assert_non_null(m);
 	assert_int_equal(m->type, MSGPACK_OBJECT_MAP);
@@ -59,7 +64,9 @@ static void test_params_map(void **state)
 		size_t len;
 	} bad[] = {
 		{ "\x91\x01", 2 },
-		{ "\x91\x90", 2 },
+		{ "\x91\x91\x01", 3 },
+		{ "\x91\x91\x90", 3 },
+		{ "\x92\x90\x90", 3 },
 		{ "\x92\x80\x80", 3 },
 		{ "\x92\xc0\xc0", 3 },
 		{ "\x80", 1 },
@@ -68,7 +75,7 @@ static void test_params_map(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err = NULL;
 		assert_null(proto_params_map(obj(&u, bad[i].bytes, bad[i].len), &err));
-		assert_string_equal(err, "params must be [] or [map]");
+		assert_string_equal(err, PROTO_PARAMS_BAD);
 		msgpack_unpacked_destroy(&u);
 	}
 	err = NULL;
@@ -255,6 +262,89 @@ static void test_utf8(void **state)
 			fail_msg("case %zu: want %s", i, cases[i].valid ? "valid" : "invalid");
 }
 
+/* subscribe's nvim option on what a hostile peer can send: bin, NUL,
+ * bytes that are not UTF-8, wrong types, extra keys. */
+static void test_nvim_option(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *method; /* NULL: refused */
+	} cases[] = {
+#define C(lit, method) { lit, sizeof(lit) - 1, method }
+		/* {nvim: {function: "F"}} */
+		C("\x81\xa4nvim\x81\xa8"
+		  "function\xa1"
+		  "F",
+		    PROTO_N_NVIM_CALL_FUNCTION),
+		/* {nvim: {lua: "x"}} */
+		C("\x81\xa4nvim\x81\xa3lua\xa1x", PROTO_N_NVIM_EXEC_LUA),
+		/* {nvim: {lua: "a\0b"}}: Lua takes NUL in a chunk */
+		C("\x81\xa4nvim\x81\xa3lua\xa3"
+		  "a\x00"
+		  "b",
+		    PROTO_N_NVIM_EXEC_LUA),
+		/* {nvim: nil} and {}: no option */
+		C("\x81\xa4nvim\xc0", ""),
+		C("\x80", ""),
+		/* the name as bin */
+		C("\x81\xa4nvim\x81\xa8"
+		  "function\xc4\x01"
+		  "F",
+		    NULL),
+		/* a NUL in the name, or after it */
+		C("\x81\xa4nvim\x81\xa8"
+		  "function\xa3"
+		  "F\x00"
+		  "G",
+		    NULL),
+		C("\x81\xa4nvim\x81\xa8"
+		  "function\xa2"
+		  "F\x00",
+		    NULL),
+		/* the code as bin, or not UTF-8 */
+		C("\x81\xa4nvim\x81\xa3lua\xc4\x01x", NULL),
+		C("\x81\xa4nvim\x81\xa3lua\xa2\xc3\x28", NULL),
+		/* the key as bin */
+		C("\x81\xa4nvim\x81\xc4\x03lua\xa1x", NULL),
+		/* wrong types: nvim an array, a str; the name a number, nil */
+		C("\x81\xa4nvim\x91\xa1x", NULL),
+		C("\x81\xa4nvim\xa1x", NULL),
+		C("\x81\xa4nvim\x81\xa8"
+		  "function\x05",
+		    NULL),
+		C("\x81\xa4nvim\x81\xa8"
+		  "function\xc0",
+		    NULL),
+		/* both, and the same key twice */
+		C("\x81\xa4nvim\x82\xa3lua\xa1x\xa3lua\xa1y", NULL),
+#undef C
+	};
+	const char *method, *arg, *msg;
+	msgpack_unpacked u;
+	size_t len;
+	int rc;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		method = "unset";
+		msg = NULL;
+		rc = proto_nvim_option(obj(&u, cases[i].bytes, cases[i].len), &method, &arg, &len,
+		    &msg);
+		if (cases[i].method == NULL) {
+			if (rc != PROTO_EBADREQ || msg == NULL ||
+			    strstr(msg, "nvim must be") == NULL)
+				fail_msg("case %zu: not refused", i);
+		} else if (rc != 0 ||
+		    (cases[i].method[0] == '\0'
+			    ? method != NULL
+			    : method == NULL || strcmp(method, cases[i].method) != 0)) {
+			fail_msg("case %zu: rc %d, method %s", i, rc, method ? method : "NULL");
+		}
+		msgpack_unpacked_destroy(&u);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_map_array),
 		cmocka_unit_test(test_strdup),
 		cmocka_unit_test(test_str_eq),
+		cmocka_unit_test(test_nvim_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

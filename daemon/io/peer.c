@@ -41,6 +41,7 @@ struct peer {
 	struct event *wr;
 	struct event *closer; /* runs the deferred close */
 	struct event *stall;  /* half a frame waited too long, or an ending peer did not read */
+	struct event *resume; /* the next turn of a peer with messages left to handle */
 	char *out;            /* out[out_head..out_len) is queued, out_cap allocated */
 	size_t out_head, out_len, out_cap;
 	struct proto_reader *reader;
@@ -101,6 +102,7 @@ static void close_now(struct peer *p, bool tell)
 	event_free(p->wr);
 	event_free(p->closer);
 	event_free(p->stall);
+	event_free(p->resume);
 	free(p->out);
 	p->out = NULL;
 	p->out_head = p->out_len = p->out_cap = 0;
@@ -135,6 +137,7 @@ void peer_close(struct peer *p, const char *why)
 	event_del(p->rd);
 	event_del(p->wr);
 	event_del(p->stall);
+	event_del(p->resume);
 	event_active(p->closer, EV_TIMEOUT, 0);
 }
 
@@ -284,14 +287,17 @@ static void on_response(struct peer *p, const struct proto_msg *m)
 	log_debug("%s: response to unknown msgid %u", p->label, m->msgid);
 }
 
-/* Hand every complete frame to the owner; true when there was one. */
-static bool dispatch(struct peer *p)
+/* Hand complete frames to the owner, at most *budget of them (counted
+ * down); true when there was one. */
+static bool dispatch(struct peer *p, unsigned *budget)
 {
 	struct proto_msg m;
 	bool any = false;
 	int rc;
 
-	while (!p->closing && (rc = proto_reader_next(p->reader, &m)) != PROTO_AGAIN) {
+	while (
+	    *budget > 0 && !p->closing && (rc = proto_reader_next(p->reader, &m)) != PROTO_AGAIN) {
+		(*budget)--;
 		if (rc == PROTO_ERR) {
 			log_warnx("%s: %s; closing", p->label, proto_reader_error(p->reader));
 			end_after_output(p, "protocol error");
@@ -355,16 +361,21 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	struct peer *p = arg;
 	char buf[PEER_READ_CHUNK];
 	ssize_t n = PEER_READ_CHUNK;
-	bool progress = false;
+	unsigned budget = PEER_MESSAGES_PER_WAKE;
+	bool progress;
 	int i;
 
+	(void)fd;
 	(void)what;
 	peer_ref(p);
 	p->reading = true;
-	for (i = 0;
-	     i < PEER_READS_PER_WAKE && n == PEER_READ_CHUNK && !p->closing && p->ending == NULL;
+	/* What the last turn left first, in order (the resume timer calls
+	 * with no fd). */
+	progress = p->ending == NULL && dispatch(p, &budget);
+	for (i = 0; i < PEER_READS_PER_WAKE && n == PEER_READ_CHUNK && budget > 0 && !p->closing &&
+	     p->ending == NULL;
 	     i++) {
-		n = read(fd, buf, sizeof(buf));
+		n = read(p->fd, buf, sizeof(buf));
 		if (n == 0) {
 			peer_close(p, "end of stream");
 		} else if (n < 0) {
@@ -374,8 +385,15 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 			/* A bad byte breaks the stream, but what came complete
 			 * before it is answered first (dispatch ends the peer). */
 			proto_reader_feed(p->reader, buf, (size_t)n);
-			progress |= dispatch(p);
+			progress |= dispatch(p, &budget);
 		}
+	}
+	/* Its turn is over with messages left: the next one comes after the
+	 * others' (a timer runs after the loop has looked at every socket). */
+	if (budget == 0 && !p->closing) {
+		struct timeval now = { 0, 0 };
+
+		evtimer_add(p->resume, &now);
 	}
 	watch_partial(p, progress);
 	p->reading = false;
@@ -404,8 +422,10 @@ struct peer *peer_new(struct event_base *base, int fd, const char *label,
 	p->wr = event_new(base, fd, EV_WRITE | EV_PERSIST, write_cb, p);
 	p->closer = event_new(base, -1, 0, closer_cb, p);
 	p->stall = evtimer_new(base, stall_cb, p);
+	p->resume = evtimer_new(base, read_cb, p);
 	if (p->label == NULL || p->reader == NULL || p->rd == NULL || p->wr == NULL ||
-	    p->closer == NULL || p->stall == NULL || event_add(p->rd, NULL) < 0) {
+	    p->closer == NULL || p->stall == NULL || p->resume == NULL ||
+	    event_add(p->rd, NULL) < 0) {
 		if (p->rd != NULL)
 			event_free(p->rd);
 		if (p->wr != NULL)
@@ -414,6 +434,8 @@ struct peer *peer_new(struct event_base *base, int fd, const char *label,
 			event_free(p->closer);
 		if (p->stall != NULL)
 			event_free(p->stall);
+		if (p->resume != NULL)
+			event_free(p->resume);
 		close(fd);
 		p->closed = true;
 		peer_unref(p);

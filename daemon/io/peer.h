@@ -35,6 +35,11 @@ struct peer_req;
  * may stay idle as long as it likes. The same bound holds a peer being
  * closed after a protocol error to reading what it was answered. */
 #define PEER_PARTIAL_FRAME_MS 5000
+/* Messages of one peer handled per turn: what it sent beyond waits in its
+ * reader (and its socket) until the other peers ready had theirs, so a
+ * flood of small frames (notifications the daemon never answers) delays
+ * nobody for long. */
+#define PEER_MESSAGES_PER_WAKE 1024
 
 struct peer_handlers {
 	/* A request [0, msgid, method, params]; method is not NUL-terminated.

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -14,17 +15,18 @@
 #include "rpc/rpc-int.h"
 #include "rpc/views.h"
 
-/* A request came on c: count it in flight until it is answered; false
- * when that is over a bound (it is then answered at once). */
-static bool admit(struct control *ctl, struct conn *c, uint32_t msgid)
+/* A request came on c, or a notification of a method that also answers
+ * requests (call->method set): count it in flight until it is answered
+ * (rpc_reply_*, which for such a notification only logs an error); false
+ * when that is over a bound (it is then answered at once: a notification
+ * is dropped and the limit logged). */
+static bool admit(struct control *ctl, struct conn *c, const struct rpc_call *call)
 {
-	struct rpc_call call = { ctl, c->id, msgid, false, NULL };
-
 	c->in_flight++;
 	ctl->in_flight++;
 	if (c->in_flight <= CONTROL_MAX_IN_FLIGHT && ctl->in_flight <= CONTROL_MAX_IN_FLIGHT_ALL)
 		return true;
-	rpc_reply_error(&call, PROTO_ELIMIT,
+	rpc_reply_error(call, PROTO_ELIMIT,
 	    c->in_flight > CONTROL_MAX_IN_FLIGHT
 		? "too many requests in flight on this connection (limit " NUM_STR(
 		      CONTROL_MAX_IN_FLIGHT) "): wait for replies"
@@ -32,6 +34,36 @@ static bool admit(struct control *ctl, struct conn *c, uint32_t msgid)
 		      CONTROL_MAX_IN_FLIGHT_ALL) "): try again later");
 	return false;
 }
+
+/* A peer's bytes for the log: printable ASCII as it is, any other byte as
+ * \xNN, cut with "..." where buf is full. */
+static const char *printable(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 5 <= size; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '\'')
+			buf[n++] = (char)ch;
+		else
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", ch);
+	}
+	if (i < len)
+		memcpy(buf + size - 4, "...", 4);
+	else
+		buf[n] = '\0';
+	return buf;
+}
+
+/* Room for a method name (at most PROTO_MAX_METHOD bytes) all escaped. */
+#define METHOD_LABEL_SIZE (4 * PROTO_MAX_METHOD + 1)
+
+/* Neovim's API methods: a client that asks for one took the daemon for a
+ * Neovim (pynvim.attach() does; its session layer works). */
+#define NVIM_API_PREFIX "nvim_"
+#define NVIM_HINT \
+	": this is ocstopd, not Neovim (pynvim: use its session layer, ocstop-protocol(7))"
 
 static void on_request(struct peer *p, uint32_t msgid, const char *method, size_t method_len,
     const msgpack_object *params, void *arg)
@@ -41,16 +73,26 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 	const struct method_entry *m = method_find(method, method_len);
 	const msgpack_object *opts;
 	const char *msg = NULL;
+	char label[METHOD_LABEL_SIZE], why[METHOD_LABEL_SIZE + sizeof(NVIM_HINT) + 32];
+	bool nvim;
 	int code;
 
 	(void)p;
-	if (!admit(c->ctl, c, msgid))
+	if (!admit(c->ctl, c, &call))
 		return;
 	if (m == NULL || (m->how & METHOD_REQUEST) == 0) {
-		log_debug("client %llu: unknown method %.*s", (unsigned long long)c->id,
-		    (int)method_len, method);
-		rpc_reply_error(&call, PROTO_EMETHOD,
-		    m == NULL ? "unknown method" : "this method is a notification");
+		printable(label, sizeof(label), method, method_len);
+		log_debug("client %llu: unknown method '%s'", (unsigned long long)c->id, label);
+		/* pynvim.attach() asks for Neovim's API first: say whom it
+		 * reached. */
+		nvim = method_len >= strlen(NVIM_API_PREFIX) &&
+		    memcmp(method, NVIM_API_PREFIX, strlen(NVIM_API_PREFIX)) == 0;
+		if (m != NULL)
+			snprintf(why, sizeof(why), "this method is a notification");
+		else
+			snprintf(why, sizeof(why), "unknown method '%s'%s", label,
+			    nvim ? NVIM_HINT : "");
+		rpc_reply_error(&call, PROTO_EMETHOD, why);
 		return;
 	}
 	opts = proto_params_map(params, &msg);
@@ -62,22 +104,27 @@ static void on_request(struct peer *p, uint32_t msgid, const char *method, size_
 		rpc_reply_error(&call, code, msg);
 }
 
-/* A peer's method name for the log: printable ASCII as it is, any other
- * byte as \xNN (the reader bounds the name to PROTO_MAX_METHOD bytes). */
-static const char *method_label(char *buf, size_t size, const char *method, size_t len)
+/* What a subscribed Neovim says of an event it could not run (its function
+ * or Lua code failed, or it is gone): [kind, message]. Logged, as the
+ * connection's ignored notifications are, so that the user finds why a
+ * status line stays still; the subscription goes on. */
+static void on_nvim_error(struct conn *c, const msgpack_object *params)
 {
-	size_t i, n = 0;
+	const msgpack_object *a = params->via.array.ptr;
+	char text[CONTROL_NVIM_ERROR_LOGGED + 1];
 
-	for (i = 0; i < len && n + 5 <= size; i++) {
-		unsigned char ch = (unsigned char)method[i];
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '\'')
-			buf[n++] = (char)ch;
-		else
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", ch);
+	if (!conns_unheard(c))
+		return;
+	if (params->via.array.size != 2 || a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    a[1].type != MSGPACK_OBJECT_STR) {
+		log_info("client %llu: a malformed nvim_error_event (%llu so far)",
+		    (unsigned long long)c->id, (unsigned long long)c->unheard);
+		return;
 	}
-	buf[n] = '\0';
-	return buf;
+	log_info("client %llu: Neovim could not run an event: %s (%llu so far)",
+	    (unsigned long long)c->id,
+	    printable(text, sizeof(text), a[1].via.str.ptr, a[1].via.str.size),
+	    (unsigned long long)c->unheard);
 }
 
 static void on_notify(struct peer *p, const char *method, size_t method_len,
@@ -88,23 +135,33 @@ static void on_notify(struct peer *p, const char *method, size_t method_len,
 	const struct method_entry *m = method_find(method, method_len);
 	const msgpack_object *opts;
 	const char *msg = NULL;
-	char label[4 * PROTO_MAX_METHOD + 1];
+	char label[METHOD_LABEL_SIZE];
 	int code;
 
 	(void)p;
+	if (method_len == strlen(PROTO_N_NVIM_ERROR_EVENT) &&
+	    memcmp(method, PROTO_N_NVIM_ERROR_EVENT, method_len) == 0) {
+		on_nvim_error(c, params);
+		return;
+	}
 	/* Nobody hears of a notification that did nothing but from the log:
 	 * a client that meant a request (rpcnotify for rpcrequest) finds it. */
 	if (m == NULL || (m->how & METHOD_NOTIFY) == 0) {
 		if (conns_unheard(c))
 			log_info("client %llu: notification '%s' ignored: %s (%llu so far)",
 			    (unsigned long long)c->id,
-			    method_label(label, sizeof(label), method, method_len),
+			    printable(label, sizeof(label), method, method_len),
 			    m == NULL ? "no such method" : "it only answers requests",
 			    (unsigned long long)c->unheard);
 		return;
 	}
-	if ((m->how & METHOD_REQUEST) != 0)
+	/* Such a notification holds what its request would (an abort's
+	 * lookups): it is in flight alike. */
+	if ((m->how & METHOD_REQUEST) != 0) {
 		call.method = m->name;
+		if (!admit(c->ctl, c, &call))
+			return;
+	}
 	opts = proto_params_map(params, &msg);
 	code = opts == NULL && msg != NULL ? PROTO_EBADREQ : m->exec(&call, opts, &msg);
 	if (code == 0)
@@ -123,7 +180,7 @@ static void on_invalid(struct peer *p, bool has_msgid, uint32_t msgid, const cha
 
 	(void)p;
 	log_debug("client %llu: invalid message: %s", (unsigned long long)c->id, why);
-	if (has_msgid && admit(c->ctl, c, msgid))
+	if (has_msgid && admit(c->ctl, c, &call))
 		rpc_reply_error(&call, PROTO_EBADREQ, why);
 }
 

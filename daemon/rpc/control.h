@@ -39,6 +39,11 @@ struct event_base;
  * at info; past it only the 100th, 1000th...: a client in a loop does not
  * flood the log. */
 #define CONTROL_MAX_UNHEARD_LOGGED 10
+/* The most of a Neovim's error (nvim_error_event: a Lua traceback can be
+ * long) logged, in bytes once escaped; the rest is cut, "..." saying so.
+ * Such errors count among the connection's ignored notifications
+ * (CONTROL_MAX_UNHEARD_LOGGED). */
+#define CONTROL_NVIM_ERROR_LOGGED 200
 
 /* NULL when memory runs out. The engine outlives the control server. */
 struct control *control_new(struct event_base *base, struct engine *e);

@@ -10,8 +10,15 @@ msgpack_packer *rpc_reply_begin(const struct rpc_call *call)
 {
 	struct control *ctl = call->ctl;
 
-	if (call->notification || (ctl->replying = conns_find(ctl, call->conn)) == NULL)
+	if ((ctl->replying = conns_find(ctl, call->conn)) == NULL)
 		return NULL;
+	if (call->notification) {
+		/* Its success is its own answer. */
+		if (call->method != NULL)
+			conns_answered(ctl, ctl->replying);
+		ctl->replying = NULL;
+		return NULL;
+	}
 	proto_buf_reset(&ctl->reply);
 	proto_pack_result_header(&ctl->reply.pk, call->msgid);
 	return &ctl->reply.pk;
@@ -51,6 +58,8 @@ void rpc_reply_error(const struct rpc_call *call, int code, const char *message)
 	if ((c = conns_find(ctl, call->conn)) == NULL)
 		return;
 	if (call->notification) {
+		if (call->method != NULL)
+			conns_answered(ctl, c);
 		if (call->method != NULL && conns_unheard(c))
 			log_info("client %llu: notification '%s' failed: %s%s%s (%llu so far)",
 			    (unsigned long long)c->id, call->method, proto_errcode_name(code),

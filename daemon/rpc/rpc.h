@@ -27,8 +27,10 @@ struct rpc_call {
 	uint64_t conn; /* the connection's id, never reused */
 	uint32_t msgid;
 	bool notification; /* nobody waits for a reply */
-	/* A notification of a method that also answers requests (static): its
-	 * errors, which nobody hears of, are logged at info. */
+	/* A notification of a method that also answers requests (static): it
+	 * is in flight as a request until it answers itself (rpc_reply_begin or
+	 * rpc_reply_error, once), and its errors, which nobody hears of, are
+	 * logged at info. */
 	const char *method;
 };
 
@@ -63,7 +65,8 @@ struct rpc_counters {
 
 /* A packer for a successful reply with its header packed: pack the result
  * map, then call rpc_reply_end(), which sends it in one piece. NULL when
- * there is nobody to answer (a notification, or the connection is gone). */
+ * there is nobody to answer (a notification, which is then answered, or the
+ * connection is gone). */
 msgpack_packer *rpc_reply_begin(const struct rpc_call *call);
 void rpc_reply_end(const struct rpc_call *call);
 void rpc_reply_error(const struct rpc_call *call, int code, const char *message);

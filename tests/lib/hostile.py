@@ -23,7 +23,7 @@ from peer import Decoder, Peer, error_name  # noqa: E402
 from rawrpc import pack  # noqa: E402
 from teardown import wait_for  # noqa: E402
 
-PLAN = 103
+PLAN = 104
 # Error names (PROTOCOL.md).
 BAD_REQUEST, UNKNOWN_METHOD, LIMIT = "bad_request", "unknown_method", "limit"
 # Limits (PROTOCOL.md, "Limits").
@@ -659,6 +659,45 @@ def _(ctx):
     kept_ok = ctx.sanitized or grown < 32 * 1024
     return ok and kept_ok and refused >= n - MAX_IN_FLIGHT and answered == n, \
         "%s; grew %d kB; %d refused; %d answered" % (why, grown, refused, answered)
+
+
+@case("100,000 abort notifications (rpcnotify in a loop): nothing answered, one stop, memory bounded")
+def _(ctx):
+    p = running_relay(ctx, "ses_nflood")
+    s = raw(ctx)
+    n = 100000
+    # The running session, every session, an id nobody has, a bad id, bad params: each kind of
+    # outcome an abort notification can have, none answered.
+    kinds = [{"session": "ses_nflood"}, {"all": True}, {"session": "ses_nobody"}, {"session": "a/b"},
+             {"all": "yes"}]
+    frames = [pack([2, "abort", [kinds[i % len(kinds)]]]) for i in range(n)]
+    before = ctx.rss_kb()
+    pinger = Pinger(ctx)
+    for first in range(0, n, 10000):
+        s.sendall(b"".join(frames[first:first + 10000]))
+    # A request after them: when it is answered they were all read, and nothing came for them.
+    s.sendall(pack([0, 7, "ping", []]))
+    out = replies(s, 2, 60)
+    peak = ctx.rss_kb()
+    ok, why = pinger.stop()
+    aborts = 0
+    while True:
+        try:
+            req = p.next_request("opencode.abort", 1)
+        except TimeoutError:
+            break
+        aborts += 1
+        p.send([1, req[1], None, {"ok": True, "ms": 1}])
+    busy(p, "ses_nflood", state="idle")
+    grown = peak - before
+    say("abort notification flood: %d; %d abort(s) reached OpenCode; daemon RSS %d -> %d kB"
+        % (n, aborts, before, peak))
+    p.close()
+    s.close()
+    only_ping = len(out) == 1 and out[0][1] == 7 and out[0][2] is None
+    kept_ok = ctx.sanitized or grown < 32 * 1024
+    return ok and only_ping and kept_ok and 1 <= aborts <= 2, \
+        "%s; replies %r; grew %d kB; %d aborts" % (why, out[:3], grown, aborts)
 
 
 @case("one abort naming 30,000 ids is refused at once (limit)")
