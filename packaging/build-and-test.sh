@@ -29,7 +29,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 . "$SRC/tests/lib/oc.sh"
 
-tap_plan 23
+tap_plan 25
 # Not a tmp_dir_new: the library reads those for sanitizer reports, and this one holds the sources
 # (tests/lib/oc.sh's own patterns among them).
 W=$(mktemp -d "${TMPDIR:-/tmp}/ocstop-packaging.XXXXXX") || tap_bail "no temp dir"
@@ -177,6 +177,39 @@ plugin_link() {
   [ ! -e "$link" ] && [ ! -L "$link" ] || { echo "$link is still there"; return 1; }
 }
 
+# editors_load — the editors' clients load from where the package put them, and :help finds their
+# help (the tags made at build): Neovim's by :packadd, Vim's from its folder, Emacs's by require. An
+# editor that is not installed is said and left out.
+editors_load() {
+  local home=$W/home-editors rc=0
+  mkdir -p "$home" || return 1
+  if command -v nvim >/dev/null; then
+    HOME=$home nvim --headless -u NONE -i NONE -c "lua local ok, e = pcall(function()
+      vim.cmd('packadd ocstop'); assert(vim.fn.exists(':OcStop') == 2, 'no :OcStop')
+      vim.cmd('help :OcStop'); assert(vim.fn.expand('%:t') == 'ocstop.txt', 'no help')
+      end) if ok then vim.cmd('qa!') else io.stderr:write(tostring(e), '\\n'); vim.cmd('cquit 1') end" \
+      </dev/null && echo "nvim: :packadd ocstop, :help :OcStop" || { echo "nvim: the plugin or its help"; rc=1; }
+  else
+    echo "nvim: not installed, not tried"
+  fi
+  if command -v vim >/dev/null; then
+    HOME=$home vim -u NONE -N -es -i NONE --cmd "set rtp+=$EDITORS_INSTALLED/vim" \
+      -c 'runtime plugin/ocstop.vim' -c 'if exists(":OcStop") != 2 | cquit 1 | endif' \
+      -c 'help :OcStop' -c "if expand('%:t') !=# 'ocstop.txt' | cquit 2 | endif" -c 'qa!' </dev/null &&
+      echo "vim: the plugin, :help :OcStop" || { echo "vim: the plugin or its help"; rc=1; }
+  else
+    echo "vim: not installed, not tried"
+  fi
+  if command -v emacs >/dev/null; then
+    HOME=$home emacs -Q --batch -L "$EDITORS_INSTALLED/emacs" \
+      --eval "(progn (require 'ocstop) (unless (commandp 'ocstop-stop) (kill-emacs 1)))" &&
+      echo "emacs: (require 'ocstop)" || { echo "emacs: ocstop.el"; rc=1; }
+  else
+    echo "emacs: not installed, not tried"
+  fi
+  return $rc
+}
+
 # exited PID — the child PID has exited (gone, or a zombie not yet waited for).
 exited() { [ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
@@ -215,6 +248,7 @@ nothing_left() {
 
 OCSTOPD_INSTALLED=/usr/bin/ocstopd
 OCSTOP_INSTALLED=/usr/bin/ocstop
+EDITORS_INSTALLED=/usr/share/ocstop/editors
 SHIM_INSTALLED=/usr/share/ocstop/ocstop.js
 
 # ---------------------------------------------------------------- Debian
@@ -269,7 +303,7 @@ remove_rpm() { rpm -e ocstop; }
 
 # ---------------------------------------------------------------- the cases
 
-# package_cases P BUILD LINT INSTALL REMOVE — the eleven cases of package P (deb, rpm): build_P,
+# package_cases P BUILD LINT INSTALL REMOVE — the twelve cases of package P (deb, rpm): build_P,
 # lint_P, install_P and remove_P do the work (BUILD, LINT, INSTALL, REMOVE name it); build_P sets
 # PKGFILE and writes P-files, install_P writes P-installed. A case whose ground failed is not run.
 package_cases() {
@@ -283,7 +317,7 @@ package_cases() {
     for c in "$lint" "man pages" "${install% }"; do not_run "$p: $c" "$why"; done
   fi
   if [ -n "$why" ]; then
-    for c in "units verified" "enabled" "activation" "install-plugin" "x scenario" "$remove" \
+    for c in "units verified" "enabled" "activation" "install-plugin" "editors" "x scenario" "$remove" \
       "nothing left"; do
       not_run "$p: $c" "$why"
     done
@@ -293,6 +327,7 @@ package_cases() {
   step "$p: the socket is enabled for every user ($ENABLE_LINK)" enabled_globally "$list"
   step "$p: socket activation as the installed units say; ocstop ping answers" activation "$p" "$list"
   step "$p: ocstop install-plugin links the installed shim; uninstall-plugin takes it away" plugin_link
+  step "$p: the editors' clients load from where the package put them" editors_load
   step "$p: the x scenario (x-serve.sh) against the installed programs and shim" x_scenario
   tap_diag "x-serve.sh: $X_CASES cases passed"
   if step "$p: $remove" "remove_$p"; then
