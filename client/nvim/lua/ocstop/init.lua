@@ -512,6 +512,11 @@ function M.setup(opts)
   if opts.socket and opts.socket:sub(1, 1) ~= '/' then
     error('ocstop.setup: socket must be an absolute path', 2)
   end
+  -- Neovim 0.7's libuv cuts a longer path short without an error, and would reach whatever listens
+  -- at the shorter one, in a directory never checked.
+  if opts.socket and #opts.socket > socket.MAX_PATH then
+    error(('ocstop.setup: socket is too long for a Unix socket (at most %d bytes)'):format(socket.MAX_PATH), 2)
+  end
   config.socket = opts.socket or config.socket
   if opts.statusline and opts.statusline.format then
     config.statusline.format = opts.statusline.format
