@@ -29,7 +29,7 @@ local function pack(...)
   return { ... }
 end
 
-out('1..28')
+out('1..29')
 
 eq('OCSTOP_SOCKET wins', { '/s/o.sock' },
   pack(socket.path(env({ OCSTOP_SOCKET = '/s/o.sock', XDG_RUNTIME_DIR = '/run/user/7' }), 7)))
@@ -76,6 +76,9 @@ eq('what was not stopped and why',
   pack(outcome.summary({ stop('ses_a', true, 5), stop('ses_b', false, -1, {}, 'still running after 2 attempts') })))
 eq('no reason (nil on the wire) reads "not verified"', { 'ocstop: NOT stopped ses_b: not verified', false },
   pack(outcome.summary({ stop('ses_b', false, -1) })))
+eq("a reason's control characters and C1 shown as '?'",
+  { 'ocstop: NOT stopped ses_b: a?b?[31m???c', false },
+  pack(outcome.summary({ stop('ses_b', false, -1, {}, 'a\nb\27[31m\127\194\155c') })))
 eq('no result: nothing to stop', { 'ocstop: nothing to stop', true }, pack(outcome.summary({})))
 eq('outcomes that never came are named',
   { 'ocstop: no outcome for ses_a, ses_b: the daemon went away', false },

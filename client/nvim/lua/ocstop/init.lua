@@ -451,8 +451,8 @@ function M.show_status()
       if is_running(s.status) then
         running = running + 1
         if running <= STATUS_SHOWN then
-          local title = type(s.title) == 'string' and vim.fn.strcharpart(s.title, 0, TITLE_SHOWN) or ''
-          local dir = type(s.directory) == 'string' and s.directory or '?'
+          local title = type(s.title) == 'string' and outcome.safe(vim.fn.strcharpart(s.title, 0, TITLE_SHOWN)) or ''
+          local dir = type(s.directory) == 'string' and outcome.safe(s.directory) or '?'
           lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
         end
       end
