@@ -29,7 +29,7 @@ local function pack(...)
   return { ... }
 end
 
-out('1..29')
+out('1..30')
 
 eq('OCSTOP_SOCKET wins', { '/s/o.sock' },
   pack(socket.path(env({ OCSTOP_SOCKET = '/s/o.sock', XDG_RUNTIME_DIR = '/run/user/7' }), 7)))
@@ -86,6 +86,8 @@ eq('outcomes that never came are named',
 
 eq("a daemon error in the CLI's form", 'ocstop: no such session: ses_z (not_found)',
   outcome.error('not_found: no such session: ses_z'))
+eq("an error's control characters shown as '?'", 'ocstop: the shim refused: a?b?[2J (opencode_unreachable)',
+  outcome.error('opencode_unreachable: the shim refused: a\nb\27[2J'))
 eq("Neovim's own wrapping is dropped", 'ocstop: unknown error',
   outcome.error("Vim:Error invoking 'abort' on channel 3:\nunknown error"))
 

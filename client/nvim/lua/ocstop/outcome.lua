@@ -52,6 +52,7 @@ end
 -- sentence) in the CLI's form: "ocstop: message (name)".
 function M.error(text)
   text = tostring(text):gsub('^Vim:', ''):gsub("^Error invoking '[^']*' on channel %d+:\n", '')
+  text = M.safe(text)
   local name, rest = text:match('^([a-z_]+): (.*)$')
   if name then
     return ('ocstop: %s (%s)'):format(rest, name)
