@@ -29,7 +29,7 @@ local function pack(...)
   return { ... }
 end
 
-out('1..30')
+out('1..33')
 
 eq('OCSTOP_SOCKET wins', { '/s/o.sock' },
   pack(socket.path(env({ OCSTOP_SOCKET = '/s/o.sock', XDG_RUNTIME_DIR = '/run/user/7' }), 7)))
@@ -62,6 +62,24 @@ eq('the refusal names path, directory, owner and mode',
     return { type = 'directory', uid = 7, mode = 16384 + 488 }
   end, 7))
 eq('a directory that cannot be read is left to the connection', nil, socket.check('/d/o.sock', function() end, 7))
+-- Above the socket's directory: whoever may rename its entries may swap it for a directory of
+-- their own between the check and the connection.
+local function tree(t)
+  return function(p)
+    return t[p]
+  end
+end
+local root755 = { type = 'directory', uid = 0, mode = 16384 + 493 }
+eq('parents owned by root or me, closed or sticky, are trusted', nil, socket.parents_refusal('/tmp/d/o', tree({
+  ['/tmp/d/o'] = dir700, ['/tmp/d'] = dir700, ['/tmp'] = { type = 'directory', uid = 0, mode = 16384 + 1023 },
+  ['/'] = root755 }), 7))
+eq('a parent others may write to, without the sticky bit, is refused',
+  'its parent directory /w may be written to by other users (owner uid 0, mode 0777)',
+  socket.parents_refusal('/w/ocstop', tree({ ['/w'] = { type = 'directory', uid = 0, mode = 16384 + 511 },
+    ['/'] = root755 }), 7))
+eq("a parent of another user's is refused", 'its parent directory /h is owned by another user (owner uid 8, mode 0755)',
+  socket.parents_refusal('/h/ocstop', tree({ ['/h'] = { type = 'directory', uid = 8, mode = 16384 + 493 },
+    ['/'] = root755 }), 7))
 
 local function stop(id, ok, ms, children, reason)
   return { session = id, stopped = ok, ms = ms, children = children or {}, reason = reason or vim.NIL }

@@ -258,6 +258,17 @@ local function open()
   if path then
     why = socket.check(path, uv.fs_lstat, uv.getuid())
   end
+  -- Connected to through the directory's real path, whose parents are checked too.
+  local real = not why and uv.fs_realpath(socket.dir(path))
+  if real then
+    path = (real == '/' and '' or real) .. '/' .. path:match('[^/]*$')
+    local parents = socket.parents_refusal(real, uv.fs_lstat, uv.getuid())
+    if parents then
+      why = ('refusing to use %s: %s; someone else could swap its directory for theirs'):format(path, parents)
+    elseif #path > socket.MAX_PATH then
+      why = ('the socket path %s is too long for a Unix socket; set OCSTOP_SOCKET'):format(path)
+    end
+  end
   if why then
     return vim.schedule(function()
       resolve(nil, 'ocstop: ' .. why)
