@@ -29,7 +29,7 @@ local function pack(...)
   return { ... }
 end
 
-out('1..27')
+out('1..33')
 
 eq('OCSTOP_SOCKET wins', { '/s/o.sock' },
   pack(socket.path(env({ OCSTOP_SOCKET = '/s/o.sock', XDG_RUNTIME_DIR = '/run/user/7' }), 7)))
@@ -62,6 +62,24 @@ eq('the refusal names path, directory, owner and mode',
     return { type = 'directory', uid = 7, mode = 16384 + 488 }
   end, 7))
 eq('a directory that cannot be read is left to the connection', nil, socket.check('/d/o.sock', function() end, 7))
+-- Above the socket's directory: whoever may rename its entries may swap it for a directory of
+-- their own between the check and the connection.
+local function tree(t)
+  return function(p)
+    return t[p]
+  end
+end
+local root755 = { type = 'directory', uid = 0, mode = 16384 + 493 }
+eq('parents owned by root or me, closed or sticky, are trusted', nil, socket.parents_refusal('/tmp/d/o', tree({
+  ['/tmp/d/o'] = dir700, ['/tmp/d'] = dir700, ['/tmp'] = { type = 'directory', uid = 0, mode = 16384 + 1023 },
+  ['/'] = root755 }), 7))
+eq('a parent others may write to, without the sticky bit, is refused',
+  'its parent directory /w may be written to by other users (owner uid 0, mode 0777)',
+  socket.parents_refusal('/w/ocstop', tree({ ['/w'] = { type = 'directory', uid = 0, mode = 16384 + 511 },
+    ['/'] = root755 }), 7))
+eq("a parent of another user's is refused", 'its parent directory /h is owned by another user (owner uid 8, mode 0755)',
+  socket.parents_refusal('/h/ocstop', tree({ ['/h'] = { type = 'directory', uid = 8, mode = 16384 + 493 },
+    ['/'] = root755 }), 7))
 
 local function stop(id, ok, ms, children, reason)
   return { session = id, stopped = ok, ms = ms, children = children or {}, reason = reason or vim.NIL }
@@ -76,6 +94,9 @@ eq('what was not stopped and why',
   pack(outcome.summary({ stop('ses_a', true, 5), stop('ses_b', false, -1, {}, 'still running after 2 attempts') })))
 eq('no reason (nil on the wire) reads "not verified"', { 'ocstop: NOT stopped ses_b: not verified', false },
   pack(outcome.summary({ stop('ses_b', false, -1) })))
+eq("a reason's control characters and C1 shown as '?'",
+  { 'ocstop: NOT stopped ses_b: a?b?[31m???c', false },
+  pack(outcome.summary({ stop('ses_b', false, -1, {}, 'a\nb\27[31m\127\194\155c') })))
 eq('no result: nothing to stop', { 'ocstop: nothing to stop', true }, pack(outcome.summary({})))
 eq('outcomes that never came are named',
   { 'ocstop: no outcome for ses_a, ses_b: the daemon went away', false },
@@ -83,6 +104,8 @@ eq('outcomes that never came are named',
 
 eq("a daemon error in the CLI's form", 'ocstop: no such session: ses_z (not_found)',
   outcome.error('not_found: no such session: ses_z'))
+eq("an error's control characters shown as '?'", 'ocstop: the shim refused: a?b?[2J (opencode_unreachable)',
+  outcome.error('opencode_unreachable: the shim refused: a\nb\27[2J'))
 eq("Neovim's own wrapping is dropped", 'ocstop: unknown error',
   outcome.error("Vim:Error invoking 'abort' on channel 3:\nunknown error"))
 
@@ -107,5 +130,9 @@ eq('setup names an option of the wrong type', 'ocstop.setup: keymap must be a st
   select(2, pcall(ocstop.setup, { keymap = 1 })):match('ocstop%.setup: .*'))
 eq('and an unknown one', 'ocstop.setup: unknown option keymaps',
   select(2, pcall(ocstop.setup, { keymaps = 'x' })):match('ocstop%.setup: .*'))
+-- Neovim 0.7's libuv cuts a longer path short without a word: a socket elsewhere would be reached.
+eq('and a socket path too long for a Unix socket',
+  ('ocstop.setup: socket is too long for a Unix socket (at most %d bytes)'):format(socket.MAX_PATH),
+  tostring((select(2, pcall(ocstop.setup, { socket = '/' .. ('a'):rep(socket.MAX_PATH) })))):match('ocstop%.setup: .*'))
 
 vim.cmd(failed == 0 and 'qa!' or 'cquit 1')

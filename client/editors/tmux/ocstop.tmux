@@ -12,5 +12,7 @@
 # here, as tmux would expand it when the binding runs).
 set-option -g @ocstop-run 'r=$("${OCSTOP_CLI:-ocstop}" "$@" 2>&1); rc=$?; m=$(printf "%s\n" "$r" | awk -v rc=$rc "/^[^ \t]/ { sub(/^ocstop: /, \"\"); gsub(sprintf(\"%c\", 35), \"&&\"); gsub(/%/, \"&&\"); s = s (n++ ? \"; \" : \"\") \$0 } END { if (s == \"\" && rc != 0) s = \"failed with exit status \" rc; print s }"); tmux display-message -c #{q:client_name} -d 5000 -- "ocstop: $m"'
 
-bind-key -T prefix X run-shell -b 'set -- abort --dir #{q:pane_current_path}; #{E:@ocstop-run}'
+# The pane's directory is read by the job itself: a name may hold a newline, which #{q:} leaves as
+# it is, and the shell would run what follows it as a command. The "." keeps a trailing newline.
+bind-key -T prefix X run-shell -b 'd=$(tmux display-message -p -t #{q:pane_id} "##{pane_current_path}" && echo .) || exit 1; set -- abort --dir "${d%?.}"; #{E:@ocstop-run}'
 bind-key -T prefix M-x run-shell -b 'set -- abort --all; #{E:@ocstop-run}'

@@ -258,6 +258,17 @@ local function open()
   if path then
     why = socket.check(path, uv.fs_lstat, uv.getuid())
   end
+  -- Connected to through the directory's real path, whose parents are checked too.
+  local real = not why and uv.fs_realpath(socket.dir(path))
+  if real then
+    path = (real == '/' and '' or real) .. '/' .. path:match('[^/]*$')
+    local parents = socket.parents_refusal(real, uv.fs_lstat, uv.getuid())
+    if parents then
+      why = ('refusing to use %s: %s; someone else could swap its directory for theirs'):format(path, parents)
+    elseif #path > socket.MAX_PATH then
+      why = ('the socket path %s is too long for a Unix socket; set OCSTOP_SOCKET'):format(path)
+    end
+  end
   if why then
     return vim.schedule(function()
       resolve(nil, 'ocstop: ' .. why)
@@ -451,8 +462,8 @@ function M.show_status()
       if is_running(s.status) then
         running = running + 1
         if running <= STATUS_SHOWN then
-          local title = type(s.title) == 'string' and vim.fn.strcharpart(s.title, 0, TITLE_SHOWN) or ''
-          local dir = type(s.directory) == 'string' and s.directory or '?'
+          local title = type(s.title) == 'string' and outcome.safe(vim.fn.strcharpart(s.title, 0, TITLE_SHOWN)) or ''
+          local dir = type(s.directory) == 'string' and outcome.safe(s.directory) or '?'
           lines[#lines + 1] = ('  %s %s %s %s'):format(s.id, s.status, dir, title)
         end
       end
@@ -511,6 +522,11 @@ function M.setup(opts)
   end
   if opts.socket and opts.socket:sub(1, 1) ~= '/' then
     error('ocstop.setup: socket must be an absolute path', 2)
+  end
+  -- Neovim 0.7's libuv cuts a longer path short without an error, and would reach whatever listens
+  -- at the shorter one, in a directory never checked.
+  if opts.socket and #opts.socket > socket.MAX_PATH then
+    error(('ocstop.setup: socket is too long for a Unix socket (at most %d bytes)'):format(socket.MAX_PATH), 2)
   end
   config.socket = opts.socket or config.socket
   if opts.statusline and opts.statusline.format then

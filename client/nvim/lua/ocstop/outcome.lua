@@ -2,6 +2,12 @@
 -- one per tree) as their final events gave them.
 local M = {}
 
+-- A text from the daemon (a title, a reason), as the CLI shows it: control characters and C1's
+-- become '?', so that none breaks a line of the message area or reaches the terminal.
+function M.safe(text)
+  return (text:gsub('[%c\127]', '?'):gsub('\194[\128-\159]', '??'))
+end
+
 local function plural(n, word)
   return ('%d %s%s'):format(n, word, n == 1 and '' or 's')
 end
@@ -29,7 +35,7 @@ function M.summary(stops, missing, why_missing)
       if type(reason) ~= 'string' then
         reason = 'not verified'
       end
-      parts[#parts + 1] = ('NOT stopped %s: %s'):format(s.session, reason)
+      parts[#parts + 1] = ('NOT stopped %s: %s'):format(s.session, M.safe(reason))
     end
   end
   if missing and #missing > 0 then
@@ -46,6 +52,7 @@ end
 -- sentence) in the CLI's form: "ocstop: message (name)".
 function M.error(text)
   text = tostring(text):gsub('^Vim:', ''):gsub("^Error invoking '[^']*' on channel %d+:\n", '')
+  text = M.safe(text)
   local name, rest = text:match('^([a-z_]+): (.*)$')
   if name then
     return ('ocstop: %s (%s)'):format(rest, name)

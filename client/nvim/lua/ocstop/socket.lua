@@ -1,7 +1,8 @@
 -- Where ocstopd listens and whether to trust it: the rule of proto/paths.c, which the daemon, the
 -- CLI and the OpenCode shim follow too. Whoever listens there can run Lua in this editor (the
 -- subscription's events are nvim_exec_lua calls), so a directory someone else could have bound the
--- socket in is refused before connecting.
+-- socket in is refused before connecting, and so is one below a directory others may write to
+-- (parents_refusal, beyond the C rule: they could swap it for theirs after the check).
 local M = {}
 
 -- sockaddr_un's sun_path less its NUL (PROTO_MAX_SOCKET_PATH).
@@ -56,6 +57,34 @@ function M.refusal(st, me)
   end
   if st.mode % OPEN_BITS ~= 0 then
     return 'is open to other users'
+  end
+  return nil
+end
+
+local function bit(mode, value)
+  return math.floor(mode / value) % 2 == 1
+end
+
+-- Why the parents of dir (absolute, with no symbolic link) must not be trusted, or nil: whoever may
+-- rename an entry of one may swap dir for a directory of their own between the check and the
+-- connection. Each must be root's or mine, and closed to others' writes or sticky (as /tmp is).
+function M.parents_refusal(dir, lstat, me)
+  local d = dir
+  while d ~= '/' do
+    d = M.dir(d)
+    local st = lstat(d)
+    if st == nil then
+      return nil
+    end
+    local why
+    if st.uid ~= me and st.uid ~= 0 then
+      why = 'is owned by another user'
+    elseif (bit(st.mode, 16) or bit(st.mode, 2)) and not bit(st.mode, 512) then
+      why = 'may be written to by other users'
+    end
+    if why then
+      return ('its parent directory %s %s (owner uid %d, mode %04o)'):format(d, why, st.uid, st.mode % 4096)
+    end
   end
   return nil
 end
