@@ -448,6 +448,22 @@ static void scan_entry(struct scan *s, const char *dir, const char *name)
 	}
 }
 
+/* Whether the folder dev/ino was scanned already, else noted as scanned
+ * (true, too, when PLUGIN_MAX_DIRS are noted). */
+static bool seen_dir(struct scan *s, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndirs; i++)
+		if (s->dev[i] == dev && s->ino[i] == ino)
+			return true;
+	if (s->ndirs == PLUGIN_MAX_DIRS)
+		return true;
+	s->dev[s->ndirs] = dev;
+	s->ino[s->ndirs++] = ino;
+	return false;
+}
+
 /* {plugin,plugins}/ *.{js,ts} of one of OpenCode's config folders. */
 static void scan_config_dir(struct scan *s, const char *dir)
 {
@@ -455,18 +471,13 @@ static void scan_config_dir(struct scan *s, const char *dir)
 	char path[PATH_MAX];
 	struct dirent *de;
 	struct stat st;
-	size_t i, k, entries;
+	size_t k, entries;
 	DIR *d;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return;
-	for (i = 0; i < s->ndirs; i++)
-		if (s->dev[i] == st.st_dev && s->ino[i] == st.st_ino)
-			return;
-	if (s->ndirs == PLUGIN_MAX_DIRS)
+	if (seen_dir(s, st.st_dev, st.st_ino))
 		return;
-	s->dev[s->ndirs] = st.st_dev;
-	s->ino[s->ndirs++] = st.st_ino;
 	for (k = 0; k < sizeof subs / sizeof subs[0]; k++) {
 		if (snprintf(path, sizeof path, "%s/%s", dir, subs[k]) >= (int)sizeof path ||
 		    (d = opendir(path)) == NULL)

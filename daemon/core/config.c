@@ -487,7 +487,7 @@ static int config_apply(struct config *c, const char *key, const char *value, ch
 {
 	const char *cause = NULL;
 	char *bad = NULL, *err = NULL;
-	bool verbose;
+	bool verbose = false;
 	int rc;
 
 	if (strcmp(key, "stop_words") == 0) {
