@@ -1,42 +1,182 @@
-// The plugin shim's cost on an ordinary message: its chat.message hook against an empty hook, called
-// the same way in the same run (interleaved rounds; these machines are noisy). No daemon is running:
-// ordinary messages must not need one, and must cost nothing measurable next to OpenCode's own work.
+// The plugin shim's cost inside OpenCode's chat.message: ocstop.js's hook against an empty hook,
+// each call timed alone, the two alternating call by call in the same run (these machines are
+// noisy: compare the difference and the ratio, not the microseconds, across runs).
 //
-//   node bench/shim-cost.mjs [CALLS_PER_ROUND]
-import { OcStop } from "../client/opencode-plugin/ocstop.js";
+// Cases: ordinary messages of 33 B, 10 KiB, 100 KiB and 1 MiB (nothing to ask: the hook must leave
+// before any I/O, whatever the length), and the stop word "x" with no daemon, where the shim
+// decides alone, aborts the session through the in-process client (a stand-in that answers at
+// once) and blocks the message. The verdict's round trip to the daemon is bench/loadgen's.
+//
+// By default it runs under node and again under the Bun that OpenCode embeds (the runtime the shim
+// lives in: the opencode binary with BUN_BE_BUN=1, found as tests/js/bun.test.mjs finds it).
+//
+//   node bench/shim-cost.mjs [--calls N] [--seconds S] [--runtime node|bun|both] [--csv FILE]
+//
+// --calls: timed calls of each hook per case (20,000), fewer when a case's calls take more than
+// --seconds (1) in all; --csv: one row per runtime and case, the figures in µs.
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-process.env.OCSTOP_SOCKET = "/nonexistent/ocstop.sock";
-const calls = Number(process.argv[2] ?? 100000);
-const ctx = { directory: "/tmp/p", worktree: "/tmp/p", serverUrl: new URL("http://localhost:4096/"), client: {} };
-const hooks = await OcStop(ctx);
-const shim = hooks["chat.message"];
-const empty = async () => {};
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const OC_VERSION = "1.18.33";
+const CSV_HEADER = "runtime,case,bytes,n,p50_us,p99_us,max_us,empty_p50_us,empty_p99_us";
+const MIN_CALLS = 200;
 
-const message = (text) => ({
-  input: { sessionID: "ses_bench" },
-  output: { message: { id: "msg_1" }, parts: [{ type: "text", text, id: "prt_1" }] },
-});
-const cases = {
-  "short prompt": message("please refactor the parser module"),
-  "10 KiB prompt": message("lorem ipsum dolor sit amet ".repeat(380)),
-};
-
-async function time(hook, { input, output }) {
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await hook(input, output);
-  return Number(process.hrtime.bigint() - t0) / calls;
+function usage(why) {
+  console.error(`shim-cost: ${why}\nusage: node bench/shim-cost.mjs [--calls N] [--seconds S] [--runtime node|bun|both] [--csv FILE]`);
+  process.exit(2);
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-console.log(`${calls} calls per round, 9 rounds, interleaved; ns per call (median of rounds)`);
-console.log("message          empty hook   ocstop.js   difference   ratio");
-for (const [name, c] of Object.entries(cases)) {
-  const base = [], mine = [];
-  for (let r = 0; r < 9; r++) {
-    base.push(await time(empty, c));
-    mine.push(await time(shim, c));
+function parseArgs(argv) {
+  const o = { calls: 20000, seconds: 1, runtime: "both", csv: null, child: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`));
+    if (a === "--calls") o.calls = Number(value());
+    else if (a === "--seconds") o.seconds = Number(value());
+    else if (a === "--runtime") o.runtime = value();
+    else if (a === "--csv") o.csv = value();
+    else if (a === "--child") o.child = true;
+    else usage(`unknown argument ${a}`);
   }
-  const b = median(base), m = median(mine);
-  console.log(`${name.padEnd(16)}${b.toFixed(0).padStart(10)}  ${m.toFixed(0).padStart(10)}  ${(m - b).toFixed(0).padStart(11)}   ${(m / b).toFixed(2)}x`);
+  if (!(Number.isInteger(o.calls) && o.calls >= MIN_CALLS)) usage(`--calls must be an integer >= ${MIN_CALLS}`);
+  if (!(o.seconds > 0)) usage("--seconds must be a positive number");
+  if (!["node", "bun", "both"].includes(o.runtime)) usage("--runtime is node, bun or both");
+  return o;
 }
+
+// Where tests/setup.sh puts OpenCode (tests/lib/oc.sh and tests/js/bun.test.mjs look there too).
+function opencodeBinary() {
+  if (process.env.OPENCODE_BIN) return process.env.OPENCODE_BIN;
+  const dir = join(process.env.OCSTOP_CACHE || join(homedir(), ".cache", "ocstop"), `opencode-${OC_VERSION}`, "node_modules");
+  return [join(dir, "opencode-linux-x64", "bin", "opencode"), join(dir, "opencode-linux-x64-baseline", "bin", "opencode")].find(existsSync);
+}
+
+// A message as OpenCode hands it to chat.message: one text part the user typed.
+function message(session, id, text) {
+  return { input: { sessionID: session }, output: { message: { id }, parts: [{ type: "text", text, id: `prt_${id}` }] } };
+}
+
+// 34 B, then a prose-like text (words and spaces) cut to the size.
+const prose = (bytes) => "lorem ipsum dolor sit amet, consectetur adipiscing elit\n".repeat(Math.ceil(bytes / 56)).slice(0, bytes);
+const ORDINARY = [
+  ["short", "please refactor the parser module"],
+  ["10KiB", prose(10 << 10)],
+  ["100KiB", prose(100 << 10)],
+  ["1MiB", prose(1 << 20)],
+];
+
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+function stats(ns) {
+  const s = Float64Array.from(ns).sort();
+  return { n: s.length, min: s[0] / 1e3, p50: quantile(s, 0.5) / 1e3, p99: quantile(s, 0.99) / 1e3, max: s[s.length - 1] / 1e3 };
+}
+
+// Times each call of the two hooks, alternating which goes first, until `calls` of each or the
+// time budget is spent (at least MIN_CALLS). A hook may throw (the stop word's block): that ends
+// its call.
+async function measure(shim, empty, next, { calls, seconds }) {
+  const mine = [];
+  const base = [];
+  const timed = async (hook, into) => {
+    const { input, output } = next();
+    const t0 = process.hrtime.bigint();
+    try {
+      await hook(input, output);
+    } catch {}
+    into.push(Number(process.hrtime.bigint() - t0));
+  };
+  const end = performance.now() + seconds * 1e3;
+  for (let i = 0; i < calls && (i < MIN_CALLS || performance.now() < end); i++) {
+    if (i & 1) {
+      await timed(empty, base);
+      await timed(shim, mine);
+    } else {
+      await timed(shim, mine);
+      await timed(empty, base);
+    }
+  }
+  return { shim: stats(mine), empty: stats(base) };
+}
+
+// The shim as OpenCode loads it, with no daemon and an OpenCode client whose calls answer at once.
+async function loadShim() {
+  process.env.OCSTOP_SOCKET = "/nonexistent/ocstop/ocstop.sock";
+  const { OcStop } = await import(join(ROOT, "client/opencode-plugin/ocstop.js"));
+  const ok = async () => ({ data: true });
+  const client = {
+    session: { abort: ok },
+    tui: { showToast: ok },
+    app: { log: ok },
+    _client: { get: async () => ({ data: { healthy: true, version: OC_VERSION } }), delete: ok },
+  };
+  const ctx = { directory: "/tmp/p", worktree: "/tmp/p", serverUrl: new URL("http://127.0.0.1:1/"), client, project: {}, $: null };
+  return (await OcStop(ctx))["chat.message"];
+}
+
+async function runHere(opts) {
+  const shim = await loadShim();
+  const empty = async () => {};
+  const runtime = typeof Bun === "undefined" ? `node ${process.versions.node}` : `bun ${Bun.version}`;
+  const rows = [];
+  for (const [name, text] of ORDINARY) {
+    const m = message("ses_bench", "msg_bench", text);
+    rows.push({ runtime, case: name, bytes: Buffer.byteLength(text), ...(await measure(shim, empty, () => m, opts)) });
+  }
+  // Every x is a new message; the session stays the same, as when the user types x again.
+  let k = 0;
+  const x = () => message("ses_bench_x", `msg_x${k++}`, "x");
+  rows.push({ runtime, case: "stop-word", bytes: 1, ...(await measure(shim, empty, x, opts)) });
+  return rows;
+}
+
+function runUnderBun(opts) {
+  const oc = opencodeBinary();
+  if (!oc) return { skipped: `OpenCode ${OC_VERSION} is not installed (tests/setup.sh); no Bun row` };
+  const args = [fileURLToPath(import.meta.url), "--child", "--calls", String(opts.calls), "--seconds", String(opts.seconds)];
+  const r = spawnSync(oc, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, BUN_BE_BUN: "1" }, timeout: 600000 });
+  if (r.status !== 0) {
+    console.error(`shim-cost: under Bun (${oc}) it failed:\n${r.stdout}${r.stderr}`);
+    process.exit(1);
+  }
+  return { rows: JSON.parse(r.stdout) };
+}
+
+const us = (v) => (v < 100 ? v.toFixed(2) : v.toFixed(0));
+function print(rows) {
+  const head = ["runtime", "case", "bytes", "n", "hook", "min µs", "p50 µs", "p99 µs", "max µs"];
+  const lines = [head];
+  for (const r of rows) {
+    for (const [hook, s] of [["empty", r.empty], ["ocstop.js", r.shim]]) lines.push([r.runtime, r.case, String(r.bytes), String(s.n), hook, us(s.min), us(s.p50), us(s.p99), us(s.max)]);
+    const d = (k) => `${us(r.shim[k] - r.empty[k])} (${(r.shim[k] / r.empty[k]).toFixed(1)}x)`;
+    lines.push(["", "", "", "", "difference", d("min"), d("p50"), d("p99"), d("max")]);
+  }
+  const width = head.map((_, c) => Math.max(...lines.map((l) => l[c].length)));
+  for (const l of lines) console.log(l.map((v, c) => (c < 2 || c === 4 ? v.padEnd(width[c]) : v.padStart(width[c]))).join("  "));
+}
+
+function csv(rows) {
+  const f = (v) => v.toFixed(3);
+  const body = rows.map((r) => [r.runtime, r.case, r.bytes, r.shim.n, f(r.shim.p50), f(r.shim.p99), f(r.shim.max), f(r.empty.p50), f(r.empty.p99)].join(","));
+  return `${CSV_HEADER}\n${body.join("\n")}\n`;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+if (opts.child) {
+  console.log(JSON.stringify(await runHere(opts)));
+  process.exit(0);
+}
+let rows = [];
+if (opts.runtime !== "bun") rows = rows.concat(await runHere(opts));
+if (opts.runtime !== "node") {
+  const bun = runUnderBun(opts);
+  if (bun.skipped) console.log(`skipped: ${bun.skipped}`);
+  else rows = rows.concat(bun.rows);
+}
+console.log("per call, each hook timed alone; the two alternate call by call; goal: p99 <= 500 µs");
+print(rows);
+if (opts.csv) writeFileSync(opts.csv, csv(rows));
 process.exit(0);
