@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { isStopWord, stopKey, trimSpace } from "../../client/opencode-plugin/src/stop-word.js";
+import { isStopWord, stopKey, trimSpace, trimWithin } from "../../client/opencode-plugin/src/stop-word.js";
 
 const BIN = process.env.OCSTOP_STOP_WORD_BIN;
 const skip = !BIN && "OCSTOP_STOP_WORD_BIN unset";
@@ -85,6 +85,8 @@ const cases = [
   [["x"], "", false],
   [["stop", "x"], "STOP", true],
   [["стоп", "x"], "X", true],
+  [["x"], `${" \u3000".repeat(150)}x${"\n\u0085".repeat(150)}`, true],
+  [["x"], `x${"\u00a0".repeat(500)}x`, false],
 ];
 
 test("a table of words and messages: the shim, the daemon and the expected answer agree", { skip }, () => {
@@ -102,6 +104,61 @@ test("the words as the daemon sends them (its keys) are the same words to the sh
     const keys = words.map((w) => stopKey(w));
     assert.equal(isStopWord(text, keys), want, `${JSON.stringify(keys)} ${JSON.stringify(text)}`);
   }
+});
+
+test("the shim trims exactly the runtime's White_Space, whose characters are all in the BMP", () => {
+  const space = /^\p{White_Space}$/u;
+  const bad = [];
+  for (let c = 0; c <= 0x10ffff; c++) {
+    const s = String.fromCodePoint(c);
+    const want = space.test(s) ? "" : s;
+    if (trimSpace(s) !== want || trimSpace(`${s}x${s}`) !== `${want}x${want}`) bad.push(show(s));
+  }
+  assert.deepStrictEqual(bad, []);
+});
+
+// A text that counts which of its code units are read: 1 MiB, its first and last `pad` code units
+// spaces, the rest "a". Only length, charCodeAt and slice are there: anything else throws.
+function countingText(pad) {
+  const length = 1 << 20;
+  const read = new Set();
+  return {
+    read,
+    length,
+    charCodeAt: (i) => (read.add(i), i < pad || i >= length - pad ? 0x20 : 0x61),
+    slice: () => assert.fail("sliced"),
+  };
+}
+
+test("a text longer than max_len is turned down from its ends: nothing between them is read", () => {
+  for (const pad of [0, 3]) {
+    const text = countingText(pad);
+    assert.equal(trimWithin([text], 8), null);
+    const ends = [...Array(pad + 1).keys()];
+    assert.deepStrictEqual([...text.read].sort((a, b) => a - b), [...ends, ...ends.map((k) => text.length - pad - 1 + k)]);
+  }
+  // In parts, as OpenCode gives a message: those in between are not read either.
+  const parts = [countingText(2), countingText(0), countingText(1)];
+  assert.equal(trimWithin(parts, 8), null);
+  assert.deepStrictEqual(parts.map((t) => t.read.size), [3, 0, 2]);
+});
+
+test("a message in parts is trimmed as its parts joined, and bounded as that", () => {
+  const pieces = ["", " ", "\u3000\n", "x", "ab", " x ", "\u00a0y\u0085"];
+  let n = 0;
+  for (const a of pieces)
+    for (const b of pieces)
+      for (const c of pieces)
+        for (const d of ["", " ", "z "]) {
+          const parts = [a, b, c, d];
+          const whole = trimSpace(parts.join(""));
+          for (const max of [0, 1, 3, 8, Infinity]) {
+            assert.equal(trimWithin(parts, max), whole.length > max ? null : whole, `${JSON.stringify(parts)} within ${max}`);
+            n++;
+          }
+        }
+  assert.equal(trimWithin([], 1), "");
+  assert.ok(n > 1000);
 });
 
 // Every character the daemon's Unicode version assigns, with its key there.
@@ -132,6 +189,7 @@ test("every character: the shim folds it into the daemon's class, and max_len bo
       assert.equal(trimSpace(c), "", `${show(c)}: the daemon calls it whitespace`);
       continue;
     }
+    if (trimSpace(c) !== c) bad.push(`${show(c)}: the shim trims it, the daemon does not`);
     for (const s of [c, key]) {
       const mine = stopKey(s);
       if ((toShim.get(key) ?? mine) !== mine) bad.push(`${show(s)}: the shim splits the daemon's class of ${show(key)}`);

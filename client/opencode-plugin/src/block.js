@@ -20,7 +20,7 @@
 // throws only if that fails; name, message and stack are chosen to read well then too.
 
 import { addressed, detachedPrompt, endPrompt } from "./detached.js";
-import { isStopWord, trimSpace } from "./stop-word.js";
+import { isStopWord, trimWithin } from "./stop-word.js";
 import { CLIENT_TIMEOUT_MS, withTimeout } from "./timers.js";
 import { NO_DAEMON, outcomeToast, unverifiedToast } from "./toast.js";
 import { forgetMessage } from "./forget.js";
@@ -108,13 +108,14 @@ export async function abortSession(ctx, id, env) {
 export function chatMessageHook({ request, notify = () => {}, connected = () => false, toasts, env, fences = new Fences() }) {
   return async function onChatMessage(inst, input, output) {
     // Synthetic parts (the TUI's editor context) are not typed by the user.
-    let text = "";
-    for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) text += p.text ?? "";
-    const word = trimSpace(text);
+    const texts = [];
+    for (const p of output?.parts ?? []) if (p?.type === "text" && !p.synthetic) texts.push(`${p.text ?? ""}`);
     const session = input.sessionID;
     const messageId = output?.message?.id ?? input.messageID;
-    // Ordinary messages leave here, before any I/O: none longer than maxLen can match (see register).
-    if (word.length === 0 || word.length > (inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length)) return fences.passed(session, messageId);
+    // Ordinary messages leave here, before any I/O and without reading more than their ends: none
+    // longer than maxLen can match (see register).
+    const word = trimWithin(texts, inst.reg?.maxLen ?? DEFAULT_STOP_WORD.length);
+    if (!word) return fences.passed(session, messageId);
     // Until the verdict is known and acted on, nothing new starts in the tree.
     const release = fences.hold(session);
     try {
