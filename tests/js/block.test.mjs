@@ -206,6 +206,7 @@ test("abort: the session is aborted before the message is blocked; the toast say
   assert.ok(ms >= 30 && ms < 30 + (performance.now() - t0), toast.text);
   assert.deepStrictEqual(w.fake.calls.filter((c) => c.name === "session.abort").map((c) => c.arg), [{ path: { id: "ses_1" } }]);
   // The daemon's proof waits for the shim's abort to have returned: it is told so.
+  await waitFor(() => w.notes("x.done").length, "x.done");
   assert.deepStrictEqual(
     w.notes("x.done").map(({ verdict, by, aborted }) => ({ verdict, by, aborted })),
     [{ verdict: "abort", by: "daemon", aborted: true }],
