@@ -2,18 +2,19 @@
 // each call timed alone, the two alternating call by call in the same run (these machines are
 // noisy: compare the difference and the ratio, not the microseconds, across runs).
 //
-// Cases: ordinary messages of 33 B, 10 KiB, 100 KiB and 1 MiB (nothing to ask: the hook must leave
-// before any I/O, whatever the length), and the stop word "x" with no daemon, where the shim
-// decides alone, aborts the session through the in-process client (a stand-in that answers at
-// once) and blocks the message. The verdict's round trip to the daemon is bench/loadgen's.
+// Cases: ordinary messages of 33 B, 10 KiB, 100 KiB and 1 MiB, the last also in two text parts
+// (nothing to ask: the hook must leave before any I/O, whatever the length), and the stop word "x"
+// with no daemon, where the shim decides alone, aborts the session through the in-process client
+// (a stand-in that answers at once) and blocks the message. The verdict's round trip to the daemon
+// is bench/loadgen's.
 //
 // By default it runs under node and again under the Bun that OpenCode embeds (the runtime the shim
 // lives in: the opencode binary with BUN_BE_BUN=1, found as tests/js/bun.test.mjs finds it).
 //
 //   node bench/shim-cost.mjs [--calls N] [--seconds S] [--runtime node|bun|both] [--csv FILE]
 //
-// --calls: timed calls of each hook per case (20,000), fewer when a case's calls take more than
-// --seconds (1) in all; --csv: one row per runtime and case, the figures in µs.
+// --calls: timed calls of each hook per case (20,000; the stop word at most 2,000), fewer when a
+// case's calls take more than --seconds (1) in all; --csv: one row per runtime and case, in µs.
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -24,6 +25,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OC_VERSION = "1.18.33";
 const CSV_HEADER = "runtime,case,bytes,n,p50_us,p99_us,max_us,empty_p50_us,empty_p99_us";
 const MIN_CALLS = 200;
+const WARMUP_CALLS = 100;
+// Each stop leaves timers behind (the toast's wait for the outcome: 8 s); a user's stops are seconds
+// apart, so a few thousand in a row are already more than a session sees.
+const STOP_CALLS = 2000;
 
 function usage(why) {
   console.error(`shim-cost: ${why}\nusage: node bench/shim-cost.mjs [--calls N] [--seconds S] [--runtime node|bun|both] [--csv FILE]`);
@@ -55,18 +60,20 @@ function opencodeBinary() {
   return [join(dir, "opencode-linux-x64", "bin", "opencode"), join(dir, "opencode-linux-x64-baseline", "bin", "opencode")].find(existsSync);
 }
 
-// A message as OpenCode hands it to chat.message: one text part the user typed.
-function message(session, id, text) {
-  return { input: { sessionID: session }, output: { message: { id }, parts: [{ type: "text", text, id: `prt_${id}` }] } };
+// A message as OpenCode hands it to chat.message: the text parts the user typed.
+function message(session, id, texts) {
+  const parts = texts.map((text, k) => ({ type: "text", text, id: `prt_${id}_${k}` }));
+  return { input: { sessionID: session }, output: { message: { id }, parts } };
 }
 
 // 34 B, then a prose-like text (words and spaces) cut to the size.
 const prose = (bytes) => "lorem ipsum dolor sit amet, consectetur adipiscing elit\n".repeat(Math.ceil(bytes / 56)).slice(0, bytes);
 const ORDINARY = [
-  ["short", "please refactor the parser module"],
-  ["10KiB", prose(10 << 10)],
-  ["100KiB", prose(100 << 10)],
-  ["1MiB", prose(1 << 20)],
+  ["short", ["please refactor the parser module"]],
+  ["10KiB", [prose(10 << 10)]],
+  ["100KiB", [prose(100 << 10)]],
+  ["1MiB", [prose(1 << 20)]],
+  ["1MiB-2-parts", [prose(1 << 19), prose(1 << 19)]],
 ];
 
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -89,8 +96,16 @@ async function measure(shim, empty, next, { calls, seconds }) {
     } catch {}
     into.push(Number(process.hrtime.bigint() - t0));
   };
+  // Untimed first: the first calls measure the compiler, not the hook.
+  for (let i = 0; i < WARMUP_CALLS; i++) {
+    await timed(shim, []);
+    await timed(empty, []);
+  }
   const end = performance.now() + seconds * 1e3;
   for (let i = 0; i < calls && (i < MIN_CALLS || performance.now() < end); i++) {
+    // The hooks settle in microtasks; what they left for later (timers, I/O) runs here, untimed,
+    // as it would between two messages.
+    await new Promise((resolve) => setImmediate(resolve));
     if (i & 1) {
       await timed(empty, base);
       await timed(shim, mine);
@@ -122,14 +137,14 @@ async function runHere(opts) {
   const empty = async () => {};
   const runtime = typeof Bun === "undefined" ? `node ${process.versions.node}` : `bun ${Bun.version}`;
   const rows = [];
-  for (const [name, text] of ORDINARY) {
-    const m = message("ses_bench", "msg_bench", text);
-    rows.push({ runtime, case: name, bytes: Buffer.byteLength(text), ...(await measure(shim, empty, () => m, opts)) });
+  for (const [name, texts] of ORDINARY) {
+    const m = message("ses_bench", "msg_bench", texts);
+    rows.push({ runtime, case: name, bytes: Buffer.byteLength(texts.join("")), ...(await measure(shim, empty, () => m, opts)) });
   }
   // Every x is a new message; the session stays the same, as when the user types x again.
   let k = 0;
-  const x = () => message("ses_bench_x", `msg_x${k++}`, "x");
-  rows.push({ runtime, case: "stop-word", bytes: 1, ...(await measure(shim, empty, x, opts)) });
+  const x = () => message("ses_bench_x", `msg_x${k++}`, ["x"]);
+  rows.push({ runtime, case: "stop-word", bytes: 1, ...(await measure(shim, empty, x, { ...opts, calls: Math.min(opts.calls, STOP_CALLS) })) });
   return rows;
 }
 
@@ -145,7 +160,7 @@ function runUnderBun(opts) {
   return { rows: JSON.parse(r.stdout) };
 }
 
-const us = (v) => (v < 100 ? v.toFixed(2) : v.toFixed(0));
+const us = (v) => (Math.abs(v) < 100 ? v.toFixed(2) : v.toFixed(0));
 function print(rows) {
   const head = ["runtime", "case", "bytes", "n", "hook", "min µs", "p50 µs", "p99 µs", "max µs"];
   const lines = [head];
