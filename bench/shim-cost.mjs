@@ -19,7 +19,7 @@
 // --calls: timed calls of each hook per case (20,000; the stop word at most 2,000), fewer when a
 // case's calls take more than --seconds (1) in all; --csv: one row per runtime and case, in µs.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,7 +59,7 @@ function parseArgs(argv) {
   if (!(Number.isInteger(o.calls) && o.calls >= MIN_CALLS)) usage(`--calls must be an integer >= ${MIN_CALLS}`);
   if (!(o.seconds > 0)) usage("--seconds must be a positive number");
   if (!["node", "bun", "both"].includes(o.runtime)) usage("--runtime is node, bun or both");
-  if (o.daemon !== null && !existsSync(o.daemon)) usage(`--daemon ${o.daemon}: no such file`);
+  if (o.daemon !== null && !statSync(o.daemon, { throwIfNoEntry: false })?.isFile()) usage(`--daemon ${o.daemon}: no such file`);
   return o;
 }
 
@@ -152,13 +152,16 @@ let xs = 0;
 const x = () => message(`ses_bench_x${xs}`, `msg_x${xs++}`, ["x"]);
 
 async function runHere(opts) {
-  const shim = (await loadShim("/nonexistent/ocstop/ocstop.sock"))["chat.message"];
+  // A socket path in a directory of our own where nothing listens.
+  const dir = mkdtempSync(join(tmpdir(), "ocstop-shim-cost."));
+  const shim = (await loadShim(join(dir, "ocstop.sock")))["chat.message"];
   const rows = [];
   for (const [name, texts] of ORDINARY) {
     const m = message("ses_bench", "msg_bench", texts);
     rows.push({ runtime: runtime(), case: name, bytes: Buffer.byteLength(texts.join("")), ...(await measure(shim, empty, () => m, opts)) });
   }
   rows.push({ runtime: runtime(), case: "stop-word", bytes: 1, ...(await measure(shim, empty, x, { ...opts, calls: Math.min(opts.calls, STOP_CALLS) })) });
+  rmSync(dir, { recursive: true, force: true });
   return rows;
 }
 
