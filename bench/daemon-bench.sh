@@ -88,7 +88,8 @@ for d in "${DAEMONS[@]}"; do
   case $name in ''|*/*|*' '*) echo "bad daemon name in $d (want NAME=PATH)" >&2; exit 2 ;; esac
   [ "$name" != "$d" ] && [ -x "$bin" ] || { echo "$d: want NAME=PATH to an executable ocstopd" >&2; exit 2; }
   [ -z "${LOGS[$name]:-}" ] || { echo "two daemons named $name" >&2; exit 2; }
-  mkdir -p "$W/$name/config"
+  # The daemon refuses a socket folder other users may open.
+  mkdir -m 700 "$W/$name" && mkdir "$W/$name/config" || exit 1
   # Two instances: one for the main run, a fresh one for the memory pass.
   for inst in main mem; do
     # No user config, no OpenCode to watch: only what the load generator brings.
