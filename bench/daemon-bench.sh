@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/daemon-bench.sh — ocstopd against a raw C Unix-socket echo, in the same run, interleaved.
 #
-#   bench/daemon-bench.sh [--quick] [--daemon NAME=PATH]... [--build-dir DIR] [--keep] [-- LOADGEN-OPTIONS]
+#   bench/daemon-bench.sh [--quick] [--daemon NAME=PATH]... [--build-dir DIR] [--results DIR] [--keep]
+#                         [-- LOADGEN-OPTIONS]
 #
 # Builds bench/echo, bench/loadgen (and ocstopd) with meson in DIR (default build-bench, -O2), starts
 # the echo and, for every daemon given (default: current=DIR/daemon/ocstopd), two instances on
@@ -13,12 +14,16 @@
 #
 # --quick: fewer samples, shorter rounds and feeds (under a minute for one daemon).
 # --keep: keep the directory with the daemons' logs, the counters' files and results.tsv.
+# --results DIR: write every figure as CSV into DIR (created; its daemon-* files are replaced):
+#   daemon-latency.csv, daemon-feed.csv, daemon-throughput.csv, daemon-syscalls.csv,
+#   daemon-memory.csv, the raw daemon.tsv and the printed tables as daemon.txt.
 # See bench/README.md for what each figure means.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
 QUICK=0
 KEEP=0
+RESULTS=
 DAEMONS=()
 EXTRA=()
 while [ $# -gt 0 ]; do
@@ -28,12 +33,46 @@ while [ $# -gt 0 ]; do
     --daemon) [ $# -ge 2 ] || { echo "--daemon needs NAME=PATH" >&2; exit 2; }; DAEMONS+=("$2"); shift ;;
     --daemon=*) DAEMONS+=("${1#--daemon=}") ;;
     --build-dir) [ $# -ge 2 ] || { echo "--build-dir needs a directory" >&2; exit 2; }; BUILD=$(realpath -m "$2"); shift ;;
+    --results) [ $# -ge 2 ] || { echo "--results needs a directory" >&2; exit 2; }; RESULTS=$(realpath -m "$2"); shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+
+if [ -n "$RESULTS" ]; then
+  mkdir -p "$RESULTS" || exit 2
+fi
+
+# The loadgen's TSV (one line per figure, its kind first) as one CSV per kind in $RESULTS.
+write_csv() { # TSV
+  awk -F'\t' -v dir="$RESULTS" '
+    function q(s) { gsub(/"/, "\"\"", s); return s ~ /[",]/ ? "\"" s "\"" : s }
+    function ratio(a, b) { return b > 0 ? sprintf("%.3f", a / b) : "" }
+    BEGIN {
+      lat = dir "/daemon-latency.csv"; feed = dir "/daemon-feed.csv"
+      tput = dir "/daemon-throughput.csv"; sys = dir "/daemon-syscalls.csv"
+      mem = dir "/daemon-memory.csv"
+      print "sessions,others,variant,target,n,min,p50,p90,p99,max,errors,p50_ratio,p99_ratio" > lat
+      print "sessions,target,sent,held,known,probes,feed_s,first_ms_1k,last_ms_1k,anon_before_kb,anon_after_kb" > feed
+      print "sessions,target,round,replies_per_s" > tput
+      print "sessions,target,per_req,detail" > sys
+      print "target,state,sessions,clients,rss_kb,pss_kb,anon_kb" > mem
+    }
+    # The echo of a row comes before the daemons (loadgen writes targets in order).
+    $1 == "latency" {
+      row = $2 SUBSEP $3 SUBSEP $4
+      if ($5 == "echo") { p50[row] = $8; p99[row] = $10 }
+      print $2, $3, $4, q($5), $6, $7, $8, $9, $10, $11, $12,
+        ($5 == "echo" ? "" : ratio($8, p50[row])), ($5 == "echo" ? "" : ratio($10, p99[row])) > lat
+    }
+    $1 == "feed" { split($6, kp, "/"); print $2, q($3), $4, $5, kp[1], kp[2], $7, $8, $9, $10, $11 > feed }
+    $1 == "throughput" { print $2, q($3), ++round[$2 SUBSEP $3], $4 > tput }
+    $1 == "syscalls" { print $2, q($3), $4, q($5) > sys }
+    $1 == "memory" { print q($5), $2, $3, $4, $6, $7, $8 > mem }
+  ' OFS=, "$1"
+}
 
 START=$(date +%s%N)
 echo "== building in $BUILD"
@@ -88,7 +127,8 @@ for d in "${DAEMONS[@]}"; do
   case $name in ''|*/*|*' '*) echo "bad daemon name in $d (want NAME=PATH)" >&2; exit 2 ;; esac
   [ "$name" != "$d" ] && [ -x "$bin" ] || { echo "$d: want NAME=PATH to an executable ocstopd" >&2; exit 2; }
   [ -z "${LOGS[$name]:-}" ] || { echo "two daemons named $name" >&2; exit 2; }
-  mkdir -p "$W/$name/config"
+  # The daemon refuses a socket folder other users may open.
+  mkdir -m 700 "$W/$name" && mkdir "$W/$name/config" || exit 1
   # Two instances: one for the main run, a fresh one for the memory pass.
   for inst in main mem; do
     # No user config, no OpenCode to watch: only what the load generator brings.
@@ -109,8 +149,13 @@ if [ "$QUICK" = 1 ]; then
     --feed-budget 5 --syscall-requests 2000)
 fi
 echo "== running bench/loadgen (progress on stderr)"
-"${PIN_GEN[@]}" "$BUILD/bench/loadgen" "${ARGS[@]}" "${EXTRA[@]}"
-RC=$?
+"${PIN_GEN[@]}" "$BUILD/bench/loadgen" "${ARGS[@]}" "${EXTRA[@]}" | tee "$W/tables.txt"
+RC=${PIPESTATUS[0]}
+if [ -n "$RESULTS" ]; then
+  cp "$W/results.tsv" "$RESULTS/daemon.tsv" && cp "$W/tables.txt" "$RESULTS/daemon.txt" &&
+    write_csv "$W/results.tsv" || { echo "could not write the results into $RESULTS" >&2; RC=1; }
+  echo "results: $RESULTS/daemon-*.csv"
+fi
 
 echo
 echo "== the daemons afterwards"

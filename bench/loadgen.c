@@ -103,6 +103,7 @@ struct stats {
 
 struct mem {
 	long rss_kb, anon_kb; /* anon: what it allocated, not the libraries' pages */
+	long pss_kb;          /* RSS with each shared page split among its users */
 };
 
 struct conn {
@@ -306,7 +307,7 @@ static double median(const double *v, int n)
 
 static struct mem mem_of(pid_t pid)
 {
-	struct mem m = { -1, -1 };
+	struct mem m = { -1, -1, -1 };
 	char path[64], line[256];
 	long v;
 	FILE *f;
@@ -319,6 +320,8 @@ static struct mem mem_of(pid_t pid)
 			m.rss_kb = v;
 		else if (sscanf(line, "Anonymous: %ld", &v) == 1)
 			m.anon_kb = v;
+		else if (sscanf(line, "Pss: %ld", &v) == 1)
+			m.pss_kb = v;
 	}
 	fclose(f);
 	return m;
@@ -1009,6 +1012,31 @@ static void probe_known(struct target *t, struct level_res *lr)
 	}
 }
 
+static void tsv_memory_row(const struct target *t, const char *state, unsigned long sessions,
+    unsigned long clients, const struct mem *m)
+{
+	fprintf(tsv, "memory\t%s\t%lu\t%lu\t%s\t%ld\t%ld\t%ld\n", state, sessions, clients, t->name,
+	    m->rss_kb, m->pss_kb, m->anon_kb);
+}
+
+/* The memory pass's states: registered, each level fed, the most idle
+ * clients on top of the last. */
+static void tsv_memory(const struct target *t, unsigned long kmax)
+{
+	unsigned long h = 0;
+	int L;
+
+	if (tsv == NULL)
+		return;
+	tsv_memory_row(t, "registered", 0, 0, &t->mem0);
+	for (L = 0; L < opt.n_levels; L++) {
+		h = t->mlv[L].held >= 0 ? (unsigned long)t->mlv[L].held : t->mlv[L].sent;
+		tsv_memory_row(t, "sessions", h, 0, &t->mlv[L].mem_after);
+	}
+	if (kmax > 0 && t->mem_clients.anon_kb >= 0)
+		tsv_memory_row(t, "clients", h, kmax, &t->mem_clients);
+}
+
 /* After a level's feed: memory, counts, and the requests the cells send. */
 static void finish_level(struct target *t, int L)
 {
@@ -1101,6 +1129,8 @@ static void memory_pass(void)
 		t->mem0 = m->mem0;
 		t->mem_clients = m->mem_clients;
 		t->mem_done = !m->dead;
+		if (t->mem_done)
+			tsv_memory(t, kmax);
 		t->mem_pid = m->pid;
 		snprintf(t->mem_why, sizeof(t->mem_why), "%s", m->dead ? m->why : "");
 		set_idle(m, 0);
@@ -1762,8 +1792,9 @@ static void print_memory(void)
 		return;
 	}
 	printf(
-	    "\n== memory, memory pass (smaps_rollup of the fresh instance: RSS and Anonymous, kB)\n");
-	printf("%-12s %-36s %9s %9s %14s\n", "target", "state", "RSS", "anon", "anon growth");
+	    "\n== memory, memory pass (smaps_rollup of the fresh instance: RSS, Pss and Anonymous, kB)\n");
+	printf("%-12s %-36s %9s %9s %9s %14s\n", "target", "state", "RSS", "Pss", "anon",
+	    "anon growth");
 	for (i = 1; i < n_targets; i++) {
 		const struct target *t = &targets[i];
 		unsigned long held_prev = 0;
@@ -1771,16 +1802,16 @@ static void print_memory(void)
 
 		if (t->mem_path == NULL)
 			continue;
-		printf("%-12s %-36s %9ld %9ld\n", t->name, "registered", t->mem0.rss_kb,
-		    t->mem0.anon_kb);
+		printf("%-12s %-36s %9ld %9ld %9ld\n", t->name, "registered", t->mem0.rss_kb,
+		    t->mem0.pss_kb, t->mem0.anon_kb);
 		for (L = 0; L < opt.n_levels; L++) {
 			const struct level_res *lr = &t->mlv[L];
 			unsigned long h = lr->held >= 0 ? (unsigned long)lr->held : lr->sent;
 
 			snprintf(state, sizeof(state), "%s sessions %s", grouped(h, a, sizeof(a)),
 			    lr->held >= 0 ? "held" : "sent");
-			printf("%-12s %-36s %9ld %9ld", "", state, lr->mem_after.rss_kb,
-			    lr->mem_after.anon_kb);
+			printf("%-12s %-36s %9ld %9ld %9ld", "", state, lr->mem_after.rss_kb,
+			    lr->mem_after.pss_kb, lr->mem_after.anon_kb);
 			if (h > held_prev)
 				printf(" %8.0f B/session\n",
 				    (double)(lr->mem_after.anon_kb - lr->mem_before.anon_kb) *
@@ -1797,11 +1828,12 @@ static void print_memory(void)
 			    (double)opt.ks[opt.n_ks - 1];
 			snprintf(state, sizeof(state), "+ %s idle clients",
 			    grouped(opt.ks[opt.n_ks - 1], a, sizeof(a)));
-			printf("%-12s %-36s %9ld %9ld %8.0f B/client\n", "", state,
-			    t->mem_clients.rss_kb, t->mem_clients.anon_kb, per);
+			printf("%-12s %-36s %9ld %9ld %9ld %8.0f B/client\n", "", state,
+			    t->mem_clients.rss_kb, t->mem_clients.pss_kb, t->mem_clients.anon_kb,
+			    per);
 		}
 		if ((per = bytes_per_session(t, &held)) >= 0)
-			printf("%-12s %-36s %19s %8.0f B/session\n", "",
+			printf("%-12s %-36s %29s %8.0f B/session\n", "",
 			    "all sessions fed, per session held", "", per);
 	}
 	printf(

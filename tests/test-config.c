@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <unictype.h>
 
 #include "core/config.h"
 #include "proto.h"
@@ -116,6 +117,41 @@ static void test_stop_word_len(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		assert_int_equal(config_is_stop_word(&c, cases[i].text, cases[i].len),
 		    cases[i].match);
+	config_clear(&c);
+}
+
+/* Plain ASCII text takes a path of its own: every byte around a word is
+ * trimmed exactly when Unicode says it is White_Space, and its case folds
+ * as Unicode folds it, also onto words written with other letters. */
+static void test_stop_word_ascii(void **state)
+{
+	static const struct {
+		const char *words, *text;
+	} folds[] = {
+		{ "\u212a", "k" }, /* KELVIN SIGN folds to k */
+		{ "\u212a", "K" },
+		{ "\u00df", "SS" }, /* sharp s folds to ss */
+		{ "stop", "sToP" },
+		{ "q,z", "Z" },
+	};
+	const char *why = NULL;
+	struct config c;
+	char text[3];
+	int ch;
+	size_t i;
+
+	(void)state;
+	init_default(&c);
+	for (ch = 0; ch < 0x80; ch++) {
+		text[0] = text[2] = (char)ch;
+		text[1] = 'X';
+		assert_int_equal(config_is_stop_word(&c, text, 3), uc_is_property_white_space(ch));
+	}
+	for (i = 0; i < sizeof(folds) / sizeof(folds[0]); i++) {
+		assert_int_equal(config_set_stop_words(&c, folds[i].words, &why), 0);
+		print_case("", folds[i].text);
+		assert_true(is_stop(&c, folds[i].text));
+	}
 	config_clear(&c);
 }
 
@@ -1063,6 +1099,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stop_word_default),
 		cmocka_unit_test(test_stop_word_len),
+		cmocka_unit_test(test_stop_word_ascii),
 		cmocka_unit_test(test_stop_words_several),
 		cmocka_unit_test(test_stop_words_invalid),
 		cmocka_unit_test(test_stop_words_bounds),

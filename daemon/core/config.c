@@ -637,16 +637,45 @@ size_t config_max_stop_len(const struct config *c)
 	return c->max_match_len;
 }
 
+/* Not all ASCII: ascii_key() leaves it to libunistring. */
+#define KEY_NOT_ASCII (-2)
+
+/* stop_key() of trim_space() of plain ASCII, the usual message, without
+ * libunistring's passes and buffers: there White_Space is \t to \r and the
+ * space, and case folding and NFC are the lower case of A to Z. -1 when
+ * longer than a key, KEY_NOT_ASCII when s is not all ASCII. */
+static ssize_t ascii_key(const char *s, size_t len, char out[CONFIG_MAX_STOP_KEY])
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = 0, end = len, i;
+
+	for (i = 0; i < len; i++)
+		if (p[i] >= 0x80)
+			return KEY_NOT_ASCII;
+	while (start < end && (p[start] == ' ' || (p[start] >= '\t' && p[start] <= '\r')))
+		start++;
+	while (end > start && (p[end - 1] == ' ' || (p[end - 1] >= '\t' && p[end - 1] <= '\r')))
+		end--;
+	if (end - start > CONFIG_MAX_STOP_KEY)
+		return -1;
+	for (i = start; i < end; i++)
+		out[i - start] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]);
+	return (ssize_t)(end - start);
+}
+
 bool config_is_stop_word(const struct config *c, const char *text, size_t len)
 {
 	char key[CONFIG_MAX_STOP_KEY];
 	ssize_t key_len;
 	size_t i;
 
-	if (u8_check((const uint8_t *)text, len) != NULL)
-		return false;
-	text = trim_space(text, &len);
-	if ((key_len = stop_key(text, len, key)) < 0)
+	if ((key_len = ascii_key(text, len, key)) == KEY_NOT_ASCII) {
+		if (u8_check((const uint8_t *)text, len) != NULL)
+			return false;
+		text = trim_space(text, &len);
+		key_len = stop_key(text, len, key);
+	}
+	if (key_len < 0)
 		return false;
 	for (i = 0; i < c->n_stop_words; i++)
 		if (strlen(c->stop_words[i]) == (size_t)key_len &&

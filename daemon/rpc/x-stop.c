@@ -228,7 +228,10 @@ int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 {
 	const msgpack_object *sid = opts != NULL ? proto_map_get(opts, "session") : NULL;
 
-	memset(x, 0, sizeof(*x));
+	/* Field by field: the directory's room is kilobytes, and this runs
+	 * for every message. */
+	x->message_id[0] = x->directory[0] = '\0';
+	x->typed_at = 0;
 	if (sid == NULL || sid->type != MSGPACK_OBJECT_STR ||
 	    !proto_session_id_valid(sid->via.str.ptr, sid->via.str.size) ||
 	    optional_str(opts, "message_id", x->message_id, sizeof(x->message_id)) < 0 ||
@@ -239,6 +242,7 @@ int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 		return PROTO_EBADREQ;
 	}
 	memcpy(x->session, sid->via.str.ptr, sid->via.str.size);
+	x->session[sid->via.str.size] = '\0';
 	return 0;
 }
 
