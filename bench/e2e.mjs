@@ -231,10 +231,14 @@ async function warmUp(a) {
   await turnOver(s.id);
 }
 
+// Progress on stderr: where the run's time goes.
+const started = now();
+const progress = (what) => console.error(`e2e: ${what} at ${((now() - started) / 1000).toFixed(1)} s`);
 await events.up;
 const warmed = new Set();
 for (const a of names) if (!warmed.has(DIRS[a])) (warmed.add(DIRS[a]), await warmUp(a));
 
+progress("warmed up");
 const rows = [];
 const timed = names.filter((a) => a !== "kimaki");
 const next = async (a) => {
@@ -250,6 +254,7 @@ for (let r = 0; r < TRIALS; r++)
     const a = timed[(r + j) % timed.length];
     rows.push(await trial(a, await next(a)));
   }
+progress("timed trials done");
 if (names.includes("kimaki"))
   await Promise.all(
     pools.kimaki.map(async (s, lane) => {
@@ -261,7 +266,9 @@ if (names.includes("kimaki"))
       }
     }),
   );
+progress("Kimaki's trials done");
 await Promise.all(Object.values(pools).flat().map((s) => s.free));
+progress("windows over");
 
 // Nearest-rank percentiles: with 50 trials p99 is the maximum.
 function stats(xs) {

@@ -13,6 +13,12 @@ ocstop_build || exit 1
 world_start
 # floor: no plugin. ocstop: the shim, linked as a user links it for one project.
 mkdir -p "$T/plain" "$T/ocstop" "$T/copied/.opencode/plugin" "$T/kimaki" "$T/kimaki-plugin"
+# A project's .opencode/ gets the global config's stub for OpenCode's `npm install` of its plugin
+# package: offline, that install stalls the directory's first request for half a minute.
+for d in ocstop copied; do
+  mkdir -p "$T/$d/.opencode/node_modules"
+  cp "$OC_CONFIG_DIR/package.json" "$OC_CONFIG_DIR/package-lock.json" "$T/$d/.opencode/"
+done
 (cd "$T/ocstop" && OCSTOP_SHIM=$OCSTOP_SHIM_SRC "$OCSTOP_BIN" install-plugin --project >/dev/null) || exit 1
 # copied: the plugin people copy into a project.
 cp "$SRC/bench/fixtures/abort-on-x.js" "$T/copied/.opencode/plugin/"
