@@ -3,7 +3,8 @@
 // approach with its own plugins (bench/e2e.sh sets them up), trials interleaved.
 //
 //   node e2e.mjs --url URL --root DIR --fake-log FILE [--password P] [--ocstop BIN]
-//                [--approaches floor,x,cli,copied,kimaki] [--trials N | --quick]
+//                [--scenario stream|bash] [--approaches floor,x,cli,copied[,kimaki]]
+//                [--trials N | --quick]
 //                [--window MS] [--csv FILE] [--summary FILE]
 //
 // Approaches and their directories under --root:
@@ -12,17 +13,20 @@
 //   cli     ocstop/  `ocstop -j` in the directory (the user's other terminal);
 //   copied  copied/  the user types x, the plugin people copy (bench/fixtures/abort-on-x.js);
 //   kimaki  kimaki/  x sent as Kimaki sends it, to Kimaki's interrupt plugin (its default 3 s wait).
-// A trial: prompt_async "stream please [tK]" on a session of the directory, first streamed text +
-// 50 ms, then t0 and the approach's stop. Recorded: idle (t0 → the first session.idle on
+// A trial: a prompt tagged [tK] on a session of the directory, its scenario running + 50 ms, then t0
+// and the approach's stop. Scenarios (the fake model's prompts, tests/fake-llm.mjs): stream, plain
+// text, running at the first streamed text; bash, TOOL(sleep 300.K), running when the tool part says
+// so, and stopped only once that sleep is gone (it is looked for at the window's end). Recorded: idle (t0 → the first session.idle on
 // /global/event), verified (ocstop: t0 → the daemon's stop event, or the CLI's exit, saying
 // stopped), daemon (the daemon's own figure), verdict (x: t0 → the daemon's verdict event on
 // `ocstop -j monitor`, an upper bound of OpenCode's work before the plugin hook), and in the window
 // after the idle (--window, 2 s) the model requests of the trial (the fake model's log: its tag, or a
 // bare x) and the session's busy statuses: it stayed stopped when both are 0. A session is used again
 // only after that window and once its turn is over (OpenCode says idle twice per abort, and a prompt
-// between the two is lost). Kimaki's trials run last, in lanes of their own: each waits 3 s.
+// between the two is lost). Kimaki's trials run last, in lanes of their own: each waits 3 s; it is in
+// the stream scenario only (a reference line: its wait is the figure).
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { openEvents, now, isIdle, isDelta, sessionOf } from "../tests/lib/events.mjs";
@@ -32,7 +36,7 @@ const { values: opt } = parseArgs({
     url: { type: "string" }, root: { type: "string" }, "fake-log": { type: "string" },
     password: { type: "string", default: "" }, user: { type: "string", default: "opencode" },
     ocstop: { type: "string", default: "ocstop" },
-    approaches: { type: "string", default: "floor,x,cli,copied,kimaki" },
+    scenario: { type: "string", default: "stream" }, approaches: { type: "string" },
     trials: { type: "string", default: "50" }, quick: { type: "boolean", default: false },
     window: { type: "string", default: "2000" }, csv: { type: "string" }, summary: { type: "string" },
   },
@@ -58,7 +62,7 @@ const TURN_QUIET_MS = 300;
 const kimakiContext = (tag) => `<discord-user name="bench" user-id="1" message-id="${tag}" thread-id="3" />\n`;
 
 const DIRS = { floor: "plain", x: "ocstop", cli: "ocstop", copied: "copied", kimaki: "kimaki" };
-const names = opt.approaches.split(",");
+const names = (opt.approaches ?? (opt.scenario === "stream" ? "floor,x,cli,copied,kimaki" : "floor,x,cli,copied")).split(",");
 for (const n of names) if (!DIRS[n]) throw new Error(`unknown approach ${n}`);
 const dirOf = (a) => `${opt.root}/${DIRS[a]}`;
 
@@ -75,9 +79,12 @@ async function api(dir, method, path, body) {
 // What each session did, from /global/event: its idles and busy statuses, and its last event.
 const seen = new Map();
 const stateOf = (id) => {
-  if (!seen.has(id)) seen.set(id, { idles: [], busy: [], last: null, lastAt: 0 });
+  if (!seen.has(id)) seen.set(id, { idles: [], busy: [], tools: new Map(), last: null, lastAt: 0 });
   return seen.get(id);
 };
+const isToolRunning = (id) => (ev) =>
+  ev.type === "message.part.updated" && ev.properties.part?.sessionID === id &&
+  ev.properties.part.type === "tool" && ev.properties.part.state?.status === "running";
 const TURN_EVENT = /^(session\.(status|idle)|message\.(updated|part\.\w+))$/;
 const events = openEvents(opt.url, auth, (ev, t) => {
   const id = sessionOf(ev);
@@ -87,6 +94,8 @@ const events = openEvents(opt.url, auth, (ev, t) => {
   s.lastAt = t;
   if (ev.type === "session.idle") s.idles.push(t);
   if (s.last === "status.busy") s.busy.push(t);
+  // A running tool's part is updated again as it runs: the first update is its start.
+  if (isToolRunning(id)(ev) && !s.tools.has(ev.properties.part.id)) s.tools.set(ev.properties.part.id, t);
 });
 const waitEvent = events.waitEvent;
 
@@ -180,39 +189,60 @@ for (const a of names) {
   }
 }
 
-async function streaming(s, tag) {
-  const delta = waitEvent(isDelta(s.id));
-  await prompt(s.dir, s.id, text(`stream please ${tag}`));
-  await delta;
+// Each scenario's prompt, and the event that says it runs.
+const SCENARIOS = {
+  stream: { prompt: (k) => `stream please [t${k}]`, running: isDelta },
+  bash: { prompt: (k) => `TOOL(sleep 300.${k}) [t${k}]`, running: isToolRunning },
+};
+const scenario = SCENARIOS[opt.scenario];
+if (!scenario) throw new Error(`unknown scenario ${opt.scenario}`);
+
+async function started(s, k) {
+  const running = waitEvent(scenario.running(s.id));
+  await prompt(s.dir, s.id, text(scenario.prompt(k)));
+  await running;
+}
+
+// A process whose command line is this one (the bash scenario's sleep, unique per trial).
+function processLeft(cmdline) {
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, "utf8").replace(/\0/g, " ").trim() === cmdline) return true;
+    } catch {}
+  }
+  return false;
 }
 
 // After the window: count what came after the idle, end a turn that started again, free the session.
-async function windowOf(row, s, tag, t0Wall, idleAt) {
+async function windowOf(row, s, k, t0, t0Wall, idleAt) {
   const end = (idleAt ?? now()) + WINDOW_MS;
   await sleep(end - now());
-  row.model_requests_after = modelRequests(tag, t0Wall, Date.now());
+  row.model_requests_after = modelRequests(`[t${k}]`, t0Wall, Date.now());
   row.busy_after = idleAt === undefined ? 0 : stateOf(s.id).busy.filter((t) => t > idleAt && t <= end).length;
-  row.stayed = row.stopped && row.model_requests_after === 0 && row.busy_after === 0;
+  row.tools_started_after = [...stateOf(s.id).tools.values()].filter((t) => t > t0 && t <= end).length;
+  row.tool_left = opt.scenario === "bash" && processLeft(`sleep 300.${k}`);
+  row.stayed = row.stopped && !row.tool_left && row.model_requests_after + row.busy_after + row.tools_started_after === 0;
   if (stateOf(s.id).last !== "session.idle") await api(s.dir, "POST", `/session/${s.id}/abort`).catch(() => {});
   await turnOver(s.id);
 }
 
 let tagN = 0;
 async function trial(approach, s) {
-  const tag = `[t${++tagN}]`;
-  await streaming(s, tag);
+  const k = ++tagN;
+  await started(s, k);
   await sleep(50);
   const idle = waitEvent(isIdle(s.id), approach === "kimaki" ? STOP_TIMEOUT_MS + 5000 : STOP_TIMEOUT_MS);
   const t0 = now();
   const t0Wall = Date.now();
-  const r = await stops[approach](s, t0, tag).catch((e) => ({ error: e.message }));
+  const r = await stops[approach](s, t0, `[t${k}]`).catch((e) => ({ error: e.message }));
   const idleAt = await idle.catch(() => undefined);
   const row = {
-    approach, trial: tagN, session: s.id, t0_epoch_ms: t0Wall, idle_ms: idleAt === undefined ? null : idleAt - t0,
+    approach, trial: k, session: s.id, t0_epoch_ms: t0Wall, idle_ms: idleAt === undefined ? null : idleAt - t0,
     verified_ms: r.verified ?? null, daemon_ms: r.daemon ?? null, verdict_ms: r.verdict ?? null,
     stopped: idleAt !== undefined && !r.error, error: r.error ?? (idleAt === undefined ? "no idle" : ""),
   };
-  s.free = windowOf(row, s, tag, t0Wall, idleAt);
+  s.free = windowOf(row, s, k, t0, t0Wall, idleAt);
   return row;
 }
 
@@ -220,7 +250,9 @@ async function trial(approach, s) {
 // can break the instance; for the shim's directory, an x that the daemon reports as a stop.
 async function warmUp(a) {
   const s = pools[a][0];
-  await streaming(s, "[warm]");
+  const delta = waitEvent(isDelta(s.id));
+  await prompt(s.dir, s.id, text("stream please [warm]"));
+  await delta;
   if (a === "x" || a === "cli") {
     const t0 = now();
     await prompt(s.dir, s.id, text("x"));
@@ -232,8 +264,8 @@ async function warmUp(a) {
 }
 
 // Progress on stderr: where the run's time goes.
-const started = now();
-const progress = (what) => console.error(`e2e: ${what} at ${((now() - started) / 1000).toFixed(1)} s`);
+const runStart = now();
+const progress = (what) => console.error(`e2e: ${what} at ${((now() - runStart) / 1000).toFixed(1)} s`);
 await events.up;
 const warmed = new Set();
 for (const a of names) if (!warmed.has(DIRS[a])) (warmed.add(DIRS[a]), await warmUp(a));
@@ -285,21 +317,23 @@ const summary = names.map((a) => {
     idle: stats(rs.map((r) => r.idle_ms)), verified: stats(rs.map((r) => r.verified_ms)),
     daemon: stats(rs.map((r) => r.daemon_ms)), verdict: stats(rs.map((r) => r.verdict_ms)),
     requests: rs.reduce((n, r) => n + r.model_requests_after, 0), busy: rs.reduce((n, r) => n + r.busy_after, 0),
+    tools: rs.reduce((n, r) => n + r.tools_started_after, 0), left: rs.filter((r) => r.tool_left).length,
   };
 });
 const floor = summary.find((s) => s.approach === "floor")?.idle;
 const f1 = (x) => (x === null || x === undefined ? "" : x.toFixed(1));
 const minus = (st, q, base) => (st && base ? st[q] - base[q] : null);
 
-console.log(`stream scenario, serve mode: ${TRIALS} trials per approach (interleaved; Kimaki's in lanes after), ` +
+console.log(`${opt.scenario} scenario, serve mode: ${TRIALS} trials per approach (interleaved${names.includes("kimaki") ? "; Kimaki's in lanes after" : ""}), ` +
   `${cpus().length} cores, window ${WINDOW_MS} ms; with n <= 100 p99 is the maximum`);
-console.log("what (ms)                       n stopped stayed      min      p50      p99      max  p50-floor  p99-floor  requests busy");
+console.log("what (ms)                       n stopped stayed      min      p50      p99      max  p50-floor  p99-floor  requests busy tools left");
 const line = (label, s, st, counts) =>
   console.log(
     `${label.padEnd(28)}${String(s.n).padStart(5)}${String(counts ? s.stopped : "").padStart(8)}${String(counts ? s.stayed : "").padStart(7)}` +
       ["min", "p50", "p99", "max"].map((q) => f1(st?.[q]).padStart(9)).join("") +
       f1(minus(st, "p50", floor)).padStart(11) + f1(minus(st, "p99", floor)).padStart(11) +
-      String(counts ? s.requests : "").padStart(10) + String(counts ? s.busy : "").padStart(5),
+      String(counts ? s.requests : "").padStart(10) + String(counts ? s.busy : "").padStart(5) +
+      String(counts ? s.tools : "").padStart(6) + String(counts ? s.left : "").padStart(5),
   );
 for (const s of summary) {
   line(`${s.approach} -> idle${s.approach === "floor" ? " (floor)" : ""}`, s, s.idle, true);
@@ -315,20 +349,20 @@ const csvCell = (v) => (v === null || v === undefined ? "" : typeof v === "numbe
 const csv = (header, objs) => [header.join(","), ...objs.map((o) => header.map((h) => csvCell(o[h])).join(","))].join("\n") + "\n";
 if (opt.csv) {
   const h = ["mode", "scenario", "approach", "trial", "session", "t0_epoch_ms", "idle_ms", "verified_ms", "daemon_ms", "verdict_ms",
-    "stopped", "stayed", "model_requests_after", "busy_after", "error"];
-  writeFileSync(opt.csv, csv(h, rows.map((r) => ({ mode: "serve", scenario: "stream", ...r }))));
+    "stopped", "stayed", "model_requests_after", "busy_after", "tools_started_after", "tool_left", "error"];
+  writeFileSync(opt.csv, csv(h, rows.map((r) => ({ mode: "serve", scenario: opt.scenario, ...r }))));
 }
 if (opt.summary) {
   const h = ["mode", "scenario", "approach", "n", "stopped", "stayed", "idle_min", "idle_p50", "idle_p99", "idle_max",
     "idle_p50_minus_floor", "idle_p99_minus_floor", "verified_p50", "verified_p99", "verified_p50_minus_floor",
-    "verified_p99_minus_floor", "model_requests_after", "busy_after"];
+    "verified_p99_minus_floor", "model_requests_after", "busy_after", "tools_started_after", "tools_left"];
   writeFileSync(opt.summary, csv(h, summary.map((s) => ({
-    mode: "serve", scenario: "stream", approach: s.approach, n: s.n, stopped: s.stopped, stayed: s.stayed,
+    mode: "serve", scenario: opt.scenario, approach: s.approach, n: s.n, stopped: s.stopped, stayed: s.stayed,
     idle_min: s.idle?.min, idle_p50: s.idle?.p50, idle_p99: s.idle?.p99, idle_max: s.idle?.max,
     idle_p50_minus_floor: minus(s.idle, "p50", floor), idle_p99_minus_floor: minus(s.idle, "p99", floor),
     verified_p50: s.verified?.p50, verified_p99: s.verified?.p99,
     verified_p50_minus_floor: minus(s.verified, "p50", floor), verified_p99_minus_floor: minus(s.verified, "p99", floor),
-    model_requests_after: s.requests, busy_after: s.busy,
+    model_requests_after: s.requests, busy_after: s.busy, tools_started_after: s.tools, tools_left: s.left,
   }))));
 }
 monitor.kill();
