@@ -223,14 +223,26 @@ async function windowOf(row, s, k, t0, t0Wall, idleAt) {
   row.tools_started_after = [...stateOf(s.id).tools.values()].filter((t) => t > t0 && t <= end).length;
   row.tool_left = opt.scenario === "bash" && processLeft(`sleep 300.${k}`);
   row.stayed = row.stopped && !row.tool_left && row.model_requests_after + row.busy_after + row.tools_started_after === 0;
-  if (stateOf(s.id).last !== "session.idle") await api(s.dir, "POST", `/session/${s.id}/abort`).catch(() => {});
-  await turnOver(s.id);
+  try {
+    if (stateOf(s.id).last !== "session.idle") await api(s.dir, "POST", `/session/${s.id}/abort`);
+    await turnOver(s.id);
+  } catch (e) {
+    // The session is not taken again: the others of its pool go on.
+    row.error = [row.error, `after the window: ${e.message}`].filter(Boolean).join("; ");
+    s.broken = true;
+  }
 }
 
 let tagN = 0;
 async function trial(approach, s) {
   const k = ++tagN;
-  await started(s, k);
+  try {
+    await started(s, k);
+  } catch (e) {
+    const row = { approach, trial: k, session: s.id, stopped: false, error: `did not start: ${e.message}` };
+    s.free = windowOf(row, s, k, now(), Date.now(), undefined);
+    return row;
+  }
   await sleep(50);
   const idle = waitEvent(isIdle(s.id), approach === "kimaki" ? STOP_TIMEOUT_MS + 5000 : STOP_TIMEOUT_MS);
   const t0 = now();
@@ -276,7 +288,10 @@ const timed = names.filter((a) => a !== "kimaki");
 const next = async (a) => {
   // The session whose window ends first.
   const pool = pools[a];
-  const s = await Promise.race(pool.map((p) => p.free.then(() => p)));
+  const usable = pool.filter((p) => !p.broken);
+  if (!usable.length) throw new Error(`no session of ${a} is usable`);
+  const s = await Promise.race(usable.map((p) => p.free.then(() => p)));
+  if (s.broken) return next(a);
   pool.push(pool.splice(pool.indexOf(s), 1)[0]);
   s.free = new Promise(() => {});
   return s;
@@ -304,7 +319,7 @@ progress("windows over");
 
 // Nearest-rank percentiles: with 50 trials p99 is the maximum.
 function stats(xs) {
-  const s = xs.filter((x) => x !== null).sort((a, b) => a - b);
+  const s = xs.filter((x) => x != null).sort((a, b) => a - b);
   if (!s.length) return null;
   const p = (q) => s[Math.min(s.length - 1, Math.ceil(s.length * q) - 1)];
   return { n: s.length, min: s[0], p50: p(0.5), p99: p(0.99), max: s[s.length - 1] };
