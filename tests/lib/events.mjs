@@ -6,13 +6,14 @@
 // waitEvent resolves with the time (now(), ms) the first matching event arrived after the call, and
 // rejects after ms without one. A subscriber is live only some time after server.connected (OpenCode
 // can drop the events of the first moments): wait for an event of the session concerned, e.g. a
-// streamed part, before timing anything.
+// streamed part, before timing anything. onEvent, when given, is called with (event, time, directory)
+// for every event, before the waiters.
 export const now = () => Number(process.hrtime.bigint()) / 1e6;
 export const sessionOf = (ev) => ev.properties?.sessionID ?? ev.properties?.info?.id ?? ev.properties?.part?.sessionID;
 export const isIdle = (id) => (ev) => ev.type === "session.idle" && sessionOf(ev) === id;
 export const isDelta = (id) => (ev) => ev.type === "message.part.delta" && sessionOf(ev) === id;
 
-export function openEvents(url, headers) {
+export function openEvents(url, headers, onEvent) {
   const waiters = [];
   let connected, failed;
   const up = new Promise((resolve, reject) => ((connected = resolve), (failed = reject)));
@@ -29,8 +30,9 @@ export function openEvents(url, headers) {
         const frame = buf.slice(0, i);
         buf = buf.slice(i + 2);
         if (!frame.startsWith("data: ")) continue;
-        const ev = JSON.parse(frame.slice(6)).payload;
+        const { payload: ev, directory } = JSON.parse(frame.slice(6));
         if (ev?.type === "server.connected") connected();
+        onEvent?.(ev, t, directory);
         for (const w of [...waiters]) if (w.match(ev)) w.done(t);
       }
     }
