@@ -6,9 +6,12 @@
  *
  *   echo SOCKET_PATH
  *
- * Exits on SIGTERM or SIGINT and removes the socket.
+ * Started by socket activation (LISTEN_FDS and LISTEN_PID, as systemd passes a
+ * socket; bench/startup), it serves the listening socket at fd 3 instead.
+ * Exits on SIGTERM or SIGINT and removes the socket it made.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +145,20 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+/* The socket-activation protocol's two variables, for this process. */
+static int activated(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	return pid != NULL && fds != NULL && atol(pid) == (long)getpid() && atoi(fds) >= 1;
+}
+
 int main(int argc, char **argv)
 {
 	static char buf[READ_CHUNK];
 	struct epoll_event evs[MAX_EVENTS], lev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct sigaction sa = { .sa_handler = on_signal };
-	int lfd, ep, n, i;
+	int lfd, ep, n, i, act = activated();
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: echo SOCKET_PATH\n");
@@ -156,8 +167,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if ((lfd = listen_on(argv[1])) < 0)
+	if (act) {
+		lfd = 3;
+		if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0) {
+			perror("echo: fcntl");
+			return 1;
+		}
+	} else if ((lfd = listen_on(argv[1])) < 0) {
 		return 1;
+	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) {
 		perror("echo: epoll");
@@ -186,6 +204,7 @@ int main(int argc, char **argv)
 				conn_close(ep, c);
 		}
 	}
-	unlink(argv[1]);
+	if (!act)
+		unlink(argv[1]);
 	return 0;
 }
