@@ -25,7 +25,6 @@
 #include "io/http.h"
 #include "io/procnet.h"
 #include "io/procs.h"
-#include "io/sd.h"
 #include "loop.h"
 #include "proto.h"
 #include "rpc/control.h"
@@ -541,7 +540,6 @@ int main(int argc, char **argv)
 	start_servers(&d);
 	log_settings(&d.config, "ocstopd " OCSTOP_VERSION " ready");
 	arm_idle_exit(&d, true);
-	sd_ready();
 	event_base_dispatch(d.base);
 	teardown(&d);
 	curl_global_cleanup();

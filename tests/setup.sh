@@ -35,7 +35,7 @@ REGISTRY=${OCSTOP_NPM_REGISTRY:-https://registry.npmjs.org}
 
 # What the demo builds and runs with.
 APT_DEMO=(build-essential pkg-config meson ninja-build libevent-dev libmsgpack-dev libcurl4-openssl-dev
-  libjansson-dev libsystemd-dev uthash-dev libunistring-dev curl ca-certificates jq python3 procps
+  libjansson-dev uthash-dev libunistring-dev curl ca-certificates jq python3 procps
   iproute2)
 # What the tests add.
 APT_TESTS=(libcmocka-dev clang-format tmux clang libclang-rt-dev git

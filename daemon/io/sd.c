@@ -1,33 +1,11 @@
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
 #include "io/sd.h"
 
-#ifdef HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
-
-int sd_listen_fd(void)
-{
-	int n = sd_listen_fds(1);
-
-	if (n < 0) {
-		log_warnx("sd_listen_fds: %s", strerror(-n));
-		return -1;
-	}
-	if (n > 1)
-		log_warnx("systemd passed %d sockets; using the first", n);
-	return n >= 1 ? SD_LISTEN_FDS_START : -1;
-}
-
-void sd_ready(void)
-{
-	sd_notify(0, "READY=1");
-}
-#else
-/* The activation protocol is two environment variables; read them ourselves
- * when built without libsystemd. */
+/* The activation protocol is two environment variables: read them here
+ * rather than link libsystemd, which brings eight more libraries to every
+ * start (bench/startup). */
 int sd_listen_fd(void)
 {
 	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
@@ -39,8 +17,3 @@ int sd_listen_fd(void)
 	unsetenv("LISTEN_FDNAMES");
 	return 3;
 }
-
-void sd_ready(void)
-{
-}
-#endif
