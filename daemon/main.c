@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "backend/http.h"
@@ -34,6 +33,14 @@
 
 /* How often an idle daemon looks whether it has been idle long enough. */
 #define IDLE_POLL_MS 1000
+
+/* Per turn of the loop libevent runs the callbacks of the most urgent
+ * priority that has any ready. Every event gets the middle one; the start of
+ * the OpenCode servers (which loads libcurl: milliseconds) the last, so that
+ * the clients waiting when the daemon starts, those whose connection
+ * activated it, have their answers first. */
+#define LOOP_PRIORITIES 3
+#define PRIORITY_AFTER_CLIENTS 2
 
 static const char usage_text[] =
     "usage: ocstopd [-hnvV] [-s SOCKET] [-c CONFIG] [--opencode URL]... [--no-default-server]\n"
@@ -193,6 +200,7 @@ struct daemon {
 	struct event *sigint;
 	struct event *sighup;
 	struct event *idle_poll;
+	struct event *start_servers;
 	int64_t idle_since_ms;  /* last time a client or a stop was seen */
 	uint64_t idle_accepted; /* connections accepted by then */
 	int64_t shutdown_deadline_ms;
@@ -333,8 +341,11 @@ static const struct procs_ops daemon_procs_ops = {
 	.warm = procs_warm_op,
 };
 
-static void start_servers(struct daemon *d)
+/* The configured servers, as a reload adds them: one a shim registered in
+ * the meantime keeps the credentials its OpenCode really uses. */
+static void start_servers_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *d = arg;
 	struct server_spec spec = {
 		.transport = SERVER_HTTP,
 		.username = d->config.username,
@@ -343,13 +354,12 @@ static void start_servers(struct daemon *d)
 		.implicit = d->config.url_is_default,
 	};
 	const char *cause = NULL;
-	size_t i;
 
-	for (i = 0; i < d->config.n_urls; i++) {
-		spec.url = d->config.urls[i];
-		if (server_attach(d->engine, &spec, &cause) == NULL)
-			fatalx("%s: %s", d->config.urls[i], cause);
-	}
+	(void)fd;
+	(void)what;
+	if (servers_reconfigure(d->engine, &spec, d->config.urls, d->config.n_urls, &cause) < 0)
+		fatalx("cannot watch an OpenCode server: %s",
+		    cause != NULL ? cause : "out of memory");
 }
 
 static void log_settings(const struct config *c, const char *what)
@@ -431,7 +441,8 @@ static void setup(struct daemon *d)
 	struct engine_host host;
 	char *cause = NULL;
 
-	if ((d->base = event_base_new()) == NULL)
+	if ((d->base = event_base_new()) == NULL ||
+	    event_base_priority_init(d->base, LOOP_PRIORITIES) < 0)
 		fatalx("cannot create the event loop");
 	d->loop = engine_loop_new(d->base, &host);
 	d->shutdown_poll = evtimer_new(d->base, shutdown_poll_cb, d);
@@ -460,6 +471,10 @@ static void setup(struct daemon *d)
 		fatalx("out of memory");
 	if (control_listen(d->control, d->config.socket_path, &cause) < 0)
 		fatalx("%s", cause != NULL ? cause : "cannot listen");
+	if ((d->start_servers = event_new(d->base, -1, 0, start_servers_cb, d)) == NULL ||
+	    event_priority_set(d->start_servers, PRIORITY_AFTER_CLIENTS) < 0)
+		fatalx("cannot set up the event loop");
+	event_active(d->start_servers, 0, 0);
 }
 
 /* In this order: the stops end and the backends close while the control
@@ -477,6 +492,7 @@ static void teardown(struct daemon *d)
 	event_free(d->sigint);
 	event_free(d->sighup);
 	event_free(d->idle_poll);
+	event_free(d->start_servers);
 	event_base_free(d->base);
 	config_clear(&d->config);
 }
@@ -534,15 +550,11 @@ int main(int argc, char **argv)
 	d.overrides = &args.o;
 	d.log_file = args.log_file;
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatalx("libcurl failed to initialise");
 	setup(&d);
-	start_servers(&d);
 	log_settings(&d.config, "ocstopd " OCSTOP_VERSION " ready");
 	arm_idle_exit(&d, true);
 	event_base_dispatch(d.base);
 	teardown(&d);
-	curl_global_cleanup();
 	log_info("exited cleanly");
 	return 0;
 }

@@ -481,7 +481,8 @@ static void start_stream(struct link *l)
 	o.arg = l;
 	sse_parser_reset(l->sse);
 	if ((l->stream = http_start(l->http, &o)) == NULL) {
-		server_set_error(l->srv, clock_now_ms(), "cannot start the event stream");
+		server_set_error(l->srv, clock_now_ms(), "cannot start the event stream: %s",
+		    http_error(l->http));
 		link_failed(l, 0);
 	}
 }
@@ -522,7 +523,8 @@ static void health_check(struct link *l)
 	o.arg = l;
 	l->check_ms = clock_now_ms();
 	if ((l->health = http_start(l->http, &o)) == NULL) {
-		server_set_error(l->srv, clock_now_ms(), "cannot start the health check");
+		server_set_error(l->srv, clock_now_ms(), "cannot start the health check: %s",
+		    http_error(l->http));
 		link_failed(l, 0);
 	}
 }

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "io/curl.h"
 #include "io/http.h"
 #include "proto.h"
 
@@ -47,21 +47,26 @@ struct http_req {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Loaded by the first http_start() of any struct http (io/curl.h). */
+static const struct curl_api *cu;
+
 struct http {
 	struct event_base *base;
-	CURLM *multi;
+	CURLM *multi;      /* NULL until the first transfer */
+	const char *error; /* why the last http_start() failed */
 	struct event *timer;
 	LIST_HEAD(, http_req) reqs; /* every request not yet freed */
 	int in_curl;                /* inside curl_multi_socket_action() */
 	int need_flush;             /* requests queued or cancelled while in_curl */
+	int curl_init;              /* holds a curl_global_init() reference */
 };
 
 static void req_free(struct http_req *r)
 {
 	if (r->added)
-		curl_multi_remove_handle(r->h->multi, r->easy);
-	curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->headers);
+		cu->multi_remove_handle(r->h->multi, r->easy);
+	cu->easy_cleanup(r->easy);
+	cu->slist_free_all(r->headers);
 	LIST_REMOVE(r, entry);
 	free(r->buf);
 	free(r);
@@ -74,8 +79,8 @@ static void req_finish(struct http_req *r, CURLcode rc)
 	curl_off_t us = 0;
 
 	if (!r->cancelled && r->on_done != NULL) {
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
-		curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &us);
+		cu->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
+		cu->easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &us);
 		res.ok = rc == CURLE_OK;
 		res.body = r->buf != NULL ? r->buf : "";
 		res.body_len = r->len;
@@ -86,7 +91,7 @@ static void req_finish(struct http_req *r, CURLcode rc)
 			else if (r->errbuf[0] != '\0')
 				res.error = r->errbuf;
 			else
-				res.error = curl_easy_strerror(rc);
+				res.error = cu->easy_strerror(rc);
 		}
 		r->in_done = 1;
 		r->on_done(&res, r->arg);
@@ -100,10 +105,10 @@ static void check_multi_info(struct http *h)
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+	while ((msg = cu->multi_info_read(h->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
+		cu->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &r);
 		req_finish(r, msg->data.result);
 	}
 }
@@ -121,7 +126,7 @@ static void http_flush(struct http *h)
 			if (r->cancelled) {
 				req_free(r);
 			} else if (!r->added) {
-				if (curl_multi_add_handle(h->multi, r->easy) == CURLM_OK) {
+				if (cu->multi_add_handle(h->multi, r->easy) == CURLM_OK) {
 					r->added = 1;
 					continue;
 				}
@@ -140,10 +145,10 @@ static void http_action(struct http *h, curl_socket_t fd, int what)
 	int running;
 
 	h->in_curl++;
-	mc = curl_multi_socket_action(h->multi, fd, what, &running);
+	mc = cu->multi_socket_action(h->multi, fd, what, &running);
 	h->in_curl--;
 	if (mc != CURLM_OK)
-		log_warnx("http: %s", curl_multi_strerror(mc));
+		log_warnx("http: %s", cu->multi_strerror(mc));
 	check_multi_info(h);
 	http_flush(h);
 }
@@ -197,7 +202,7 @@ static int sock_cb(CURL *easy, curl_socket_t fd, int what, void *arg, void *sock
 	if (ev == NULL) {
 		if ((ev = event_new(h->base, fd, kind, event_cb, h)) == NULL)
 			return -1;
-		curl_multi_assign(h->multi, fd, ev);
+		cu->multi_assign(h->multi, fd, ev);
 	} else {
 		event_del(ev);
 		event_assign(ev, h->base, fd, kind, event_cb, h);
@@ -218,7 +223,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	if (r->cancelled)
 		return 0;
 	if (r->on_data != NULL) {
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+		cu->easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status / 100 == 2) {
 			if (r->on_data(ptr, n, r->arg) == 0)
 				return n;
@@ -255,38 +260,38 @@ static int req_setup(struct http_req *r, const struct http_opts *o)
 	char *hdr;
 	int bad = 0;
 
-	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_URL, o->url) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_URL, o->url) != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
 	/* A proxy from the environment must not see loopback traffic. */
-	bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1") != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
-	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	bad |= cu->easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1") != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK;
+	bad |= cu->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 		   o->connect_timeout_ms > 0 ? o->connect_timeout_ms : HTTP_CONNECT_TIMEOUT_MS) !=
 	    CURLE_OK;
 	if (o->timeout_ms > 0)
-		bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms) != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms) != CURLE_OK;
 	if (o->low_speed_time_s > 0) {
-		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s) != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s) != CURLE_OK;
 	}
 	if (o->password != NULL && o->password[0] != '\0') {
-		bad |= curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_USERNAME,
+		bad |= cu->easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_USERNAME,
 			   o->username != NULL ? o->username : PROTO_OPENCODE_USERNAME) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, o->password) != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_PASSWORD, o->password) != CURLE_OK;
 	}
 	if (o->method != NULL && strcmp(o->method, "POST") == 0) {
 		/* POSTFIELDSIZE first: COPYPOSTFIELDS copies that many bytes. */
-		bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		bad |= cu->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 			   (curl_off_t)(o->body != NULL ? o->body_len : 0)) != CURLE_OK;
-		bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS,
-			   o->body != NULL ? o->body : "") != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body != NULL ? o->body : "") !=
+		    CURLE_OK;
 		/* Waiting for "100 Continue" would only add a delay. */
-		if ((l = curl_slist_append(r->headers, "Expect:")) == NULL)
+		if ((l = cu->slist_append(r->headers, "Expect:")) == NULL)
 			return -1;
 		r->headers = l;
 	} else if (o->method != NULL && strcmp(o->method, "GET") != 0)
@@ -294,21 +299,53 @@ static int req_setup(struct http_req *r, const struct http_opts *o)
 	if (o->content_type != NULL) {
 		if (asprintf(&hdr, "Content-Type: %s", o->content_type) == -1)
 			return -1;
-		l = curl_slist_append(r->headers, hdr);
+		l = cu->slist_append(r->headers, hdr);
 		free(hdr);
 		if (l == NULL)
 			return -1;
 		r->headers = l;
 	}
 	if (r->headers != NULL)
-		bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK;
+		bad |= cu->easy_setopt(e, CURLOPT_HTTPHEADER, r->headers) != CURLE_OK;
 	return bad ? -1 : 0;
+}
+
+/* libcurl and the multi handle, at the first transfer (io/curl.h). */
+static int http_ready(struct http *h)
+{
+	if (h->multi != NULL)
+		return 0;
+	if (cu == NULL && (cu = curl_api_load(&h->error)) == NULL)
+		return -1;
+	/* Reference-counted by libcurl; http_free() drops ours. */
+	if (!h->curl_init) {
+		if (cu->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			h->error = "libcurl failed to initialise";
+			return -1;
+		}
+		h->curl_init = 1;
+	}
+	if ((h->multi = cu->multi_init()) == NULL ||
+	    cu->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) != CURLM_OK ||
+	    cu->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
+	    cu->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb) != CURLM_OK ||
+	    cu->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
+		if (h->multi != NULL)
+			cu->multi_cleanup(h->multi);
+		h->multi = NULL;
+		h->error = "libcurl: cannot make a multi handle";
+		return -1;
+	}
+	return 0;
 }
 
 struct http_req *http_start(struct http *h, const struct http_opts *o)
 {
 	struct http_req *r;
 
+	if (http_ready(h) < 0)
+		return NULL;
+	h->error = "out of memory";
 	if (o->url == NULL || (r = calloc(1, sizeof *r)) == NULL)
 		return NULL;
 	r->h = h;
@@ -317,7 +354,8 @@ struct http_req *http_start(struct http *h, const struct http_opts *o)
 	r->on_done = o->on_done;
 	r->arg = o->arg;
 	LIST_INSERT_HEAD(&h->reqs, r, entry);
-	if ((r->easy = curl_easy_init()) == NULL || req_setup(r, o) == -1) {
+	if ((r->easy = cu->easy_init()) == NULL || req_setup(r, o) == -1) {
+		h->error = "libcurl refused the request's options";
 		req_free(r);
 		return NULL;
 	}
@@ -325,12 +363,18 @@ struct http_req *http_start(struct http *h, const struct http_opts *o)
 		h->need_flush = 1;
 		return r;
 	}
-	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+	if (cu->multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		h->error = "libcurl refused the transfer";
 		req_free(r);
 		return NULL;
 	}
 	r->added = 1;
 	return r;
+}
+
+const char *http_error(const struct http *h)
+{
+	return h->error != NULL ? h->error : "no transfer failed";
 }
 
 void http_cancel(struct http_req *r)
@@ -353,18 +397,8 @@ struct http *http_new(struct event_base *base)
 		return NULL;
 	h->base = base;
 	LIST_INIT(&h->reqs);
-	/* Reference-counted by libcurl; http_free() drops ours. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if ((h->timer = evtimer_new(base, timer_cb, h)) == NULL) {
 		free(h);
-		return NULL;
-	}
-	if ((h->timer = evtimer_new(base, timer_cb, h)) == NULL ||
-	    (h->multi = curl_multi_init()) == NULL ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
-		http_free(h);
 		return NULL;
 	}
 	return h;
@@ -376,11 +410,11 @@ void http_free(struct http *h)
 		return;
 	while (!LIST_EMPTY(&h->reqs))
 		req_free(LIST_FIRST(&h->reqs));
-	/* Cleanup may still call sock_cb and multi_timer_cb: timer goes last. */
+	/* Cleanup may still call sock_cb and multi_timer_cb: the timer goes after. */
 	if (h->multi != NULL)
-		curl_multi_cleanup(h->multi);
-	if (h->timer != NULL)
-		event_free(h->timer);
-	curl_global_cleanup();
+		cu->multi_cleanup(h->multi);
+	event_free(h->timer);
+	if (h->curl_init)
+		cu->global_cleanup();
 	free(h);
 }

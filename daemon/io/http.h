@@ -1,6 +1,7 @@
 /*
  * HTTP transfers on the daemon's event loop: libcurl's multi interface
- * driven by libevent (CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION).
+ * driven by libevent (CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION),
+ * libcurl loaded at the first transfer (io/curl.h).
  * No threads and no blocking calls; every transfer has a connect timeout
  * and either a total timeout or, for streams, a low-speed deadline.
  */
@@ -48,15 +49,18 @@ struct http_opts {
 	void *arg;
 };
 
-/* NULL on allocation or libcurl failure. Caller frees with http_free(), which
- * cancels every transfer still running without calling their callbacks; not
- * from inside one of those callbacks. */
+/* NULL when out of memory; libcurl is loaded at the first http_start(). The
+ * caller frees it with http_free(), which cancels every transfer still running
+ * without calling their callbacks; not from inside one of those callbacks. */
 struct http *http_new(struct event_base *base);
 void http_free(struct http *h);
 
-/* Start a transfer. NULL on failure (nothing is called back). The request is
- * owned by h; the handle stays valid until on_done returns or http_cancel(). */
+/* Start a transfer. NULL on failure (nothing is called back; http_error()
+ * says why: libcurl missing, out of memory). The request is owned by h; the
+ * handle stays valid until on_done returns or http_cancel(). */
 struct http_req *http_start(struct http *h, const struct http_opts *o);
+/* Why the last http_start() on h failed; static text, until the next call. */
+const char *http_error(const struct http *h);
 
 /* Stop a transfer without calling on_done. Safe from any callback, including
  * the request's own on_data; from its own on_done it does nothing. */
