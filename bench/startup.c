@@ -13,7 +13,8 @@
  *               a listening socket, a client connected and a msgpack-rpc ping
  *               written, all before the fork; the socket is passed as systemd
  *               does (fd 3, LISTEN_FDS=1, LISTEN_PID); fork -> the first byte of
- *               the reply: bench/echo, `ocstopd --no-default-server`.
+ *               the reply: bench/echo, `ocstopd --no-default-server`, and
+ *               "+server": the same with an OpenCode server to watch.
  *   connect     fork -> waitpid of a client against a running ocstopd: /bin/true,
  *               `startup --connect` (connect, ping, read the reply: the least a
  *               client can do), `ocstop -q ping`, `ocstop status`.
@@ -25,7 +26,7 @@
  * Every daemon gets an empty private config and runtime directory, mode 0700.
  * Output: a table on stdout (times in ms; x floor = p50 over the mode's first
  * target's); --csv FILE: target,mode,n,min,p50,p99,max (ms, nearest-rank
- * percentiles: with 100 runs p99 is the second largest).
+ * percentiles: with fewer than 100 runs p99 is the largest).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,18 +45,24 @@
 #include <unistd.h>
 
 #define MAX_DAEMONS 4
-#define MAX_TARGETS 8
+#define MAX_TARGETS (1 + 2 * MAX_DAEMONS)
 #define MAX_ARGS 8
 #define MAX_LIBS 64
 /* Waits for a reply or an exit; past it the run counts as failed. */
 #define REPLY_TIMEOUT_MS 3000
-#define DEFAULT_ROUNDS 100
+#define DEFAULT_ROUNDS 60
 #define DEFAULT_COLD_ROUNDS 5
 #define MAX_ROUNDS 100000
 
 /* [0, 1, "ping", []]: a msgpack-rpc request; the daemon's reply and the
  * echo's copy both start with 0x94 (an array of 4). */
 static const unsigned char ping_req[] = { 0x94, 0x00, 0x01, 0xa4, 'p', 'i', 'n', 'g', 0x90 };
+
+/* A daemon alone, and one with an OpenCode server to watch as every user has
+ * (the default one): port 1, where nothing listens, so that no OpenCode
+ * running here answers; the server is attached and tried all the same. */
+static char *alone_args[] = { "--no-default-server", NULL };
+static char *server_args[] = { "--no-default-server", "--opencode", "http://127.0.0.1:1", NULL };
 
 enum kind { RUN_EXIT, RUN_REPLY };
 
@@ -324,13 +331,16 @@ static char *xstrdup(const char *s)
 
 /* The cold target: the binary and the libraries ldd names (libc and the
  * loader excepted) copied into a directory of their own. */
-static void make_cold(struct target *t, const char *name, const char *path, const char *arg)
+static void make_cold(struct target *t, const char *name, const char *path, char *const args[])
 {
 	char dir[512], dst[768], cmd[600], line[1024], lib[512];
 	const char *base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 	FILE *p;
 
-	snprintf(dir, sizeof dir, "%s/cold-%s", workdir, name);
+	static int n_cold;
+	int i;
+
+	snprintf(dir, sizeof dir, "%s/cold-%d", workdir, n_cold++);
 	if (mkdir(dir, 0700) < 0)
 		die(dir);
 	snprintf(dst, sizeof dst, "%s/%s", dir, base);
@@ -340,7 +350,8 @@ static void make_cold(struct target *t, const char *name, const char *path, cons
 	t->mode = "cold";
 	t->kind = RUN_REPLY;
 	t->argv[0] = xstrdup(dst);
-	t->argv[1] = (char *)arg;
+	for (i = 0; i < MAX_ARGS - 2 && args[i] != NULL; i++)
+		t->argv[i + 1] = args[i];
 	t->ld_path = xstrdup(dir);
 	t->files[t->n_files++] = xstrdup(dst);
 	snprintf(cmd, sizeof cmd, "ldd '%s'", path);
@@ -532,9 +543,15 @@ int main(int argc, char **argv)
 		if (echo != NULL)
 			set_target(&ts[nt++], "activation", RUN_REPLY, "echo", echo, sock_path,
 			    NULL, NULL);
-		for (i = 0; i < nd; i++)
+		for (i = 0; i < nd; i++) {
+			char name[64];
+
 			set_target(&ts[nt++], "activation", RUN_REPLY, daemons[i].name,
-			    daemons[i].path, "--no-default-server", NULL, NULL);
+			    daemons[i].path, alone_args[0], NULL, NULL);
+			snprintf(name, sizeof name, "%s +server", daemons[i].name);
+			set_target(&ts[nt++], "activation", RUN_REPLY, name, daemons[i].path,
+			    server_args[0], server_args[1], server_args[2]);
+		}
 		run_mode(ts, nt, rounds);
 		report(ts, nt);
 	}
@@ -582,10 +599,14 @@ int main(int argc, char **argv)
 	if (want(only, "cold") && (echo != NULL || nd > 0)) {
 		nt = 0;
 		if (echo != NULL)
-			make_cold(&ts[nt++], "echo", echo, sock_path);
-		for (i = 0; i < nd; i++)
-			make_cold(&ts[nt++], daemons[i].name, daemons[i].path,
-			    "--no-default-server");
+			make_cold(&ts[nt++], "echo", echo, (char *[]){ sock_path, NULL });
+		for (i = 0; i < nd; i++) {
+			char name[64];
+
+			make_cold(&ts[nt++], daemons[i].name, daemons[i].path, alone_args);
+			snprintf(name, sizeof name, "%s +server", daemons[i].name);
+			make_cold(&ts[nt++], name, daemons[i].path, server_args);
+		}
 		run_mode(ts, nt, cold_rounds);
 		report(ts, nt);
 	}
