@@ -357,6 +357,9 @@ static void start_servers_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* A SIGTERM that came first: nothing more to start. */
+	if (d->shutting_down)
+		return;
 	if (servers_reconfigure(d->engine, &spec, d->config.urls, d->config.n_urls, &cause) < 0)
 		fatalx("cannot watch an OpenCode server: %s",
 		    cause != NULL ? cause : "out of memory");
