@@ -417,6 +417,25 @@ static bool want(const char *only, const char *mode)
 	return false;
 }
 
+/* Every word of a --only list is a mode. */
+static bool modes_valid(const char *list)
+{
+	static const char *const modes[] = { "exit", "activation", "connect", "cold" };
+	const char *p = list;
+	size_t n, i;
+
+	do {
+		n = strcspn(p, ",");
+		for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+			if (strlen(modes[i]) == n && strncmp(p, modes[i], n) == 0)
+				break;
+		if (i == sizeof modes / sizeof modes[0])
+			return false;
+		p += n;
+	} while (*p++ == ',');
+	return true;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -474,6 +493,8 @@ int main(int argc, char **argv)
 			cold_rounds = count(v);
 		} else if (strcmp(a, "--only") == 0) {
 			only = v;
+			if (!modes_valid(v))
+				usage();
 		} else if (strcmp(a, "--csv") == 0) {
 			csv_path = v;
 		} else if (strcmp(a, "--echo") == 0) {
