@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/status.h"
+#include "proto.h"
 
 /* What one event means for the daemon. */
 enum oc_kind {
@@ -49,6 +50,26 @@ struct oc_event {
  * changes nothing: guessing idle could hide a run, guessing busy could
  * invent one), an info event without its info object. */
 enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev);
+
+/* Longest directory oc_frame_read_delta() copies; a longer one is left to
+ * the full read. */
+#define OC_FRAME_MAX_DIRECTORY 4096
+
+/* One frame of /global/event, {directory, payload}, read by
+ * oc_frame_read_delta(); its strings point into it. */
+struct oc_frame {
+	struct oc_event ev;
+	const char *directory; /* NULL when absent or not a string */
+	char id[PROTO_MAX_SESSION_ID + 1];
+	char dir[OC_FRAME_MAX_DIRECTORY + 1];
+};
+
+/* The frame's text read without a JSON tree when it is a message.part.delta
+ * (most of a streaming turn's events, each a token or a few) that
+ * oc_event_read() would take: 1, and f holds what the full read would give.
+ * 0 for any other frame, or one the cheap read does not vouch for: read it
+ * with jansson and oc_event_read(). */
+int oc_frame_read_delta(const char *data, size_t len, struct oc_frame *f);
 
 /* A status object; -1 when its type is missing or not understood. */
 int oc_status_read(json_t *status, enum session_status *out);
