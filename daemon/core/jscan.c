@@ -66,6 +66,15 @@ static int scan_unicode(const unsigned char *p, const unsigned char *end)
 	return 12;
 }
 
+/* The bytes a string may hold as they are: ASCII but controls, '"' and '\\'. */
+static const bool plain[256] = {
+	[' '] = true,
+	['!'] = true,
+	['#' ... '['] = true,
+	[']' ... '~'] = true,
+	[0x7f] = true,
+};
+
 /* A string, s->p at its opening quote; s->p ends past the closing one. */
 static int scan_string(struct scan *s, struct val *v)
 {
@@ -75,13 +84,15 @@ static int scan_string(struct scan *s, struct val *v)
 	int n;
 
 	for (;;) {
+		/* Most of a string is plain ASCII: one table lookup a byte. */
+		while (p < end && plain[*p])
+			p++;
 		if (p == end || *p < 0x20)
 			return -1;
 		if (*p == '"')
 			break;
-		if (*p >= 0x80)
+		if (*p >= 0x80) {
 			high = true;
-		if (*p != '\\') {
 			p++;
 			continue;
 		}
