@@ -82,7 +82,7 @@ test("a template naming a table that does not exist is refused", () => {
 
 test("the plot is drawn from scaling.csv", { skip: spawnSync("gnuplot", ["--version"]).status !== 0 && "no gnuplot" }, () => {
   writeFileSync(join(dir, "scaling.csv"), "sessions,pass_p50_us,pass_p99_us,echo_p50_us,echo_p99_us,clear_p50_us,clear_p99_us,anon_kb,rss_kb,pss_kb,bytes_per_session\n10,12,30,10,20,14,50,100,4000,2000,0\n100000,13,31,10,20,15,52,40000,44000,42000,340\n");
-  writeFileSync(join(dir, "events-cpu.csv"), "sessions,rate,target,cpu_pct,seconds,events_sent\n10,1000,ocstopd,2.5,5,5000\n100000,1000,ocstopd,3.1,5,5000\n10,1000,curl,2.0,5,5000\n");
+  writeFileSync(join(dir, "events-cpu.csv"), "sessions,rate,target,cpu_pct,seconds,events_sent\n10,1000,current,2.5,5,5000\n100000,1000,current,3.1,5,5000\n10,1000,curl,2.0,5,5000\n");
   const png = join(dir, "scaling.png");
   const r = report(["--plot", png]);
   assert.equal(r.status, 0, r.stderr);
