@@ -1338,16 +1338,16 @@ static void tput_level(int L)
 			if (t->dead || lr->n_tput >= 16)
 				continue;
 			if ((rate = tput_run(t, &t->req[0], variant_verdict[0],
-				 opt.tput_seconds)) >= 0)
-				lr->tput[lr->n_tput++] = rate;
+				 opt.tput_seconds)) < 0)
+				continue;
+			lr->tput[lr->n_tput++] = rate;
+			if (tsv != NULL)
+				fprintf(tsv, "throughput\t%lu\t%s\t%.0f\n", opt.levels[L], t->name,
+				    rate);
 		}
 	}
-	for (j = 0; j < n_targets; j++) {
+	for (j = 0; j < n_targets; j++)
 		targets[j].lv[L].tput_done = !targets[j].dead;
-		if (tsv != NULL && !targets[j].dead)
-			fprintf(tsv, "throughput\t%lu\t%s\t%.0f\n", opt.levels[L], targets[j].name,
-			    median(targets[j].lv[L].tput, targets[j].lv[L].n_tput));
-	}
 }
 
 /* ---- system calls per request ---- */
