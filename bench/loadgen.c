@@ -1337,8 +1337,8 @@ static void tput_level(int L)
 
 			if (t->dead || lr->n_tput >= 16)
 				continue;
-			if ((rate = tput_run(t, &t->req[0], variant_verdict[0],
-				 opt.tput_seconds)) < 0)
+			rate = tput_run(t, &t->req[0], variant_verdict[0], opt.tput_seconds);
+			if (rate < 0)
 				continue;
 			lr->tput[lr->n_tput++] = rate;
 			if (tsv != NULL)

@@ -1508,6 +1508,17 @@ static void test_relay_clears_share_listing(void **state)
 	x_result_is(w, shim, "idle");
 	json_decref(first);
 	json_decref(second);
+	/* A shim gone before it answers a shared listing: each check sharing
+	 * it is told, once (the sanitizers check what is freed). */
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "[0, %u, \"message\", [{\"session\": \"%s\", \"directory\": \"/q\", "
+		    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}]]",
+		    id = ++shim->msgid, ids[i]);
+		send_json(shim, text);
+	}
+	json_decref(wait_for(w, shim, is_reply, &id));
+	json_decref(wait_for(w, shim, is_request, "opencode.sessions"));
 	client_free(w, shim);
 }
 
