@@ -1446,6 +1446,82 @@ static json_t *first_result(json_t *reply)
 	return json_array_get(json_object_get(json_array_get(reply, 3), "results"), 0);
 }
 
+/* Answer the relay request req with reply, as shim_answers does. */
+static void shim_answer(struct client *shim, json_t *req, const char *reply)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "[1, %lld, %s]",
+	    (long long)json_integer_value(json_array_get(req, 1)), reply);
+	send_json(shim, text);
+}
+
+/* x's the table clears, read in one turn, share one listing of their
+ * directory; an x that comes once that listing went out gets one of its
+ * own: the shim reads the statuses only when it has the whole request, so
+ * a listing sent before the x was read could miss its session's busy. */
+static void test_relay_clears_share_listing(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w);
+	static const char *const ids[] = { "ses_q1", "ses_q2", "ses_q1" };
+	static const char *const idle = "null, {\"statuses\": \"{}\", \"sessions\": \"[]\"}";
+	json_t *r, *first, *second, *m;
+	char text[512];
+	uint32_t id;
+	size_t i, listings = 0;
+
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/q\", \"pid\": 900600}"));
+	shim_answers(w, shim, "opencode.sessions",
+	    "null, {\"statuses\": \"{}\", \"sessions\": \"[{\\\"id\\\": \\\"ses_q1\\\", "
+	    "\\\"directory\\\": \\\"/q\\\"}, {\\\"id\\\": \\\"ses_q2\\\", \\\"directory\\\": "
+	    "\\\"/q\\\"}]\"}");
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "[0, %u, \"message\", [{\"session\": \"%s\", \"directory\": \"/q\", "
+		    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}]]",
+		    id = ++shim->msgid, ids[i]);
+		send_json(shim, text);
+	}
+	r = wait_for(w, shim, is_reply, &id);
+	assert_string_equal(str_at(r, "3.verdict"), "clear");
+	json_decref(r);
+	first = wait_for(w, shim, is_request, "opencode.sessions");
+	assert_string_equal(str_at(first, "3.0.directory"), "/q");
+	drain(shim);
+	json_array_foreach(shim->inbox, i, m)
+		listings += is_request(m, "opencode.sessions");
+	assert_int_equal(listings, 0);
+	/* The first listing is out, not answered: the next x is not told by it. */
+	r = result(w, shim, "message",
+	    "{\"session\": \"ses_q2\", \"directory\": \"/q\", \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "clear");
+	json_decref(r);
+	second = wait_for(w, shim, is_request, "opencode.sessions");
+	shim_answer(shim, first, idle);
+	for (i = 0; i < 3; i++)
+		x_result_is(w, shim, "idle");
+	assert_int_equal(inbox_index(shim, is_notification, "x.result"), -1);
+	shim_answer(shim, second, idle);
+	x_result_is(w, shim, "idle");
+	json_decref(first);
+	json_decref(second);
+	/* A shim gone before it answers a shared listing: each check sharing
+	 * it is told, once (the sanitizers check what is freed). */
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "[0, %u, \"message\", [{\"session\": \"%s\", \"directory\": \"/q\", "
+		    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}]]",
+		    id = ++shim->msgid, ids[i]);
+		send_json(shim, text);
+	}
+	json_decref(wait_for(w, shim, is_reply, &id));
+	json_decref(wait_for(w, shim, is_request, "opencode.sessions"));
+	client_free(w, shim);
+}
+
 /* A shim that holds fences is told to hold them on the tree before the
  * abort it relays, and what they refused is in the stop's result. */
 static void test_relay_fenced(void **state)
@@ -2076,6 +2152,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_params_empty_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvim_error_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_clears_share_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),

@@ -108,15 +108,21 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 	struct stop *st;
 
 	selection_init(&sel);
-	found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session, strlen(w->session),
-	    false);
-	/* No event named it yet (it may run silently inside a long tool, or
-	 * the daemon came up meanwhile), or it was cleared on the table's word
-	 * (a busy status may be on its way): ask OpenCode. */
-	if (first != NULL && (found == SELECT_UNKNOWN || (w->flags & RPC_X_CLEARED) != 0) &&
-	    check(w, srv, first)) {
-		selection_clear(&sel);
-		return;
+	/* Cleared on the table's word just now (a busy status may be on its
+	 * way): only OpenCode can say more, so the table is not asked again.
+	 * Or no event named it yet (it may run silently inside a long tool,
+	 * or the daemon came up meanwhile): ask OpenCode too. */
+	if (first != NULL && (w->flags & RPC_X_CLEARED) != 0) {
+		found = SELECT_IDLE;
+		if (check(w, srv, first))
+			return;
+	} else {
+		found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session,
+		    strlen(w->session), false);
+		if (first != NULL && found == SELECT_UNKNOWN && check(w, srv, first)) {
+			selection_clear(&sel);
+			return;
+		}
 	}
 	if (found == SELECT_RUNNING && sel.n > 0) {
 		st = stop_start(w->e, sel.roots[0], STOP_ORIGIN_X, left_to_shim(w, sel.roots[0]),
