@@ -76,8 +76,8 @@ if (!["serve", "tui"].includes(opt.mode) || !opt.root || !opt["fake-log"] ||
   process.exit(2);
 }
 const count = (v, quick, dflt) => (v !== undefined ? Number(v) : opt.quick ? quick : dflt);
-const TRIALS = count(opt.trials, TUI ? 4 : 6, TUI ? 20 : 50);
-const SCENARIO_TRIALS = count(opt["scenario-trials"], 3, 20);
+const TRIALS = count(opt.trials, TUI ? 3 : 4, TUI ? 20 : 50);
+const SCENARIO_TRIALS = count(opt["scenario-trials"], 2, 20);
 const WINDOW_MS = count(opt.window, TUI ? 500 : 2000, TUI ? 500 : 2000);
 // No stop within this long: the trial says not stopped.
 const STOP_TIMEOUT_MS = 10000;
@@ -265,11 +265,12 @@ async function serveMode() {
     slowtool: {
       prompt: (k) => `SLOWTOOL(touch ${markDir}/t${k}) [t${k}]`,
       running: (s) => toolPart(s.id, "pending"),
-      async atStop(k, t0Wall) {
-        const { n } = await modelRequest(`[t${k}]`, "slowtool", 1000);
-        const res = await fetch(`${opt["fake-url"]}/__release?n=${n}&at=${t0Wall + RELEASE_AFTER_MS}`, { method: "POST" });
-        const { released } = await res.json();
-        if (!released?.length) throw new Error("the tool call was not held");
+      // The model request holding the call, found before t0. Released nothing: the stop had closed
+      // the call's response first.
+      prepare: (k) => modelRequest(`[t${k}]`, "slowtool", 1000),
+      async atStop(req, t0Wall) {
+        const res = await fetch(`${opt["fake-url"]}/__release?n=${req.n}&at=${t0Wall + RELEASE_AFTER_MS}`, { method: "POST" });
+        if (!res.ok) throw new Error(`the fake model's release: HTTP ${res.status}`);
       },
     },
   };
@@ -325,10 +326,12 @@ async function serveMode() {
     const scen = SCENARIOS[sc];
     const base = { mode: "serve", scenario: sc, approach, trial: k, session: s.id };
     const since = now();
+    let ctx;
     try {
       const running = waitEvent(scen.running(s, since));
       await prompt(s.dir, s.id, text(scen.prompt(k)));
       await running;
+      ctx = await scen.prepare?.(k);
     } catch (e) {
       const row = { ...base, stopped: false, error: `did not start: ${e.message}` };
       s.free = windowOf(row, sc, s, [s.id, ...childrenOf(s.id, since)], k, now(), Date.now(), undefined);
@@ -339,9 +342,9 @@ async function serveMode() {
     const idles = ids.map((id) => waitEvent(isIdle(id), approach === "kimaki" ? STOP_TIMEOUT_MS + 5000 : STOP_TIMEOUT_MS));
     const t0 = now();
     const t0Wall = Date.now();
-    const side = scen.atStop?.(k, t0Wall);
+    const side = Promise.resolve(scen.atStop?.(ctx, t0Wall)).then(() => "", (e) => `at the stop: ${e.message}`);
     const r = await stops[approach](s, t0, t0Wall, `[t${k}]`).catch((e) => ({ error: e.message }));
-    const sideError = await Promise.resolve(side).then(() => "", (e) => `at the stop: ${e.message}`);
+    const sideError = await side;
     const idleTimes = await Promise.all(idles.map((p) => p.catch(() => undefined)));
     const idleAt = idleTimes.includes(undefined) ? undefined : Math.max(...idleTimes);
     const row = {
