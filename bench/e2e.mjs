@@ -156,6 +156,24 @@ async function modelRequest(tag, kind, ms = 30000) {
 const verdictTimes = (verdict, t0, t0Wall) =>
   verdict ? { verdict: verdict.t - t0, hook: typeof verdict.ev.typed_at === "number" ? verdict.ev.typed_at - t0Wall : null } : {};
 
+// x: send it, then wait for the daemon's stop event and its verdict event.
+async function xStop(send, id, t0, t0Wall) {
+  await send();
+  const [stop, verdict] = await Promise.all([daemonEvent("stop", id, t0), daemonEvent("verdict", id, t0, VERDICT_WAIT_MS)]);
+  if (!stop) return { error: "no stop event", ...verdictTimes(verdict, t0, t0Wall) };
+  return {
+    verified: stop.ev.stopped ? stop.t - t0 : null, daemon: stop.ev.ms, ...verdictTimes(verdict, t0, t0Wall),
+    error: stop.ev.stopped ? "" : `not stopped: ${stop.ev.reason}`,
+  };
+}
+// `ocstop -j` in a directory, as from another terminal: verified when it exits saying id stopped.
+async function cliStop(dir, id, t0) {
+  const r = await run(opt.ocstop, ["-j"], dir);
+  const res = r.code === 0 ? JSON.parse(r.out).results?.find((x) => x.session === id) : null;
+  if (!res?.stopped) return { error: `ocstop: exit ${r.code} ${r.out.trim()}` };
+  return { verified: r.t - t0, daemon: res.ms, error: "" };
+}
+
 const rows = [];
 let tagN = 0;
 const runStart = now();
@@ -233,21 +251,8 @@ async function serveMode() {
   // Each approach's stop, from t0: what it alone knows (the idle is timed by the trial).
   const stops = {
     floor: (s) => api(s.dir, "POST", `/session/${s.id}/abort`).then(() => ({})),
-    async x(s, t0, t0Wall) {
-      await prompt(s.dir, s.id, text("x"));
-      const [stop, verdict] = await Promise.all([daemonEvent("stop", s.id, t0), daemonEvent("verdict", s.id, t0, VERDICT_WAIT_MS)]);
-      if (!stop) return { error: "no stop event", ...verdictTimes(verdict, t0, t0Wall) };
-      return {
-        verified: stop.ev.stopped ? stop.t - t0 : null, daemon: stop.ev.ms, ...verdictTimes(verdict, t0, t0Wall),
-        error: stop.ev.stopped ? "" : `not stopped: ${stop.ev.reason}`,
-      };
-    },
-    async cli(s, t0) {
-      const r = await run(opt.ocstop, ["-j"], s.dir);
-      const res = r.code === 0 ? JSON.parse(r.out).results?.find((x) => x.session === s.id) : null;
-      if (!res?.stopped) return { error: `ocstop: exit ${r.code} ${r.out.trim()}` };
-      return { verified: r.t - t0, daemon: res.ms, error: "" };
-    },
+    x: (s, t0, t0Wall) => xStop(() => prompt(s.dir, s.id, text("x")), s.id, t0, t0Wall),
+    cli: (s, t0) => cliStop(s.dir, s.id, t0),
     copied: (s) => prompt(s.dir, s.id, text("x")).then(() => ({})),
     kimaki: (s, t0, t0Wall, tag) =>
       prompt(s.dir, s.id, [...text("x"), { type: "text", text: kimakiContext(tag), synthetic: true }]).then(() => ({})),
@@ -445,21 +450,8 @@ async function tuiMode() {
       keys("Escape");
       return {};
     },
-    async x(id, t0, t0Wall) {
-      keys("x", "Enter");
-      const [stop, verdict] = await Promise.all([daemonEvent("stop", id, t0), daemonEvent("verdict", id, t0, VERDICT_WAIT_MS)]);
-      if (!stop) return { error: "no stop event", ...verdictTimes(verdict, t0, t0Wall) };
-      return {
-        verified: stop.ev.stopped ? stop.t - t0 : null, daemon: stop.ev.ms, ...verdictTimes(verdict, t0, t0Wall),
-        error: stop.ev.stopped ? "" : `not stopped: ${stop.ev.reason}`,
-      };
-    },
-    async cli(id, t0) {
-      const r = await run(opt.ocstop, ["-j"], opt.root);
-      const res = r.code === 0 ? JSON.parse(r.out).results?.find((x) => x.session === id) : null;
-      if (!res?.stopped) return { error: `ocstop: exit ${r.code} ${r.out.trim()}` };
-      return { verified: r.t - t0, daemon: res.ms, error: "" };
-    },
+    x: (id, t0, t0Wall) => xStop(async () => keys("x", "Enter"), id, t0, t0Wall),
+    cli: (id, t0) => cliStop(opt.root, id, t0),
   };
   for (const n of names) if (!stops[n]) throw new Error(`unknown TUI approach ${n}`);
 

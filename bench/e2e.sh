@@ -9,7 +9,7 @@
 #          bash, subagent and slowtool M each (default 20);
 #   tui    that server gone (two OpenCodes on a small machine starve the TUI), the TUI in a private
 #          tmux server, the shim in its project: Esc Esc, x typed and `ocstop` K trials each (20).
-# --quick: a few trials of each (about a minute and a half). --out DIR: e2e-trials.csv (one row per
+# --quick: a few trials of each. --out DIR: e2e-trials.csv (one row per
 # trial) and e2e-summary.csv (one per mode, scenario and approach) in DIR. SERVE-OPTIONS go to the
 # serve run (e.g. --scenarios stream --approaches floor,x).
 set -u
@@ -43,12 +43,12 @@ world_start
 START=$(now_ms)
 phase() { echo "e2e.sh: $1 at $((($(now_ms) - START) / 1000)) s, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2; }
 
-# shim_project DIR — DIR as a project with ocstop's shim, linked as a user links it for one project.
-# Its .opencode/ gets the global config's stub for OpenCode's `npm install` of its plugin package:
-# offline, that install stalls the directory's first request for half a minute.
+# project_stub DIR — DIR's .opencode/ gets the global config's stub for OpenCode's `npm install` of
+# its plugin package: offline, that install stalls the directory's first request for half a minute.
 project_stub() {
   mkdir -p "$1/.opencode/node_modules" && cp "$OC_CONFIG_DIR/package.json" "$OC_CONFIG_DIR/package-lock.json" "$1/.opencode/"
 }
+# shim_project DIR — DIR as a project with ocstop's shim, linked as a user links it for one project.
 shim_project() {
   project_stub "$1" && (cd "$1" && OCSTOP_SHIM=$OCSTOP_SHIM_SRC "$OCSTOP_BIN" install-plugin --project >/dev/null)
 }
