@@ -35,7 +35,7 @@
 // the x: OpenCode's work before the hook; empty when the daemon does not say), and in the window
 // after the idle (--window, 2 s) the model requests of the trial (the fake model's log: its tag, or a
 // bare x), the busy statuses of its sessions and the tools that started after t0 (tool: t0 → the
-// first): it stayed stopped when all are 0. A session is used again only after that window and once its turn is over
+// first part said running; slowtool, tool_ran: its command ran): it stayed stopped when all are 0. A session is used again only after that window and once its turn is over
 // (OpenCode says idle twice per abort, and a prompt between the two is lost).
 //
 // TUI mode: the OpenCode TUI in the tmux pane --target, in --root, with the shim; its only observer
@@ -312,8 +312,10 @@ async function serveMode() {
     const starts = ids.flatMap((id) => [...stateOf(id).tools.values()].filter((t) => t > t0 && t <= end));
     row.tools_started_after = starts.length;
     row.tool_ms = starts.length ? Math.min(...starts) - t0 : null;
-    // A tool that ran too fast to be seen running still left its mark.
-    if (sc === "slowtool" && existsSync(`${markDir}/t${k}`)) row.tools_started_after = Math.max(row.tools_started_after, 1);
+    // A part said running need not have run its command (a plugin's hook may refuse it); a tool that
+    // ran too fast to be seen running still left its mark.
+    row.tool_ran = sc === "slowtool" ? existsSync(`${markDir}/t${k}`) : null;
+    if (row.tool_ran) row.tools_started_after = Math.max(row.tools_started_after, 1);
     row.tool_left = sc === "bash" && processLeft(`sleep 300.${k}`);
     row.stayed = row.stopped && !row.tool_left && row.model_requests_after + row.busy_after + row.tools_started_after === 0;
     try {
@@ -546,6 +548,7 @@ function report() {
     daemon: stats(rs.map((r) => r.daemon_ms)), verdict: stats(rs.map((r) => r.verdict_ms)), hook: stats(rs.map((r) => r.hook_ms)),
     requests: rs.reduce((n, r) => n + (r.model_requests_after ?? 0), 0), busy: rs.reduce((n, r) => n + (r.busy_after ?? 0), 0),
     tools: rs.reduce((n, r) => n + (r.tools_started_after ?? 0), 0), left: rs.filter((r) => r.tool_left).length,
+    ran: rs.some((r) => r.tool_ran !== null && r.tool_ran !== undefined) ? rs.filter((r) => r.tool_ran).length : null,
   }));
   const floorOf = (sc) => summary.find((s) => s.scenario === sc && s.approach === FLOOR)?.idle;
   const f1 = (x) => (x === null || x === undefined ? "" : x.toFixed(1));
@@ -553,14 +556,15 @@ function report() {
 
   console.log(`${opt.mode} mode, ${cpus().length} cores, window ${WINDOW_MS} ms, trials interleaved; floor: ${FLOOR}; ` +
     "with n <= 100 p99 is the maximum");
-  console.log("scenario  what (ms)                     n stopped stayed      min      p50      p99      max  p50-floor  p99-floor  requests busy tools left");
+  console.log("scenario  what (ms)                     n stopped stayed      min      p50      p99      max  p50-floor  p99-floor  requests busy tools left ran");
   const line = (sc, label, s, st, counts) =>
     console.log(
       `${sc.padEnd(10)}${label.padEnd(26)}${String(s.n).padStart(5)}${String(counts ? s.stopped : "").padStart(8)}${String(counts ? s.stayed : "").padStart(7)}` +
         ["min", "p50", "p99", "max"].map((q) => f1(st?.[q]).padStart(9)).join("") +
         f1(minus(st, "p50", floorOf(sc))).padStart(11) + f1(minus(st, "p99", floorOf(sc))).padStart(11) +
         String(counts ? s.requests : "").padStart(10) + String(counts ? s.busy : "").padStart(5) +
-        String(counts ? s.tools : "").padStart(6) + String(counts ? s.left : "").padStart(5),
+        String(counts ? s.tools : "").padStart(6) + String(counts ? s.left : "").padStart(5) +
+        String(counts ? s.ran ?? "" : "").padStart(4),
     );
   for (const s of summary) {
     line(s.scenario, `${s.approach} -> idle${s.approach === FLOOR ? " (floor)" : ""}`, s, s.idle, true);
@@ -584,12 +588,12 @@ function report() {
   };
   if (opt.csv)
     csv(opt.csv, ["mode", "scenario", "approach", "trial", "session", "t0_epoch_ms", "idle_ms", "verified_ms", "daemon_ms", "hook_ms",
-      "stopped", "stayed", "model_requests_after", "busy_after", "tools_started_after", "error", "verdict_ms", "tool_left", "tool_ms"], rows);
+      "stopped", "stayed", "model_requests_after", "busy_after", "tools_started_after", "error", "verdict_ms", "tool_left", "tool_ms", "tool_ran"], rows);
   if (opt.summary)
     csv(opt.summary, ["mode", "scenario", "approach", "n", "stopped", "stayed", "idle_min", "idle_p50", "idle_p99", "idle_max",
       "idle_p50_minus_floor", "idle_p99_minus_floor", "verified_p50", "verified_p99", "verified_p50_minus_floor",
       "verified_p99_minus_floor", "model_requests_after", "busy_after", "tools_started_after", "tools_left",
-      "hook_p50", "hook_p99", "verdict_p50", "verdict_p99"], summary.map((s) => {
+      "hook_p50", "hook_p99", "verdict_p50", "verdict_p99", "tools_ran"], summary.map((s) => {
       const floor = floorOf(s.scenario);
       return {
         mode: s.mode, scenario: s.scenario, approach: s.approach, n: s.n, stopped: s.stopped, stayed: s.stayed,
@@ -599,6 +603,7 @@ function report() {
         verified_p50_minus_floor: minus(s.verified, "p50", floor), verified_p99_minus_floor: minus(s.verified, "p99", floor),
         model_requests_after: s.requests, busy_after: s.busy, tools_started_after: s.tools, tools_left: s.left,
         hook_p50: s.hook?.p50, hook_p99: s.hook?.p99, verdict_p50: s.verdict?.p50, verdict_p99: s.verdict?.p99,
+        tools_ran: s.ran,
       };
     }));
 }
