@@ -6,6 +6,8 @@
  * directory, writes requests, and turns the event loop until the answer is
  * there.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -1209,6 +1211,99 @@ static void test_message_late(void **state)
 	client_free(w, c);
 }
 
+/* Where the inbox holds the first message match accepts; -1 if none. */
+static ssize_t inbox_index(struct client *c, bool (*match)(json_t *, const void *), const void *arg)
+{
+	json_t *m;
+	size_t i;
+
+	drain(c);
+	json_array_foreach(c->inbox, i, m)
+		if (match(m, arg))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Over HTTP with fences the proof of an x waits for the shim's word that its
+ * own abort returned. The daemon's verdict can reach the shim after its
+ * deadline: the shim then says it decided alone. That word is the one the
+ * stop waits for, and the x is the same: proven at once (not at the
+ * attempt's deadline), counted and told once. */
+static void test_x_done_after_late_verdict(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w);
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct server *srv;
+	struct fake *f;
+	json_t *r, *ev;
+	int64_t t0;
+	char url[64], text[512];
+
+	/* This process listens where it says its OpenCode does: reached over
+	 * HTTP (the fake backend), not through the shim. */
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	snprintf(text, sizeof(text),
+	    "{\"server_url\": \"%s\", \"directory\": \"/d\", \"pid\": %d, \"fences\": true}", url,
+	    (int)getpid());
+	r = result(w, shim, "register", text);
+	assert_true(json_is_true(json_object_get(r, "http")));
+	json_decref(r);
+	assert_non_null(srv = server_find_url(w->e, url));
+	f = fake_of(&w->fakes, srv);
+	engine_observe_event(w->e, srv, "/d",
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_d\","
+		  "\"status\":{\"type\":\"busy\"}}}"),
+	    clock_now_ms());
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"ses_d\", \"message_id\": \"msg_d\", \"deadline\": %lld, "
+	    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}",
+	    (long long)(clock_wall_ms() + 60000));
+	r = result(w, shim, "message", text);
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+	t0 = clock_now_ms();
+	/* Over HTTP the daemon's abort goes too; it lands, and OpenCode says
+	 * idle: the proof waits for the shim's. */
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	engine_observe_event(w->e, srv, "/d",
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_d\","
+		  "\"status\":{\"type\":\"idle\"}}}"),
+	    clock_now_ms());
+	for (int i = 0; i < 20; i++)
+		turn(w);
+	assert_true(inbox_index(shim, is_notification, "x.result") < 0);
+	send_json(shim,
+	    "[2, \"x.done\", [{\"session\": \"ses_d\", \"message_id\": \"msg_d\", "
+	    "\"verdict\": \"abort\", \"by\": \"shim\", \"aborted\": true}]]");
+	ev = wait_for(w, shim, is_notification, "x.result");
+	assert_true(clock_now_ms() - t0 < w->cfg.stop_timeout_ms);
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_d");
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
+		"fenced")));
+	json_decref(ev);
+	r = result(w, shim, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 1);
+	assert_int_equal(counter_at(r, "aborts"), 1);
+	json_decref(r);
+	assert_true(inbox_index(shim, is_notification, "x.result") < 0);
+	assert_int_equal(f->n_aborts, 1);
+	client_free(w, shim);
+	close(lfd);
+}
+
 /* A peer that sends x after x for one running tree: each outcome it waits
  * for is held until the stop ends, up to CONTROL_MAX_X_PENDING; past that
  * it is told at once that the x is not proven, and holds nothing. */
@@ -1425,19 +1520,6 @@ static void test_relay(void **state)
 	assert_int_equal(json_array_size(json_object_get(r, "sessions")), 0);
 	json_decref(r);
 	client_free(w, c);
-}
-
-/* Where the inbox holds the first message match accepts; -1 if none. */
-static ssize_t inbox_index(struct client *c, bool (*match)(json_t *, const void *), const void *arg)
-{
-	json_t *m;
-	size_t i;
-
-	drain(c);
-	json_array_foreach(c->inbox, i, m)
-		if (match(m, arg))
-			return (ssize_t)i;
-	return -1;
 }
 
 /* The first result of an abort reply (borrowed). */
@@ -2069,6 +2151,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_done_after_late_verdict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),

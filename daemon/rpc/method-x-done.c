@@ -29,14 +29,18 @@ static int method_x_done(const struct rpc_call *call, const msgpack_object *opts
 		       "\"daemon\"); aborted is a boolean";
 		return PROTO_EBADREQ;
 	}
+	/* The shim's own abort is on its way no more, returned or failed: a
+	 * stop waiting for it goes on. One did wait: the verdict was the
+	 * daemon's after all, given after the shim stopped waiting, and its
+	 * stop, counted and told, is this x's. */
+	if (is_abort && stop_caller_done(rpc_engine(call), x.session, clock_now_ms()))
+		return 0;
 	if (alone) {
 		rpc_x_verdict(call, x.session, is_abort ? "abort" : "clear");
 		if (is_abort)
 			rpc_x_stop(call, &x, RPC_X_ALONE | (aborted ? RPC_X_SHIM_ABORTED : 0));
 	} else if (is_abort && !aborted) {
 		stop_abort_skipped(rpc_engine(call), x.session, clock_now_ms());
-	} else if (is_abort) {
-		stop_caller_done(rpc_engine(call), x.session, clock_now_ms());
 	}
 	return 0;
 }

@@ -33,7 +33,7 @@ struct x_watch {
 	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
 };
 
-/* ms: from the x to the tree's idle, -1 when unknown. */
+/* ms: from the x to the stop's proof, -1 when unknown. */
 static void tell(const struct x_watch *w, const char *outcome, const struct wire_stop *stop,
     const char *reason, int64_t ms)
 {
@@ -63,8 +63,8 @@ static void stop_done(const struct stop_result *res, void *arg)
 
 	view_stop(res, &v);
 	tell(w, res->stopped ? "stopped" : "not_stopped", &v, res->reason,
-	    res->stopped && w->typed_ms > 0 && res->idle_at_ms >= w->typed_ms
-		? res->idle_at_ms - w->typed_ms
+	    res->stopped && w->typed_ms > 0 && res->proven_at_ms >= w->typed_ms
+		? res->proven_at_ms - w->typed_ms
 		: -1);
 	free(w);
 }
