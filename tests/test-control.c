@@ -856,6 +856,7 @@ static void test_message(void **state)
 	struct fake *f = fake_of(&w->fakes, w->http);
 	json_t *r, *ev;
 	json_int_t ms;
+	long long typed;
 	char text[512];
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
@@ -873,6 +874,8 @@ static void test_message(void **state)
 	ev = wait_for(w, sub, is_event_type, "verdict");
 	assert_string_equal(str_at(ev, "2.0.verdict"), "clear");
 	assert_string_equal(str_at(ev, "2.0.session.status"), "idle");
+	/* No typed_at given, none told. */
+	assert_null(json_object_get(json_array_get(json_array_get(ev, 2), 0), "typed_at"));
 	json_decref(ev);
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "idle");
@@ -880,10 +883,11 @@ static void test_message(void **state)
 	json_decref(ev);
 	BUSY(w, "ses_m");
 	/* Typed 500 ms ago by the shim's clock. */
+	typed = (long long)(clock_wall_ms() - 500);
 	snprintf(text, sizeof(text),
 	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"typed_at\": %lld, \"parts\": "
 	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
-	    (long long)(clock_wall_ms() - 500));
+	    typed);
 	r = result(w, c, "message", text);
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
@@ -914,7 +918,13 @@ static void test_message(void **state)
 	assert_string_equal(str_at(ev, "2.0.outcome"), "unverified");
 	assert_non_null(str_at(ev, "2.0.reason"));
 	json_decref(ev);
+	/* The verdict event carries the shim's moment of the x, to split
+	 * OpenCode's work before the hook from what followed. */
 	ev = wait_for(w, sub, is_event_type, "verdict");
+	assert_string_equal(str_at(ev, "2.0.verdict"), "abort");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(json_array_get(ev, 2), 0), "typed_at")),
+	    typed);
 	json_decref(ev);
 	ev = wait_for(w, sub, is_event_type, "verdict");
 	assert_string_equal(str_at(ev, "2.0.session.id"), "ses_new");

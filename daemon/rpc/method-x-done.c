@@ -36,7 +36,7 @@ static int method_x_done(const struct rpc_call *call, const msgpack_object *opts
 	if (is_abort && stop_caller_done(rpc_engine(call), x.session, clock_now_ms()))
 		return 0;
 	if (alone) {
-		rpc_x_verdict(call, x.session, is_abort ? "abort" : "clear");
+		rpc_x_verdict(call, &x, is_abort ? "abort" : "clear");
 		if (is_abort)
 			rpc_x_stop(call, &x, RPC_X_ALONE | (aborted ? RPC_X_SHIM_ABORTED : 0));
 	} else if (is_abort && !aborted) {

@@ -246,13 +246,15 @@ int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 	return 0;
 }
 
-void rpc_x_verdict(const struct rpc_call *call, const char *session, const char *verdict)
+void rpc_x_verdict(const struct rpc_call *call, const struct rpc_x *x, const char *verdict)
 {
 	struct engine *e = rpc_engine(call);
 	struct rpc_counters *k = rpc_counters(call);
+	const char *session = x->session;
 	struct notify_event ev = { .type = NOTIFY_VERDICT,
 		.session_id = session,
-		.verdict = verdict };
+		.verdict = verdict,
+		.typed_at = x->typed_at };
 
 	if (strcmp(verdict, "clear") == 0) {
 		k->verdicts_clear++;
