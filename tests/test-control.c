@@ -1234,6 +1234,58 @@ static ssize_t inbox_index(struct client *c, bool (*match)(json_t *, const void 
 	return -1;
 }
 
+/* Register shim as the plugin of an OpenCode at version ("" unknown) that
+ * holds fences and is reached over HTTP (the fake backend): this process
+ * listens, on *lfd, where it says that OpenCode does. */
+static struct server *http_shim(struct world *w, struct client *shim, const char *version, int *lfd)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	char url[64], text[512];
+	struct server *srv;
+	json_t *r;
+
+	assert_true((*lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(*lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(*lfd, 1), 0);
+	assert_int_equal(getsockname(*lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	snprintf(text, sizeof(text),
+	    "{\"server_url\": \"%s\", \"directory\": \"/d\", \"pid\": %d, \"fences\": true, "
+	    "\"opencode_version\": \"%s\"}",
+	    url, (int)getpid(), version);
+	r = result(w, shim, "register", text);
+	assert_true(json_is_true(json_object_get(r, "http")));
+	json_decref(r);
+	assert_non_null(srv = server_find_url(w->e, url));
+	return srv;
+}
+
+static void status_of(struct world *w, struct server *srv, const char *id, const char *status)
+{
+	engine_observe_event(w->e, srv, "/d",
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
+		  "\"status\":{\"type\":\"%s\"}}}",
+		id, status),
+	    clock_now_ms());
+}
+
+/* The shim's x in a running session: the verdict is abort. */
+static void type_x(struct world *w, struct client *shim, const char *session)
+{
+	char text[512];
+	json_t *r;
+
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"%s\", \"message_id\": \"msg_d\", \"deadline\": %lld, "
+	    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}",
+	    session, (long long)(clock_wall_ms() + 60000));
+	r = result(w, shim, "message", text);
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+}
+
 /* Over HTTP with fences the proof of an x waits for the shim's word that its
  * own abort returned. The daemon's verdict can reach the shim after its
  * deadline: the shim then says it decided alone. That word is the one the
@@ -1243,53 +1295,22 @@ static void test_x_done_after_late_verdict(void **state)
 {
 	struct world *w = *state;
 	struct client *shim = client_new(w);
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sin);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct server *srv;
-	struct fake *f;
+	int lfd;
+	struct server *srv = http_shim(w, shim, "", &lfd);
+	struct fake *f = fake_of(&w->fakes, srv);
 	json_t *r, *ev;
 	int64_t t0;
-	char url[64], text[512];
 
-	/* This process listens where it says its OpenCode does: reached over
-	 * HTTP (the fake backend), not through the shim. */
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
-	snprintf(text, sizeof(text),
-	    "{\"server_url\": \"%s\", \"directory\": \"/d\", \"pid\": %d, \"fences\": true}", url,
-	    (int)getpid());
-	r = result(w, shim, "register", text);
-	assert_true(json_is_true(json_object_get(r, "http")));
-	json_decref(r);
-	assert_non_null(srv = server_find_url(w->e, url));
-	f = fake_of(&w->fakes, srv);
-	engine_observe_event(w->e, srv, "/d",
-	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_d\","
-		  "\"status\":{\"type\":\"busy\"}}}"),
-	    clock_now_ms());
-	snprintf(text, sizeof(text),
-	    "{\"session\": \"ses_d\", \"message_id\": \"msg_d\", \"deadline\": %lld, "
-	    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}",
-	    (long long)(clock_wall_ms() + 60000));
-	r = result(w, shim, "message", text);
-	assert_string_equal(str_at(r, "verdict"), "abort");
-	json_decref(r);
+	status_of(w, srv, "ses_d", "busy");
+	type_x(w, shim, "ses_d");
 	t0 = clock_now_ms();
-	/* Over HTTP the daemon's abort goes too; it lands, and OpenCode says
-	 * idle: the proof waits for the shim's. */
+	/* OpenCode's version unknown: the daemon's abort goes too; it lands,
+	 * and OpenCode says idle: the proof waits for the shim's. */
 	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
 		turn(w);
 	assert_int_equal(f->n_aborts, 1);
 	fake_answer(f, 0, true, NULL, clock_now_ms());
-	engine_observe_event(w->e, srv, "/d",
-	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"ses_d\","
-		  "\"status\":{\"type\":\"idle\"}}}"),
-	    clock_now_ms());
+	status_of(w, srv, "ses_d", "idle");
 	for (int i = 0; i < 20; i++)
 		turn(w);
 	assert_true(inbox_index(shim, is_notification, "x.result") < 0);
@@ -1312,6 +1333,43 @@ static void test_x_done_after_late_verdict(void **state)
 	assert_int_equal(f->n_aborts, 1);
 	client_free(w, shim);
 	close(lfd);
+}
+
+/* From OpenCode 1.16 on the shim's in-process abort of the typed-in session
+ * is enough over HTTP too: the daemon sends none, and its idle proves the
+ * stop with no word to wait for. 1.15 gets the daemon's abort as well. */
+static void test_x_one_abort(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *old = client_new(w);
+	int lfd, lfd_old;
+	struct server *srv = http_shim(w, shim, "1.18.33", &lfd);
+	struct server *srv_old = http_shim(w, old, "1.15.13", &lfd_old);
+	struct fake *f = fake_of(&w->fakes, srv), *f_old = fake_of(&w->fakes, srv_old);
+
+	status_of(w, srv, "ses_n", "busy");
+	type_x(w, shim, "ses_n");
+	for (int i = 0; i < 20; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 0);
+	status_of(w, srv, "ses_n", "idle");
+	x_result_is(w, shim, "stopped");
+	status_of(w, srv_old, "ses_o", "busy");
+	type_x(w, old, "ses_o");
+	for (int i = 0; i < 20 && f_old->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f_old->n_aborts, 1);
+	assert_string_equal(f_old->aborts[0].session, "ses_o");
+	fake_answer(f_old, 0, true, NULL, clock_now_ms());
+	status_of(w, srv_old, "ses_o", "idle");
+	send_json(old,
+	    "[2, \"x.done\", [{\"session\": \"ses_o\", \"verdict\": \"abort\", "
+	    "\"by\": \"daemon\", \"aborted\": true}]]");
+	x_result_is(w, old, "stopped");
+	client_free(w, shim);
+	client_free(w, old);
+	close(lfd);
+	close(lfd_old);
 }
 
 /* A peer that sends x after x for one running tree: each outcome it waits
@@ -2162,6 +2220,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_done_after_late_verdict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_one_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),

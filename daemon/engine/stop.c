@@ -655,10 +655,21 @@ void stop_await_caller(struct stop *st, const char *session)
 		    session);
 }
 
-bool stop_caller_done(struct engine *e, const char *session, int64_t now_ms)
+bool stop_shim_aborts(struct engine *e, const char *session)
+{
+	const struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished &&
+		    ((st->caller != NULL && strcmp(st->caller, session) == 0) ||
+			(st->skipped != NULL && strcmp(st->skipped, session) == 0)))
+			return true;
+	return false;
+}
+
+void stop_caller_done(struct engine *e, const char *session, int64_t now_ms)
 {
 	struct stop *st;
-	bool awaited = false;
 
 	engine_enter(e);
 	TAILQ_FOREACH(st, &e->stops, link) {
@@ -666,12 +677,10 @@ bool stop_caller_done(struct engine *e, const char *session, int64_t now_ms)
 			continue;
 		free(st->caller);
 		st->caller = NULL;
-		awaited = true;
 		step(st, now_ms);
 	}
 	engine_rearm(e);
 	engine_leave(e);
-	return awaited;
 }
 
 void stops_shim_gone(struct engine *e, const struct server *srv, int64_t now_ms)

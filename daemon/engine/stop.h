@@ -149,9 +149,12 @@ void stop_force(struct stop *st);
  * (the shim, in-process, for an x over HTTP): the proof waits for its word
  * (stop_caller_done), up to the attempt's deadline and while the server's
  * shim is connected, since an abort that lands after the stop ended drops
- * the user's next prompt. stop_caller_done: whether a stop waited for it. */
+ * the user's next prompt. */
 void stop_await_caller(struct stop *st, const char *session);
-bool stop_caller_done(struct engine *e, const char *session, int64_t now_ms);
+void stop_caller_done(struct engine *e, const char *session, int64_t now_ms);
+/* Whether a stop running waits for the caller's abort of session, or left
+ * that abort to it (stop_start's aborted). */
+bool stop_shim_aborts(struct engine *e, const char *session);
 /* The shim of srv disconnected: the word of its abort that a stop waits for
  * may never come, so that stop is proven at its next step without it. */
 void stops_shim_gone(struct engine *e, const struct server *srv, int64_t now_ms);
