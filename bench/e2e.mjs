@@ -19,7 +19,8 @@
 // so, and stopped only once that sleep is gone (it is looked for at the window's end). Recorded: idle (t0 → the first session.idle on
 // /global/event), verified (ocstop: t0 → the daemon's stop event, or the CLI's exit, saying
 // stopped), daemon (the daemon's own figure), verdict (x: t0 → the daemon's verdict event on
-// `ocstop -j monitor`, an upper bound of OpenCode's work before the plugin hook), and in the window
+// `ocstop -j monitor`), hook (x: t0 → the shim's chat.message hook seeing the x, the verdict event's
+// typed_at, both on the wall clock: OpenCode's own work before the plugin), and in the window
 // after the idle (--window, 2 s) the model requests of the trial (the fake model's log: its tag, or a
 // bare x) and the session's busy statuses: it stayed stopped when both are 0. A session is used again
 // only after that window and once its turn is over (OpenCode says idle twice per abort, and a prompt
@@ -160,12 +161,13 @@ const text = (t) => [{ type: "text", text: t }];
 // Each approach's stop, from t0: what it alone knows (the idle is timed by the trial).
 const stops = {
   floor: (s) => api(s.dir, "POST", `/session/${s.id}/abort`).then(() => ({})),
-  async x(s, t0) {
+  async x(s, t0, tag, t0Wall) {
     await prompt(s.dir, s.id, text("x"));
     const [stop, verdict] = await Promise.all([daemonEvent("stop", s.id, t0), daemonEvent("verdict", s.id, t0, VERDICT_WAIT_MS)]);
     if (!stop) return { error: "no stop event" };
     return {
       verified: stop.ev.stopped ? stop.t - t0 : null, daemon: stop.ev.ms, verdict: verdict ? verdict.t - t0 : null,
+      hook: Number.isInteger(verdict?.ev.typed_at) ? verdict.ev.typed_at - t0Wall : null,
       error: stop.ev.stopped ? "" : `not stopped: ${stop.ev.reason}`,
     };
   },
@@ -247,11 +249,11 @@ async function trial(approach, s) {
   const idle = waitEvent(isIdle(s.id), approach === "kimaki" ? STOP_TIMEOUT_MS + 5000 : STOP_TIMEOUT_MS);
   const t0 = now();
   const t0Wall = Date.now();
-  const r = await stops[approach](s, t0, `[t${k}]`).catch((e) => ({ error: e.message }));
+  const r = await stops[approach](s, t0, `[t${k}]`, t0Wall).catch((e) => ({ error: e.message }));
   const idleAt = await idle.catch(() => undefined);
   const row = {
     approach, trial: k, session: s.id, t0_epoch_ms: t0Wall, idle_ms: idleAt === undefined ? null : idleAt - t0,
-    verified_ms: r.verified ?? null, daemon_ms: r.daemon ?? null, verdict_ms: r.verdict ?? null,
+    verified_ms: r.verified ?? null, daemon_ms: r.daemon ?? null, verdict_ms: r.verdict ?? null, hook_ms: r.hook ?? null,
     stopped: idleAt !== undefined && !r.error, error: r.error ?? (idleAt === undefined ? "no idle" : ""),
   };
   s.free = windowOf(row, s, k, t0, t0Wall, idleAt);
@@ -330,7 +332,7 @@ const summary = names.map((a) => {
   return {
     approach: a, n: rs.length, stopped: rs.filter((r) => r.stopped).length, stayed: rs.filter((r) => r.stayed).length,
     idle: stats(rs.map((r) => r.idle_ms)), verified: stats(rs.map((r) => r.verified_ms)),
-    daemon: stats(rs.map((r) => r.daemon_ms)), verdict: stats(rs.map((r) => r.verdict_ms)),
+    daemon: stats(rs.map((r) => r.daemon_ms)), verdict: stats(rs.map((r) => r.verdict_ms)), hook: stats(rs.map((r) => r.hook_ms)),
     requests: rs.reduce((n, r) => n + r.model_requests_after, 0), busy: rs.reduce((n, r) => n + r.busy_after, 0),
     tools: rs.reduce((n, r) => n + r.tools_started_after, 0), left: rs.filter((r) => r.tool_left).length,
   };
@@ -355,6 +357,7 @@ for (const s of summary) {
   if (s.verified) line(`${s.approach} -> verified stop`, s, s.verified);
   if (s.daemon) line(`${s.approach}: daemon's own ms`, s, s.daemon);
   if (s.verdict) line(`${s.approach} -> verdict event`, s, s.verdict);
+  if (s.hook) line(`${s.approach} -> shim's hook`, s, s.hook);
 }
 const xs = summary.find((s) => s.approach === "x")?.idle, cp = summary.find((s) => s.approach === "copied")?.idle;
 if (xs && cp) console.log(`x minus copied plugin (same OpenCode path), idle: p50 ${f1(xs.p50 - cp.p50)}, p99 ${f1(xs.p99 - cp.p99)}`);
@@ -364,7 +367,7 @@ const csvCell = (v) => (v === null || v === undefined ? "" : typeof v === "numbe
 const csv = (header, objs) => [header.join(","), ...objs.map((o) => header.map((h) => csvCell(o[h])).join(","))].join("\n") + "\n";
 if (opt.csv) {
   const h = ["mode", "scenario", "approach", "trial", "session", "t0_epoch_ms", "idle_ms", "verified_ms", "daemon_ms", "verdict_ms",
-    "stopped", "stayed", "model_requests_after", "busy_after", "tools_started_after", "tool_left", "error"];
+    "hook_ms", "stopped", "stayed", "model_requests_after", "busy_after", "tools_started_after", "tool_left", "error"];
   writeFileSync(opt.csv, csv(h, rows.map((r) => ({ mode: "serve", scenario: opt.scenario, ...r }))));
 }
 if (opt.summary) {
