@@ -34,6 +34,31 @@ static const char *valid_id(const char *id)
 	return id != NULL && proto_session_id_valid(id, strlen(id)) ? id : NULL;
 }
 
+/* A decimal number of at most 6 digits at *s; -1 when none. */
+static long version_part(const char **s)
+{
+	long n = 0;
+	int digits = 0;
+
+	for (; **s >= '0' && **s <= '9' && digits < 6; (*s)++, digits++)
+		n = n * 10 + (**s - '0');
+	return digits == 0 || (**s >= '0' && **s <= '9') ? -1 : n;
+}
+
+bool oc_version_at_least(const char *version, int major, int minor)
+{
+	const char *s = version;
+	long ma, mi;
+
+	if (s == NULL)
+		return false;
+	if (*s == 'v')
+		s++;
+	if ((ma = version_part(&s)) < 0 || *s++ != '.' || (mi = version_part(&s)) < 0)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 bool oc_session_id_possible(const char *id)
 {
 	return strncmp(id, OC_SESSION_ID_PREFIX, strlen(OC_SESSION_ID_PREFIX)) == 0;

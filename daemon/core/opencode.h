@@ -84,4 +84,13 @@ bool oc_session_id_possible(const char *id);
 /* A Session object; -1 when it has no valid id. */
 int oc_info_read(json_t *info, struct oc_info *out);
 
+/* From this version on, one abort ends a session whose prompt a plugin
+ * blocked; 1.15 keeps it busy until a second one. */
+#define OC_ONE_ABORT_MAJOR 1
+#define OC_ONE_ABORT_MINOR 16
+
+/* Whether version ("1.18.33", "v1.16.0-beta"; NULL when unknown) is at
+ * least major.minor; false when unknown or not read. */
+bool oc_version_at_least(const char *version, int major, int minor);
+
 #endif
