@@ -78,6 +78,11 @@ function fmt(v, digits) {
 }
 const signed = (v) => (Number.isNaN(num(v)) ? "–" : (num(v) > 0 ? "+" : "") + fmt(v));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : NaN; };
+// Nearest rank, as bench/e2e.mjs reports its own: with n <= 100, p99 is the maximum.
+function percentile(xs, p) {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+}
 
 // cols: [key, title, formatter?]; rows: objects.
 function table(cols, rows) {
@@ -91,6 +96,7 @@ const notRun = (file) => `_Not measured in this run: ${file} is missing (phase \
 const run = Object.fromEntries((load("run.csv", "run.sh") ?? []).map((r) => [r.key, r.value]));
 const phases = load("phases.csv", "run.sh") ?? [];
 const e2e = load("e2e-summary.csv", "e2e");
+const trials = load("e2e-trials.csv", "e2e");
 const latency = load("daemon-latency.csv", "daemon");
 const throughput = load("daemon-throughput.csv", "daemon");
 const syscalls = load("daemon-syscalls.csv", "daemon");
@@ -170,7 +176,9 @@ const E2E_COLS = [
   ["idle_p50", "→ idle p50", ms], ["idle_p99", "p99", ms], ["idle_p50_minus_floor", "p50 − floor", plus],
   ["idle_p99_minus_floor", "p99 − floor", plus], ["verified_p50", "→ verified p50", ms], ["verified_p99", "p99", ms],
   ["verified_p50_minus_floor", "p50 − floor", plus],
+  ["hook_p50", "x → hook p50", ms],
   ["model_requests_after", "model requests after"], ["busy_after", "busy after"], ["tools_started_after", "tools started after"],
+  ["tools_ran", "tools that ran"],
 ];
 function e2eTables(mode) {
   if (!e2e) return notRun("e2e-summary.csv");
@@ -185,6 +193,29 @@ function e2eTables(mode) {
   return out.join("\n\n");
 }
 blocks.e2e_serve = () => e2eTables("serve");
+
+// Where an x's time goes, trial by trial: OpenCode's own work from the prompt to the shim's
+// chat.message hook (typed_at), then the stop from the hook to the idle and to the proof.
+blocks.e2e_split = () => {
+  if (!trials) return notRun("e2e-trials.csv");
+  const rows = [];
+  for (const scenario of [...new Set(trials.filter((t) => t.mode === "serve").map((t) => t.scenario))]) {
+    const of = (a) => trials.filter((t) => t.mode === "serve" && t.scenario === scenario && t.approach === a && t.error === "");
+    const xs = of("x").filter((t) => t.hook_ms !== "");
+    if (!xs.length) continue;
+    const span = (f) => { const v = xs.map(f); return { p50: percentile(v, 50), p99: percentile(v, 99) }; };
+    const floor = of("floor").map((t) => num(t.idle_ms));
+    const copied = of("copied").map((t) => num(t.idle_ms));
+    const add = (what, st) => rows.push({ scenario, what, p50: st.p50, p99: st.p99 });
+    add("floor: abort route → idle", { p50: percentile(floor, 50), p99: percentile(floor, 99) });
+    add("x: prompt → the shim's hook (OpenCode's work)", span((t) => num(t.hook_ms)));
+    add("x: the shim's hook → idle (ocstop's stop)", span((t) => num(t.idle_ms) - num(t.hook_ms)));
+    add("x: the shim's hook → verified", span((t) => num(t.verified_ms) - num(t.hook_ms)));
+    if (copied.length) add("copied plugin: prompt → idle (the same OpenCode path)", { p50: percentile(copied, 50), p99: percentile(copied, 99) });
+  }
+  if (!rows.length) return "_No x trial in this run carried the hook's time (typed_at)._";
+  return table([["scenario", "scenario"], ["what", "span"], ["p50", "p50 ms"], ["p99", "p99 ms"]], rows);
+};
 blocks.e2e_tui = () => e2eTables("tui");
 
 blocks.daemon_latency = () => {
