@@ -12,11 +12,14 @@
 #
 #   bench/daemon-bench.sh --daemon old=/path/to/old/ocstopd --daemon new=build/daemon/ocstopd
 #
-# --quick: fewer samples, shorter rounds and feeds (under a minute for one daemon).
+# --quick: fewer samples, shorter rounds and feeds (about 30 s for one daemon).
 # --keep: keep the directory with the daemons' logs, the counters' files and results.tsv.
 # --results DIR: write every figure as CSV into DIR (created; its daemon-* files are replaced):
 #   daemon-latency.csv, daemon-feed.csv, daemon-throughput.csv, daemon-syscalls.csv,
-#   daemon-memory.csv, the raw daemon.tsv and the printed tables as daemon.txt.
+#   daemon-memory.csv, the raw daemon.tsv and the printed tables as daemon.txt; and scaling.csv,
+#   one row per session level for the last daemon given: its pass and clear verdicts against
+#   the echo with no other client, and its memory pass (bytes per session: anonymous growth
+#   since registration / sessions held).
 # See bench/README.md for what each figure means.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,8 +49,8 @@ if [ -n "$RESULTS" ]; then
 fi
 
 # The loadgen's TSV (one line per figure, its kind first) as one CSV per kind in $RESULTS.
-write_csv() { # TSV
-  awk -F'\t' -v dir="$RESULTS" '
+write_csv() { # TSV SCALING-TARGET
+  awk -F'\t' -v dir="$RESULTS" -v scaled="$2" '
     function q(s) { gsub(/"/, "\"\"", s); return s ~ /[",]/ ? "\"" s "\"" : s }
     function ratio(a, b) { return b > 0 ? sprintf("%.3f", a / b) : "" }
     BEGIN {
@@ -71,6 +74,23 @@ write_csv() { # TSV
     $1 == "throughput" { print $2, q($3), ++round[$2 SUBSEP $3], $4 > tput }
     $1 == "syscalls" { print $2, q($3), $4, q($5) > sys }
     $1 == "memory" { print q($5), $2, $3, $4, $6, $7, $8 > mem }
+    # scaling.csv: latency with no other client; the memory pass writes a level per row, in order.
+    $1 == "latency" && $3 == 0 && ($5 == "echo" || $5 == scaled) {
+      if (!($2 in seen)) { seen[$2] = 1; level[++levels] = $2 }
+      lat0[$2, ($5 == "echo" ? "echo" : $4), "p50"] = $8; lat0[$2, ($5 == "echo" ? "echo" : $4), "p99"] = $10
+    }
+    $1 == "memory" && $5 == scaled && $2 == "registered" { anon0 = $8 }
+    $1 == "memory" && $5 == scaled && $2 == "sessions" { m++; mheld[m] = $3; mrss[m] = $6; mpss[m] = $7; manon[m] = $8 }
+    END {
+      sc = dir "/scaling.csv"
+      print "sessions,pass_p50_us,pass_p99_us,echo_p50_us,echo_p99_us,clear_p50_us,clear_p99_us,anon_kb,rss_kb,pss_kb,bytes_per_session" > sc
+      for (i = 1; i <= levels; i++) {
+        L = level[i]
+        bps = (i in manon) && mheld[i] > 0 && anon0 != "" ? sprintf("%.0f", (manon[i] - anon0) * 1024 / mheld[i]) : ""
+        print L, lat0[L, "pass", "p50"], lat0[L, "pass", "p99"], lat0[L, "echo", "p50"], lat0[L, "echo", "p99"],
+          lat0[L, "clear", "p50"], lat0[L, "clear", "p99"], manon[i], mrss[i], mpss[i], bps > sc
+      }
+    }
   ' OFS=, "$1"
 }
 
@@ -140,20 +160,21 @@ for d in "${DAEMONS[@]}"; do
       { echo "$name ($bin) did not start:" >&2; cat "$W/$name/$inst.log" >&2; exit 1; }
   done
   LOGS[$name]=$W/$name/main.log
+  LAST_DAEMON=$name
   DPID[$name]=${PIDS[-2]}
   ARGS+=(--daemon "$name=$W/$name/main.sock" --memory-daemon "$name=$W/$name/mem.sock")
 done
 
 if [ "$QUICK" = 1 ]; then
-  ARGS+=(--rounds 6 --samples 300 --warmup 200 --row-seconds 1 --tput-rounds 2 --tput-seconds 0.3
-    --feed-budget 5 --syscall-requests 2000)
+  ARGS+=(--rounds 4 --samples 250 --warmup 100 --row-seconds 0.6 --tput-rounds 2 --tput-seconds 0.3
+    --feed-budget 5 --syscall-requests 1000)
 fi
 echo "== running bench/loadgen (progress on stderr)"
 "${PIN_GEN[@]}" "$BUILD/bench/loadgen" "${ARGS[@]}" "${EXTRA[@]}" | tee "$W/tables.txt"
 RC=${PIPESTATUS[0]}
 if [ -n "$RESULTS" ]; then
   cp "$W/results.tsv" "$RESULTS/daemon.tsv" && cp "$W/tables.txt" "$RESULTS/daemon.txt" &&
-    write_csv "$W/results.tsv" || { echo "could not write the results into $RESULTS" >&2; RC=1; }
+    write_csv "$W/results.tsv" "${LAST_DAEMON}" || { echo "could not write the results into $RESULTS" >&2; RC=1; }
   echo "results: $RESULTS/daemon-*.csv"
 fi
 

@@ -62,19 +62,6 @@ void proto_buf_destroy(struct proto_buf *b)
 	b->size = b->cap = 0;
 }
 
-void proto_pack_cstr(msgpack_packer *pk, const char *s)
-{
-	size_t len;
-
-	if (s == NULL) {
-		msgpack_pack_nil(pk);
-		return;
-	}
-	len = strlen(s);
-	msgpack_pack_str(pk, len);
-	msgpack_pack_str_body(pk, s, len);
-}
-
 void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *method)
 {
 	msgpack_pack_array(pk, 4);
@@ -119,25 +106,4 @@ void proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *
 		msgpack_pack_str_body(pk, message, msg_len);
 	}
 	msgpack_pack_nil(pk);
-}
-
-void proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
-{
-	proto_pack_cstr(pk, key);
-	proto_pack_cstr(pk, value);
-}
-
-void proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
-{
-	proto_pack_cstr(pk, key);
-	msgpack_pack_int64(pk, value);
-}
-
-void proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value)
-{
-	proto_pack_cstr(pk, key);
-	if (value)
-		msgpack_pack_true(pk);
-	else
-		msgpack_pack_false(pk);
 }

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <msgpack.h>
@@ -242,11 +243,42 @@ void proto_pack_result_header(msgpack_packer *pk, uint32_t msgid);
  * [kind, "name"] when message is NULL. */
 void proto_pack_error(msgpack_packer *pk, uint32_t msgid, int code, const char *message);
 
-/* Small helpers for maps of options and results. A NULL string packs nil. */
-void proto_pack_cstr(msgpack_packer *pk, const char *s);
-void proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value);
-void proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value);
-void proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value);
+/* Small helpers for maps of options and results. A NULL string packs nil.
+ * Inline, so that a key's length is known when compiled: every reply and
+ * notification packs several. */
+static inline void proto_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	size_t len;
+
+	if (s == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	len = strlen(s);
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+static inline void proto_pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
+{
+	proto_pack_cstr(pk, key);
+	proto_pack_cstr(pk, value);
+}
+
+static inline void proto_pack_kv_int(msgpack_packer *pk, const char *key, int64_t value)
+{
+	proto_pack_cstr(pk, key);
+	msgpack_pack_int64(pk, value);
+}
+
+static inline void proto_pack_kv_bool(msgpack_packer *pk, const char *key, bool value)
+{
+	proto_pack_cstr(pk, key);
+	if (value)
+		msgpack_pack_true(pk);
+	else
+		msgpack_pack_false(pk);
+}
 
 /* Typed accessors. params must be an array with zero elements or one map
  * (nil or an empty array in its place mean no options, as Neovim's Lua

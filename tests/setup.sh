@@ -5,6 +5,8 @@
 #                                   SDK, Chromium and a browser driver (for the web UI test)
 #   tests/setup.sh --demo           only what tests/demo.sh needs: the build dependencies, Node.js
 #                                   and OpenCode 1.18.33
+#   tests/setup.sh --bench          what bench/run.sh needs: the demo's, tmux, strace, gnuplot, perf
+#                                   and the SDK (for the Kimaki plugin it compares with)
 #   tests/setup.sh --print-opencode print the opencode binary path (installs it first if needed)
 #   tests/setup.sh --print-browser  print Chromium's path and the browser driver's module, one a line
 #                                   (installs first if needed; exit 1 when Chromium cannot be had)
@@ -42,6 +44,8 @@ APT_TESTS=(libcmocka-dev clang-format tmux clang libclang-rt-dev git
   scdoc man-db groff-base zsh fish bash-completion
   debhelper dpkg-dev fakeroot lintian rpm rpmlint systemd
   neovim python3-pynvim python3-msgpack vim emacs-nox)
+# What the benchmarks add to the demo's (perf only for bench/run.sh --profile).
+APT_BENCH=(tmux strace gnuplot-nox linux-perf)
 
 # Pinned npm tarballs: name version sha512 (hex of the registry's dist.integrity).
 NPM_OPENCODE=(opencode-linux-x64 "$OC_VERSION"
@@ -75,7 +79,11 @@ say() { [ "${QUIET:-0}" = 1 ] || echo "setup.sh: $*" >&2; }
 # apt_wanted — the Debian packages this run needs.
 apt_wanted() {
   printf '%s\n' "${APT_DEMO[@]}"
-  [ "$PROFILE" = demo ] || printf '%s\n' "${APT_TESTS[@]}"
+  case $PROFILE in
+    demo) ;;
+    bench) printf '%s\n' "${APT_BENCH[@]}" ;;
+    *) printf '%s\n' "${APT_TESTS[@]}" "${APT_BENCH[@]}" ;;
+  esac
   command -v node >/dev/null 2>&1 || echo nodejs
 }
 
@@ -204,6 +212,12 @@ case "${1:-}" in
     install_apt
     install_oc
     ;;
+  --bench)
+    PROFILE=bench
+    install_apt
+    install_oc
+    install_sdk
+    ;;
   --print-opencode)
     QUIET=1 install_oc >&2
     find_oc || die "opencode $OC_VERSION not found"
@@ -224,6 +238,6 @@ case "${1:-}" in
     say "ok (opencode $OC_VERSION: $(find_oc))"
     ;;
   *)
-    echo "usage: $0 [--demo|--print-opencode|--print-browser|--check]" >&2; exit 2
+    echo "usage: $0 [--demo|--bench|--print-opencode|--print-browser|--check]" >&2; exit 2
     ;;
 esac

@@ -428,7 +428,7 @@ static void test_dropped_when_down(void **state)
 	UNTIL(w, running(w, s, "ses_h"));
 	stop(w, s, "ses_h");
 	UNTIL(w, w->hung != NULL);
-	engine_shim_gone(w->e, 5);
+	engine_shim_gone(w->e, 5, 0);
 	assert_false(server_dead(s)); /* still connected: it serves others */
 	w->health_status = 503;
 	evhttp_send_reply_end(w->stream);

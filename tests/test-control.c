@@ -6,6 +6,8 @@
  * directory, writes requests, and turns the event loop until the answer is
  * there.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -854,6 +856,7 @@ static void test_message(void **state)
 	struct fake *f = fake_of(&w->fakes, w->http);
 	json_t *r, *ev;
 	json_int_t ms;
+	long long typed;
 	char text[512];
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
@@ -871,6 +874,8 @@ static void test_message(void **state)
 	ev = wait_for(w, sub, is_event_type, "verdict");
 	assert_string_equal(str_at(ev, "2.0.verdict"), "clear");
 	assert_string_equal(str_at(ev, "2.0.session.status"), "idle");
+	/* No typed_at given, none told. */
+	assert_null(json_object_get(json_array_get(json_array_get(ev, 2), 0), "typed_at"));
 	json_decref(ev);
 	ev = wait_for(w, c, is_notification, "x.result");
 	assert_string_equal(str_at(ev, "2.0.outcome"), "idle");
@@ -878,10 +883,11 @@ static void test_message(void **state)
 	json_decref(ev);
 	BUSY(w, "ses_m");
 	/* Typed 500 ms ago by the shim's clock. */
+	typed = (long long)(clock_wall_ms() - 500);
 	snprintf(text, sizeof(text),
 	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"typed_at\": %lld, \"parts\": "
 	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
-	    (long long)(clock_wall_ms() - 500));
+	    typed);
 	r = result(w, c, "message", text);
 	assert_string_equal(str_at(r, "verdict"), "abort");
 	json_decref(r);
@@ -912,7 +918,13 @@ static void test_message(void **state)
 	assert_string_equal(str_at(ev, "2.0.outcome"), "unverified");
 	assert_non_null(str_at(ev, "2.0.reason"));
 	json_decref(ev);
+	/* The verdict event carries the shim's moment of the x, to split
+	 * OpenCode's work before the hook from what followed. */
 	ev = wait_for(w, sub, is_event_type, "verdict");
+	assert_string_equal(str_at(ev, "2.0.verdict"), "abort");
+	assert_int_equal(json_integer_value(
+			     json_object_get(json_array_get(json_array_get(ev, 2), 0), "typed_at")),
+	    typed);
 	json_decref(ev);
 	ev = wait_for(w, sub, is_event_type, "verdict");
 	assert_string_equal(str_at(ev, "2.0.session.id"), "ses_new");
@@ -1209,6 +1221,157 @@ static void test_message_late(void **state)
 	client_free(w, c);
 }
 
+/* Where the inbox holds the first message match accepts; -1 if none. */
+static ssize_t inbox_index(struct client *c, bool (*match)(json_t *, const void *), const void *arg)
+{
+	json_t *m;
+	size_t i;
+
+	drain(c);
+	json_array_foreach(c->inbox, i, m)
+		if (match(m, arg))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Register shim as the plugin of an OpenCode at version ("" unknown) that
+ * holds fences and is reached over HTTP (the fake backend): this process
+ * listens, on *lfd, where it says that OpenCode does. */
+static struct server *http_shim(struct world *w, struct client *shim, const char *version, int *lfd)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	char url[64], text[512];
+	struct server *srv;
+	json_t *r;
+
+	assert_true((*lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(bind(*lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(*lfd, 1), 0);
+	assert_int_equal(getsockname(*lfd, (struct sockaddr *)&sin, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sin.sin_port));
+	snprintf(text, sizeof(text),
+	    "{\"server_url\": \"%s\", \"directory\": \"/d\", \"pid\": %d, \"fences\": true, "
+	    "\"opencode_version\": \"%s\"}",
+	    url, (int)getpid(), version);
+	r = result(w, shim, "register", text);
+	assert_true(json_is_true(json_object_get(r, "http")));
+	json_decref(r);
+	assert_non_null(srv = server_find_url(w->e, url));
+	return srv;
+}
+
+static void status_of(struct world *w, struct server *srv, const char *id, const char *status)
+{
+	engine_observe_event(w->e, srv, "/d",
+	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
+		  "\"status\":{\"type\":\"%s\"}}}",
+		id, status),
+	    clock_now_ms());
+}
+
+/* The shim's x in a running session: the verdict is abort. */
+static void type_x(struct world *w, struct client *shim, const char *session)
+{
+	char text[512];
+	json_t *r;
+
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"%s\", \"message_id\": \"msg_d\", \"deadline\": %lld, "
+	    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}",
+	    session, (long long)(clock_wall_ms() + 60000));
+	r = result(w, shim, "message", text);
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+}
+
+/* Over HTTP with fences the proof of an x waits for the shim's word that its
+ * own abort returned. The daemon's verdict can reach the shim after its
+ * deadline: the shim then says it decided alone. That word is the one the
+ * stop waits for, and the x is the same: proven at once (not at the
+ * attempt's deadline), counted and told once. */
+static void test_x_done_after_late_verdict(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w);
+	int lfd;
+	struct server *srv = http_shim(w, shim, "", &lfd);
+	struct fake *f = fake_of(&w->fakes, srv);
+	json_t *r, *ev;
+	int64_t t0;
+
+	status_of(w, srv, "ses_d", "busy");
+	type_x(w, shim, "ses_d");
+	t0 = clock_now_ms();
+	/* OpenCode's version unknown: the daemon's abort goes too; it lands,
+	 * and OpenCode says idle: the proof waits for the shim's. */
+	for (int i = 0; i < 20 && f->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 1);
+	fake_answer(f, 0, true, NULL, clock_now_ms());
+	status_of(w, srv, "ses_d", "idle");
+	for (int i = 0; i < 20; i++)
+		turn(w);
+	assert_true(inbox_index(shim, is_notification, "x.result") < 0);
+	send_json(shim,
+	    "[2, \"x.done\", [{\"session\": \"ses_d\", \"message_id\": \"msg_d\", "
+	    "\"verdict\": \"abort\", \"by\": \"shim\", \"aborted\": true}]]");
+	ev = wait_for(w, shim, is_notification, "x.result");
+	assert_true(clock_now_ms() - t0 < w->cfg.stop_timeout_ms);
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	assert_string_equal(str_at(ev, "2.0.message_id"), "msg_d");
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(json_array_get(json_array_get(ev, 2), 0), "stop"),
+		"fenced")));
+	json_decref(ev);
+	r = result(w, shim, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 1);
+	assert_int_equal(counter_at(r, "aborts"), 1);
+	json_decref(r);
+	assert_true(inbox_index(shim, is_notification, "x.result") < 0);
+	assert_int_equal(f->n_aborts, 1);
+	client_free(w, shim);
+	close(lfd);
+}
+
+/* From OpenCode 1.16 on the shim's in-process abort of the typed-in session
+ * is enough over HTTP too: the daemon sends none, and its idle proves the
+ * stop with no word to wait for. 1.15 gets the daemon's abort as well. */
+static void test_x_one_abort(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *old = client_new(w);
+	int lfd, lfd_old;
+	struct server *srv = http_shim(w, shim, "1.18.33", &lfd);
+	struct server *srv_old = http_shim(w, old, "1.15.13", &lfd_old);
+	struct fake *f = fake_of(&w->fakes, srv), *f_old = fake_of(&w->fakes, srv_old);
+
+	status_of(w, srv, "ses_n", "busy");
+	type_x(w, shim, "ses_n");
+	for (int i = 0; i < 20; i++)
+		turn(w);
+	assert_int_equal(f->n_aborts, 0);
+	status_of(w, srv, "ses_n", "idle");
+	x_result_is(w, shim, "stopped");
+	status_of(w, srv_old, "ses_o", "busy");
+	type_x(w, old, "ses_o");
+	for (int i = 0; i < 20 && f_old->n_aborts == 0; i++)
+		turn(w);
+	assert_int_equal(f_old->n_aborts, 1);
+	assert_string_equal(f_old->aborts[0].session, "ses_o");
+	fake_answer(f_old, 0, true, NULL, clock_now_ms());
+	status_of(w, srv_old, "ses_o", "idle");
+	send_json(old,
+	    "[2, \"x.done\", [{\"session\": \"ses_o\", \"verdict\": \"abort\", "
+	    "\"by\": \"daemon\", \"aborted\": true}]]");
+	x_result_is(w, old, "stopped");
+	client_free(w, shim);
+	client_free(w, old);
+	close(lfd);
+	close(lfd_old);
+}
+
 /* A peer that sends x after x for one running tree: each outcome it waits
  * for is held until the stop ends, up to CONTROL_MAX_X_PENDING; past that
  * it is told at once that the x is not proven, and holds nothing. */
@@ -1427,23 +1590,86 @@ static void test_relay(void **state)
 	client_free(w, c);
 }
 
-/* Where the inbox holds the first message match accepts; -1 if none. */
-static ssize_t inbox_index(struct client *c, bool (*match)(json_t *, const void *), const void *arg)
-{
-	json_t *m;
-	size_t i;
-
-	drain(c);
-	json_array_foreach(c->inbox, i, m)
-		if (match(m, arg))
-			return (ssize_t)i;
-	return -1;
-}
-
 /* The first result of an abort reply (borrowed). */
 static json_t *first_result(json_t *reply)
 {
 	return json_array_get(json_object_get(json_array_get(reply, 3), "results"), 0);
+}
+
+/* Answer the relay request req with reply, as shim_answers does. */
+static void shim_answer(struct client *shim, json_t *req, const char *reply)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "[1, %lld, %s]",
+	    (long long)json_integer_value(json_array_get(req, 1)), reply);
+	send_json(shim, text);
+}
+
+/* x's the table clears, read in one turn, share one listing of their
+ * directory; an x that comes once that listing went out gets one of its
+ * own: the shim reads the statuses only when it has the whole request, so
+ * a listing sent before the x was read could miss its session's busy. */
+static void test_relay_clears_share_listing(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w);
+	static const char *const ids[] = { "ses_q1", "ses_q2", "ses_q1" };
+	static const char *const idle = "null, {\"statuses\": \"{}\", \"sessions\": \"[]\"}";
+	json_t *r, *first, *second, *m;
+	char text[512];
+	uint32_t id;
+	size_t i, listings = 0;
+
+	json_decref(result(w, shim, "register",
+	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/q\", \"pid\": 900600}"));
+	shim_answers(w, shim, "opencode.sessions",
+	    "null, {\"statuses\": \"{}\", \"sessions\": \"[{\\\"id\\\": \\\"ses_q1\\\", "
+	    "\\\"directory\\\": \\\"/q\\\"}, {\\\"id\\\": \\\"ses_q2\\\", \\\"directory\\\": "
+	    "\\\"/q\\\"}]\"}");
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "[0, %u, \"message\", [{\"session\": \"%s\", \"directory\": \"/q\", "
+		    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}]]",
+		    id = ++shim->msgid, ids[i]);
+		send_json(shim, text);
+	}
+	r = wait_for(w, shim, is_reply, &id);
+	assert_string_equal(str_at(r, "3.verdict"), "clear");
+	json_decref(r);
+	first = wait_for(w, shim, is_request, "opencode.sessions");
+	assert_string_equal(str_at(first, "3.0.directory"), "/q");
+	drain(shim);
+	json_array_foreach(shim->inbox, i, m)
+		listings += is_request(m, "opencode.sessions");
+	assert_int_equal(listings, 0);
+	/* The first listing is out, not answered: the next x is not told by it. */
+	r = result(w, shim, "message",
+	    "{\"session\": \"ses_q2\", \"directory\": \"/q\", \"parts\": [{\"type\": \"text\", "
+	    "\"text\": \"x\"}]}");
+	assert_string_equal(str_at(r, "verdict"), "clear");
+	json_decref(r);
+	second = wait_for(w, shim, is_request, "opencode.sessions");
+	shim_answer(shim, first, idle);
+	for (i = 0; i < 3; i++)
+		x_result_is(w, shim, "idle");
+	assert_int_equal(inbox_index(shim, is_notification, "x.result"), -1);
+	shim_answer(shim, second, idle);
+	x_result_is(w, shim, "idle");
+	json_decref(first);
+	json_decref(second);
+	/* A shim gone before it answers a shared listing: each check sharing
+	 * it is told, once (the sanitizers check what is freed). */
+	for (i = 0; i < 3; i++) {
+		snprintf(text, sizeof(text),
+		    "[0, %u, \"message\", [{\"session\": \"%s\", \"directory\": \"/q\", "
+		    "\"parts\": [{\"type\": \"text\", \"text\": \"x\"}]}]]",
+		    id = ++shim->msgid, ids[i]);
+		send_json(shim, text);
+	}
+	json_decref(wait_for(w, shim, is_reply, &id));
+	json_decref(wait_for(w, shim, is_request, "opencode.sessions"));
+	client_free(w, shim);
 }
 
 /* A shim that holds fences is told to hold them on the tree before the
@@ -2069,6 +2295,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_done_after_late_verdict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_one_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notifications, setup, teardown),
@@ -2076,6 +2304,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_params_empty_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvim_error_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_clears_share_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_fenced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_bounded, setup, teardown),

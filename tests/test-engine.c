@@ -365,7 +365,8 @@ static void test_proof(void **state)
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
 	assert_null(w->results[0].reason);
-	assert_int_equal(w->results[0].ms, 10);
+	/* From the start to the proof: the quiet window is waited too. */
+	assert_int_equal(w->results[0].ms, 110);
 	assert_string_equal(w->results[0].session, "ses_r");
 	assert_int_equal(w->n_published, 1);
 	assert_int_equal(engine_counters(w->e)->verified, 1);
@@ -454,7 +455,8 @@ static void test_proof_waits_for_abort(void **state)
 	fake_answer(f, 0, true, NULL, 1014);
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
-	assert_int_equal(w->results[0].ms, 10);
+	/* What the one who asked waited: to the proof, not to the idle. */
+	assert_int_equal(w->results[0].ms, 14);
 	/* An answer that never comes holds the proof until the deadline only. */
 	BUSY(w, s, 2000, "ses_r");
 	assert_non_null(stop_start(w->e, session_table_find(engine_sessions(w->e), s, "ses_r"),
@@ -493,7 +495,7 @@ static void test_await_caller(void **state)
 	stop_caller_done(w->e, "ses_r", 1012);
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
-	assert_int_equal(w->results[0].ms, 10);
+	assert_int_equal(w->results[0].ms, 12);
 	/* Its word never comes: proven at the deadline all the same. */
 	BUSY(w, s, 2000, "ses_r");
 	st = stop_start(w->e, root, STOP_ORIGIN_X, NULL, TIMEOUT, 2000, done_cb, w);
@@ -505,6 +507,18 @@ static void test_await_caller(void **state)
 	advance(w, 2000 + TIMEOUT);
 	assert_int_equal(w->n_results, 2);
 	assert_true(w->results[1].stopped);
+	assert_int_equal(w->results[1].ms, TIMEOUT);
+	/* The shim disconnects before its word: it may never come. */
+	BUSY(w, s, 4000, "ses_r");
+	st = stop_start(w->e, root, STOP_ORIGIN_X, NULL, TIMEOUT, 4000, done_cb, w);
+	assert_non_null(st);
+	stop_await_caller(st, "ses_r");
+	IDLE(w, s, 4010, "ses_r");
+	assert_int_equal(w->n_results, 2);
+	engine_shim_gone(w->e, 7, 4020);
+	assert_int_equal(w->n_results, 3);
+	assert_true(w->results[2].stopped);
+	assert_int_equal(w->results[2].ms, 20);
 }
 
 /* A shim without fences (protocol 3) is told nothing; the quiet window
@@ -548,8 +562,8 @@ static void test_quiet_window(void **state)
 	advance(w, 1400);
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
-	/* The stop moment is when all went idle for good. */
-	assert_int_equal(w->results[0].ms, 300);
+	/* Proven a quiet window after all went idle for good. */
+	assert_int_equal(w->results[0].ms, 400);
 }
 
 /* No proof by the deadline: the abort goes once more, then it is proven. */
@@ -816,7 +830,7 @@ static void test_slow_abort(void **state)
 	advance(w, 1600);
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
-	assert_int_equal(w->results[0].ms, 1500);
+	assert_int_equal(w->results[0].ms, 1600);
 }
 
 /* Two requests for one tree share one stop; both hear how it ended. */
@@ -872,7 +886,7 @@ static void test_tree(void **state)
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
 	assert_int_equal(w->results[0].n_children, 1);
-	assert_int_equal(w->results[0].ms, 300);
+	assert_int_equal(w->results[0].ms, 400);
 }
 
 /* A subagent that starts while its tree is being stopped is aborted too,
@@ -1002,7 +1016,7 @@ static void test_server_gone(void **state)
 	assert_string_equal(server_url(s), "pid:4242");
 	BUSY(w, s, 0, "ses_r");
 	start(w, s, "ses_r", 1000);
-	engine_shim_gone(w->e, 7);
+	engine_shim_gone(w->e, 7, 0);
 	assert_int_equal(w->n_results, 1);
 	assert_false(w->results[0].stopped);
 	assert_string_equal(w->results[0].reason, "its plugin disconnected");
@@ -1033,7 +1047,7 @@ static void test_server_lifecycle(void **state)
 	assert_true(server_dead(lone));
 	assert_int_equal(server_count(w->e), 2);
 	/* The shim goes: its connected HTTP server stays, serving others. */
-	engine_shim_gone(w->e, 9);
+	engine_shim_gone(w->e, 9, 0);
 	assert_false(server_dead(shim));
 	assert_int_equal(server_shim(shim), 0);
 	server_set_error(shim, 0, "event stream ended");
@@ -1082,11 +1096,11 @@ static void test_reconfigure(void **state)
 	assert_true(server_configured(s));
 	assert_int_equal(server_count(w->e), 4);
 	/* No longer configured: it goes with its shim once its link fails. */
-	engine_shim_gone(w->e, 7);
+	engine_shim_gone(w->e, 7, 0);
 	assert_false(server_link_down(held));
 	assert_true(server_dead(held));
 	/* Still configured: it stays with its shim gone. */
-	engine_shim_gone(w->e, 8);
+	engine_shim_gone(w->e, 8, 0);
 	assert_true(server_link_down(announced));
 	assert_false(server_dead(announced));
 	/* No password any more: none is sent. */
@@ -1109,7 +1123,7 @@ static void drop_on_stop(const struct notify_event *ev, void *arg)
 
 	(void)ev;
 	if (victim != NULL)
-		engine_shim_gone(w->e, server_shim(victim));
+		engine_shim_gone(w->e, server_shim(victim), 0);
 	victim = NULL;
 }
 
@@ -1395,7 +1409,8 @@ static void test_processes(void **state)
 	procs_ended(&w->procs, 2120);
 	assert_int_equal(w->n_results, 1);
 	assert_true(w->results[0].stopped);
-	assert_int_equal(w->results[0].ms, 10);
+	/* The proof includes the ending of what the tools left. */
+	assert_int_equal(w->results[0].ms, 1120);
 	assert_false(w->results[0].force);
 	assert_int_equal(w->results[0].n_processes, 2);
 	assert_int_equal(w->results[0].processes[0].pid, 100);

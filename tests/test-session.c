@@ -261,6 +261,25 @@ static void run_script(const struct script *sc)
 	session_table_free(t);
 }
 
+/* The versions the shim and the health route say, and what is not one. */
+static void test_versions(void **state)
+{
+	(void)state;
+	assert_true(oc_version_at_least("1.18.33", 1, 16));
+	assert_true(oc_version_at_least("1.16.0", 1, 16));
+	assert_true(oc_version_at_least("v1.16.2-beta.1", 1, 16));
+	assert_true(oc_version_at_least("2.0.1", 1, 16));
+	assert_false(oc_version_at_least("1.15.13", 1, 16));
+	assert_false(oc_version_at_least("1.2.27", 1, 16));
+	assert_false(oc_version_at_least("0.16.0", 1, 16));
+	assert_false(oc_version_at_least(NULL, 1, 16));
+	assert_false(oc_version_at_least("", 1, 16));
+	assert_false(oc_version_at_least("1", 1, 16));
+	assert_false(oc_version_at_least("1.x", 1, 16));
+	assert_false(oc_version_at_least("latest", 1, 16));
+	assert_false(oc_version_at_least("1.99999999999999999999", 1, 16));
+}
+
 static void test_scripts(void **state)
 {
 	size_t i;
@@ -887,6 +906,7 @@ static void test_status_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_scripts),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_info_merge),

@@ -180,6 +180,43 @@ static void test_oversize_dropped(void **state)
 	sse_parser_free(p);
 }
 
+/* A value far longer than the first buffer, whole and cut mid-value; the
+ * same value one byte over the bound is dropped. */
+static void test_long_value(void **state)
+{
+	enum { LEN = 100000 };
+	char *stream = malloc(LEN + 16), *value;
+	struct seen s = { 0 };
+	struct sse_parser *p;
+	size_t len, cut;
+
+	(void)state;
+	assert_non_null(stream);
+	memcpy(stream, "data: ", 6);
+	memset(stream + 6, 'v', LEN);
+	memcpy(stream + 6 + LEN, "\r\n\r\n", 4);
+	len = LEN + 10;
+	value = stream + 6;
+	for (cut = 0; cut <= len; cut += 7919) {
+		p = sse_parser_new(LEN, seen_cb, &s);
+		assert_non_null(p);
+		assert_int_equal(sse_parser_feed(p, stream, cut), 0);
+		assert_int_equal(sse_parser_feed(p, stream + cut, len - cut), 0);
+		assert_int_equal(s.n, 1);
+		assert_int_equal(s.len[0], LEN);
+		assert_memory_equal(s.data[0], value, LEN);
+		seen_clear(&s);
+		sse_parser_free(p);
+	}
+	p = sse_parser_new(LEN - 1, seen_cb, &s);
+	assert_non_null(p);
+	assert_int_equal(sse_parser_feed(p, stream, len), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(sse_parser_dropped(p), 1);
+	sse_parser_free(p);
+	free(stream);
+}
+
 static void test_bom(void **state)
 {
 	static const char *const want[] = { "a", "b" };
@@ -232,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_multiline_data),
 		cmocka_unit_test(test_comments_and_fields),
 		cmocka_unit_test(test_oversize_dropped),
+		cmocka_unit_test(test_long_value),
 		cmocka_unit_test(test_bom),
 		cmocka_unit_test(test_reset),
 	};

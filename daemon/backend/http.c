@@ -18,6 +18,7 @@
 #include "backend/http.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/opencode.h"
 #include "core/session.h"
 #include "engine/engine.h"
 #include "engine/server.h"
@@ -76,6 +77,7 @@ struct link {
 	int64_t check_ms;      /* when the last health check started */
 	int probe_ms;          /* the next health check's timeout */
 	bool stream_live;      /* an event arrived on the current stream */
+	struct oc_frame frame; /* the last event read without jansson */
 	TAILQ_HEAD(, aux) aux;
 	size_t n_aux;
 };
@@ -422,23 +424,35 @@ static void resync_all(struct link *l)
 		http_resync(l, seen[i]);
 }
 
+/* The first event on a stream: the link works. */
+static void stream_alive(struct link *l)
+{
+	if (l->stream_live)
+		return;
+	l->stream_live = true;
+	l->backoff_ms = BACKOFF_MIN_MS;
+	l->down_since_ms = 0;
+	l->probe_ms = PROBE_TIMEOUT_MIN_MS;
+	server_set_connected(l->srv, true);
+	resync_all(l);
+}
+
 static void on_sse_event(const char *data, size_t len, void *arg)
 {
 	struct link *l = arg;
-	json_t *frame = json_loadb(data, len, 0, NULL), *payload;
+	json_t *frame, *payload;
 
-	if (frame == NULL) {
+	/* Most events of a streaming turn need no JSON tree. */
+	if (oc_frame_read_delta(data, len, &l->frame) > 0) {
+		stream_alive(l);
+		engine_observe_read(l->e, l->srv, l->frame.directory, &l->frame.ev, clock_now_ms());
+		return;
+	}
+	if ((frame = json_loadb(data, len, 0, NULL)) == NULL) {
 		log_debug("%s: unparsable event skipped", server_url(l->srv));
 		return;
 	}
-	if (!l->stream_live) {
-		l->stream_live = true;
-		l->backoff_ms = BACKOFF_MIN_MS;
-		l->down_since_ms = 0;
-		l->probe_ms = PROBE_TIMEOUT_MIN_MS;
-		server_set_connected(l->srv, true);
-		resync_all(l);
-	}
+	stream_alive(l);
 	payload = json_object_get(frame, "payload");
 	if (json_is_object(payload))
 		engine_observe_event(l->e, l->srv,

@@ -20,7 +20,14 @@ struct relay {
 	struct engine *e;
 	struct peer *peer; /* the shim's connection, referenced */
 	size_t listings;
-	TAILQ_HEAD(, relay_req) reqs;
+	TAILQ_HEAD(relay_reqs, relay_req) reqs;
+};
+
+/* A check a listing answers besides the one it was sent for. */
+struct relay_waiter {
+	check_done_cb done;
+	void *arg;
+	struct relay_waiter *next;
 };
 
 /* One request to the shim in flight; answered exactly once, by the shim,
@@ -33,11 +40,26 @@ struct relay_req {
 	abort_done_cb abort_done;
 	check_done_cb listing_done; /* a listing for a check */
 	void *arg;
-	const char *directory; /* borrowed while packing an abort */
+	struct relay_waiter *waiters, **waiters_end; /* more checks it answers, in order */
+	const char *directory;                       /* borrowed while packing an abort */
 	char *listing_directory;
 	char session[PROTO_MAX_SESSION_ID + 1];
 	TAILQ_ENTRY(relay_req) entry;
 };
+
+/* Tell every check a listing answers; each waiter is freed. */
+static void listing_tell(struct relay_req *q, bool ok, int64_t now_ms)
+{
+	struct relay_waiter *wt;
+
+	if (q->listing_done != NULL)
+		q->listing_done(q->arg, ok, now_ms);
+	while ((wt = q->waiters) != NULL) {
+		q->waiters = wt->next;
+		wt->done(wt->arg, ok, now_ms);
+		free(wt);
+	}
+}
 
 static void req_free(struct relay_req *q)
 {
@@ -144,8 +166,7 @@ static void listing_reply(struct relay_req *q, const msgpack_object *error,
 			json_decref(j);
 		}
 	}
-	if (q->listing_done != NULL)
-		q->listing_done(q->arg, ok, clock_now_ms());
+	listing_tell(q, ok, clock_now_ms());
 }
 
 static void reply_cb(const msgpack_object *error, const msgpack_object *result, const char *failure,
@@ -168,6 +189,7 @@ static struct relay_req *req_new(struct relay *r)
 	if (q == NULL)
 		return NULL;
 	q->r = r;
+	q->waiters_end = &q->waiters;
 	q->peer = r->peer;
 	peer_ref(q->peer);
 	TAILQ_INSERT_TAIL(&r->reqs, q, entry);
@@ -203,13 +225,56 @@ static int relay_abort(void *priv, const char *session_id, const char *directory
 	return 0;
 }
 
+/* A listing of directory the shim has not been sent all of yet, or NULL:
+ * the shim reads the statuses once it has the whole request, so that
+ * listing says what runs after now, as well as a new one would. */
+static struct relay_req *unsent_listing(struct relay *r, const char *directory)
+{
+	struct relay_req *q;
+
+	/* Requests go out in order: past the newest one sent, none is unsent. */
+	TAILQ_FOREACH_REVERSE(q, &r->reqs, relay_reqs, entry)
+	{
+		if (q->handle == NULL || peer_request_sent(q->handle))
+			return NULL;
+		if (q->listing && strcmp(q->listing_directory, directory) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+/* Have q answer one more check. */
+static int listing_join(struct relay_req *q, check_done_cb done, void *arg)
+{
+	struct relay_waiter *wt;
+
+	if (done == NULL)
+		return 0;
+	if (q->listing_done == NULL) {
+		q->listing_done = done;
+		q->arg = arg;
+		return 0;
+	}
+	if ((wt = malloc(sizeof(*wt))) == NULL)
+		return -1;
+	*wt = (struct relay_waiter){ .done = done, .arg = arg };
+	*q->waiters_end = wt;
+	q->waiters_end = &wt->next;
+	return 0;
+}
+
 static int relay_check(void *priv, const char *directory, check_done_cb done, void *arg)
 {
 	struct relay *r = priv;
 	struct relay_req *q;
 
 	/* The shim's listings are per directory: it has no default one. */
-	if (directory == NULL || r->listings >= RELAY_MAX_LISTINGS || (q = req_new(r)) == NULL)
+	if (directory == NULL)
+		return -1;
+	/* x's read in one turn (a burst, or a pipelining client) share one. */
+	if ((q = unsent_listing(r, directory)) != NULL)
+		return listing_join(q, done, arg);
+	if (r->listings >= RELAY_MAX_LISTINGS || (q = req_new(r)) == NULL)
 		return -1;
 	q->listing = true;
 	r->listings++;
@@ -254,8 +319,8 @@ static void relay_close(void *priv)
 			peer_request_cancel(q->handle);
 		if (!q->listing)
 			q->abort_done(q->arg, false, "the server was removed", now);
-		else if (q->listing_done != NULL)
-			q->listing_done(q->arg, false, now);
+		else
+			listing_tell(q, false, now);
 		req_free(q);
 	}
 	peer_unref(r->peer);

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "core/jscan.h"
 #include "core/opencode.h"
 #include "proto.h"
 
@@ -31,6 +32,31 @@ static const char *json_str(json_t *obj, const char *key)
 static const char *valid_id(const char *id)
 {
 	return id != NULL && proto_session_id_valid(id, strlen(id)) ? id : NULL;
+}
+
+/* A decimal number of at most 6 digits at *s; -1 when none. */
+static long version_part(const char **s)
+{
+	long n = 0;
+	int digits = 0;
+
+	for (; **s >= '0' && **s <= '9' && digits < 6; (*s)++, digits++)
+		n = n * 10 + (**s - '0');
+	return digits == 0 || (**s >= '0' && **s <= '9') ? -1 : n;
+}
+
+bool oc_version_at_least(const char *version, int major, int minor)
+{
+	const char *s = version;
+	long ma, mi;
+
+	if (s == NULL)
+		return false;
+	if (*s == 'v')
+		s++;
+	if ((ma = version_part(&s)) < 0 || *s++ != '.' || (mi = version_part(&s)) < 0)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
 }
 
 bool oc_session_id_possible(const char *id)
@@ -146,4 +172,39 @@ enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev)
 	if (ev->kind == OC_PART)
 		ev->background = background_child(type, props);
 	return ev->kind;
+}
+
+int oc_frame_read_delta(const char *data, size_t len, struct oc_frame *f)
+{
+	static const char delta[] = "message.part.delta";
+	enum { DIR, PAYLOAD, TYPE, PROPS, SESSION };
+	struct jscan_field r[] = {
+		[DIR] = { .path = { "directory" } },
+		[PAYLOAD] = { .path = { "payload" } },
+		[TYPE] = { .path = { "payload", "type" } },
+		[PROPS] = { .path = { "payload", "properties" } },
+		[SESSION] = { .path = { "payload", "properties", "sessionID" } },
+	};
+
+	if (jscan(data, len, r, sizeof(r) / sizeof(r[0])) < 0 || r[PAYLOAD].type != JSCAN_OBJECT ||
+	    r[TYPE].type != JSCAN_STRING || r[TYPE].escaped || r[TYPE].len != sizeof(delta) - 1 ||
+	    memcmp(r[TYPE].str, delta, sizeof(delta) - 1) != 0 || r[PROPS].type != JSCAN_OBJECT ||
+	    r[SESSION].type != JSCAN_STRING || r[SESSION].escaped ||
+	    !proto_session_id_valid(r[SESSION].str, r[SESSION].len) ||
+	    (r[DIR].type == JSCAN_STRING &&
+		(r[DIR].escaped || r[DIR].len > OC_FRAME_MAX_DIRECTORY)))
+		return 0;
+	memset(&f->ev, 0, sizeof(f->ev));
+	memcpy(f->id, r[SESSION].str, r[SESSION].len);
+	f->id[r[SESSION].len] = '\0';
+	f->ev.kind = OC_PART;
+	f->ev.type = delta;
+	f->ev.session_id = f->id;
+	f->directory = NULL;
+	if (r[DIR].type == JSCAN_STRING) {
+		memcpy(f->dir, r[DIR].str, r[DIR].len);
+		f->dir[r[DIR].len] = '\0';
+		f->directory = f->dir;
+	}
+	return 1;
 }

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/status.h"
+#include "proto.h"
 
 /* What one event means for the daemon. */
 enum oc_kind {
@@ -50,6 +51,26 @@ struct oc_event {
  * invent one), an info event without its info object. */
 enum oc_kind oc_event_read(json_t *payload, struct oc_event *ev);
 
+/* Longest directory oc_frame_read_delta() copies; a longer one is left to
+ * the full read. */
+#define OC_FRAME_MAX_DIRECTORY 4096
+
+/* One frame of /global/event, {directory, payload}, read by
+ * oc_frame_read_delta(); its strings point into it. */
+struct oc_frame {
+	struct oc_event ev;
+	const char *directory; /* NULL when absent or not a string */
+	char id[PROTO_MAX_SESSION_ID + 1];
+	char dir[OC_FRAME_MAX_DIRECTORY + 1];
+};
+
+/* The frame's text read without a JSON tree when it is a message.part.delta
+ * (most of a streaming turn's events, each a token or a few) that
+ * oc_event_read() would take: 1, and f holds what the full read would give.
+ * 0 for any other frame, or one the cheap read does not vouch for: read it
+ * with jansson and oc_event_read(). */
+int oc_frame_read_delta(const char *data, size_t len, struct oc_frame *f);
+
 /* A status object; -1 when its type is missing or not understood. */
 int oc_status_read(json_t *status, enum session_status *out);
 
@@ -62,5 +83,14 @@ bool oc_session_id_possible(const char *id);
 
 /* A Session object; -1 when it has no valid id. */
 int oc_info_read(json_t *info, struct oc_info *out);
+
+/* From this version on, one abort ends a session whose prompt a plugin
+ * blocked; 1.15 keeps it busy until a second one. */
+#define OC_ONE_ABORT_MAJOR 1
+#define OC_ONE_ABORT_MINOR 16
+
+/* Whether version ("1.18.33", "v1.16.0-beta"; NULL when unknown) is at
+ * least major.minor; false when unknown or not read. */
+bool oc_version_at_least(const char *version, int major, int minor);
 
 #endif

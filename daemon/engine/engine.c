@@ -184,28 +184,36 @@ static void after_change(struct engine *e, struct server *srv, const struct sess
 	}
 }
 
-void engine_observe_event(struct engine *e, struct server *srv, const char *directory,
-    json_t *payload, int64_t now_ms)
+void engine_observe_read(struct engine *e, struct server *srv, const char *directory,
+    const struct oc_event *ev, int64_t now_ms)
 {
 	struct session_change change;
-	struct oc_event ev;
 	struct session *s;
 
-	if (server_dead(srv) || oc_event_read(payload, &ev) == OC_NONE)
+	if (server_dead(srv) || ev->kind == OC_NONE)
 		return;
 	engine_enter(e);
 	/* Publish a deletion while the entry still says what it was. */
-	if (ev.kind == OC_DELETED &&
-	    (s = session_table_find(e->sessions, srv, ev.session_id)) != NULL)
+	if (ev->kind == OC_DELETED &&
+	    (s = session_table_find(e->sessions, srv, ev->session_id)) != NULL)
 		engine_notify_session(e, NOTIFY_SESSION_DELETED, s);
-	if (session_table_apply(e->sessions, srv, directory, &ev, &change) < 0) {
-		untracked(e, srv, ev.session_id, errno, now_ms);
+	if (session_table_apply(e->sessions, srv, directory, ev, &change) < 0) {
+		untracked(e, srv, ev->session_id, errno, now_ms);
 	} else if (change.session != NULL) {
 		tracked(e, &change);
-		after_change(e, srv, &change, ev.kind, now_ms);
+		after_change(e, srv, &change, ev->kind, now_ms);
 	}
 	engine_rearm(e);
 	engine_leave(e);
+}
+
+void engine_observe_event(struct engine *e, struct server *srv, const char *directory,
+    json_t *payload, int64_t now_ms)
+{
+	struct oc_event ev;
+
+	if (!server_dead(srv) && oc_event_read(payload, &ev) != OC_NONE)
+		engine_observe_read(e, srv, directory, &ev, now_ms);
 }
 
 /* One status from a resync. */

@@ -22,6 +22,7 @@
 struct config;
 struct engine;
 struct notify;
+struct oc_event;
 struct server;
 struct session_table;
 
@@ -67,6 +68,9 @@ const struct engine_counters *engine_counters(const struct engine *e);
  * directory (may be NULL). */
 void engine_observe_event(struct engine *e, struct server *srv, const char *directory,
     json_t *payload, int64_t now_ms);
+/* The same, for an event already read (oc_frame_read_delta()). */
+void engine_observe_read(struct engine *e, struct server *srv, const char *directory,
+    const struct oc_event *ev, int64_t now_ms);
 /* A resync's view of one directory: statuses is OpenCode's map of non-idle
  * sessions {id: {type}}; running sessions of that directory missing from it
  * went idle while nobody was looking. directory NULL: only set the listed. */

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct server;
 struct session;
@@ -38,6 +39,7 @@ struct notify_event {
 	const struct stop_result *stop; /* stop */
 	const char *session_id;         /* verdict: the session the word was typed in */
 	const char *verdict;            /* verdict: "pass", "clear", "abort" */
+	int64_t typed_at; /* verdict: the shim's wall clock at the x (ms); 0: unknown */
 };
 
 typedef void (*notify_cb)(const struct notify_event *ev, void *arg);

@@ -393,7 +393,7 @@ void servers_reap(struct engine *e)
 	}
 }
 
-void engine_shim_gone(struct engine *e, uint64_t shim)
+void engine_shim_gone(struct engine *e, uint64_t shim, int64_t now_ms)
 {
 	struct server *s;
 
@@ -403,6 +403,7 @@ void engine_shim_gone(struct engine *e, uint64_t shim)
 			continue;
 		s->shim = 0;
 		s->fences = false;
+		stops_shim_gone(e, s, now_ms);
 		if (s->transport == SERVER_RELAY)
 			server_drop(s, "its plugin disconnected");
 		else if (!s->configured && !s->connected)

@@ -111,8 +111,9 @@ int servers_reconfigure(struct engine *e, const struct server_spec *spec, char *
     size_t n_urls, const char **cause);
 
 /* A shim's connection closed: relay servers it served go; HTTP servers it
- * announced go too unless configured or still connected. */
-void engine_shim_gone(struct engine *e, uint64_t shim);
+ * announced go too unless configured or still connected, and their stops
+ * no longer wait for its word (stops_shim_gone). */
+void engine_shim_gone(struct engine *e, uint64_t shim, int64_t now_ms);
 
 struct server *server_find_url(struct engine *e, const char *url);
 /* The server the shim on connection shim announced, if any. */

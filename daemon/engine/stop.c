@@ -26,6 +26,7 @@ struct stop {
 	char *directory;
 	struct verify v;
 	int64_t started_ms;
+	int64_t proven_ms; /* when the proof was whole, processes ended too; 0: not yet */
 	int64_t timeout_ms;
 	int64_t deadline_ms;    /* when the current attempt stops waiting for proof */
 	int64_t wake_ms;        /* when the stop next needs the clock */
@@ -97,8 +98,12 @@ static void fill_result(const struct stop *st, struct stop_result *res, bool sto
 	res->stopped = stopped;
 	res->children = (const char *const *)&st->targets[1];
 	res->n_children = st->n_targets - 1;
-	res->ms = st->v.all_idle_ms != 0 ? st->v.all_idle_ms - st->started_ms : -1;
-	res->idle_at_ms = st->v.all_idle_ms;
+	/* Stopped: what the one who asked waited for, to the proof. */
+	if (stopped)
+		res->ms = st->proven_ms - st->started_ms;
+	else
+		res->ms = st->v.all_idle_ms != 0 ? st->v.all_idle_ms - st->started_ms : -1;
+	res->proven_at_ms = stopped ? st->proven_ms : 0;
 	res->reason = reason;
 	res->origin = st->origin;
 	res->running = running;
@@ -292,6 +297,7 @@ static void processes_done(void *arg, const struct wire_process *ends, size_t n,
 		st->processes[st->n_processes++] = ends[i];
 	if (!st->finished) {
 		if (st->proven && verify_pending(&st->v, NULL, 0) == 0) {
+			st->proven_ms = now_ms;
 			finish(st, true, NULL);
 		} else if (st->proven) {
 			/* A child started meanwhile (no fence held): the
@@ -347,7 +353,7 @@ static bool end_processes(struct stop *st, bool all)
 }
 
 /* Every target is idle: the stop ends once what the tools left is gone. */
-static void proven(struct stop *st)
+static void proven(struct stop *st, int64_t now_ms)
 {
 	/* A status check still asked for decides nothing any more: its late
 	 * answer must not turn the proof into "not stopped". */
@@ -355,6 +361,7 @@ static void proven(struct stop *st)
 	if (st->proven && st->ending)
 		return;
 	st->proven = true;
+	st->proven_ms = now_ms;
 	if (!end_processes(st, false))
 		finish(st, true, NULL);
 }
@@ -396,7 +403,7 @@ static void check_done(void *arg, bool ok, int64_t now_ms)
 			    st->targets[0]);
 			if (st->v.all_idle_ms == 0)
 				st->v.all_idle_ms = now_ms;
-			proven(st);
+			proven(st, now_ms);
 		} else {
 			give_up(st);
 		}
@@ -418,12 +425,14 @@ static void step(struct stop *st, int64_t now_ms)
 		 * shim's, when ours made it idle) is still on its way: landing
 		 * after the stop ended, it would abort the user's next turn (a
 		 * prompt that came between two aborts is dropped). Waited for,
-		 * up to the deadline. */
-		if ((st->aborts_out > 0 || st->caller != NULL) && now_ms < st->deadline_ms) {
+		 * up to the deadline; the shim's word only while it is there
+		 * to send it. */
+		if ((st->aborts_out > 0 || (st->caller != NULL && st->server->shim != 0)) &&
+		    now_ms < st->deadline_ms) {
 			st->wake_ms = st->deadline_ms;
 			return;
 		}
-		proven(st);
+		proven(st, now_ms);
 		return;
 	}
 	if (st->checking) {
@@ -646,6 +655,18 @@ void stop_await_caller(struct stop *st, const char *session)
 		    session);
 }
 
+bool stop_shim_aborts(struct engine *e, const char *session)
+{
+	const struct stop *st;
+
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished &&
+		    ((st->caller != NULL && strcmp(st->caller, session) == 0) ||
+			(st->skipped != NULL && strcmp(st->skipped, session) == 0)))
+			return true;
+	return false;
+}
+
 void stop_caller_done(struct engine *e, const char *session, int64_t now_ms)
 {
 	struct stop *st;
@@ -658,6 +679,18 @@ void stop_caller_done(struct engine *e, const char *session, int64_t now_ms)
 		st->caller = NULL;
 		step(st, now_ms);
 	}
+	engine_rearm(e);
+	engine_leave(e);
+}
+
+void stops_shim_gone(struct engine *e, const struct server *srv, int64_t now_ms)
+{
+	struct stop *st;
+
+	engine_enter(e);
+	TAILQ_FOREACH(st, &e->stops, link)
+		if (!st->finished && st->server == srv && st->caller != NULL)
+			step(st, now_ms);
 	engine_rearm(e);
 	engine_leave(e);
 }

@@ -45,10 +45,10 @@ struct stop_result {
 	bool stopped;
 	const char *const *children; /* descendants aborted with it */
 	size_t n_children;
-	int64_t ms;                 /* first abort sent to last idle; -1 if never */
-	int64_t idle_at_ms;         /* when the last went idle (the engine's clock); 0 if never */
-	const char *reason;         /* NULL when stopped; "pending" while it runs */
-	const char *origin;         /* "rpc", "x", ... */
+	int64_t ms;           /* stopped: start to proof; else to the last idle, -1 if never */
+	int64_t proven_at_ms; /* when it was proven (the engine's clock); 0 if not */
+	const char *reason;   /* NULL when stopped; "pending" while it runs */
+	const char *origin;   /* "rpc", "x", ... */
 	const char *const *running; /* not stopped: the targets not proven idle */
 	size_t n_running;
 	bool fenced;                   /* the server's shim held fences: proven at idle */
@@ -147,10 +147,17 @@ void stop_force(struct stop *st);
 
 /* The caller aborts session of st's tree too, by another way to OpenCode
  * (the shim, in-process, for an x over HTTP): the proof waits for its word
- * (stop_caller_done), up to the attempt's deadline, since an abort that
- * lands after the stop ended drops the user's next prompt. */
+ * (stop_caller_done), up to the attempt's deadline and while the server's
+ * shim is connected, since an abort that lands after the stop ended drops
+ * the user's next prompt. */
 void stop_await_caller(struct stop *st, const char *session);
 void stop_caller_done(struct engine *e, const char *session, int64_t now_ms);
+/* Whether a stop running waits for the caller's abort of session, or left
+ * that abort to it (stop_start's aborted). */
+bool stop_shim_aborts(struct engine *e, const char *session);
+/* The shim of srv disconnected: the word of its abort that a stop waits for
+ * may never come, so that stop is proven at its next step without it. */
+void stops_shim_gone(struct engine *e, const struct server *srv, int64_t now_ms);
 
 /* A result describing the stop while it still runs (reason "pending"). */
 void stop_pending_result(const struct stop *st, struct stop_result *res);

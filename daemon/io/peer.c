@@ -28,6 +28,7 @@ struct peer_req {
 	peer_reply_cb cb;
 	void *arg;
 	struct event *timer;
+	uint64_t out_end; /* the peer's out_total once the request was queued */
 	TAILQ_ENTRY(peer_req) link;
 };
 
@@ -44,6 +45,7 @@ struct peer {
 	struct event *resume; /* the next turn of a peer with messages left to handle */
 	char *out;            /* out[out_head..out_len) is queued, out_cap allocated */
 	size_t out_head, out_len, out_cap;
+	uint64_t out_total, sent_total; /* bytes ever queued, and taken by the socket */
 	struct proto_reader *reader;
 	bool closing;
 	bool closed;
@@ -200,6 +202,7 @@ static int out_append(struct peer *p, const void *buf, size_t len)
 	}
 	memcpy(p->out + p->out_len, buf, len);
 	p->out_len += len;
+	p->out_total += len;
 	return 0;
 }
 
@@ -232,8 +235,10 @@ static void flush(struct peer *p)
 		peer_close(p, "write error");
 		return;
 	}
-	if (n > 0)
+	if (n > 0) {
 		p->out_head += (size_t)n;
+		p->sent_total += (uint64_t)n;
+	}
 	if (out_queued(p) == 0) {
 		out_drained(p);
 		if (p->waiting_write) {
@@ -477,10 +482,16 @@ struct peer_req *peer_request(struct peer *p, const char *method, peer_pack_cb p
 		free(r);
 		return NULL;
 	}
+	r->out_end = p->out_total;
 	evtimer_add(r->timer, &tv);
 	TAILQ_INSERT_TAIL(&p->pending, r, link);
 	p->n_pending++;
 	return r;
+}
+
+bool peer_request_sent(const struct peer_req *r)
+{
+	return r->p->sent_total >= r->out_end;
 }
 
 void peer_request_cancel(struct peer_req *r)

@@ -95,6 +95,9 @@ typedef void (*peer_pack_cb)(msgpack_packer *pk, const void *arg);
  * or peer_request_cancel(). */
 struct peer_req *peer_request(struct peer *p, const char *method, peer_pack_cb pack,
     const void *pack_arg, int timeout_ms, peer_reply_cb cb, void *arg);
+/* Whether the socket took all of the request; until then the peer cannot
+ * have read it (output waits while a read is dispatched). */
+bool peer_request_sent(const struct peer_req *r);
 /* Forget a request: its callback will not run. */
 void peer_request_cancel(struct peer_req *r);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "engine/engine.h"
@@ -193,7 +194,7 @@ static void on_closed(struct peer *p, const char *why, void *arg)
 	log_debug("client %llu: closed: %s", (unsigned long long)c->id, why);
 	conns_forget(ctl, c);
 	/* A shim's OpenCode process is gone with its connection. */
-	engine_shim_gone(ctl->e, c->id);
+	engine_shim_gone(ctl->e, c->id, clock_now_ms());
 	free(c);
 }
 
@@ -347,7 +348,7 @@ void control_free(struct control *ctl)
 	 * references others hold (a relay backend until its server goes). */
 	HASH_ITER(hh, ctl->by_id, c, tmp) {
 		conns_forget(ctl, c);
-		engine_shim_gone(ctl->e, c->id);
+		engine_shim_gone(ctl->e, c->id, clock_now_ms());
 		peer_close_now(c->peer);
 		free(c);
 	}

@@ -101,7 +101,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 		return PROTO_ETIMEOUT;
 	}
 	if (!fits || !config_is_stop_word(cfg, text, len)) {
-		rpc_x_verdict(call, x.session, "pass");
+		rpc_x_verdict(call, &x, "pass");
 		reply(call, "pass", NULL);
 		return 0;
 	}
@@ -111,7 +111,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	selection_clear(&sel);
 	if (found == SELECT_IDLE) {
 		reply(call, "clear", "ocstop: nothing was running");
-		rpc_x_verdict(call, x.session, "clear");
+		rpc_x_verdict(call, &x, "clear");
 		rpc_x_stop(call, &x, RPC_X_CLEARED);
 		return 0;
 	}
@@ -119,7 +119,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	 * at once (the fastest path); the daemon aborts the rest of its tree
 	 * and proves the whole tree stopped. */
 	reply(call, "abort", NULL);
-	rpc_x_verdict(call, x.session, "abort");
+	rpc_x_verdict(call, &x, "abort");
 	rpc_x_stop(call, &x, RPC_X_SHIM_ABORTED);
 	return 0;
 }

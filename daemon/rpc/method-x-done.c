@@ -29,14 +29,21 @@ static int method_x_done(const struct rpc_call *call, const msgpack_object *opts
 		       "\"daemon\"); aborted is a boolean";
 		return PROTO_EBADREQ;
 	}
+	/* A stop that waits for the shim's abort of the session, or left it to
+	 * the shim, is this x's, even when the shim says it decided alone: the
+	 * daemon's verdict reached it after its deadline. That stop, counted
+	 * and told already, goes on: the shim's abort is on its way no more,
+	 * returned or failed (then the daemon sends it). */
+	if (is_abort && stop_shim_aborts(rpc_engine(call), x.session)) {
+		stop_caller_done(rpc_engine(call), x.session, clock_now_ms());
+		if (!aborted)
+			stop_abort_skipped(rpc_engine(call), x.session, clock_now_ms());
+		return 0;
+	}
 	if (alone) {
-		rpc_x_verdict(call, x.session, is_abort ? "abort" : "clear");
+		rpc_x_verdict(call, &x, is_abort ? "abort" : "clear");
 		if (is_abort)
 			rpc_x_stop(call, &x, RPC_X_ALONE | (aborted ? RPC_X_SHIM_ABORTED : 0));
-	} else if (is_abort && !aborted) {
-		stop_abort_skipped(rpc_engine(call), x.session, clock_now_ms());
-	} else if (is_abort) {
-		stop_caller_done(rpc_engine(call), x.session, clock_now_ms());
 	}
 	return 0;
 }

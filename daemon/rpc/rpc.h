@@ -90,9 +90,9 @@ struct rpc_x {
 
 /* Read them from a params map: 0, or PROTO_EBADREQ with *msg. */
 int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg);
-/* A verdict on an x, given by the daemon or by the shim alone: counted,
+/* A verdict on x, given by the daemon or by the shim alone: counted,
  * logged and published. */
-void rpc_x_verdict(const struct rpc_call *call, const char *session, const char *verdict);
+void rpc_x_verdict(const struct rpc_call *call, const struct rpc_x *x, const char *verdict);
 
 /* How an x came to be stopped. */
 #define RPC_X_SHIM_ABORTED 0x1 /* the shim aborted the typed-in session itself */

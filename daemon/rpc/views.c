@@ -79,7 +79,7 @@ void view_pack_stop(msgpack_packer *pk, const struct stop_result *r)
 
 void view_pack_event(msgpack_packer *pk, const struct notify_event *ev)
 {
-	msgpack_pack_map(pk, ev->type == NOTIFY_VERDICT ? 3 : 2);
+	msgpack_pack_map(pk, ev->type != NOTIFY_VERDICT ? 2 : ev->typed_at > 0 ? 4 : 3);
 	proto_pack_kv_str(pk, "type", notify_type_name(ev->type));
 	switch (ev->type) {
 	case NOTIFY_SESSION_CREATED:
@@ -104,6 +104,8 @@ void view_pack_event(msgpack_packer *pk, const struct notify_event *ev)
 			view_pack_session(pk, ev->session);
 		else
 			view_pack_session_id(pk, ev->session_id);
+		if (ev->typed_at > 0)
+			proto_pack_kv_int(pk, "typed_at", ev->typed_at);
 		break;
 	case NOTIFY_TYPES:
 		msgpack_pack_nil(pk);

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/opencode.h"
 #include "core/select.h"
 #include "core/session.h"
 #include "core/util.h"
@@ -33,7 +34,7 @@ struct x_watch {
 	char message_id[PROTO_MAX_SESSION_ID + 1]; /* "" when not given */
 };
 
-/* ms: from the x to the tree's idle, -1 when unknown. */
+/* ms: from the x to the stop's proof, -1 when unknown. */
 static void tell(const struct x_watch *w, const char *outcome, const struct wire_stop *stop,
     const char *reason, int64_t ms)
 {
@@ -63,21 +64,26 @@ static void stop_done(const struct stop_result *res, void *arg)
 
 	view_stop(res, &v);
 	tell(w, res->stopped ? "stopped" : "not_stopped", &v, res->reason,
-	    res->stopped && w->typed_ms > 0 && res->idle_at_ms >= w->typed_ms
-		? res->idle_at_ms - w->typed_ms
+	    res->stopped && w->typed_ms > 0 && res->proven_at_ms >= w->typed_ms
+		? res->proven_at_ms - w->typed_ms
 		: -1);
 	free(w);
 }
 
 /* The session the stop's first attempt leaves to the shim, which aborted it
  * in-process: over the relay the daemon's abort would go back to that same
- * shim for nothing. Over HTTP it is sent all the same: it reaches OpenCode
- * by another way, and OpenCode 1.15 needs it (a session whose synchronous
- * prompt was blocked stays busy after one abort). */
+ * shim for nothing; over HTTP one abort is enough from OpenCode 1.16 on, and
+ * a second only delays the proof, which must wait for both to have landed.
+ * Older (or unknown) versions get the daemon's too, by another way: 1.15
+ * keeps a session whose synchronous prompt was blocked busy after one. */
 static const char *left_to_shim(const struct x_watch *w, const struct session *root)
 {
-	if ((w->flags & RPC_X_SHIM_ABORTED) == 0 ||
-	    server_transport(session_server(root)) != SERVER_RELAY)
+	const struct server *srv = session_server(root);
+
+	if ((w->flags & RPC_X_SHIM_ABORTED) == 0)
+		return NULL;
+	if (server_transport(srv) != SERVER_RELAY &&
+	    !oc_version_at_least(server_version(srv), OC_ONE_ABORT_MAJOR, OC_ONE_ABORT_MINOR))
 		return NULL;
 	return w->session;
 }
@@ -108,15 +114,21 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 	struct stop *st;
 
 	selection_init(&sel);
-	found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session, strlen(w->session),
-	    false);
-	/* No event named it yet (it may run silently inside a long tool, or
-	 * the daemon came up meanwhile), or it was cleared on the table's word
-	 * (a busy status may be on its way): ask OpenCode. */
-	if (first != NULL && (found == SELECT_UNKNOWN || (w->flags & RPC_X_CLEARED) != 0) &&
-	    check(w, srv, first)) {
-		selection_clear(&sel);
-		return;
+	/* Cleared on the table's word just now (a busy status may be on its
+	 * way): only OpenCode can say more, so the table is not asked again.
+	 * Or no event named it yet (it may run silently inside a long tool,
+	 * or the daemon came up meanwhile): ask OpenCode too. */
+	if (first != NULL && (w->flags & RPC_X_CLEARED) != 0) {
+		found = SELECT_IDLE;
+		if (check(w, srv, first))
+			return;
+	} else {
+		found = selection_add_id(&sel, engine_sessions(w->e), srv, w->session,
+		    strlen(w->session), false);
+		if (first != NULL && found == SELECT_UNKNOWN && check(w, srv, first)) {
+			selection_clear(&sel);
+			return;
+		}
 	}
 	if (found == SELECT_RUNNING && sel.n > 0) {
 		st = stop_start(w->e, sel.roots[0], STOP_ORIGIN_X, left_to_shim(w, sel.roots[0]),
@@ -128,8 +140,8 @@ static void start(struct x_watch *w, const struct rpc_x *first, bool checked)
 		} else {
 			if (cfg->x_force)
 				stop_force(st);
-			/* Over HTTP the shim's abort and the daemon's both go: the
-			 * proof waits for the shim's to have returned. */
+			/* The shim's abort and the daemon's both go (HTTP, before
+			 * 1.16): the proof waits for the shim's to have returned. */
 			if ((w->flags & (RPC_X_SHIM_ABORTED | RPC_X_ALONE)) == RPC_X_SHIM_ABORTED &&
 			    left_to_shim(w, sel.roots[0]) == NULL &&
 			    server_fenced(session_server(sel.roots[0])))
@@ -246,13 +258,15 @@ int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 	return 0;
 }
 
-void rpc_x_verdict(const struct rpc_call *call, const char *session, const char *verdict)
+void rpc_x_verdict(const struct rpc_call *call, const struct rpc_x *x, const char *verdict)
 {
 	struct engine *e = rpc_engine(call);
 	struct rpc_counters *k = rpc_counters(call);
+	const char *session = x->session;
 	struct notify_event ev = { .type = NOTIFY_VERDICT,
 		.session_id = session,
-		.verdict = verdict };
+		.verdict = verdict,
+		.typed_at = x->typed_at };
 
 	if (strcmp(verdict, "clear") == 0) {
 		k->verdicts_clear++;

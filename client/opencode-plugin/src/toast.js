@@ -40,10 +40,10 @@ export function blastRadius(stop) {
 }
 
 // The toast for an x's outcome, {text, variant}. result: the daemon's x.result, or null when none
-// came; its ms is the time from the x to the tree's idle. Without it: msToStop, from the x to when
-// the daemon's stop began, to which the stop's own time (its first abort to the tree's last idle)
-// is added, or msToResult, from the x to the result. alone: the
-// shim stopped the session without the daemon's verdict (the daemon learnt of it afterwards).
+// came; its ms is the time from the x to the stop's proof. Without it: msToStop, from the x to when
+// the daemon's stop began, to which the stop's own time (from its start to its proof) is added,
+// or msToResult, from the x to the result. alone: the shim stopped the session without the
+// daemon's verdict (the daemon learnt of it afterwards).
 export function outcomeToast(result, msToStop, msToResult, alone = false) {
   const stop = result?.stop;
   const reason = typeof result?.reason === "string" ? result.reason : "no proof";
