@@ -82,8 +82,10 @@ phase_events() {
 }
 
 phase_startup() {
+  local rounds=()
+  [ "$QUICK" = 1 ] && rounds=(--rounds 15 --cold-rounds 3)
   "$BUILD/bench/startup" --ocstopd "$BUILD/daemon/ocstopd" --ocstop "$BUILD/client/ocstop" \
-    --echo "$BUILD/bench/echo" --csv "$OUT/startup.csv" "${QUICK_ARG[@]}"
+    --echo "$BUILD/bench/echo" --csv "$OUT/startup.csv" "${rounds[@]}"
 }
 
 phase_shim() {
