@@ -288,12 +288,17 @@ set logscale x 10
 set xlabel "sessions tracked"
 set grid
 set key top left
-set ylabel "verdict round trip, µs"
+set ylabel "verdict round trip, µs (log)"
+set logscale y 10
+set key center right
 plot ${JSON.stringify(data)} using 1:2 with linespoints title "pass p50", "" using 1:3 with linespoints title "pass p99", "" using 1:6 with linespoints title "clear p50", "" using 1:7 with linespoints title "clear p99", "" using 1:4 with linespoints dashtype 2 title "echo p50", "" using 1:5 with linespoints dashtype 2 title "echo p99"
+unset logscale y
+set key top left
 set ylabel "memory, MiB"
 plot ${JSON.stringify(data)} using 1:9 with linespoints title "RSS", "" using 1:10 with linespoints title "Pss", "" using 1:8 with linespoints title "anonymous"
 set ylabel "CPU at ${GOAL.eventsRate} events/s, % of a core"
 set yrange [0:*]
+set offsets 0, 0, 1, 0
 plot ${JSON.stringify(data)} using 1:11 with linespoints title "ocstopd", ${GOAL.eventsCpuPct} with lines dashtype 2 title "goal"
 unset multiplot
 `;
