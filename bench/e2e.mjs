@@ -87,6 +87,10 @@ const VERDICT_WAIT_MS = 1000;
 const TURN_QUIET_MS = 300;
 // Warm-up turns stopped by x, at most, before the run gives up on the shim's directory.
 const WARM_X_TRIES = 3;
+// A warm-up x's stop is waited for this long: OpenCode's first prompts while a turn streams do
+// one-time work in the thread that runs the plugins (at a load of 10, 5.7 s from the x typed to the
+// shim's hook, then 4.5 s before the hook read the daemon's verdict), which no trial is to time.
+const WARM_STOP_TIMEOUT_MS = 30000;
 // slowtool: the fake model completes the held tool call this long after t0.
 const RELEASE_AFTER_MS = 5;
 
@@ -156,10 +160,10 @@ async function modelRequest(tag, kind, ms = 30000) {
 const verdictTimes = (verdict, t0, t0Wall) =>
   verdict ? { verdict: verdict.t - t0, hook: typeof verdict.ev.typed_at === "number" ? verdict.ev.typed_at - t0Wall : null } : {};
 
-// x: send it, then wait for the daemon's stop event and its verdict event.
-async function xStop(send, id, t0, t0Wall) {
+// x: send it, then wait for the daemon's stop event (up to stopMs) and its verdict event.
+async function xStop(send, id, t0, t0Wall, stopMs = STOP_TIMEOUT_MS) {
   await send();
-  const [stop, verdict] = await Promise.all([daemonEvent("stop", id, t0), daemonEvent("verdict", id, t0, VERDICT_WAIT_MS)]);
+  const [stop, verdict] = await Promise.all([daemonEvent("stop", id, t0, stopMs), daemonEvent("verdict", id, t0, VERDICT_WAIT_MS)]);
   if (!stop) return { error: "no stop event", ...verdictTimes(verdict, t0, t0Wall) };
   return {
     verified: stop.ev.stopped ? stop.t - t0 : null, daemon: stop.ev.ms, ...verdictTimes(verdict, t0, t0Wall),
@@ -452,7 +456,7 @@ async function tuiMode() {
       keys("Escape");
       return {};
     },
-    x: (id, t0, t0Wall) => xStop(async () => keys("x", "Enter"), id, t0, t0Wall),
+    x: (id, t0, t0Wall, stopMs) => xStop(async () => keys("x", "Enter"), id, t0, t0Wall, stopMs),
     cli: (id, t0) => cliStop(opt.root, id, t0),
   };
   for (const n of names) if (!stops[n]) throw new Error(`unknown TUI approach ${n}`);
@@ -477,7 +481,8 @@ async function tuiMode() {
     await sleep(STREAM_SETTLE_MS);
   }
 
-  async function trial(approach) {
+  // stopMs: how long the stop and the idle are waited for.
+  async function trial(approach, stopMs = STOP_TIMEOUT_MS) {
     const k = ++tagN;
     const base = { mode: "tui", scenario: "stream", approach, trial: k };
     try {
@@ -489,8 +494,8 @@ async function tuiMode() {
     if (approach === "esc") r = await stops.escFirst().catch((e) => ({ error: e.message }));
     const t0 = now();
     const t0Wall = Date.now();
-    r ??= await stops[approach](session, t0, t0Wall).catch((e) => ({ error: e.message }));
-    const idle = await daemonEvent("idle", session, t0);
+    r ??= await stops[approach](session, t0, t0Wall, stopMs).catch((e) => ({ error: e.message }));
+    const idle = await daemonEvent("idle", session, t0, stopMs);
     const row = {
       ...base, session, t0_epoch_ms: t0Wall, idle_ms: idle ? idle.t - t0 : null,
       verified_ms: r.verified ?? null, daemon_ms: r.daemon ?? null, hook_ms: r.hook ?? null, verdict_ms: r.verdict ?? null,
@@ -516,8 +521,11 @@ async function tuiMode() {
   // First turns: the instance's slow start, and the session found; until the daemon reports an x
   // as a stop (the shim's relay has to be up).
   for (let i = 1; ; i++) {
-    const warm = await trial("x");
-    if (warm.stopped) break;
+    const warm = await trial("x", WARM_STOP_TIMEOUT_MS);
+    if (warm.stopped) {
+      progress(`warm-up x ${i} reported stopped ${Math.round(warm.verified_ms)} ms after it was typed`);
+      break;
+    }
     if (i === WARM_X_TRIES) throw new Error(`the warm-up turns did not stop: ${warm.error}`);
     progress(`warm-up x ${i} not reported stopped (${warm.error}): again`);
   }

@@ -1516,6 +1516,7 @@ static void test_relay(void **state)
 	json_t *r, *req;
 	char text[512];
 	uint32_t id;
+	int64_t deadline;
 
 	r = result(w, shim, "register",
 	    "{\"server_url\": \"http://127.0.0.1:1\", \"directory\": \"/r\", "
@@ -1545,6 +1546,11 @@ static void test_relay(void **state)
 	send_json(c, text);
 	req = wait_for(w, shim, is_request, "opencode.abort");
 	assert_string_equal(str_at(req, "3.0.session"), "ses_r");
+	/* Its deadline, on the wall clock: a shim reading it later does not
+	 * abort (the user's next turn may run by then). */
+	deadline = json_integer_value(
+	    json_object_get(json_array_get(json_array_get(req, 3), 0), "deadline"));
+	assert_true(deadline > clock_wall_ms() && deadline < clock_wall_ms() + 600000);
 	snprintf(text, sizeof(text), "[1, %lld, null, {\"ok\": true, \"ms\": 4}]",
 	    (long long)json_integer_value(json_array_get(req, 1)));
 	json_decref(req);

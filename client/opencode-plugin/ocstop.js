@@ -860,8 +860,12 @@ async function answer(instances, method, params) {
   return [error, result];
 }
 
-async function relayAbort(instances, { session, directory }) {
+// An abort read after its deadline (the daemon's wall clock, which we share) is not sent: the daemon
+// has counted it failed and ended its stop, and a user's next turn may run by now, which it would
+// end. It comes that late when OpenCode's thread that runs the plugins was busy for seconds.
+async function relayAbort(instances, { session, directory, deadline }) {
   if (typeof session !== "string") throw new RelayError("bad_request", "session must be a string");
+  if (typeof deadline === "number" && Date.now() > deadline) return { ok: false, ms: 0, error: `read ${Date.now() - deadline} ms after its deadline: not sent` };
   // Any instance's client can abort: the server runs /session/:id/* in the session's own directory.
   const inst = instanceFor(instances, directory) ?? instances.values().next().value;
   if (!inst) throw new RelayError("not_found", "no OpenCode instance");

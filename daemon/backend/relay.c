@@ -42,6 +42,7 @@ struct relay_req {
 	void *arg;
 	struct relay_waiter *waiters, **waiters_end; /* more checks it answers, in order */
 	const char *directory;                       /* borrowed while packing an abort */
+	int64_t deadline;                            /* an abort's: wall clock, ms */
 	char *listing_directory;
 	char session[PROTO_MAX_SESSION_ID + 1];
 	TAILQ_ENTRY(relay_req) entry;
@@ -76,8 +77,9 @@ static void pack_abort(msgpack_packer *pk, const void *arg)
 	const struct relay_req *q = arg;
 
 	msgpack_pack_array(pk, 1);
-	msgpack_pack_map(pk, q->directory != NULL ? 2 : 1);
+	msgpack_pack_map(pk, q->directory != NULL ? 3 : 2);
 	proto_pack_kv_str(pk, "session", q->session);
+	proto_pack_kv_int(pk, "deadline", q->deadline);
 	if (q->directory != NULL)
 		proto_pack_kv_str(pk, "directory", q->directory);
 }
@@ -218,8 +220,12 @@ static int relay_abort(void *priv, const char *session_id, const char *directory
 	q->abort_done = cb;
 	q->arg = arg;
 	q->directory = directory;
-	if (send_req(q, PROTO_M_OPENCODE_ABORT, pack_abort,
-		timeout_ms < INT_MAX ? (int)timeout_ms : INT_MAX) < 0)
+	if (timeout_ms > INT_MAX)
+		timeout_ms = INT_MAX;
+	/* Past its timeout the abort counts as failed and the stop may end:
+	 * the shim, reading it later, leaves the user's next turn alone. */
+	q->deadline = clock_wall_ms() + timeout_ms;
+	if (send_req(q, PROTO_M_OPENCODE_ABORT, pack_abort, (int)timeout_ms) < 0)
 		return -1;
 	q->directory = NULL;
 	return 0;

@@ -45,6 +45,18 @@ test("opencode.abort with an unknown or no directory goes through any instance",
   }
 });
 
+test("opencode.abort read after its deadline is not sent; before it, it is", async () => {
+  const { map, fakes } = instances("/a");
+  const [error, result] = await answer(map, "opencode.abort", { session: "ses_1", directory: "/a", deadline: Date.now() - 10 });
+  assert.equal(error, null);
+  assert.equal(result.ok, false);
+  assert.match(result.error, /after its deadline/);
+  assert.deepStrictEqual(fakes["/a"].calls, [], "OpenCode is not asked");
+  const [, sent] = await answer(map, "opencode.abort", { session: "ses_1", directory: "/a", deadline: Date.now() + 60000 });
+  assert.equal(sent.ok, true);
+  assert.equal(fakes["/a"].calls.length, 1);
+});
+
 test("opencode.abort errors: no session is bad_request, no instance is not_found, both of kind 1", async () => {
   const { map } = instances("/a");
   for (const params of [{}, { session: 5 }, { session: null }, { session: ["ses_1"] }])
