@@ -1264,11 +1264,12 @@ static struct server *http_shim(struct world *w, struct client *shim, const char
 
 static void status_of(struct world *w, struct server *srv, const char *id, const char *status)
 {
-	engine_observe_event(w->e, srv, "/d",
-	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
-		  "\"status\":{\"type\":\"%s\"}}}",
-		id, status),
-	    clock_now_ms());
+	json_t *ev = jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
+			   "\"status\":{\"type\":\"%s\"}}}",
+	    id, status);
+
+	engine_observe_event(w->e, srv, "/d", ev, clock_now_ms());
+	json_decref(ev);
 }
 
 /* The shim's x in a running session: the verdict is abort. */
