@@ -845,6 +845,49 @@ static void test_nvim_error_event(void **state)
 	client_free(w, nv);
 }
 
+/* A typed_at the shim cannot have meant (it stamps the x as it sends it):
+ * ten minutes before the daemon read it, an hour after, or at the epoch.
+ * It is not taken: the verdict event carries none, and ms is unknown, not
+ * ten minutes. */
+static void test_message_typed_at_absurd(void **state)
+{
+	static const long long offsets[] = { 600LL * 1000, -3600LL * 1000, 1 };
+	struct world *w = *state;
+	struct client *c = client_new(w), *sub = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	long long typed;
+	char text[512];
+	json_t *r, *ev;
+	size_t i;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
+	for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		BUSY(w, "ses_t");
+		/* The last: 1 ms after the epoch. */
+		typed = offsets[i] == 1 ? 1 : (long long)clock_wall_ms() - offsets[i];
+		snprintf(text, sizeof(text),
+		    "{\"session\": \"ses_t\", \"typed_at\": %lld, \"parts\": "
+		    "[{\"type\": \"text\", \"text\": \"x\"}]}",
+		    typed);
+		r = result(w, c, "message", text);
+		assert_string_equal(str_at(r, "verdict"), "abort");
+		json_decref(r);
+		abort_lands(w, f, i, "ses_t");
+		ev = wait_for(w, c, is_notification, "x.result");
+		assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+		assert_int_equal(json_integer_value(
+				     json_object_get(json_array_get(json_array_get(ev, 2), 0),
+					 "ms")),
+		    -1);
+		json_decref(ev);
+		ev = wait_for(w, sub, is_event_type, "verdict");
+		assert_null(json_object_get(json_array_get(json_array_get(ev, 2), 0), "typed_at"));
+		json_decref(ev);
+	}
+	client_free(w, c);
+	client_free(w, sub);
+}
+
 /* Verdicts: pass, clear with nothing running, abort and a stop of the tree
  * while it runs; published only to those who asked. The stop of an x sends
  * the typed-in session no abort (the shim aborts it in-process) and tells
@@ -2290,6 +2333,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_typed_at_absurd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_stale_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_force, setup, teardown),

@@ -88,6 +88,11 @@ struct rpc_x {
 	int64_t typed_at; /* the shim's wall clock when the x came; 0 when not given */
 };
 
+/* The shim stamps typed_at as it sends the x: one later than the daemon's
+ * wall clock when read, or older than this, is not taken (the x's ms would
+ * lie); it reads as not given. */
+#define RPC_X_TYPED_MAX_AGE_MS 60000
+
 /* Read them from a params map: 0, or PROTO_EBADREQ with *msg. */
 int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg);
 /* A verdict on x, given by the daemon or by the shim alone: counted,
