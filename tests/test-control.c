@@ -1379,6 +1379,42 @@ static void test_x_done_after_late_verdict(void **state)
 	close(lfd);
 }
 
+/* A second x in the same session while the first one's stop runs, which
+ * the shim decided alone (its message_id is another): it is not the first
+ * x's word. It is counted and published, and gets its own x.result. */
+static void test_x_done_second_x(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *sub = client_new(w);
+	int lfd;
+	struct server *srv = http_shim(w, shim, "1.18.33", &lfd);
+	json_t *r, *ev;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
+	status_of(w, srv, "ses_q", "busy");
+	type_x(w, shim, "ses_q");
+	json_decref(wait_for(w, sub, is_event_type, "verdict"));
+	send_json(shim,
+	    "[2, \"x.done\", [{\"session\": \"ses_q\", \"message_id\": \"msg_2\", "
+	    "\"verdict\": \"abort\", \"by\": \"shim\", \"aborted\": true}]]");
+	ev = wait_for(w, sub, is_event_type, "verdict");
+	assert_string_equal(str_at(ev, "2.0.verdict"), "abort");
+	json_decref(ev);
+	status_of(w, srv, "ses_q", "idle");
+	ev = wait_for(w, shim, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	ev = wait_for(w, shim, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	r = result(w, shim, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 2);
+	json_decref(r);
+	client_free(w, shim);
+	client_free(w, sub);
+	close(lfd);
+}
+
 /* From OpenCode 1.16 on the shim's in-process abort of the typed-in session
  * is enough over HTTP too: the daemon sends none, and its idle proves the
  * stop with no word to wait for. 1.15 gets the daemon's abort as well. */
@@ -2341,6 +2377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_done_after_late_verdict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_done_second_x, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_one_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),

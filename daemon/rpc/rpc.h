@@ -117,6 +117,11 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
 bool rpc_x_hold(struct control *ctl, uint64_t conn);
 void rpc_x_release(struct control *ctl, uint64_t conn);
 
+/* The daemon answered x abort on the caller's connection; whether it did,
+ * of the last CONTROL_X_ANSWERED there, by message_id (false without one). */
+void rpc_x_answered(const struct rpc_call *call, const struct rpc_x *x);
+bool rpc_x_was_answered(const struct rpc_call *call, const struct rpc_x *x);
+
 struct engine *rpc_engine(const struct rpc_call *call);
 struct rpc_counters *rpc_counters(const struct rpc_call *call);
 size_t rpc_connections(const struct rpc_call *call);
