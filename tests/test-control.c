@@ -845,6 +845,23 @@ static void test_nvim_error_event(void **state)
 	client_free(w, nv);
 }
 
+/* An x typed at typed (the shim's wall clock) in session, which runs: the
+ * verdict is abort. */
+static void x_typed_at(struct world *w, struct client *c, const char *session,
+    const char *message_id, long long typed)
+{
+	char text[512];
+	json_t *r;
+
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"%s\", \"message_id\": \"%s\", \"typed_at\": %lld, \"parts\": "
+	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
+	    session, message_id, typed);
+	r = result(w, c, "message", text);
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+}
+
 /* A typed_at the shim cannot have meant (it stamps the x as it sends it):
  * ten minutes before the daemon read it, an hour after, or at the epoch.
  * It is not taken: the verdict event carries none, and ms is unknown, not
@@ -856,8 +873,7 @@ static void test_message_typed_at_absurd(void **state)
 	struct client *c = client_new(w), *sub = client_new(w);
 	struct fake *f = fake_of(&w->fakes, w->http);
 	long long typed;
-	char text[512];
-	json_t *r, *ev;
+	json_t *ev;
 	size_t i;
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
@@ -865,13 +881,7 @@ static void test_message_typed_at_absurd(void **state)
 		BUSY(w, "ses_t");
 		/* The last: 1 ms after the epoch. */
 		typed = offsets[i] == 1 ? 1 : (long long)clock_wall_ms() - offsets[i];
-		snprintf(text, sizeof(text),
-		    "{\"session\": \"ses_t\", \"typed_at\": %lld, \"parts\": "
-		    "[{\"type\": \"text\", \"text\": \"x\"}]}",
-		    typed);
-		r = result(w, c, "message", text);
-		assert_string_equal(str_at(r, "verdict"), "abort");
-		json_decref(r);
+		x_typed_at(w, c, "ses_t", "msg_t", typed);
 		abort_lands(w, f, i, "ses_t");
 		ev = wait_for(w, c, is_notification, "x.result");
 		assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
@@ -900,7 +910,6 @@ static void test_message(void **state)
 	json_t *r, *ev;
 	json_int_t ms;
 	long long typed;
-	char text[512];
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
 	r = result(w, c, "message",
@@ -927,13 +936,7 @@ static void test_message(void **state)
 	BUSY(w, "ses_m");
 	/* Typed 500 ms ago by the shim's clock. */
 	typed = (long long)(clock_wall_ms() - 500);
-	snprintf(text, sizeof(text),
-	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"typed_at\": %lld, \"parts\": "
-	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
-	    typed);
-	r = result(w, c, "message", text);
-	assert_string_equal(str_at(r, "verdict"), "abort");
-	json_decref(r);
+	x_typed_at(w, c, "ses_m", "msg_1", typed);
 	/* Over HTTP the daemon's own abort goes too: another way to OpenCode. */
 	abort_lands(w, f, 0, "ses_m");
 	ev = wait_for(w, c, is_notification, "x.result");
