@@ -432,7 +432,7 @@ static void line(struct world *w, char *l)
 		break;
 	case 'g':
 		if (w->srv[1] != NULL) {
-			engine_shim_gone(w->e, server_shim(w->srv[1]));
+			engine_shim_gone(w->e, server_shim(w->srv[1]), w->now);
 			w->srv[1] = NULL;
 		}
 		break;

@@ -845,6 +845,59 @@ static void test_nvim_error_event(void **state)
 	client_free(w, nv);
 }
 
+/* An x typed at typed (the shim's wall clock) in session, which runs: the
+ * verdict is abort. */
+static void x_typed_at(struct world *w, struct client *c, const char *session,
+    const char *message_id, long long typed)
+{
+	char text[512];
+	json_t *r;
+
+	snprintf(text, sizeof(text),
+	    "{\"session\": \"%s\", \"message_id\": \"%s\", \"typed_at\": %lld, \"parts\": "
+	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
+	    session, message_id, typed);
+	r = result(w, c, "message", text);
+	assert_string_equal(str_at(r, "verdict"), "abort");
+	json_decref(r);
+}
+
+/* A typed_at the shim cannot have meant (it stamps the x as it sends it):
+ * ten minutes before the daemon read it, an hour after, or at the epoch.
+ * It is not taken: the verdict event carries none, and ms is unknown, not
+ * ten minutes. */
+static void test_message_typed_at_absurd(void **state)
+{
+	static const long long offsets[] = { 600LL * 1000, -3600LL * 1000, 1 };
+	struct world *w = *state;
+	struct client *c = client_new(w), *sub = client_new(w);
+	struct fake *f = fake_of(&w->fakes, w->http);
+	long long typed;
+	json_t *ev;
+	size_t i;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
+	for (i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		BUSY(w, "ses_t");
+		/* The last: 1 ms after the epoch. */
+		typed = offsets[i] == 1 ? 1 : (long long)clock_wall_ms() - offsets[i];
+		x_typed_at(w, c, "ses_t", "msg_t", typed);
+		abort_lands(w, f, i, "ses_t");
+		ev = wait_for(w, c, is_notification, "x.result");
+		assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+		assert_int_equal(json_integer_value(
+				     json_object_get(json_array_get(json_array_get(ev, 2), 0),
+					 "ms")),
+		    -1);
+		json_decref(ev);
+		ev = wait_for(w, sub, is_event_type, "verdict");
+		assert_null(json_object_get(json_array_get(json_array_get(ev, 2), 0), "typed_at"));
+		json_decref(ev);
+	}
+	client_free(w, c);
+	client_free(w, sub);
+}
+
 /* Verdicts: pass, clear with nothing running, abort and a stop of the tree
  * while it runs; published only to those who asked. The stop of an x sends
  * the typed-in session no abort (the shim aborts it in-process) and tells
@@ -857,7 +910,6 @@ static void test_message(void **state)
 	json_t *r, *ev;
 	json_int_t ms;
 	long long typed;
-	char text[512];
 
 	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
 	r = result(w, c, "message",
@@ -884,13 +936,7 @@ static void test_message(void **state)
 	BUSY(w, "ses_m");
 	/* Typed 500 ms ago by the shim's clock. */
 	typed = (long long)(clock_wall_ms() - 500);
-	snprintf(text, sizeof(text),
-	    "{\"session\": \"ses_m\", \"message_id\": \"msg_1\", \"typed_at\": %lld, \"parts\": "
-	    "[{\"type\": \"text\", \"text\": \"x\"}]}",
-	    typed);
-	r = result(w, c, "message", text);
-	assert_string_equal(str_at(r, "verdict"), "abort");
-	json_decref(r);
+	x_typed_at(w, c, "ses_m", "msg_1", typed);
 	/* Over HTTP the daemon's own abort goes too: another way to OpenCode. */
 	abort_lands(w, f, 0, "ses_m");
 	ev = wait_for(w, c, is_notification, "x.result");
@@ -1264,11 +1310,12 @@ static struct server *http_shim(struct world *w, struct client *shim, const char
 
 static void status_of(struct world *w, struct server *srv, const char *id, const char *status)
 {
-	engine_observe_event(w->e, srv, "/d",
-	    jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
-		  "\"status\":{\"type\":\"%s\"}}}",
-		id, status),
-	    clock_now_ms());
+	json_t *ev = jsonf("{\"type\":\"session.status\",\"properties\":{\"sessionID\":\"%s\","
+			   "\"status\":{\"type\":\"%s\"}}}",
+	    id, status);
+
+	engine_observe_event(w->e, srv, "/d", ev, clock_now_ms());
+	json_decref(ev);
 }
 
 /* The shim's x in a running session: the verdict is abort. */
@@ -1332,6 +1379,42 @@ static void test_x_done_after_late_verdict(void **state)
 	assert_true(inbox_index(shim, is_notification, "x.result") < 0);
 	assert_int_equal(f->n_aborts, 1);
 	client_free(w, shim);
+	close(lfd);
+}
+
+/* A second x in the same session while the first one's stop runs, which
+ * the shim decided alone (its message_id is another): it is not the first
+ * x's word. It is counted and published, and gets its own x.result. */
+static void test_x_done_second_x(void **state)
+{
+	struct world *w = *state;
+	struct client *shim = client_new(w), *sub = client_new(w);
+	int lfd;
+	struct server *srv = http_shim(w, shim, "1.18.33", &lfd);
+	json_t *r, *ev;
+
+	json_decref(result(w, sub, "subscribe", "{\"events\": [\"verdict\"]}"));
+	status_of(w, srv, "ses_q", "busy");
+	type_x(w, shim, "ses_q");
+	json_decref(wait_for(w, sub, is_event_type, "verdict"));
+	send_json(shim,
+	    "[2, \"x.done\", [{\"session\": \"ses_q\", \"message_id\": \"msg_2\", "
+	    "\"verdict\": \"abort\", \"by\": \"shim\", \"aborted\": true}]]");
+	ev = wait_for(w, sub, is_event_type, "verdict");
+	assert_string_equal(str_at(ev, "2.0.verdict"), "abort");
+	json_decref(ev);
+	status_of(w, srv, "ses_q", "idle");
+	ev = wait_for(w, shim, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	ev = wait_for(w, shim, is_notification, "x.result");
+	assert_string_equal(str_at(ev, "2.0.outcome"), "stopped");
+	json_decref(ev);
+	r = result(w, shim, "status", NULL);
+	assert_int_equal(counter_at(r, "verdicts_abort"), 2);
+	json_decref(r);
+	client_free(w, shim);
+	client_free(w, sub);
 	close(lfd);
 }
 
@@ -2295,6 +2378,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_typed_at_absurd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_stale_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_force, setup, teardown),
@@ -2302,6 +2386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_words_shims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_done_after_late_verdict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x_done_second_x, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_one_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x_pending_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_unicode, setup, teardown),

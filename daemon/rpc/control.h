@@ -35,6 +35,9 @@ struct event_base;
  * types x now and then; a peer that sends x after x must not make the
  * daemon hold memory for each until its stop ends. */
 #define CONTROL_MAX_X_PENDING 64
+/* x's the daemon answered abort, by message_id, kept per connection to know
+ * the shim's x.done of one of them when its verdict came too late. */
+#define CONTROL_X_ANSWERED 8
 /* Notifications of one connection that were ignored or failed, each logged
  * at info; past it only the 100th, 1000th...: a client in a loop does not
  * flood the log. */

@@ -120,6 +120,7 @@ static int method_message(const struct rpc_call *call, const msgpack_object *opt
 	 * and proves the whole tree stopped. */
 	reply(call, "abort", NULL);
 	rpc_x_verdict(call, &x, "abort");
+	rpc_x_answered(call, &x);
 	rpc_x_stop(call, &x, RPC_X_SHIM_ABORTED);
 	return 0;
 }

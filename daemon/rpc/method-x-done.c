@@ -33,8 +33,10 @@ static int method_x_done(const struct rpc_call *call, const msgpack_object *opts
 	 * the shim, is this x's, even when the shim says it decided alone: the
 	 * daemon's verdict reached it after its deadline. That stop, counted
 	 * and told already, goes on: the shim's abort is on its way no more,
-	 * returned or failed (then the daemon sends it). */
-	if (is_abort && stop_shim_aborts(rpc_engine(call), x.session)) {
+	 * returned or failed (then the daemon sends it). Another x the shim
+	 * decided alone (another message_id) is that x's own. */
+	if (is_abort && (!alone || x.message_id[0] == '\0' || rpc_x_was_answered(call, &x)) &&
+	    stop_shim_aborts(rpc_engine(call), x.session)) {
 		stop_caller_done(rpc_engine(call), x.session, clock_now_ms());
 		if (!aborted)
 			stop_abort_skipped(rpc_engine(call), x.session, clock_now_ms());

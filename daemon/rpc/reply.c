@@ -130,6 +130,40 @@ bool rpc_x_hold(struct control *ctl, uint64_t conn)
 	return true;
 }
 
+/* FNV-1a: a message_id in a word. */
+static uint64_t x_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+void rpc_x_answered(const struct rpc_call *call, const struct rpc_x *x)
+{
+	struct conn *c = conns_find(call->ctl, call->conn);
+
+	if (c == NULL || x->message_id[0] == '\0')
+		return;
+	c->x_answered[c->x_answered_next++ % CONTROL_X_ANSWERED] = x_hash(x->message_id);
+}
+
+bool rpc_x_was_answered(const struct rpc_call *call, const struct rpc_x *x)
+{
+	struct conn *c = conns_find(call->ctl, call->conn);
+	uint64_t h;
+	size_t i;
+
+	if (c == NULL || x->message_id[0] == '\0')
+		return false;
+	h = x_hash(x->message_id);
+	for (i = 0; i < CONTROL_X_ANSWERED; i++)
+		if (c->x_answered[i] == h)
+			return true;
+	return false;
+}
+
 void rpc_x_release(struct control *ctl, uint64_t conn)
 {
 	struct conn *c = conns_find(ctl, conn);

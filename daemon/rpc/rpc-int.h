@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "proto.h"
+#include "rpc/control.h"
 #include "rpc/rpc.h"
 
 /* One connection on the control socket. */
@@ -25,11 +26,13 @@ struct conn {
 	 * NULL: the plain [2, "event", [ ... ]]. */
 	char *news_head;
 	size_t news_head_len;
-	unsigned in_flight;  /* requests not answered yet */
-	unsigned registered; /* register calls accepted */
-	int opencode_pid;    /* the OpenCode process it registered; 0: none */
-	unsigned x_pending;  /* x.result it waits for */
-	uint64_t unheard;    /* its notifications ignored or failed (conns_unheard) */
+	unsigned in_flight;                      /* requests not answered yet */
+	unsigned registered;                     /* register calls accepted */
+	int opencode_pid;                        /* the OpenCode process it registered; 0: none */
+	unsigned x_pending;                      /* x.result it waits for */
+	uint64_t x_answered[CONTROL_X_ANSWERED]; /* rpc_x_answered(): hashed message_ids */
+	unsigned x_answered_next;
+	uint64_t unheard; /* its notifications ignored or failed (conns_unheard) */
 	TAILQ_ENTRY(conn) sub_link;
 };
 

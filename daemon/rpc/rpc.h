@@ -88,6 +88,11 @@ struct rpc_x {
 	int64_t typed_at; /* the shim's wall clock when the x came; 0 when not given */
 };
 
+/* The shim stamps typed_at as it sends the x: one later than the daemon's
+ * wall clock when read, or older than this, is not taken (the x's ms would
+ * lie); it reads as not given. */
+#define RPC_X_TYPED_MAX_AGE_MS 60000
+
 /* Read them from a params map: 0, or PROTO_EBADREQ with *msg. */
 int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg);
 /* A verdict on x, given by the daemon or by the shim alone: counted,
@@ -111,6 +116,11 @@ void rpc_x_stop(const struct rpc_call *call, const struct rpc_x *x, unsigned fla
  * it waits for CONTROL_MAX_X_PENDING already or is gone. Released once told. */
 bool rpc_x_hold(struct control *ctl, uint64_t conn);
 void rpc_x_release(struct control *ctl, uint64_t conn);
+
+/* The daemon answered x abort on the caller's connection; whether it did,
+ * of the last CONTROL_X_ANSWERED there, by message_id (false without one). */
+void rpc_x_answered(const struct rpc_call *call, const struct rpc_x *x);
+bool rpc_x_was_answered(const struct rpc_call *call, const struct rpc_x *x);
 
 struct engine *rpc_engine(const struct rpc_call *call);
 struct rpc_counters *rpc_counters(const struct rpc_call *call);

@@ -239,6 +239,7 @@ static int optional_str(const msgpack_object *opts, const char *key, char *out, 
 int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 {
 	const msgpack_object *sid = opts != NULL ? proto_map_get(opts, "session") : NULL;
+	int64_t wall;
 
 	/* Field by field: the directory's room is kilobytes, and this runs
 	 * for every message. */
@@ -255,6 +256,9 @@ int rpc_x_read(const msgpack_object *opts, struct rpc_x *x, const char **msg)
 	}
 	memcpy(x->session, sid->via.str.ptr, sid->via.str.size);
 	x->session[sid->via.str.size] = '\0';
+	wall = clock_wall_ms();
+	if (x->typed_at <= 0 || x->typed_at > wall || wall - x->typed_at > RPC_X_TYPED_MAX_AGE_MS)
+		x->typed_at = 0;
 	return 0;
 }
 
