@@ -23,6 +23,7 @@
 # See bench/README.md for what each figure means.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh"
 BUILD=$SRC/build-bench
 QUICK=0
 KEEP=0
@@ -95,24 +96,13 @@ write_csv() { # TSV SCALING-TARGET
 }
 
 START=$(date +%s%N)
-echo "== building in $BUILD"
-if [ ! -f "$BUILD/build.ninja" ]; then
-  meson setup "$BUILD" "$SRC" --buildtype=debugoptimized -Dtests=disabled >"$BUILD.setup.log" 2>&1 ||
-    { cat "$BUILD.setup.log" >&2; exit 1; }
-  rm -f "$BUILD.setup.log"
-fi
-meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD" >&2; exit 1; }
+bench_build "$BUILD" || exit 1
 [ ${#DAEMONS[@]} -gt 0 ] || DAEMONS=("current=$BUILD/daemon/ocstopd")
 
 W=$(mktemp -d /tmp/ocstop-bench.XXXXXX)
 PIDS=()
 cleanup() {
-  local p i
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do
-    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-  done
+  bench_stop "${PIDS[@]}"
   if [ "$KEEP" = 1 ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT

@@ -18,6 +18,7 @@
 # See bench/README.md for what the figures mean.
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+. "$SRC/bench/lib.sh"
 BUILD=$SRC/build-bench
 CSV=
 SECONDS_PER_ROW=5
@@ -36,13 +37,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-echo "== building in $BUILD"
-if [ ! -f "$BUILD/build.ninja" ]; then
-  meson setup "$BUILD" "$SRC" --buildtype=debugoptimized -Dtests=disabled >"$BUILD.setup.log" 2>&1 ||
-    { cat "$BUILD.setup.log" >&2; exit 1; }
-  rm -f "$BUILD.setup.log"
-fi
-meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD" >&2; exit 1; }
+bench_build "$BUILD" || exit 1
 [ ${#DAEMONS[@]} -gt 0 ] || DAEMONS=("current=$BUILD/daemon/ocstopd")
 OCSTOP=$BUILD/client/ocstop
 for d in "${DAEMONS[@]}"; do
@@ -54,13 +49,7 @@ done
 W=$(mktemp -d /tmp/ocstop-events.XXXXXX)
 PIDS=()
 stop_all() {
-  local p i
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${PIDS[@]}"; do
-    for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-  done
+  bench_stop "${PIDS[@]}"
   PIDS=()
 }
 trap 'stop_all; rm -rf "$W"' EXIT

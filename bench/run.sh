@@ -24,6 +24,7 @@
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 COMMAND="bench/run.sh${*:+ $*}"
+. "$SRC/bench/lib.sh"
 BUILD=$SRC/build-bench
 PHASES=(setup build daemon events startup shim e2e report)
 QUICK=0
@@ -65,13 +66,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 phase_setup() { "$SRC/tests/setup.sh" --bench; }
 
-phase_build() {
-  if [ ! -f "$BUILD/build.ninja" ]; then
-    meson setup "$BUILD" "$SRC" --buildtype=debugoptimized -Dtests=disabled >"$OUT/build.log" 2>&1 ||
-      { cat "$OUT/build.log" >&2; return 1; }
-  fi
-  meson compile -C "$BUILD" >>"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log" >&2; return 1; }
-}
+phase_build() { bench_build "$BUILD"; }
 
 phase_daemon() {
   "$SRC/bench/daemon-bench.sh" --build-dir "$BUILD" --results "$OUT" "${QUICK_ARG[@]}"
