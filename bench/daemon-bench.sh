@@ -163,7 +163,7 @@ echo "== running bench/loadgen (progress on stderr)"
 "${PIN_GEN[@]}" "$BUILD/bench/loadgen" "${ARGS[@]}" "${EXTRA[@]}" | tee "$W/tables.txt"
 RC=${PIPESTATUS[0]}
 if [ -n "$RESULTS" ]; then
-  cp "$W/results.tsv" "$RESULTS/daemon.tsv" && cp "$W/tables.txt" "$RESULTS/daemon.txt" &&
+  cp "$W/results.tsv" "$RESULTS/daemon.tsv" && sed 's/[[:blank:]]*$//' "$W/tables.txt" >"$RESULTS/daemon.txt" &&
     write_csv "$W/results.tsv" "${LAST_DAEMON}" || { echo "could not write the results into $RESULTS" >&2; RC=1; }
   echo "results: $RESULTS/daemon-*.csv"
 fi

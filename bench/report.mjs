@@ -114,7 +114,7 @@ blocks.header = () => {
     `- Run: ${run.date ?? "?"} on commit \`${run.commit ?? "?"}\`, \`${run.command ?? "bench/run.sh"}\`` +
       (run.quick === "1" ? " (**--quick: too few samples to publish**)" : ""),
     `- Machine: ${run.cpu ?? "?"}, ${run.cores ?? "?"} cores, ${run.memory_mib ?? "?"} MiB, ${run.os ?? "?"}, Linux ${run.kernel ?? "?"}`,
-    `- Phases: ${phases.map((p) => `${p.phase} ${fmt(p.wall_s, 0)} s${p.status === "ok" ? "" : ` (**${p.status}**)`} (load ${p.load_before}→${p.load_after})`).join(", ")}; total ${fmt(total, 0)} s before the report.`,
+    `- Phases: ${phases.map((p) => `${p.phase} ${fmt(p.wall_s, 0)} s${p.status === "ok" ? "" : ` (**${p.status}**)`} (load ${p.load_before}→${p.load_after})`).join(", ")}; total ${fmt(total, 0)} s.`,
   ];
   return lines.join("\n");
 };
