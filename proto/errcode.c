@@ -51,7 +51,8 @@ int proto_errcode_from_name(const char *name, size_t len)
  * with *rest after the separator; 0 when it starts with no known name. */
 static int leading_name(const char *text, size_t len, size_t *rest)
 {
-	const char *colon = memchr(text, ':', len);
+	/* msgpack-c gives an empty string no pointer at all. */
+	const char *colon = len > 0 ? memchr(text, ':', len) : NULL;
 	size_t n = colon != NULL ? (size_t)(colon - text) : len;
 	int code = proto_errcode_from_name(text, n);
 

@@ -149,6 +149,8 @@ static void test_error_read(void **state)
 		{ 0, "busy: later", "busy: later", 0 },
 		{ 0, "timeout:late", "timeout:late", 0 },
 		{ 0, "timeouts: late", "timeouts: late", 0 },
+		/* An empty message: msgpack-c gives no pointer for it. */
+		{ 0, "", "", 0 },
 	};
 	struct fixture *f = *state;
 	size_t i;
