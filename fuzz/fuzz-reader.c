@@ -196,10 +196,12 @@ static void record(msgpack_packer *pk, int rc, const struct proto_msg *m, size_t
 
 			CHECK(proto_errcode_name(code) != NULL);
 			CHECK(code == PROTO_ERR ||
-			    (text != NULL && text >= m->error->via.array.ptr[1].via.str.ptr &&
-				text + len ==
-				    m->error->via.array.ptr[1].via.str.ptr +
-					m->error->via.array.ptr[1].via.str.size));
+			    (text != NULL &&
+				(len == 0 ||
+				    (text >= m->error->via.array.ptr[1].via.str.ptr &&
+					text + len ==
+					    m->error->via.array.ptr[1].via.str.ptr +
+						m->error->via.array.ptr[1].via.str.size))));
 		}
 		return;
 	}

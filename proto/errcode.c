@@ -51,8 +51,7 @@ int proto_errcode_from_name(const char *name, size_t len)
  * with *rest after the separator; 0 when it starts with no known name. */
 static int leading_name(const char *text, size_t len, size_t *rest)
 {
-	/* msgpack-c gives an empty string no pointer at all. */
-	const char *colon = len > 0 ? memchr(text, ':', len) : NULL;
+	const char *colon = memchr(text, ':', len);
 	size_t n = colon != NULL ? (size_t)(colon - text) : len;
 	int code = proto_errcode_from_name(text, n);
 
@@ -86,8 +85,9 @@ int proto_error_read(const msgpack_object *error, const char **text, size_t *len
 		first = a->ptr[0].via.i64;
 	else
 		return PROTO_ERR;
-	s = a->ptr[1].via.str.ptr;
 	n = a->ptr[1].via.str.size;
+	/* msgpack-c gives an empty string no pointer at all. */
+	s = n > 0 ? a->ptr[1].via.str.ptr : "";
 	*text = s;
 	*len = n;
 	/* Protocol 6: [kind, "name: message"]. */

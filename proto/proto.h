@@ -160,7 +160,8 @@ int proto_errcode_kind(int code);
 
 /* The code of a response's error, in either form: [kind, "name: message"],
  * with *text the message after "name: ", or an older peer's [code,
- * message], with *text the message (borrowed from error). 0 when it names
+ * message], with *text the message (borrowed from error; never NULL, even
+ * when empty). 0 when it names
  * no code this version knows, PROTO_ERR when it is neither form. */
 int proto_error_read(const msgpack_object *error, const char **text, size_t *len);
 

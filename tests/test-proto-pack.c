@@ -114,6 +114,8 @@ static int read_error(struct fixture *f, const char *want_text)
 	assert_int_equal(msgpack_unpack_next(&u, f->sb.data, f->sb.size, NULL),
 	    MSGPACK_UNPACK_SUCCESS);
 	code = proto_error_read(&u.data, &text, &len);
+	if (code != PROTO_ERR)
+		assert_non_null(text);
 	if (want_text != NULL) {
 		assert_int_equal(len, strlen(want_text));
 		assert_memory_equal(text, want_text, len);
