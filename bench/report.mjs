@@ -266,13 +266,22 @@ blocks.events = () => {
     ["seconds", "seconds"], ["events_sent", "events sent"]], rows);
 };
 blocks.startup = () => plain(startup, "startup.csv");
-blocks.scaling = () => plain(scaling, "scaling.csv");
+// The daemon's event CPU at the goal's rate beside each level's latency and memory, when the events
+// phase measured that level.
+const eventsCpu = () => new Map((events ?? []).filter((r) => r.target !== "curl" && num(r.rate) === GOAL.eventsRate).map((r) => [r.sessions, r.cpu_pct]));
+blocks.scaling = () => {
+  if (!scaling) return notRun("scaling.csv");
+  const cpu = eventsCpu();
+  const cols = Object.keys(scaling[0] ?? {}).map((k) => [k, k.replaceAll("_", " ")]);
+  cols.push(["cpu", `CPU % at ${GOAL.eventsRate.toLocaleString("en-US")} events/s`, (v) => fmt(v, 2)]);
+  return table(cols, scaling.map((r) => ({ ...r, cpu: cpu.get(r.sessions) })));
+};
 
 // The plot: verdict round trip, memory and event CPU against the sessions tracked.
 function plot() {
   if (!opt.plot) return null;
   if (!scaling) { console.error(`report: no plot: ${notRun("scaling.csv")}`); return null; }
-  const cpu = new Map((events ?? []).filter((r) => r.target !== "curl" && num(r.rate) === GOAL.eventsRate).map((r) => [r.sessions, r.cpu_pct]));
+  const cpu = eventsCpu();
   const tmp = mkdtempSync(join(tmpdir(), "ocstop-plot."));
   try {
     const data = join(tmp, "scaling.dat");

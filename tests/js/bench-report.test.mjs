@@ -89,6 +89,8 @@ test("the plot is drawn from scaling.csv", { skip: spawnSync("gnuplot", ["--vers
   assert.deepEqual([...readFileSync(png).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   assert.match(r.md, /!\[[^\]]*\]\(scaling\.png\)/);
   assert.match(goalRow(r.md, "≤ 5 % of a core"), /worst 3\.10 % \(2 rows\) \| \*\*met\*\*/);
+  // Item 5's table: each level's event CPU beside its latency and memory.
+  assert.match(r.md, /\| 100,000 \| 13 \| 31 \| 10 \| 20 \| 15 \| 52 \| 40,000 \| 44,000 \| 42,000 \| 340 \| 3\.10 \|/);
 });
 
 test("bench/run.sh refuses a phase it does not have, before running anything", () => {
